@@ -1,0 +1,2 @@
+//! megabox-agent (being written).
+fn main() {}

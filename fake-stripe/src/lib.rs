@@ -1,0 +1,1 @@
+//! fake-stripe (being written).

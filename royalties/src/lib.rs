@@ -1,0 +1,1 @@
+//! royalties (being written).
