@@ -1,1 +1,17 @@
-//! store
+//! The Megabox server and operator CLI. HTTP, JSON and OpenAPI live here and only here; the
+//! business rules live in `catalog` and `royalties`, which the handlers call.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod configuration;
+pub mod error;
+pub mod files;
+pub mod health;
+pub mod openapi;
+pub mod rate_limit;
+pub mod routes;
+pub mod schema;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

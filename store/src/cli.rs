@@ -1,0 +1,94 @@
+//! The operator's commands: `serve`, `admin create`, and the batch jobs.
+
+use std::io::{BufRead, Write};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+
+use crate::accounts::{self, DisplayName, Email, Password, Role};
+use crate::auth::passwords;
+use crate::configuration::Settings;
+use crate::startup::Application;
+use crate::telemetry;
+
+/// Megabox: a music store where artists keep 90% of the revenue.
+///
+/// Settings come from defaults, then the TOML file named by MEGABOX_CONFIG, then MEGABOX_*
+/// environment variables (and DATABASE_URL, REDIS_URL); see README.md.
+#[derive(Parser)]
+#[command(name = "megabox", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (on MEGABOX_BIND, default 127.0.0.1:8080).
+    Serve,
+    /// Manage operator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document of the REST API.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin account; the password comes from MEGABOX_ADMIN_PASSWORD or a prompt.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Operator")]
+        display_name: String,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    telemetry::init_logging(settings.log_format);
+    match cli.command {
+        Command::Serve => serve(settings),
+        Command::Admin { command: AdminCommand::Create { email, display_name } } => create_admin(&settings, &email, &display_name),
+        Command::Openapi => {
+            println!("{}", serde_json::to_string_pretty(&crate::startup::openapi_document())?);
+            Ok(())
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let application = Application::build(settings).await?;
+        application.run_until_stopped().await.context("server failed")
+    })
+}
+
+fn create_admin(settings: &Settings, email: &str, display_name: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email)?;
+    let display_name = DisplayName::parse(display_name)?;
+    let password = match std::env::var("MEGABOX_ADMIN_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => prompt_password()?,
+    };
+    let password = Password::parse(SecretString::from(password))?;
+    let hash = passwords::hash_password(&password)?;
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
+    let mut connection = pool.get()?;
+    let account = accounts::create_account(&mut connection, &email, &hash, &display_name, Role::Admin)?;
+    println!("created admin {} ({})", account.email, account.id);
+    Ok(())
+}
+
+fn prompt_password() -> anyhow::Result<String> {
+    eprint!("password for the new admin: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}

@@ -1,0 +1,144 @@
+//! Typed, layered configuration: built-in defaults, then an optional TOML file named by
+//! `MEGABOX_CONFIG`, then environment variables (`MEGABOX_<SETTING>`, plus the conventional
+//! `DATABASE_URL` and `REDIS_URL`). Every setting is documented here and in README.md.
+//!
+//! Secrets are `SecretString`s: they never appear in `Debug` output or logs.
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    Pretty,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on (`MEGABOX_BIND`).
+    pub bind: String,
+    /// Directory of the embedded SQLite database, media files and generated keys (`MEGABOX_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL (`DATABASE_URL`); when absent, SQLite under `data_dir` is used.
+    pub database_url: Option<String>,
+    /// Connections in the database pool (`MEGABOX_DATABASE_POOL_SIZE`).
+    pub database_pool_size: u32,
+    /// Redis URL (`REDIS_URL`); when absent, rate limits and dedupe run in-process.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several deployments or tests can share one Redis
+    /// (`MEGABOX_REDIS_KEY_PREFIX`).
+    pub redis_key_prefix: String,
+    /// The URL where users reach this server, used in links it generates
+    /// (`MEGABOX_PUBLIC_URL`); defaults to `http://{bind}`.
+    pub public_url: Option<String>,
+    /// `pretty` or `json` (`MEGABOX_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// `iss` of access tokens (`MEGABOX_JWT_ISSUER`).
+    pub jwt_issuer: String,
+    /// `aud` of access tokens (`MEGABOX_JWT_AUDIENCE`).
+    pub jwt_audience: String,
+    /// Signing keys of access tokens as `kid=secret,kid=secret` (`MEGABOX_JWT_KEYS`); the first
+    /// signs, all verify, so a key can be rotated in without logging anyone out. When absent, a
+    /// random key is generated once and kept in `data_dir` (fine for one machine; several
+    /// servers must share keys through this setting).
+    #[serde(skip_serializing)]
+    pub jwt_keys: Option<SecretString>,
+    /// Lifetime of an access token in seconds (`MEGABOX_ACCESS_TOKEN_TTL_SECONDS`).
+    pub access_token_ttl_seconds: u64,
+    /// Lifetime of a refresh token in seconds (`MEGABOX_REFRESH_TOKEN_TTL_SECONDS`).
+    pub refresh_token_ttl_seconds: u64,
+    /// Login attempts allowed per client address and per email per minute (`MEGABOX_LOGIN_ATTEMPTS_PER_MINUTE`).
+    pub login_attempts_per_minute: u32,
+    /// Registrations allowed per client address per hour (`MEGABOX_REGISTRATIONS_PER_HOUR`).
+    pub registrations_per_hour: u32,
+    /// Stripe secret key (`MEGABOX_STRIPE_SECRET_KEY`); when absent the built-in test-mode gateway is used.
+    #[serde(skip_serializing)]
+    pub stripe_secret_key: Option<SecretString>,
+    /// Secret that signs Stripe webhooks (`MEGABOX_STRIPE_WEBHOOK_SECRET`).
+    #[serde(skip_serializing)]
+    pub stripe_webhook_secret: Option<SecretString>,
+    /// Base URL of the Stripe API, for the fake server in tests (`MEGABOX_STRIPE_API_BASE`).
+    pub stripe_api_base: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".to_owned(),
+            data_dir: PathBuf::from("./megabox-data"),
+            database_url: None,
+            database_pool_size: 8,
+            redis_url: None,
+            redis_key_prefix: "megabox".to_owned(),
+            public_url: None,
+            log_format: LogFormat::Pretty,
+            jwt_issuer: "megabox".to_owned(),
+            jwt_audience: "megabox-api".to_owned(),
+            jwt_keys: None,
+            access_token_ttl_seconds: 15 * 60,
+            refresh_token_ttl_seconds: 30 * 24 * 60 * 60,
+            login_attempts_per_minute: 10,
+            registrations_per_hour: 20,
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigurationError(String);
+
+impl Settings {
+    /// Defaults, then the file named by `MEGABOX_CONFIG` (if set), then the environment.
+    pub fn load() -> Result<Settings, ConfigurationError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Ok(path) = std::env::var("MEGABOX_CONFIG") {
+            if !std::path::Path::new(&path).is_file() {
+                return Err(ConfigurationError(format!("MEGABOX_CONFIG names {path}, which is not a file")));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment
+            .merge(Env::prefixed("MEGABOX_").ignore(&["config", "admin_password"]))
+            .merge(Env::raw().only(&["database_url", "redis_url"]));
+        let settings: Settings = figment.extract().map_err(|error| ConfigurationError(error.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigurationError> {
+        if self.database_pool_size == 0 {
+            return Err(ConfigurationError("database_pool_size must be at least 1".to_owned()));
+        }
+        if self.access_token_ttl_seconds == 0 || self.refresh_token_ttl_seconds == 0 {
+            return Err(ConfigurationError("token lifetimes must be positive".to_owned()));
+        }
+        if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 {
+            return Err(ConfigurationError("rate limits must allow at least one request".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The database to use: `database_url`, or the embedded SQLite file under `data_dir`.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => self.data_dir.join("megabox.sqlite3").display().to_string(),
+        }
+    }
+
+    pub fn media_dir(&self) -> PathBuf {
+        self.data_dir.join("media")
+    }
+}

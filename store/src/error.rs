@@ -1,0 +1,150 @@
+//! The one error type of the HTTP edge. Every failure leaves as
+//! `{"error": {"code": "snake_case", "message": "…"}}` with the right status; unexpected
+//! failures become an opaque 500 whose cause is logged once, here.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after_seconds: Option<u64>,
+    cause: Option<anyhow::Error>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable, snake_case.
+    pub code: String,
+    /// For people; may change.
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), retry_after_seconds: None, cause: None }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// Also for objects that exist but that the caller may not see: never reveal existence.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, code, message)
+    }
+
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    pub fn too_many_requests(retry_after_seconds: u64) -> ApiError {
+        ApiError {
+            retry_after_seconds: Some(retry_after_seconds.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; retry later")
+        }
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+    }
+
+    /// An unexpected failure: the client sees an opaque 500, the log gets the cause.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> ApiError {
+        ApiError {
+            cause: Some(cause.into()),
+            ..ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(formatter, "{} ({}): {}", self.code, self.status.as_u16(), self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Some(cause) = &self.cause {
+            tracing::error!(error.cause = format!("{cause:#}"), "request failed");
+        }
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after_seconds
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.insert_header((RETRY_AFTER, value));
+        }
+        response.json(ErrorBody {
+            error: ErrorDetail { code: self.code.to_owned(), message: self.message.clone() },
+        })
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+impl From<megabox_database::DatabaseError> for ApiError {
+    fn from(error: megabox_database::DatabaseError) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+/// JSON bodies that do not parse: syntax errors are 400, well-formed JSON of the wrong shape
+/// (unknown fields, wrong types, missing fields) is 422.
+pub fn json_error(error: actix_web::error::JsonPayloadError, _request: &actix_web::HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError;
+    let api_error = match &error {
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
+            ApiError::invalid("invalid_body", format!("the request body does not match the expected shape: {inner}"))
+        }
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the request body exceeds {limit} bytes"))
+        }
+        JsonPayloadError::ContentType => {
+            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "expected Content-Type: application/json")
+        }
+        other => ApiError::bad_request("malformed_json", format!("the request body is not valid JSON: {other}")),
+    };
+    api_error.into()
+}
+
+pub fn query_error(error: actix_web::error::QueryPayloadError, _request: &actix_web::HttpRequest) -> actix_web::Error {
+    ApiError::invalid("invalid_query", format!("invalid query parameters: {error}")).into()
+}
+
+pub fn path_error(error: actix_web::error::PathError, _request: &actix_web::HttpRequest) -> actix_web::Error {
+    ApiError::not_found(format!("no such resource: {error}")).into()
+}

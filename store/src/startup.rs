@@ -1,0 +1,161 @@
+//! Builds the application from settings; `main` and the tests both start the server through
+//! [`Application::build`], so tests exercise exactly what production runs.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use futures_util::FutureExt;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::auth::tokens::TokenKeys;
+use crate::configuration::Settings;
+use crate::error::{self, ApiError};
+use crate::rate_limit::{Limit, RateLimiter};
+use crate::state::{AppState, Limits};
+use crate::telemetry::{self, Metrics};
+use crate::{health, openapi, routes};
+
+/// JSON request bodies larger than this are refused (uploads are multipart, not JSON).
+const JSON_BODY_BYTES_MAX: usize = 64 * 1024;
+/// In-flight requests get this long to finish after SIGTERM.
+const SHUTDOWN_GRACE_SECONDS: u64 = 30;
+const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Everything served, in one place: health, metrics and the API under `/api/v1`.
+fn routes(config: &mut ServiceConfig) {
+    config
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .service(
+            utoipa_actix_web::scope("/api/v1")
+                .route("/openapi.json", web::get().to(serve_openapi))
+                .configure(routes::api),
+        );
+}
+
+/// The OpenAPI document of everything [`routes`] serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (_, document) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDocument::openapi())
+        .configure(routes)
+        .split_for_parts();
+    document
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
+        let database_url = settings.effective_database_url();
+        let pool_size = settings.database_pool_size;
+        let pool = tokio::task::spawn_blocking(move || megabox_database::connect(&database_url, pool_size))
+            .await
+            .context("database start-up panicked")??;
+        let redis = match &settings.redis_url {
+            Some(url) => Some(connect_redis(url).await?),
+            None => None,
+        };
+        let token_keys = TokenKeys::load(
+            settings.jwt_keys.as_ref(),
+            &settings.data_dir,
+            settings.jwt_issuer.clone(),
+            settings.jwt_audience.clone(),
+            settings.access_token_ttl_seconds,
+        )?;
+        let limits = Limits {
+            login: Limit { name: "login", requests: settings.login_attempts_per_minute, window: Duration::from_secs(60) },
+            register: Limit { name: "register", requests: settings.registrations_per_hour, window: Duration::from_secs(3600) },
+        };
+        let rate_limiter = RateLimiter::new(
+            &[limits.login, limits.register],
+            redis.clone().map(|connection| (connection, settings.redis_key_prefix.clone())),
+        );
+        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let backend = megabox_database::Backend::of_url(&settings.effective_database_url());
+        tracing::info!(
+            address = %listener.local_addr()?,
+            database = ?backend,
+            redis = settings.redis_url.is_some(),
+            payments = if settings.stripe_secret_key.is_some() { "stripe" } else { "test-mode" },
+            "megabox listening"
+        );
+        let state = web::Data::new(AppState { settings, pool, token_keys, rate_limiter, limits, redis, metrics: Metrics::new()? });
+        let document = web::Data::new(openapi_document());
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .app_data(state.clone())
+                .app_data(web::JsonConfig::default().limit(JSON_BODY_BYTES_MAX).error_handler(error::json_error))
+                .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::PathConfig::default().error_handler(error::path_error))
+                .configure(routes)
+                .split_for_parts();
+            app.app_data(document.clone())
+                .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("no such route")) }))
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add(("X-Frame-Options", "DENY")),
+                )
+                .wrap_fn(|request, service| {
+                    let started = Instant::now();
+                    let state = request.app_data::<web::Data<AppState>>().cloned();
+                    let method = request.method().to_string();
+                    let route = request.match_pattern();
+                    let request_id = telemetry::request_id(&request);
+                    service.call(request).map(move |result| {
+                        result.map(|mut response| {
+                            if let Some(state) = state {
+                                telemetry::record_request(&state.metrics, &method, route, &response, started.elapsed().as_secs_f64());
+                            }
+                            if let Some(id) = request_id {
+                                response.headers_mut().insert(telemetry::REQUEST_ID_HEADER, id);
+                            }
+                            response
+                        })
+                    })
+                })
+                .wrap(tracing_actix_web::TracingLogger::default())
+        })
+        .listen(listener)?
+        .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn serve_openapi(document: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(document.get_ref())
+}
+
+async fn connect_redis(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(url).context("invalid REDIS_URL")?;
+    tokio::time::timeout(REDIS_CONNECT_TIMEOUT, client.get_connection_manager())
+        .await
+        .context("timed out connecting to Redis")?
+        .context("cannot connect to Redis")
+}

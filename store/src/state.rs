@@ -1,0 +1,60 @@
+//! What every request handler can reach: settings, the database pool, token keys, the rate
+//! limiter, Redis and the metrics registry. Built once by `startup`.
+
+use megabox_database::{DbConnection, DbPool};
+
+use crate::auth::tokens::TokenKeys;
+use crate::configuration::Settings;
+use crate::error::ApiError;
+use crate::rate_limit::{Limit, RateLimiter};
+use crate::telemetry::Metrics;
+
+/// The named limits the handlers apply, derived from settings.
+pub struct Limits {
+    pub login: Limit,
+    pub register: Limit,
+}
+
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: DbPool,
+    pub token_keys: TokenKeys,
+    pub rate_limiter: RateLimiter,
+    pub limits: Limits,
+    pub redis: Option<redis::aio::ConnectionManager>,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking thread pool with a pooled connection.
+    pub async fn database<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut connection = pool.get().map_err(|error| ApiError::unavailable(format!("database unavailable: {error}")))?;
+            work(&mut connection)
+        })
+        .await
+        .map_err(ApiError::internal)?
+    }
+
+    /// Like [`AppState::database`], inside a write transaction.
+    pub async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.database(move |connection| megabox_database::write_transaction(connection, work)).await
+    }
+
+    /// Counts a request against `limit`; 429 with `Retry-After` when over.
+    pub async fn rate_limit(&self, limit: &Limit, key: &str) -> Result<(), ApiError> {
+        self.rate_limiter
+            .check(limit, key)
+            .await
+            .map_err(|retry_after| ApiError::too_many_requests(retry_after.0))
+    }
+}
