@@ -1,0 +1,204 @@
+//! Tracks of a release: their order, titles, credits, ISRCs and prices, and the media file each
+//! one plays. Changes go through the owning artist, like everything about a release.
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use megabox_database::DbConnection;
+use megabox_domain::{ArtistId, ReleaseId, TrackId};
+
+use crate::db::{atomically, now, stored_id};
+use crate::error::CatalogError;
+use crate::fields::{CREDITS_CHARS_MAX, Isrc, TITLE_CHARS_MAX, free_text, required_line};
+use crate::pricing::Price;
+use crate::releases::{self, ReleaseState};
+use crate::schema::{media_files, releases as releases_table, tracks};
+use crate::storage::BlobKey;
+
+/// The most tracks one release may hold.
+pub const TRACKS_PER_RELEASE_MAX: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Track {
+    pub id: TrackId,
+    pub release_id: ReleaseId,
+    /// 1-based place in the release.
+    pub position: u32,
+    pub title: String,
+    pub credits: String,
+    pub isrc: Option<Isrc>,
+    pub price: Option<Price>,
+    pub duration_ms: u64,
+}
+
+/// A change to a track; `None` leaves the field as it is, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct TrackUpdate {
+    pub title: Option<String>,
+    pub credits: Option<String>,
+    pub isrc: Option<Option<String>>,
+    pub price: Option<Option<Price>>,
+}
+
+/// The stored audio of a track, for streaming, previews and downloads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackMedia {
+    pub track_id: TrackId,
+    pub storage_key: BlobKey,
+    pub size_bytes: u64,
+    pub container: String,
+    pub codec: String,
+    pub duration_ms: u64,
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = tracks, treat_none_as_null = true)]
+pub(crate) struct TrackRow {
+    pub(crate) id: String,
+    pub(crate) release_id: String,
+    pub(crate) media_file_id: String,
+    pub(crate) position: i32,
+    pub(crate) title: String,
+    pub(crate) credits: String,
+    pub(crate) isrc: Option<String>,
+    pub(crate) price_kind: Option<String>,
+    pub(crate) price_cents: Option<i64>,
+    pub(crate) minimum_price_cents: Option<i64>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) updated_at: NaiveDateTime,
+}
+
+impl TrackRow {
+    fn into_track(self, duration_ms: i64) -> Result<Track, CatalogError> {
+        let corrupt = |what: &str| CatalogError::Corrupt(format!("track {}: {what}", self.id));
+        Ok(Track {
+            id: stored_id(&self.id)?,
+            release_id: stored_id(&self.release_id)?,
+            position: u32::try_from(self.position).map_err(|_| corrupt("negative position"))?,
+            isrc: self.isrc.as_deref().map(Isrc::parse).transpose().map_err(|_| corrupt("malformed ISRC"))?,
+            price: Price::from_columns(self.price_kind.as_deref(), self.price_cents, self.minimum_price_cents)?,
+            duration_ms: u64::try_from(duration_ms).map_err(|_| corrupt("negative duration"))?,
+            title: self.title,
+            credits: self.credits,
+        })
+    }
+}
+
+/// The tracks of a release in order, whoever may see it; callers check visibility first.
+pub(crate) fn tracks_of_release(connection: &mut DbConnection, release: ReleaseId) -> Result<Vec<Track>, CatalogError> {
+    tracks::table
+        .inner_join(media_files::table)
+        .filter(tracks::release_id.eq(release.to_string()))
+        .order((tracks::position.asc(), tracks::id.asc()))
+        .select((TrackRow::as_select(), media_files::duration_ms))
+        .load::<(TrackRow, i64)>(connection)?
+        .into_iter()
+        .map(|(row, duration_ms)| row.into_track(duration_ms))
+        .collect()
+}
+
+/// Changes a track of the acting artist's release.
+pub fn update_track(connection: &mut DbConnection, acting: ArtistId, track: TrackId, update: &TrackUpdate) -> Result<Track, CatalogError> {
+    let title = update.title.as_deref().map(|title| required_line("title", title, TITLE_CHARS_MAX)).transpose()?;
+    let credits = update.credits.as_deref().map(|credits| free_text("credits", credits, CREDITS_CHARS_MAX)).transpose()?;
+    let isrc = update.isrc.as_ref().map(|isrc| isrc.as_deref().map(Isrc::parse).transpose()).transpose()?;
+    atomically(connection, |connection| {
+        let release_id = release_of_track(connection, track)?;
+        let release = releases::owned_release(connection, acting, release_id).map_err(|_| CatalogError::NotFound { what: "track" })?;
+        let mut row = tracks::table.find(track.to_string()).select(TrackRow::as_select()).first(connection)?;
+        if let Some(title) = title {
+            row.title = title;
+        }
+        if let Some(credits) = credits {
+            row.credits = credits;
+        }
+        if let Some(isrc) = isrc {
+            row.isrc = isrc.map(|isrc| isrc.as_str().to_owned());
+        }
+        if let Some(price) = update.price {
+            (row.price_kind, row.price_cents, row.minimum_price_cents) = Price::to_columns(price);
+        }
+        row.updated_at = now();
+        diesel::update(tracks::table.find(track.to_string())).set(&row).execute(connection)?;
+        releases::after_public_change(connection, &release)?;
+        tracks_of_release(connection, release_id)?
+            .into_iter()
+            .find(|candidate| candidate.id == track)
+            .ok_or(CatalogError::NotFound { what: "track" })
+    })
+}
+
+/// Puts the release's tracks in the given order; `order` must list each of its tracks once.
+pub fn reorder_tracks(connection: &mut DbConnection, acting: ArtistId, release: ReleaseId, order: &[TrackId]) -> Result<Vec<Track>, CatalogError> {
+    atomically(connection, |connection| {
+        let current = releases::owned_release(connection, acting, release)?;
+        let existing: HashSet<TrackId> = tracks_of_release(connection, release)?.iter().map(|track| track.id).collect();
+        let requested: HashSet<TrackId> = order.iter().copied().collect();
+        if requested.len() != order.len() || requested != existing {
+            return Err(CatalogError::invalid("order", "must list every track of the release exactly once"));
+        }
+        for (index, track) in order.iter().enumerate() {
+            let position = i32::try_from(index + 1).map_err(|_| CatalogError::invalid("order", "too many tracks"))?;
+            diesel::update(tracks::table.find(track.to_string()))
+                .set((tracks::position.eq(position), tracks::updated_at.eq(now())))
+                .execute(connection)?;
+        }
+        releases::after_public_change(connection, &current)?;
+        tracks_of_release(connection, release)
+    })
+}
+
+/// The price checkout charges for one track; `NotFound` unless its release is published.
+pub fn price_of_track(connection: &mut DbConnection, track: TrackId) -> Result<Price, CatalogError> {
+    let release = release_of_track(connection, track)?;
+    releases::published_release(connection, release).map_err(|_| CatalogError::NotFound { what: "track" })?;
+    let row = tracks::table.find(track.to_string()).select(TrackRow::as_select()).first(connection)?;
+    Price::from_columns(row.price_kind.as_deref(), row.price_cents, row.minimum_price_cents)?
+        .ok_or_else(|| CatalogError::Corrupt(format!("track {track} of a published release has no price")))
+}
+
+/// The audio behind a track: visible when its release is published, or to its owner
+/// (`viewer`) in any state. Entitlement to the full stream is the store's decision.
+pub fn track_media(connection: &mut DbConnection, track: TrackId, viewer: Option<ArtistId>) -> Result<TrackMedia, CatalogError> {
+    let not_found = || CatalogError::NotFound { what: "track" };
+    let (state, owner, storage_key, size_bytes, container, codec, duration_ms) = tracks::table
+        .inner_join(releases_table::table)
+        .inner_join(media_files::table)
+        .filter(tracks::id.eq(track.to_string()))
+        .select((
+            releases_table::state,
+            releases_table::artist_id,
+            media_files::storage_key,
+            media_files::size_bytes,
+            media_files::container,
+            media_files::codec,
+            media_files::duration_ms,
+        ))
+        .first::<(String, String, String, i64, String, String, i64)>(connection)
+        .optional()?
+        .ok_or_else(not_found)?;
+    let visible = state == ReleaseState::Published.as_str() || viewer.is_some_and(|viewer| viewer.to_string() == owner);
+    if !visible {
+        return Err(not_found());
+    }
+    let corrupt = |what: &str| CatalogError::Corrupt(format!("media of track {track}: {what}"));
+    Ok(TrackMedia {
+        track_id: track,
+        storage_key: BlobKey::parse(&storage_key).map_err(|_| corrupt("malformed storage key"))?,
+        size_bytes: u64::try_from(size_bytes).map_err(|_| corrupt("negative size"))?,
+        container,
+        codec,
+        duration_ms: u64::try_from(duration_ms).map_err(|_| corrupt("negative duration"))?,
+    })
+}
+
+fn release_of_track(connection: &mut DbConnection, track: TrackId) -> Result<ReleaseId, CatalogError> {
+    let release = tracks::table
+        .find(track.to_string())
+        .select(tracks::release_id)
+        .first::<String>(connection)
+        .optional()?
+        .ok_or(CatalogError::NotFound { what: "track" })?;
+    stored_id(&release)
+}
