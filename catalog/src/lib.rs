@@ -1,1 +1,3 @@
 //! catalog (being written).
+pub mod analysis;
+pub mod sandbox;
