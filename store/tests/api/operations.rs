@@ -1,0 +1,77 @@
+//! Health, readiness, metrics, request ids, and the OpenAPI document.
+
+use std::collections::BTreeSet;
+
+use megabox_database::Backend;
+use serde_json::Value;
+
+use crate::on_every_backend;
+use crate::support::{error_code, spawn_app};
+
+on_every_backend!(health_readiness_and_metrics_answer, unknown_routes_get_the_json_error_shape);
+
+async fn health_readiness_and_metrics_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    assert!(health.headers().contains_key("x-request-id"));
+
+    let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["database"], "ok");
+
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("megabox_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"), "{metrics}");
+}
+
+async fn unknown_routes_get_the_json_error_shape(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in ["/nope", "/api/v1/nope", "/api/v1/"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(error_code(response, 404).await, "not_found", "{path}");
+    }
+}
+
+/// Every handler attribute in the store's source, as (method, full path): `routes/` is mounted
+/// under `/api/v1`, everything else at the root.
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let source_root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut routes = BTreeSet::new();
+    let mut directories = vec![source_root.clone()];
+    while let Some(directory) = directories.pop() {
+        for entry in std::fs::read_dir(&directory).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                directories.push(path);
+                continue;
+            }
+            let prefix = if path.starts_with(source_root.join("routes")) { "/api/v1" } else { "" };
+            let text = std::fs::read_to_string(&path).unwrap();
+            for line in text.lines().map(str::trim) {
+                for method in ["get", "post", "put", "patch", "delete", "head"] {
+                    if let Some(rest) = line.strip_prefix(&format!("#[{method}(\"")) {
+                        let route = rest.split('"').next().unwrap();
+                        routes.insert((method.to_owned(), format!("{prefix}{route}")));
+                    }
+                }
+            }
+        }
+    }
+    routes
+}
+
+#[tokio::test]
+async fn every_route_is_in_the_openapi_document() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let document: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let routes = routes_in_source();
+    assert!(routes.len() >= 8, "the source scan found the handlers: {routes:?}");
+    for (method, path) in &routes {
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{} {path} is served but missing from /api/v1/openapi.json",
+            method.to_uppercase()
+        );
+    }
+    assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}

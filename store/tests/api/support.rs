@@ -1,0 +1,133 @@
+//! Starting the real server for a test, and running a test on every backend.
+
+use std::sync::OnceLock;
+
+use megabox_database::Backend;
+use megabox_database::testing::{TestDatabase, backends, services_required};
+use megabox_store::configuration::Settings;
+use megabox_store::startup::Application;
+use serde_json::{Value, json};
+
+pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
+/// Signing key the tests know, so they can forge tokens that must be refused.
+pub const JWT_KID: &str = "test-1";
+pub const JWT_SECRET: &str = "test-signing-secret-0123456789abcdef";
+
+/// Runs an async test function once per backend: SQLite always, PostgreSQL when reachable
+/// (and always under CI=true, where an unreachable PostgreSQL fails the test).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(megabox_database::Backend::Sqlite).await; })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() {
+                if $crate::support::postgres_available() { super::$name(megabox_database::Backend::Postgres).await; }
+            })*
+        }
+    };
+}
+
+pub fn postgres_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| backends().contains(&Backend::Postgres))
+}
+
+fn redis_available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| match std::net::TcpStream::connect("127.0.0.1:6379") {
+        Ok(_) => true,
+        Err(error) if services_required() => panic!("CI=true but Redis is unreachable at {REDIS_URL}: {error}"),
+        Err(error) => {
+            eprintln!("skipping Redis (unreachable: {error})");
+            false
+        }
+    })
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub backend: Backend,
+    /// Held so the database and the data directory outlive the server.
+    pub _database: TestDatabase,
+    pub _data_dir: tempfile::TempDir,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// Starts the server with test settings, adjusted by `configure`. The PostgreSQL run also
+/// turns Redis on (with a key prefix of its own), so both the embedded and the production
+/// shape are exercised.
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::new(backend).expect("test database");
+    let data_dir = tempfile::tempdir().expect("data dir");
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".to_owned(),
+        data_dir: data_dir.path().to_path_buf(),
+        database_url: Some(database.url.clone()),
+        database_pool_size: 4,
+        jwt_keys: Some(format!("{JWT_KID}={JWT_SECRET}").into()),
+        ..Settings::default()
+    };
+    if backend == Backend::Postgres && redis_available() {
+        settings.redis_url = Some(REDIS_URL.to_owned());
+        settings.redis_key_prefix = format!("megabox-test-{}", uuid::Uuid::new_v4().simple());
+    }
+    configure(&mut settings);
+    let application = Application::build(settings).await.expect("application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    TestApp { address, client: reqwest::Client::new(), backend, _database: database, _data_dir: data_dir }
+}
+
+/// A registered account's tokens.
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request")
+    }
+
+    pub async fn get_authorized(&self, path: &str, access_token: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(access_token).send().await.expect("request")
+    }
+
+    pub async fn register(&self, email: &str, role: &str) -> Session {
+        let response = self
+            .post_json(
+                "/api/v1/auth/register",
+                &json!({"email": email, "password": "correct horse battery", "display_name": "Test", "role": role}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "register {email}");
+        session_of(response).await
+    }
+}
+
+pub async fn session_of(response: reqwest::Response) -> Session {
+    let body: Value = response.json().await.expect("token pair");
+    Session {
+        access_token: body["access_token"].as_str().expect("access_token").to_owned(),
+        refresh_token: body["refresh_token"].as_str().expect("refresh_token").to_owned(),
+    }
+}
+
+/// Asserts the error shape of DESIGN.md §11 and returns the code.
+pub async fn error_code(response: reqwest::Response, expected_status: u16) -> String {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("error body is JSON");
+    assert_eq!(status, expected_status, "body: {body}");
+    assert!(body["error"]["message"].is_string(), "error shape: {body}");
+    body["error"]["code"].as_str().expect("error code").to_owned()
+}
