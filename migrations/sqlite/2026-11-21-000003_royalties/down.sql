@@ -1,0 +1,11 @@
+DROP TABLE royalty_payouts;
+DROP TABLE royalty_payout_accounts;
+DROP TABLE royalty_ad_allocations;
+DROP TABLE royalty_plays;
+DROP TABLE royalty_ad_revenue;
+DROP TABLE royalty_artist_sales;
+DROP TABLE royalty_sale_items;
+DROP TABLE ledger_lines;
+DROP TABLE ledger_transactions;
+DROP TABLE ledger_accounts;
+DROP TABLE royalty_periods;

@@ -1,0 +1,64 @@
+//! Multi-row INSERTs written once for both backends. Diesel's typed batch insert is not
+//! available on the two-backend connection, so the statement is built here with numbered
+//! placeholders (`$1`, `$2`, … in order, which SQLite also accepts) and bound value by value.
+
+use chrono::NaiveDateTime;
+use diesel::RunQueryDsl;
+use diesel::connection::Connection;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use megabox_database::DbConnection;
+
+/// Rows per statement, so that a statement stays under SQLite's limit of 32,766 bound
+/// parameters for up to 32 columns.
+const ROWS_PER_STATEMENT_MAX: usize = 1000;
+
+type Backend = <DbConnection as Connection>::Backend;
+
+/// One bound value.
+#[derive(Debug, Clone)]
+pub(crate) enum SqlValue {
+    Text(String),
+    OptionalText(Option<String>),
+    BigInt(i64),
+    Timestamp(NaiveDateTime),
+}
+
+/// Inserts `rows` into `table (columns)`; every row has one value per column.
+pub(crate) fn insert_rows(
+    connection: &mut DbConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SqlValue>>,
+) -> Result<usize, diesel::result::Error> {
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(ROWS_PER_STATEMENT_MAX).collect();
+        let mut placeholder = 0;
+        let tuples: Vec<String> = chunk
+            .iter()
+            .map(|row| {
+                let names: Vec<String> = row
+                    .iter()
+                    .map(|_| {
+                        placeholder += 1;
+                        format!("${placeholder}")
+                    })
+                    .collect();
+                format!("({})", names.join(", "))
+            })
+            .collect();
+        let sql = format!("INSERT INTO {table} ({}) VALUES {}", columns.join(", "), tuples.join(", "));
+        let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
+        for value in chunk.into_iter().flatten() {
+            query = match value {
+                SqlValue::Text(text) => query.bind::<Text, _>(text),
+                SqlValue::OptionalText(text) => query.bind::<Nullable<Text>, _>(text),
+                SqlValue::BigInt(number) => query.bind::<BigInt, _>(number),
+                SqlValue::Timestamp(instant) => query.bind::<Timestamp, _>(instant),
+            };
+        }
+        inserted += query.execute(connection)?;
+    }
+    Ok(inserted)
+}

@@ -1,0 +1,335 @@
+//! The double-entry, append-only ledger. Every posting is a transaction whose lines sum to zero
+//! (checked before the write and again by reading the lines back), carries an idempotency key
+//! (posting the same key twice returns the first transaction and changes nothing), and may
+//! drive only external accounts below zero. Amounts are micro-cents so that ad accruals are
+//! exact; everything paid to people is whole cents.
+//!
+//! Sign convention: a positive balance is money the platform holds for someone (an artist's
+//! payable, its own revenue, the ad pool); the external accounts (the gateway's cash, the
+//! advertisers, what artists owe back) are the other side and go negative.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use megabox_database::DbConnection;
+use megabox_domain::{ArtistId, MicroCents};
+
+use crate::RoyaltyError;
+use crate::period::Period;
+use crate::batch::{SqlValue, insert_rows};
+use crate::schema::{ledger_accounts, ledger_transactions};
+
+/// Account codes looked up per query when creating missing accounts.
+const ACCOUNT_LOOKUPS_PER_QUERY_MAX: usize = 1000;
+
+/// An account of the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Account {
+    /// What the platform owes an artist.
+    ArtistPayable(ArtistId),
+    /// What an artist owes the platform: a refund after their earnings were paid out (external).
+    ArtistReceivable(ArtistId),
+    /// The platform's share.
+    PlatformRevenue,
+    /// Payment processor fees, paid out of gross sales.
+    ProcessorFees,
+    /// Ad revenue accrued in open periods, waiting for their close.
+    AdPending,
+    /// A closing period's ad pool, allocated to artists and the platform at close.
+    AdPool(Period),
+    /// Advertisers: what they owe for impressions (external).
+    Advertisers,
+    /// Payouts handed to the gateway whose outcome is not yet known.
+    PayoutsInTransit,
+    /// The payment gateway's side: money collected from buyers and sent to artists (external).
+    Gateway,
+}
+
+impl Account {
+    pub fn code(&self) -> String {
+        match self {
+            Account::ArtistPayable(artist) => format!("artist:{artist}:payable"),
+            Account::ArtistReceivable(artist) => format!("artist:{artist}:receivable"),
+            Account::PlatformRevenue => "platform:revenue".to_owned(),
+            Account::ProcessorFees => "processor:fees".to_owned(),
+            Account::AdPending => "ads:pending".to_owned(),
+            Account::AdPool(period) => format!("ads:pool:{period}"),
+            Account::Advertisers => "advertisers".to_owned(),
+            Account::PayoutsInTransit => "payouts:in-transit".to_owned(),
+            Account::Gateway => "gateway".to_owned(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Account::ArtistPayable(_) => "artist_payable",
+            Account::ArtistReceivable(_) => "artist_receivable",
+            Account::PlatformRevenue => "platform_revenue",
+            Account::ProcessorFees => "processor_fees",
+            Account::AdPending => "ad_pending",
+            Account::AdPool(_) => "ad_pool",
+            Account::Advertisers => "advertisers",
+            Account::PayoutsInTransit => "payouts_in_transit",
+            Account::Gateway => "gateway",
+        }
+    }
+
+    fn artist(&self) -> Option<ArtistId> {
+        match self {
+            Account::ArtistPayable(artist) | Account::ArtistReceivable(artist) => Some(*artist),
+            _ => None,
+        }
+    }
+}
+
+/// The account kinds that stand for the outside world and so may have any sign.
+pub(crate) const EXTERNAL_ACCOUNT_KINDS_SQL: &str = "('advertisers', 'gateway', 'artist_receivable')";
+
+/// Why a transaction was posted; statements and checks group by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKind {
+    Sale,
+    Refund,
+    AdRevenue,
+    AdClawback,
+    PeriodPool,
+    AdAllocation,
+    Payout,
+    PayoutPosted,
+    PayoutVoided,
+    DebtRecovery,
+}
+
+impl TransactionKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::Sale => "sale",
+            TransactionKind::Refund => "refund",
+            TransactionKind::AdRevenue => "ad_revenue",
+            TransactionKind::AdClawback => "ad_clawback",
+            TransactionKind::PeriodPool => "period_pool",
+            TransactionKind::AdAllocation => "ad_allocation",
+            TransactionKind::Payout => "payout",
+            TransactionKind::PayoutPosted => "payout_posted",
+            TransactionKind::PayoutVoided => "payout_voided",
+            TransactionKind::DebtRecovery => "debt_recovery",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<TransactionKind, RoyaltyError> {
+        let all = [
+            TransactionKind::Sale,
+            TransactionKind::Refund,
+            TransactionKind::AdRevenue,
+            TransactionKind::AdClawback,
+            TransactionKind::PeriodPool,
+            TransactionKind::AdAllocation,
+            TransactionKind::Payout,
+            TransactionKind::PayoutPosted,
+            TransactionKind::PayoutVoided,
+            TransactionKind::DebtRecovery,
+        ];
+        all.into_iter()
+            .find(|kind| kind.as_str() == text)
+            .ok_or_else(|| RoyaltyError::CorruptRow(format!("transaction kind {text:?}")))
+    }
+}
+
+/// One line of a posting: an amount moved into (positive) or out of (negative) an account.
+#[derive(Debug, Clone)]
+pub(crate) struct PostingLine {
+    pub account: Account,
+    pub amount: MicroCents,
+    /// What inside the source this line is for (a sale item, an artist's share).
+    pub source_ref: String,
+}
+
+/// A transaction to post.
+#[derive(Debug, Clone)]
+pub(crate) struct Posting {
+    pub idempotency_key: String,
+    pub kind: TransactionKind,
+    pub source_id: String,
+    pub period: Period,
+    pub reverses_transaction_id: Option<String>,
+    pub booked_at: NaiveDateTime,
+    pub lines: Vec<PostingLine>,
+}
+
+/// What posting did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Posted {
+    New { transaction_id: String },
+    AlreadyPosted { transaction_id: String },
+}
+
+#[derive(QueryableByName)]
+struct AccountBalanceRow {
+    #[diesel(sql_type = Text)]
+    code: String,
+    #[diesel(sql_type = BigInt)]
+    balance_micro_cents: i64,
+}
+
+#[derive(QueryableByName)]
+struct SumRow {
+    #[diesel(sql_type = BigInt)]
+    total: i64,
+}
+
+/// Posts a transaction. Must run inside the caller's write transaction, which this does not
+/// commit: a rejected posting (unbalanced, or an internal account driven negative) is an error
+/// and the caller's transaction rolls back.
+pub(crate) fn post(connection: &mut DbConnection, posting: Posting) -> Result<Posted, RoyaltyError> {
+    let existing: Option<String> = ledger_transactions::table
+        .filter(ledger_transactions::idempotency_key.eq(&posting.idempotency_key))
+        .select(ledger_transactions::id)
+        .first(connection)
+        .optional()?;
+    if let Some(transaction_id) = existing {
+        return Ok(Posted::AlreadyPosted { transaction_id });
+    }
+    let total = posting
+        .lines
+        .iter()
+        .try_fold(0_i64, |sum, line| sum.checked_add(line.amount.0))
+        .ok_or(RoyaltyError::Overflow)?;
+    if total != 0 {
+        return Err(RoyaltyError::Unbalanced { transaction: posting.idempotency_key, sum_micro_cents: total });
+    }
+    let transaction_id = uuid::Uuid::now_v7().to_string();
+    diesel::insert_into(ledger_transactions::table)
+        .values((
+            ledger_transactions::id.eq(&transaction_id),
+            ledger_transactions::idempotency_key.eq(&posting.idempotency_key),
+            ledger_transactions::kind.eq(posting.kind.as_str()),
+            ledger_transactions::source_id.eq(&posting.source_id),
+            ledger_transactions::period.eq(posting.period.to_string()),
+            ledger_transactions::reverses_transaction_id.eq(&posting.reverses_transaction_id),
+            ledger_transactions::booked_at.eq(posting.booked_at),
+        ))
+        .execute(connection)?;
+    let lines: Vec<PostingLine> = posting.lines.into_iter().filter(|line| line.amount.0 != 0).collect();
+    ensure_accounts(connection, lines.iter().map(|line| &line.account), posting.booked_at)?;
+    let rows = lines
+        .into_iter()
+        .zip(0_i64..)
+        .map(|(line, line_number)| {
+            vec![
+                SqlValue::Text(transaction_id.clone()),
+                SqlValue::BigInt(line_number),
+                SqlValue::Text(line.account.code()),
+                SqlValue::BigInt(line.amount.0),
+                SqlValue::Text(line.source_ref),
+            ]
+        })
+        .collect();
+    insert_rows(
+        connection,
+        "ledger_lines",
+        &["transaction_id", "line_number", "account_code", "amount_micro_cents", "source_ref"],
+        rows,
+    )?;
+    // Read back what was written: the pair of the check above.
+    let written: SumRow = diesel::sql_query(
+        "SELECT CAST(COALESCE(SUM(amount_micro_cents), 0) AS BIGINT) AS total FROM ledger_lines WHERE transaction_id = $1",
+    )
+    .bind::<Text, _>(&transaction_id)
+    .get_result(connection)?;
+    if written.total != 0 {
+        return Err(RoyaltyError::Unbalanced { transaction: transaction_id, sum_micro_cents: written.total });
+    }
+    apply_to_balances(connection, &transaction_id)?;
+    Ok(Posted::New { transaction_id })
+}
+
+/// Creates the accounts that do not exist yet.
+fn ensure_accounts<'a>(
+    connection: &mut DbConnection,
+    accounts: impl Iterator<Item = &'a Account>,
+    created_at: NaiveDateTime,
+) -> Result<(), RoyaltyError> {
+    let mut wanted: Vec<&Account> = accounts.collect();
+    wanted.sort();
+    wanted.dedup();
+    for chunk in wanted.chunks(ACCOUNT_LOOKUPS_PER_QUERY_MAX) {
+        let codes: Vec<String> = chunk.iter().map(|account| account.code()).collect();
+        let existing: Vec<String> = ledger_accounts::table
+            .filter(ledger_accounts::code.eq_any(&codes))
+            .select(ledger_accounts::code)
+            .load(connection)?;
+        let existing: std::collections::HashSet<String> = existing.into_iter().collect();
+        let missing: Vec<Vec<SqlValue>> = chunk
+            .iter()
+            .zip(codes)
+            .filter(|(_, code)| !existing.contains(code))
+            .map(|(account, code)| {
+                vec![
+                    SqlValue::Text(code),
+                    SqlValue::Text(account.kind().to_owned()),
+                    SqlValue::OptionalText(account.artist().map(|artist| artist.to_string())),
+                    SqlValue::BigInt(0),
+                    SqlValue::Timestamp(created_at),
+                ]
+            })
+            .collect();
+        // Two writers creating the same account at once: on PostgreSQL the second fails on the
+        // primary key and its caller retries; SQLite writers are serialised.
+        insert_rows(
+            connection,
+            "ledger_accounts",
+            &["code", "kind", "artist_id", "balance_micro_cents", "created_at"],
+            missing,
+        )?;
+    }
+    Ok(())
+}
+
+/// Adds the transaction's lines to the cached balances and refuses an internal account below zero.
+fn apply_to_balances(connection: &mut DbConnection, transaction_id: &str) -> Result<(), RoyaltyError> {
+    if let DbConnection::Postgresql(_) = connection {
+        // Lock the accounts in one global order so that concurrent postings cannot deadlock.
+        diesel::sql_query(
+            "SELECT code, balance_micro_cents FROM ledger_accounts WHERE code IN \
+             (SELECT account_code FROM ledger_lines WHERE transaction_id = $1) ORDER BY code FOR UPDATE",
+        )
+        .bind::<Text, _>(transaction_id)
+        .load::<AccountBalanceRow>(connection)?;
+    }
+    diesel::sql_query(
+        "UPDATE ledger_accounts SET balance_micro_cents = balance_micro_cents + delta.amount \
+         FROM (SELECT account_code, CAST(SUM(amount_micro_cents) AS BIGINT) AS amount FROM ledger_lines \
+               WHERE transaction_id = $1 GROUP BY account_code) AS delta \
+         WHERE ledger_accounts.code = delta.account_code",
+    )
+    .bind::<Text, _>(transaction_id)
+    .execute(connection)?;
+    let negative: Option<AccountBalanceRow> = diesel::sql_query(format!(
+        "SELECT code, balance_micro_cents FROM ledger_accounts WHERE code IN \
+         (SELECT account_code FROM ledger_lines WHERE transaction_id = $1) \
+         AND kind NOT IN {EXTERNAL_ACCOUNT_KINDS_SQL} AND balance_micro_cents < 0 ORDER BY code LIMIT 1"
+    ))
+    .bind::<Text, _>(transaction_id)
+    .get_result(connection)
+    .optional()?;
+    match negative {
+        Some(row) => Err(RoyaltyError::NegativeBalance { account: row.code, balance_micro_cents: row.balance_micro_cents }),
+        None => Ok(()),
+    }
+}
+
+/// An account's balance (zero for an account that has never been used).
+pub(crate) fn balance(connection: &mut DbConnection, account: &Account) -> Result<MicroCents, RoyaltyError> {
+    let balance: Option<i64> = ledger_accounts::table
+        .find(account.code())
+        .select(ledger_accounts::balance_micro_cents)
+        .first(connection)
+        .optional()?;
+    Ok(MicroCents(balance.unwrap_or(0)))
+}
+
+/// Whole cents as micro-cents, failing instead of overflowing.
+pub(crate) fn micro(cents: i64) -> Result<MicroCents, RoyaltyError> {
+    megabox_domain::Cents(cents).to_micro_cents().map_err(|_| RoyaltyError::Overflow)
+}
