@@ -40,6 +40,9 @@ pub struct Settings {
     /// The URL where users reach this server, used in links it generates
     /// (`MEGABOX_PUBLIC_URL`); defaults to `http://{bind}`.
     pub public_url: Option<String>,
+    /// The built web app, served at `/` with a fallback to its `index.html` for client-side
+    /// routes (`MEGABOX_FRONTEND_DIR`).
+    pub frontend_dir: PathBuf,
     /// `pretty` or `json` (`MEGABOX_LOG_FORMAT`).
     pub log_format: LogFormat,
     /// `iss` of access tokens (`MEGABOX_JWT_ISSUER`).
@@ -80,6 +83,7 @@ impl Default for Settings {
             redis_url: None,
             redis_key_prefix: "megabox".to_owned(),
             public_url: None,
+            frontend_dir: PathBuf::from("frontend/dist"),
             log_format: LogFormat::Pretty,
             jwt_issuer: "megabox".to_owned(),
             jwt_audience: "megabox-api".to_owned(),

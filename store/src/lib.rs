@@ -7,6 +7,7 @@ pub mod cli;
 pub mod configuration;
 pub mod error;
 pub mod files;
+pub mod frontend;
 pub mod health;
 pub mod openapi;
 pub mod rate_limit;

@@ -19,7 +19,7 @@ use crate::error::{self, ApiError};
 use crate::rate_limit::{Limit, RateLimiter};
 use crate::state::{AppState, Limits};
 use crate::telemetry::{self, Metrics};
-use crate::{health, openapi, routes};
+use crate::{frontend, health, openapi, routes};
 
 /// JSON request bodies larger than this are refused (uploads are multipart, not JSON).
 const JSON_BODY_BYTES_MAX: usize = 64 * 1024;
@@ -41,7 +41,8 @@ fn routes(config: &mut ServiceConfig) {
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .route("/openapi.json", web::get().to(serve_openapi))
-                .configure(routes::api),
+                .configure(routes::api)
+                .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("no such route")) })),
         );
 }
 
@@ -95,6 +96,10 @@ impl Application {
         );
         let state = web::Data::new(AppState { settings, pool, token_keys, rate_limiter, limits, redis, metrics: Metrics::new()? });
         let document = web::Data::new(openapi_document());
+        let frontend_dir = state.settings.frontend_dir.clone();
+        if !frontend_dir.join("index.html").is_file() {
+            tracing::warn!(frontend.dir = %frontend_dir.display(), "the web app is not built; serving the API only (see frontend/README.md)");
+        }
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .into_utoipa_app()
@@ -105,7 +110,7 @@ impl Application {
                 .configure(routes)
                 .split_for_parts();
             app.app_data(document.clone())
-                .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("no such route")) }))
+                .service(frontend::service(&frontend_dir))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))

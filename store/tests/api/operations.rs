@@ -6,7 +6,7 @@ use megabox_database::Backend;
 use serde_json::Value;
 
 use crate::on_every_backend;
-use crate::support::{error_code, spawn_app};
+use crate::support::{error_code, spawn_app, spawn_app_with};
 
 on_every_backend!(health_readiness_and_metrics_answer, unknown_routes_get_the_json_error_shape);
 
@@ -26,10 +26,33 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
 
 async fn unknown_routes_get_the_json_error_shape(backend: Backend) {
     let app = spawn_app(backend).await;
-    for path in ["/nope", "/api/v1/nope", "/api/v1/"] {
+    for path in ["/nope", "/api/v1/nope", "/api/v1/", "/api/other"] {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(error_code(response, 404).await, "not_found", "{path}");
     }
+    let post = app.client.post(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(post.status(), 404, "wrong method on a known path");
+}
+
+#[tokio::test]
+async fn the_web_app_is_served_with_a_fallback_for_client_routes() {
+    let frontend = tempfile::tempdir().unwrap();
+    std::fs::write(frontend.path().join("index.html"), "<!doctype html><title>Megabox</title>").unwrap();
+    std::fs::create_dir(frontend.path().join("assets")).unwrap();
+    std::fs::write(frontend.path().join("assets/app.js"), "console.log(1)").unwrap();
+    let directory = frontend.path().to_path_buf();
+    let app = spawn_app_with(Backend::Sqlite, move |settings| settings.frontend_dir = directory).await;
+    for path in ["/", "/releases/some-id", "/artist/dashboard"] {
+        let page = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(page.text().await.unwrap().contains("<title>Megabox</title>"), "{path}");
+    }
+    let script = app.client.get(app.url("/assets/app.js")).send().await.unwrap();
+    assert_eq!(script.text().await.unwrap(), "console.log(1)");
+    let api = app.client.get(app.url("/api/v1/nope")).send().await.unwrap();
+    assert_eq!(error_code(api, 404).await, "not_found", "API paths never fall back to the app");
+    let traversal = app.client.get(app.url("/..%2f..%2fetc%2fpasswd")).send().await.unwrap();
+    assert!(!traversal.text().await.unwrap().contains("root:"), "no path traversal");
 }
 
 /// Every handler attribute in the store's source, as (method, full path): `routes/` is mounted

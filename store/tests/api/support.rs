@@ -49,7 +49,6 @@ fn redis_available() -> bool {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub backend: Backend,
     /// Held so the database and the data directory outlive the server.
     pub _database: TestDatabase,
     pub _data_dir: tempfile::TempDir,
@@ -81,7 +80,7 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
     let application = Application::build(settings).await.expect("application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), backend, _database: database, _data_dir: data_dir }
+    TestApp { address, client: reqwest::Client::new(), _database: database, _data_dir: data_dir }
 }
 
 /// A registered account's tokens.
