@@ -1,2 +1,2 @@
-//! megabox-agent (being written).
+//! megabox-agent binary (being written).
 fn main() {}
