@@ -58,8 +58,9 @@ impl ApiError {
         Self::invalid_request(Some(param), format!("Missing required param: {param}.")).with_code("parameter_missing")
     }
 
+    /// A parameter with a value the endpoint does not accept (Stripe gives these no code).
     pub fn parameter_invalid(param: &str, message: String) -> Self {
-        Self::invalid_request(Some(param), message).with_code("parameter_invalid_empty")
+        Self::invalid_request(Some(param), message)
     }
 
     /// 404 for an id that names no object of the expected kind.
