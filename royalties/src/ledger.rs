@@ -333,3 +333,73 @@ pub(crate) fn balance(connection: &mut DbConnection, account: &Account) -> Resul
 pub(crate) fn micro(cents: i64) -> Result<MicroCents, RoyaltyError> {
     megabox_domain::Cents(cents).to_micro_cents().map_err(|_| RoyaltyError::Overflow)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use diesel::Connection;
+    use megabox_database::testing::{TestDatabase, backends};
+    use megabox_database::write_transaction;
+
+    use super::*;
+
+    fn posting(key: &str, lines: Vec<(Account, i64)>) -> Posting {
+        let booked_at = NaiveDate::from_ymd_opt(2026, 11, 21).and_then(|date| date.and_hms_opt(0, 0, 0)).unwrap_or_default();
+        Posting {
+            idempotency_key: key.to_owned(),
+            kind: TransactionKind::AdRevenue,
+            source_id: key.to_owned(),
+            period: Period::containing(booked_at),
+            reverses_transaction_id: None,
+            booked_at,
+            lines: lines
+                .into_iter()
+                .map(|(account, amount)| PostingLine { account, amount: MicroCents(amount), source_ref: String::new() })
+                .collect(),
+        }
+    }
+
+    fn post_in_transaction(connection: &mut DbConnection, posting: Posting) -> Result<Posted, RoyaltyError> {
+        write_transaction(connection, |connection| post(connection, posting))
+    }
+
+    #[test]
+    fn postings_balance_stay_non_negative_and_are_idempotent() {
+        for backend in backends() {
+            let database = TestDatabase::new(backend).unwrap_or_else(|error| panic!("{error}"));
+            let mut connection = DbConnection::establish(&database.url).unwrap_or_else(|error| panic!("{error}"));
+            let connection = &mut connection;
+            let accrual = posting("accrual", vec![(Account::Advertisers, -500), (Account::AdPending, 500)]);
+            let first = post_in_transaction(connection, accrual.clone()).unwrap_or_else(|error| panic!("{error}"));
+            let Posted::New { transaction_id } = first else { panic!("{backend:?}: first posting must be new") };
+            // The same key again, even with other lines, returns the first transaction unchanged.
+            let mut changed = accrual.clone();
+            changed.lines[0].amount = MicroCents(-900);
+            changed.lines[1].amount = MicroCents(900);
+            assert_eq!(
+                post_in_transaction(connection, changed).unwrap_or_else(|error| panic!("{error}")),
+                Posted::AlreadyPosted { transaction_id }
+            );
+            assert_eq!(balance(connection, &Account::AdPending).unwrap_or_else(|error| panic!("{error}")), MicroCents(500));
+
+            let rejected = [
+                ("unbalanced", vec![(Account::Advertisers, -500), (Account::AdPending, 499)]),
+                ("overdrawn", vec![(Account::AdPending, -501), (Account::PlatformRevenue, 501)]),
+                ("overflowing", vec![(Account::Gateway, i64::MAX), (Account::Gateway, 1)]),
+            ];
+            for (key, lines) in rejected {
+                let error = post_in_transaction(connection, posting(key, lines));
+                assert!(
+                    matches!(error, Err(RoyaltyError::Unbalanced { .. } | RoyaltyError::NegativeBalance { .. } | RoyaltyError::Overflow)),
+                    "{backend:?} {key}: {error:?}"
+                );
+            }
+            // Rejected postings left nothing behind: the key is free and the balance unchanged.
+            assert_eq!(balance(connection, &Account::AdPending).unwrap_or_else(|error| panic!("{error}")), MicroCents(500));
+            let overdrawn_fixed = posting("overdrawn", vec![(Account::AdPending, -500), (Account::PlatformRevenue, 500)]);
+            assert!(matches!(post_in_transaction(connection, overdrawn_fixed), Ok(Posted::New { .. })), "{backend:?}");
+            // External accounts may go negative.
+            assert_eq!(balance(connection, &Account::Advertisers).unwrap_or_else(|error| panic!("{error}")), MicroCents(-500));
+        }
+    }
+}
