@@ -16,3 +16,6 @@ pub mod rewrite;
 pub mod settings;
 pub mod slots;
 pub mod viewability;
+pub mod proxy;
+pub mod server;
+pub mod cli;

@@ -1,0 +1,487 @@
+//! The local proxy on 127.0.0.1 (hudsucker): plain HTTP is proxied, HTTPS is decrypted only for
+//! allow-listed publishers (everything else is a blind CONNECT tunnel), publisher pages go
+//! through the rewriter, and the agent's own pages (status, creative frame, view beacon) are
+//! served on the same port.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http_body_util::BodyExt as _;
+use hudsucker::hyper::body::Bytes;
+use hudsucker::hyper::header::{self, HeaderValue};
+use hudsucker::hyper::{Method, Request, Response, StatusCode};
+use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
+use megabox_protocol::{Creative, EventId, ImpressionEvent, Nonce, SlotSize, TimeBucket};
+
+use crate::filters::FilterEngine;
+use crate::install::{AgentState, InstallDirectory};
+use crate::outbox::Outbox;
+use crate::rewrite::{CreativeOrigin, PageRewrite, RewriteLimits, Unchanged};
+use crate::server::ServerClient;
+use crate::settings::Settings;
+use crate::slots::{DailySwapCount, SlotChooser};
+use crate::viewability::{NonceRegistry, VIEWABILITY_SCRIPT};
+
+/// Largest body the agent accepts on its own endpoints (view beacons, buttons).
+const LOCAL_REQUEST_BYTES_MAX: usize = 1024;
+
+const SECONDS_PER_DAY: u64 = 86_400;
+
+fn unix_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0)
+}
+
+/// Everything the running agent shares between connections.
+pub struct Agent {
+    pub settings: Settings,
+    pub directory: InstallDirectory,
+    pub filters: FilterEngine,
+    pub chooser: SlotChooser,
+    pub nonces: Mutex<NonceRegistry>,
+    pub outbox: Mutex<Outbox>,
+    pub state: Mutex<AgentState>,
+    pub server: Option<ServerClient>,
+    pub creatives: Mutex<HashMap<SlotSize, Creative>>,
+    pub limits: RewriteLimits,
+    /// Impressions recorded since start, for the status page.
+    pub impressions_recorded: Mutex<u64>,
+}
+
+impl Agent {
+    fn is_paused(&self) -> bool {
+        self.state.lock().map(|state| state.paused).unwrap_or(true)
+    }
+
+    /// Sets the paused flag and persists it.
+    pub fn set_paused(&self, paused: bool) -> Result<(), crate::install::InstallError> {
+        let snapshot = {
+            let Ok(mut state) = self.state.lock() else { return Ok(()) };
+            state.paused = paused;
+            state.clone()
+        };
+        self.directory.save_state(&snapshot)
+    }
+
+    fn swaps_today(&self) -> u32 {
+        let day = unix_seconds() / SECONDS_PER_DAY;
+        self.state.lock().map(|state| DailySwapCount { day: state.swap_day, swaps: state.swaps_today }.swaps_on(day)).unwrap_or(u32::MAX)
+    }
+
+    fn record_swap(&self) {
+        let day = unix_seconds() / SECONDS_PER_DAY;
+        let snapshot = {
+            let Ok(mut state) = self.state.lock() else { return };
+            let count = DailySwapCount { day: state.swap_day, swaps: state.swaps_today }.record(day);
+            state.swap_day = count.day;
+            state.swaps_today = count.swaps;
+            state.clone()
+        };
+        if let Err(error) = self.directory.save_state(&snapshot) {
+            tracing::warn!(%error, "could not persist the daily swap count");
+        }
+    }
+
+    fn origin(&self) -> String {
+        format!("http://{}", self.settings.bind)
+    }
+
+    /// Status as JSON (the status page and `megabox-agent status` read it).
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::json!({
+            "paused": self.is_paused(),
+            "paired": self.server.is_some(),
+            "swaps_today": self.swaps_today(),
+            "swaps_per_day_max": self.settings.slot_choice.swaps_per_day_max,
+            "impressions_recorded": self.impressions_recorded.lock().map(|count| *count).unwrap_or(0),
+            "impressions_waiting": self.outbox.lock().map(|outbox| outbox.pending_events()).unwrap_or(0),
+            "publishers": self.settings.allow_list.domains(),
+        })
+    }
+}
+
+/// The page whose response is awaited on this connection.
+#[derive(Clone, Debug)]
+struct PendingPage {
+    url: String,
+}
+
+/// hudsucker handler; one clone per connection.
+#[derive(Clone)]
+pub struct AgentHandler {
+    agent: Arc<Agent>,
+    page: Option<PendingPage>,
+}
+
+impl AgentHandler {
+    pub fn new(agent: Arc<Agent>) -> Self {
+        Self { agent, page: None }
+    }
+
+    fn is_local(&self, request: &Request<Body>) -> bool {
+        match request.uri().authority() {
+            None => true,
+            Some(authority) => {
+                let bind = self.agent.settings.bind;
+                authority.as_str() == bind.to_string()
+                    || (authority.host() == "localhost" && authority.port_u16() == Some(bind.port()))
+            }
+        }
+    }
+}
+
+fn response(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response<Body> {
+    let mut response = Response::new(body.into());
+    *response.status_mut() = status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("text/plain")));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.chars()
+        .map(|character| match character {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// Reads a small request body, refusing anything larger than `LOCAL_REQUEST_BYTES_MAX`.
+async fn small_body(body: Body) -> Option<Bytes> {
+    let limited = http_body_util::Limited::new(body, LOCAL_REQUEST_BYTES_MAX);
+    limited.collect().await.ok().map(|collected| collected.to_bytes())
+}
+
+fn query_parameter<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query.split('&').find_map(|pair| pair.split_once('=').filter(|(key, _)| *key == name).map(|(_, value)| value))
+}
+
+/// Buttons on the status page must come from the status page itself, not from any website.
+fn same_origin(request: &Request<Body>, origin: &str) -> bool {
+    match request.headers().get(header::ORIGIN) {
+        Some(value) => value.to_str().is_ok_and(|value| value == origin),
+        None => request.headers().get("sec-fetch-site").is_none_or(|site| site == "same-origin" || site == "none"),
+    }
+}
+
+impl AgentHandler {
+    async fn serve_local(&self, request: Request<Body>) -> Response<Body> {
+        let path = request.uri().path().to_owned();
+        let query = request.uri().query().unwrap_or("").to_owned();
+        match (request.method().clone(), path.as_str()) {
+            (Method::GET, "/") => response(StatusCode::OK, "text/html; charset=utf-8", self.status_page()),
+            (Method::GET, "/megabox/status.json") => response(StatusCode::OK, "application/json", self.agent.status().to_string()),
+            (Method::POST, "/megabox/pause" | "/megabox/resume") => {
+                if !same_origin(&request, &self.agent.origin()) {
+                    return response(StatusCode::FORBIDDEN, "text/plain", "cross-origin request refused");
+                }
+                if let Err(error) = self.agent.set_paused(path.ends_with("pause")) {
+                    tracing::error!(%error, "could not persist pause state");
+                }
+                let mut redirect = response(StatusCode::SEE_OTHER, "text/plain", "");
+                redirect.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/"));
+                redirect
+            }
+            (Method::GET, "/megabox/viewability.js") => response(StatusCode::OK, "text/javascript", VIEWABILITY_SCRIPT),
+            (Method::GET, "/megabox/frame") => self.creative_frame(&query).await,
+            (Method::POST, "/megabox/view") => self.view(request).await,
+            _ => response(StatusCode::NOT_FOUND, "text/plain", "not found"),
+        }
+    }
+
+    fn status_page(&self) -> String {
+        let status = self.agent.status();
+        let paused = self.agent.is_paused();
+        let (action, label) = if paused { ("resume", "Resume") } else { ("pause", "Pause") };
+        let publishers: Vec<String> = self.agent.settings.allow_list.domains().iter().map(|domain| html_escape(domain)).collect();
+        format!(
+            concat!(
+                "<!doctype html><html><head><meta charset=utf-8><title>Megabox agent</title></head><body>",
+                "<h1>Megabox agent</h1><p>State: <strong>{state}</strong></p>",
+                "<form method=post action=/megabox/{action}><button>{label}</button></form>",
+                "<ul><li>Ads swapped today: {swaps} of at most {cap}</li>",
+                "<li>Viewable impressions since start: {impressions}</li>",
+                "<li>Impressions waiting to be reported: {waiting}</li>",
+                "<li>Earnings and download credits: shown in your Megabox account once the server has confirmed the impressions.</li></ul>",
+                "<p>Only these publishers are ever decrypted: {publishers}. Nothing about the pages you visit leaves this computer.</p>",
+                "</body></html>"
+            ),
+            state = if paused { "paused" } else { "active" },
+            action = action,
+            label = label,
+            swaps = status["swaps_today"],
+            cap = status["swaps_per_day_max"],
+            impressions = status["impressions_recorded"],
+            waiting = status["impressions_waiting"],
+            publishers = publishers.join(", "),
+        )
+    }
+
+    /// A creative for `size`: from the cache, else fetched from the server.
+    async fn creative_for(&self, size: SlotSize) -> Option<Creative> {
+        if let Some(creative) = self.agent.creatives.lock().ok()?.get(&size).cloned() {
+            return Some(creative);
+        }
+        let server = self.agent.server.as_ref()?;
+        let list = server.creatives(size).await.map_err(|error| tracing::warn!(%error, "fetching creatives failed")).ok()?;
+        let creative = list.creatives.into_iter().find(|creative| creative.size == size)?;
+        self.agent.creatives.lock().ok()?.insert(size, creative.clone());
+        Some(creative)
+    }
+
+    async fn creative_frame(&self, query: &str) -> Response<Body> {
+        let Some(nonce) = query_parameter(query, "nonce").and_then(|text| text.parse::<Nonce>().ok()) else {
+            return response(StatusCode::BAD_REQUEST, "text/plain", "missing nonce");
+        };
+        let Some(size) = self.agent.nonces.lock().ok().and_then(|nonces| nonces.size_of(&nonce)) else {
+            return response(StatusCode::NOT_FOUND, "text/plain", "unknown nonce");
+        };
+        let creative = self.creative_for(size).await;
+        let bound = creative.as_ref().is_some_and(|creative| {
+            self.agent.nonces.lock().is_ok_and(|mut nonces| nonces.bind_creative(&nonce, creative.creative_id.clone(), Instant::now()).is_ok())
+        });
+        let content = match creative.filter(|_| bound) {
+            Some(creative) => format!(
+                r#"<a href="{link}" target="_blank" rel="noopener noreferrer"><strong>{headline}</strong><br>{body}</a><script src="/megabox/viewability.js"></script>"#,
+                link = html_escape(&creative.link_url),
+                headline = html_escape(&creative.headline),
+                body = html_escape(&creative.body),
+            ),
+            None => "<span>Music for everyone at Megabox.</span>".to_owned(),
+        };
+        let page = format!(
+            concat!(
+                r#"<!doctype html><html data-nonce="{nonce}"><head><meta charset=utf-8><title>Megabox ad</title>"#,
+                r#"<style>body{{margin:0;font:14px sans-serif;width:{width}px;height:{height}px;overflow:hidden;box-sizing:border-box;border:1px solid #888;padding:18px 8px 8px}}"#,
+                r#".label{{position:absolute;top:0;left:0;background:#222;color:#fff;font-size:11px;padding:1px 4px}}</style></head>"#,
+                r#"<body><span class="label">Megabox ad</span>{content}</body></html>"#
+            ),
+            nonce = nonce,
+            width = size.width_pixels(),
+            height = size.height_pixels(),
+            content = content,
+        );
+        let mut frame = response(StatusCode::OK, "text/html; charset=utf-8", page);
+        frame.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'"),
+        );
+        frame
+    }
+
+    async fn view(&self, request: Request<Body>) -> Response<Body> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct ViewClaim {
+            nonce: Nonce,
+        }
+        let Some(claim) = small_body(request.into_body()).await.and_then(|bytes| serde_json::from_slice::<ViewClaim>(&bytes).ok()) else {
+            return response(StatusCode::BAD_REQUEST, "text/plain", "bad view report");
+        };
+        let accepted = match self.agent.nonces.lock() {
+            Ok(mut nonces) => nonces.redeem(&claim.nonce, Instant::now()),
+            Err(_) => return response(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", ""),
+        };
+        let view = match accepted {
+            Ok(view) => view,
+            Err(refused) => return response(StatusCode::CONFLICT, "text/plain", refused.to_string()),
+        };
+        let event = ImpressionEvent {
+            event_id: EventId::random(),
+            creative_id: view.creative_id,
+            size: view.size,
+            time_bucket: TimeBucket::containing(unix_seconds()),
+            nonce: view.nonce,
+        };
+        let recorded = self.agent.outbox.lock().map_err(|_| ()).and_then(|mut outbox| outbox.record_event(event).map_err(|error| {
+            tracing::error!(%error, "could not record an impression");
+        }));
+        if recorded.is_err() {
+            return response(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "");
+        }
+        if let Ok(mut count) = self.agent.impressions_recorded.lock() {
+            *count += 1;
+        }
+        response(StatusCode::NO_CONTENT, "text/plain", "")
+    }
+
+    /// Decides whether a response is a page we may rewrite.
+    fn rewritable(response: &Response<Body>) -> bool {
+        let headers = response.headers();
+        let is_html = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                let lower = value.to_ascii_lowercase();
+                lower.starts_with("text/html") && (!lower.contains("charset") || lower.contains("utf-8"))
+            });
+        let identity = headers.get(header::CONTENT_ENCODING).is_none_or(|value| value.as_bytes().eq_ignore_ascii_case(b"identity"));
+        let policy_allows = headers
+            .get_all(header::CONTENT_SECURITY_POLICY)
+            .iter()
+            .all(|value| value.to_str().is_ok_and(|policy| !crate::rewrite::policy_blocks_creative(policy)));
+        response.status() == StatusCode::OK && is_html && identity && policy_allows
+    }
+
+    async fn rewrite_response(&self, page: PendingPage, response: Response<Body>) -> Response<Body> {
+        let started = Instant::now();
+        let (mut parts, mut body) = response.into_parts();
+        let limits = self.agent.limits;
+        let mut original = Vec::new();
+        // Read the page within the size and time limits; on any failure, the bytes read so far
+        // followed by the untouched rest of the stream go out exactly as they came.
+        let complete = loop {
+            let remaining = limits.duration_max.saturating_sub(started.elapsed());
+            match tokio::time::timeout(remaining, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        original.extend_from_slice(&data);
+                        if original.len() > limits.html_bytes_max {
+                            break false;
+                        }
+                    }
+                }
+                Ok(None) => break true,
+                Ok(Some(Err(_))) | Err(_) => break false,
+            }
+        };
+        if !complete {
+            let prefix = futures_prefix(original);
+            return Response::from_parts(parts, Body::from_stream(prefix.chain(body.into_data_stream())));
+        }
+        let agent = &self.agent;
+        let mut issue = |size: SlotSize| agent.nonces.lock().map(|mut nonces| nonces.issue(size, Instant::now())).unwrap_or(Nonce([0; 16]));
+        let origin = agent.origin();
+        let rewrite = PageRewrite {
+            page_url: &page.url,
+            filters: &agent.filters,
+            choice: agent.chooser.page(page.url.clone(), agent.swaps_today()),
+            creative_origin: CreativeOrigin { base_url: &origin },
+            issue_nonce: &mut issue,
+            limits,
+            started,
+        };
+        match crate::rewrite::rewrite_page(&original, rewrite) {
+            Ok((rewritten, swapped)) => {
+                agent.record_swap();
+                tracing::info!(size = %swapped.size, "swapped one ad slot");
+                parts.headers.remove(header::CONTENT_LENGTH);
+                parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(rewritten.len()));
+                Response::from_parts(parts, Body::from(rewritten))
+            }
+            Err(reason) => {
+                if reason != Unchanged::NoSwap {
+                    tracing::debug!(%reason, "page passed through unchanged");
+                }
+                Response::from_parts(parts, Body::from(original))
+            }
+        }
+    }
+}
+
+type DataStream = std::pin::Pin<Box<dyn hudsucker::futures::Stream<Item = Result<Bytes, hudsucker::Error>> + Send + Sync>>;
+
+/// A one-item stream holding the bytes already read.
+fn futures_prefix(bytes: Vec<u8>) -> DataStream {
+    Box::pin(hudsucker::futures::stream::once(async move { Ok(Bytes::from(bytes)) }))
+}
+
+use hudsucker::futures::StreamExt as _;
+
+impl HttpHandler for AgentHandler {
+    async fn handle_request(&mut self, _context: &HttpContext, mut request: Request<Body>) -> RequestOrResponse {
+        self.page = None;
+        if request.method() != Method::CONNECT && self.is_local(&request) {
+            return self.serve_local(request).await.into();
+        }
+        if request.method() != Method::GET || self.agent.is_paused() {
+            return request.into();
+        }
+        let host = request.uri().host().unwrap_or("").to_owned();
+        let wants_document = request
+            .headers()
+            .get("sec-fetch-dest")
+            .map(|dest| dest == "document")
+            .unwrap_or_else(|| request.headers().get(header::ACCEPT).is_some_and(|accept| accept.to_str().is_ok_and(|accept| accept.contains("text/html"))));
+        if self.agent.settings.allow_list.contains(&host) && wants_document {
+            self.page = Some(PendingPage { url: format!("{}://{}{}", request.uri().scheme_str().unwrap_or("http"), host, request.uri().path()) });
+            // A compressed page cannot be rewritten; ask for the plain one.
+            request.headers_mut().insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        }
+        request.into()
+    }
+
+    async fn handle_response(&mut self, _context: &HttpContext, response: Response<Body>) -> Response<Body> {
+        match self.page.take() {
+            Some(page) if Self::rewritable(&response) => self.rewrite_response(page, response).await,
+            _ => response,
+        }
+    }
+
+    async fn should_intercept_connect(&mut self, _context: &HttpContext, request: &Request<Body>) -> bool {
+        let host = request.uri().host().unwrap_or("");
+        !self.agent.is_paused() && self.agent.settings.allow_list.contains(host)
+    }
+}
+
+/// Runs the proxy on `listener` until `shutdown` resolves.
+pub async fn serve(
+    agent: Arc<Agent>,
+    listener: tokio::net::TcpListener,
+    authority: crate::certificate_authority::AllowListedAuthority,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let resolver = crate::certificate_authority::OverridingResolver::new(agent.settings.resolve_overrides.clone());
+    let roots = crate::certificate_authority::upstream_roots(agent.settings.extra_roots_pem.as_deref())?;
+    let connector = crate::certificate_authority::upstream_connector(resolver, roots)?;
+    let proxy = hudsucker::Proxy::builder()
+        .with_listener(listener)
+        .with_ca(authority)
+        .with_http_connector(connector)
+        .with_http_handler(AgentHandler::new(agent))
+        .with_graceful_shutdown(shutdown)
+        .build()?;
+    proxy.start().await?;
+    Ok(())
+}
+
+/// How often the reporter looks for impressions to send when idle.
+const REPORT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Sends sealed batches until the outbox is empty, then sleeps; failures back off exponentially.
+pub async fn report_forever(agent: Arc<Agent>, key: ed25519_dalek::SigningKey, device_id: megabox_protocol::DeviceId) {
+    let mut backoff = crate::outbox::Backoff::default();
+    loop {
+        let batch = agent.outbox.lock().map_err(|_| ()).and_then(|mut outbox| {
+            outbox.next_batch(device_id, &key).map_err(|error| tracing::error!(%error, "sealing a batch failed"))
+        });
+        let (Ok(Some(batch)), Some(server)) = (batch, agent.server.as_ref()) else {
+            tokio::time::sleep(REPORT_INTERVAL.max(backoff.delay())).await;
+            continue;
+        };
+        match server.send_batch(&batch).await {
+            Ok(_response) => {
+                backoff = backoff.succeeded();
+                if let Ok(mut outbox) = agent.outbox.lock()
+                    && let Err(error) = outbox.settle(batch.sequence)
+                {
+                    tracing::error!(%error, "could not record an acknowledged batch");
+                }
+            }
+            Err(error) => {
+                backoff = backoff.failed();
+                tracing::warn!(%error, retry_in_ms = backoff.delay().as_millis(), "sending impressions failed");
+                tokio::time::sleep(backoff.delay()).await;
+            }
+        }
+    }
+}
+
+/// Address type re-exported for the CLI.
+pub type BindAddress = SocketAddr;
