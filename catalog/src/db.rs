@@ -38,15 +38,12 @@ pub(crate) fn stored_id<Id: FromStr>(text: &str) -> Result<Id, CatalogError> {
     text.parse().map_err(|_| CatalogError::Corrupt(format!("malformed stored id {text:?}")))
 }
 
-/// Runs `work` in a transaction of its own, refusing to run inside the caller's: used where
-/// side effects outside the database (blobs) must follow the commit's outcome.
-pub(crate) fn own_transaction<T>(
-    connection: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, CatalogError>,
-) -> Result<T, CatalogError> {
+/// Refuses to go on inside the caller's transaction: for work whose side effects outside the
+/// database (blobs) must follow the outcome of its own commit.
+pub(crate) fn ensure_outside_transaction(connection: &mut DbConnection) -> Result<(), CatalogError> {
     type Manager = <DbConnection as Connection>::TransactionManager;
     if Manager::transaction_manager_status_mut(connection).transaction_depth()?.is_some() {
         return Err(CatalogError::Database(diesel::result::Error::AlreadyInTransaction));
     }
-    megabox_database::write_transaction(connection, work)
+    Ok(())
 }

@@ -32,28 +32,30 @@ pub enum ImportError {
 
 /// The audio files under `root`, sorted by path so that runs are repeatable and albums import
 /// track by track. Symbolic links are followed, but each directory is entered once, so link
-/// loops end; anything that is not a regular file with a supported extension is left out, as
-/// are directories that cannot be read (with a warning).
+/// loops end, and a file reached by several paths is planned once, under the first path in
+/// order. Anything that is not a regular file with a supported extension is left out, as are
+/// directories that cannot be read (with a warning).
 pub fn plan(root: &Path) -> Result<Vec<PathBuf>, ImportError> {
     let unreadable = |source| ImportError::Unreadable { path: root.to_owned(), source };
     let canonical_root = fs::canonicalize(root).map_err(unreadable)?;
     if !canonical_root.is_dir() {
         return Err(ImportError::NotADirectory(root.to_owned()));
     }
-    let mut visited_directories = HashSet::from([canonical_root.clone()]);
-    let mut seen_files = HashSet::new();
-    let mut files = Vec::new();
+    let mut visited_directories = HashSet::from([canonical_root]);
+    let mut found = Vec::new();
     let mut pending = vec![(root.to_owned(), 0_usize)];
     while let Some((directory, depth)) = pending.pop() {
-        let entries = match fs::read_dir(&directory) {
-            Ok(entries) => entries,
+        let mut entries = match fs::read_dir(&directory) {
+            Ok(entries) => entries.flatten().map(|entry| entry.path()).collect::<Vec<_>>(),
             Err(error) => {
                 tracing::warn!(%error, path = %directory.display(), "skipping an unreadable directory");
                 continue;
             }
         };
-        for entry in entries.flatten() {
-            let path = entry.path();
+        // Sorted, so that which path of a linked directory is entered does not depend on the
+        // file system's order.
+        entries.sort();
+        for path in entries.into_iter().rev() {
             // `metadata` follows links; a dangling link has none and is skipped.
             let Ok(metadata) = fs::metadata(&path) else { continue };
             let Ok(canonical) = fs::canonicalize(&path) else { continue };
@@ -61,16 +63,17 @@ pub fn plan(root: &Path) -> Result<Vec<PathBuf>, ImportError> {
                 if depth < DEPTH_MAX && visited_directories.insert(canonical) {
                     pending.push((path, depth + 1));
                 }
-            } else if metadata.is_file() && is_supported(&path) && seen_files.insert(canonical) {
-                if files.len() == FILES_MAX {
+            } else if metadata.is_file() && is_supported(&path) {
+                if found.len() == FILES_MAX {
                     return Err(ImportError::TooManyFiles);
                 }
-                files.push(path);
+                found.push((path, canonical));
             }
         }
     }
-    files.sort();
-    Ok(files)
+    found.sort();
+    let mut seen_files = HashSet::new();
+    Ok(found.into_iter().filter(|(_, canonical)| seen_files.insert(canonical.clone())).map(|(path, _)| path).collect())
 }
 
 fn is_supported(path: &Path) -> bool {

@@ -20,7 +20,7 @@ use megabox_domain::{ArtistId, ReleaseId, TrackId};
 
 use crate::analysis::{Analysis, ArtworkImage};
 use crate::artists;
-use crate::db::{now, own_transaction, stored_id};
+use crate::db::{ensure_outside_transaction, now, stored_id};
 use crate::error::CatalogError;
 use crate::fields::{Isrc, TITLE_CHARS_MAX, required_line};
 use crate::releases::{self, Release, ReleaseState};
@@ -86,6 +86,7 @@ pub fn ingest(
     upload: Upload<'_>,
     quota: StorageQuota,
 ) -> Result<IngestedTrack, CatalogError> {
+    ensure_outside_transaction(connection)?;
     let analysis = upload.analysis;
     check_analysis(analysis)?;
     let audio_size_bytes = File::open(upload.path)
@@ -99,7 +100,7 @@ pub fn ingest(
 
     let mut written = Vec::new();
     let result = write_blobs(blobs, upload.path, audio_size_bytes, artwork, &mut written).and_then(|(audio_key, artwork_key)| {
-        own_transaction(connection, |connection| {
+        megabox_database::write_transaction(connection, |connection| {
             artists::lock(connection, acting)?;
             let current = admit(connection, acting, release, analysis, incoming.total_bytes()?, quota)?;
             record(connection, current, upload, incoming, &audio_key, artwork_key.as_ref())

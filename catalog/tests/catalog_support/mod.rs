@@ -155,13 +155,13 @@ pub fn files_under(directory: &Path) -> Vec<PathBuf> {
 }
 
 /// Rows in a catalog table, to prove that a failed operation left none behind.
-pub fn count_rows(connection: &mut PooledDbConnection, table: &str) -> Result<i64, Box<dyn std::error::Error>> {
+pub fn count_rows(connection: &mut megabox_database::DbConnection, table: &str) -> Result<i64, Box<dyn std::error::Error>> {
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         count: i64,
     }
     // `table` is always a literal of the test itself.
-    let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}")).get_result(&mut **connection)?;
+    let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}")).get_result(connection)?;
     Ok(count.count)
 }
