@@ -19,7 +19,7 @@ const SYMPHONIA_TAG_BYTES_MAX: usize = 1024 * 1024;
 
 /// Decoders may produce a packet's worth of frames fewer than a header declares (encoder padding
 /// the header counts differently); more missing than this means the file was cut short.
-const MISSING_FRAMES_TOLERATED: u64 = 4096;
+const MISSING_FRAMES_TOLERATED: u64 = 0;
 
 /// What decoding established about the audio itself.
 pub(super) struct DecodedAudio {

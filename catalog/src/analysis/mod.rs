@@ -8,6 +8,7 @@
 //! never directly on an upload.
 
 mod artwork;
+mod completeness;
 mod decode;
 mod serde_base64;
 mod sniff;
@@ -15,7 +16,7 @@ mod tags;
 mod waveform;
 
 use std::fs::File;
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -130,7 +131,7 @@ pub struct Artwork {
     pub resized: Vec<ArtworkImage>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArtworkImage {
     /// `image/jpeg` or `image/png`, from the image bytes themselves, not from the tag.
     pub mime_type: String,
@@ -138,6 +139,19 @@ pub struct ArtworkImage {
     pub height_pixels: u32,
     #[serde(with = "serde_base64")]
     pub bytes: Vec<u8>,
+}
+
+/// Shows the size of the image rather than its bytes, which would flood logs and test failures.
+impl std::fmt::Debug for ArtworkImage {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ArtworkImage")
+            .field("mime_type", &self.mime_type)
+            .field("width_pixels", &self.width_pixels)
+            .field("height_pixels", &self.height_pixels)
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .finish()
+    }
 }
 
 /// EBU R128 measurements; `None` where the measure is minus infinity (digital silence).
@@ -213,9 +227,13 @@ pub fn analyze_file_with_limits(path: &Path, limits: &AnalysisLimits) -> Result<
     let open = || File::open(path).map_err(|error| AnalysisError::io(&error));
     let extension = path.extension().and_then(|extension| extension.to_str());
     let mut head = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(open()?, sniff::HEAD_BYTES), &mut head)
-        .map_err(|error| AnalysisError::io(&error))?;
+    open()?.take(sniff::HEAD_BYTES).read_to_end(&mut head).map_err(|error| AnalysisError::io(&error))?;
     let audio = decode::decode(Box::new(open()?), extension, &head, limits)?;
+    let mut file = open()?;
+    file.seek(SeekFrom::Start(size_bytes.saturating_sub(completeness::TAIL_BYTES))).map_err(|error| AnalysisError::io(&error))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).map_err(|error| AnalysisError::io(&error))?;
+    completeness::check(audio.container, &head, &tail, size_bytes)?;
     let tags_and_artwork = tags::read_tags_and_artwork(open()?);
     Ok(assemble(audio, tags_and_artwork))
 }
@@ -223,8 +241,9 @@ pub fn analyze_file_with_limits(path: &Path, limits: &AnalysisLimits) -> Result<
 /// Analyses audio held in memory: the entry point of the fuzz target.
 pub fn analyze_bytes(bytes: &[u8]) -> Result<Analysis, AnalysisError> {
     let limits = AnalysisLimits::default();
-    check_input_size(u64::try_from(bytes.len()).unwrap_or(u64::MAX), &limits)?;
-    let audio = decode::decode(Box::new(Cursor::new(bytes.to_vec())), None, bytes, &limits)?;
+    let size_bytes = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    check_input_size(size_bytes, &limits)?;
+    let audio = decode::decode(Box::new(Cursor::new(bytes)), None, bytes, &limits)?;
     let tags_and_artwork = tags::read_tags_and_artwork(Cursor::new(bytes));
     Ok(assemble(audio, tags_and_artwork))
 }
