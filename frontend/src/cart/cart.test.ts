@@ -1,0 +1,77 @@
+//! Cart totals with fixed prices and pay-what-you-want minimums.
+import { describe, expect, it } from "vitest";
+import { addItem, chooseAmount, parseStoredCart, removeItem, summarize, CART_ITEMS_MAX, type CartItem, type Price } from "./cart";
+
+function line(item_id: string, price: Price) {
+  return { item_kind: "release" as const, item_id, title: item_id, artist_name: "Artist", price };
+}
+
+const fixed = (amount_cents: number): Price => ({ kind: "fixed", amount_cents });
+const payWhatYouWant = (minimum_cents: number): Price => ({ kind: "pay_what_you_want", minimum_cents });
+
+describe("summarize", () => {
+  it("adds fixed prices and chosen amounts in integer cents", () => {
+    let items = addItem([], line("a", fixed(999)));
+    items = addItem(items, line("b", payWhatYouWant(500)));
+    items = addItem(items, line("c", fixed(1)));
+    items = chooseAmount(items, "b", 1205);
+    expect(summarize(items)).toEqual({ total_cents: 999 + 1205 + 1, problems: [] });
+  });
+
+  it("starts pay-what-you-want at the minimum", () => {
+    const items = addItem([], line("b", payWhatYouWant(700)));
+    expect(items[0]?.chosen_amount_cents).toBe(700);
+    expect(summarize(items).total_cents).toBe(700);
+  });
+
+  it("allows a zero minimum (name your price, free allowed)", () => {
+    const items = addItem([], line("free", payWhatYouWant(0)));
+    expect(summarize(items)).toEqual({ total_cents: 0, problems: [] });
+  });
+
+  it.each([
+    [499, "Pay at least $5.00."],
+    [-100, "Pay at least $5.00."],
+    [Number.NaN, "Enter an amount in dollars and cents."],
+    [12.5, "Enter an amount in dollars and cents."],
+  ])("flags a chosen amount of %s below the minimum and leaves it out of the total", (chosen, message) => {
+    let items = addItem([], line("a", fixed(1000)));
+    items = addItem(items, line("b", payWhatYouWant(500)));
+    items = chooseAmount(items, "b", chosen);
+    expect(summarize(items)).toEqual({ total_cents: 1000, problems: [{ item_id: "b", message }] });
+  });
+
+  it("ignores a chosen amount on fixed-price items", () => {
+    const items = chooseAmount(addItem([], line("a", fixed(1000))), "a", 1);
+    expect(summarize(items).total_cents).toBe(1000);
+  });
+});
+
+describe("cart edits", () => {
+  it("adds an item once and removes it", () => {
+    let items = addItem([], line("a", fixed(100)));
+    items = addItem(items, line("a", fixed(100)));
+    expect(items).toHaveLength(1);
+    expect(removeItem(items, "a")).toEqual([]);
+  });
+
+  it("stops growing at the limit", () => {
+    let items: CartItem[] = [];
+    for (let index = 0; index <= CART_ITEMS_MAX; index += 1) items = addItem(items, line(`item-${index}`, fixed(100)));
+    expect(items).toHaveLength(CART_ITEMS_MAX);
+  });
+});
+
+describe("parseStoredCart", () => {
+  it("round-trips a stored cart", () => {
+    const items = chooseAmount(addItem(addItem([], line("a", fixed(100))), line("b", payWhatYouWant(50))), "b", 75);
+    expect(parseStoredCart(JSON.stringify(items))).toEqual(items);
+  });
+
+  it.each([null, "", "not json", "{}", "42", '[{"item_id": 1}]', '[{"item_kind":"release","item_id":"a","title":"t","artist_name":"n","chosen_amount_cents":1,"price":{"kind":"fixed","amount_cents":"1"}}]'])(
+    "reads %j as an empty cart",
+    (stored) => {
+      expect(parseStoredCart(stored)).toEqual([]);
+    },
+  );
+});

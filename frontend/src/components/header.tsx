@@ -1,0 +1,89 @@
+//! The site header: role-aware navigation and the account controls.
+import type { Role } from "../auth/session";
+import { Link, navigate, useLocation } from "../lib/router";
+import { session, useCart, useSession } from "../state";
+
+interface NavigationItem {
+  href: string;
+  label: string;
+}
+
+const NAVIGATION_BY_ROLE: Record<Role | "anonymous", readonly NavigationItem[]> = {
+  anonymous: [
+    { href: "/", label: "Browse" },
+    { href: "/search", label: "Search" },
+  ],
+  listener: [
+    { href: "/", label: "Browse" },
+    { href: "/search", label: "Search" },
+    { href: "/library", label: "Library" },
+    { href: "/free-music", label: "Free music" },
+  ],
+  artist: [
+    { href: "/", label: "Browse" },
+    { href: "/artist", label: "Dashboard" },
+    { href: "/artist/upload", label: "Upload" },
+    { href: "/artist/earnings", label: "Earnings" },
+    { href: "/artist/payouts", label: "Payouts" },
+    { href: "/library", label: "Library" },
+  ],
+  admin: [
+    { href: "/", label: "Browse" },
+    { href: "/operator", label: "Operator" },
+  ],
+};
+
+export function Header() {
+  const state = useSession();
+  const location = useLocation();
+  const cartItems = useCart();
+  const role = state.status === "signed_in" ? state.me.role : "anonymous";
+
+  const signOut = async () => {
+    await session.logout();
+    navigate("/");
+  };
+
+  return (
+    <header class="site-header">
+      <Link href="/" class="brand">
+        Megabox<span class="brand-tagline"> · artists keep 90%</span>
+      </Link>
+      <nav aria-label="Main">
+        <ul>
+          {NAVIGATION_BY_ROLE[role].map((item) => (
+            <li key={item.href}>
+              <Link href={item.href} aria-current={location.path === item.href ? "page" : undefined}>
+                {item.label}
+              </Link>
+            </li>
+          ))}
+          <li>
+            <Link href="/cart" aria-current={location.path === "/cart" ? "page" : undefined}>
+              Cart<span class="badge" aria-label={`${cartItems.length} items`}>{cartItems.length}</span>
+            </Link>
+          </li>
+        </ul>
+      </nav>
+      <div class="account">
+        {state.status === "signed_in" ? (
+          <>
+            <span class="account-name" data-testid="account-name">
+              {state.me.display_name} <span class="role">({state.me.role})</span>
+            </span>
+            <button type="button" class="button-secondary" onClick={signOut}>
+              Sign out
+            </button>
+          </>
+        ) : state.status === "anonymous" ? (
+          <>
+            <Link href="/signin">Sign in</Link>
+            <Link href="/signup" class="button">
+              Sign up
+            </Link>
+          </>
+        ) : null}
+      </div>
+    </header>
+  );
+}

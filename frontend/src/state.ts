@@ -1,0 +1,26 @@
+//! The app's singletons: the session (and through it the typed API client) and the cart.
+import { Session, type SessionState } from "./auth/session";
+import { parseStoredCart, type CartItem } from "./cart/cart";
+import { Observable, useObservable } from "./lib/store";
+
+export const session = new Session((request) => fetch(request), window.localStorage, window.location.origin);
+
+const sessionState = {
+  get value(): SessionState {
+    return session.state;
+  },
+  subscribe: (listener: (state: SessionState) => void) => session.subscribe(listener),
+};
+
+export function useSession(): SessionState {
+  return useObservable(sessionState);
+}
+
+const CART_STORAGE_KEY = "megabox.cart";
+
+export const cart = new Observable<CartItem[]>(parseStoredCart(window.localStorage.getItem(CART_STORAGE_KEY)));
+cart.subscribe((items) => window.localStorage.setItem(CART_STORAGE_KEY, JSON.stringify(items)));
+
+export function useCart(): CartItem[] {
+  return useObservable(cart);
+}
