@@ -17,10 +17,6 @@ use super::{AnalysisError, AnalysisLimits, CHANNELS_MAX, Codec, Container, DECOD
 /// Tags are read by lofty; symphonia's own tag parsing only needs to get past them.
 const SYMPHONIA_TAG_BYTES_MAX: usize = 1024 * 1024;
 
-/// Decoders may produce a packet's worth of frames fewer than a header declares (encoder padding
-/// the header counts differently); more missing than this means the file was cut short.
-const MISSING_FRAMES_TOLERATED: u64 = 0;
-
 /// What decoding established about the audio itself.
 pub(super) struct DecodedAudio {
     pub container: Container,
@@ -139,10 +135,12 @@ pub(super) fn decode<'s>(
     if frame_count == 0 {
         return Err(AnalysisError::NoAudio);
     }
-    if let Some(declared_frames) = declared_frames {
-        if frame_count.saturating_add(MISSING_FRAMES_TOLERATED) < declared_frames {
-            return Err(AnalysisError::Truncated { declared_frames, decoded_frames: frame_count });
-        }
+    // Every accepted codec decodes exactly the frames its header declares (after gapless
+    // trimming), so any frame missing means the file was cut short.
+    if let Some(declared_frames) = declared_frames
+        && frame_count < declared_frames
+    {
+        return Err(AnalysisError::Truncated { declared_frames, decoded_frames: frame_count });
     }
     let (loudness, waveform, audio_sha256) = measurements.finish()?;
     Ok(DecodedAudio {
