@@ -40,8 +40,9 @@ export function Header() {
   const role = state.status === "signed_in" ? state.me.role : "anonymous";
 
   const signOut = async () => {
-    await session.logout();
+    // Leave the page first, so a signed-in-only page does not flash its "sign in" state.
     navigate("/");
+    await session.logout();
   };
 
   return (

@@ -1,0 +1,253 @@
+//! End-to-end run of the web app in Chromium against a real `megabox serve`: starts the server on
+//! a free port with a temporary data directory, walks the flows that exist, saves a screenshot per
+//! step into artifacts/e2e/, and prints `N passed, N failed` as its last line (exit 1 on failure).
+import { spawn } from "node:child_process";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const frontendDirectory = fileURLToPath(new URL("..", import.meta.url));
+const distDirectory = path.join(frontendDirectory, "dist");
+const artifactsDirectory = path.resolve(frontendDirectory, "..", "artifacts", "e2e");
+const megaboxBinary = path.resolve(frontendDirectory, process.env.MEGABOX_BIN ?? "../target/debug/megabox");
+const chromiumBinary = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const SERVER_START_TIMEOUT_MS = 30_000;
+const STEP_TIMEOUT_MS = 15_000;
+const PASSWORD = "listen-to-the-music-42";
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(baseUrl, serverProcess) {
+  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (serverProcess.exitCode !== null) throw new Error(`megabox serve exited with ${serverProcess.exitCode}`);
+    try {
+      if ((await fetch(`${baseUrl}/healthz`)).ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`megabox serve did not become healthy within ${SERVER_START_TIMEOUT_MS} ms`);
+}
+
+const CONTENT_TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".map": "application/json", ".svg": "image/svg+xml", ".png": "image/png" };
+const SERVER_PATHS = /^\/(api\/|healthz|readyz|metrics)/;
+
+/**
+ * Until `megabox serve` serves dist/ itself, this stands in for it: static files with the same
+ * SPA fallback, and everything under the server's paths forwarded to it.
+ */
+function startStaticFront(apiPort, port) {
+  const server = http.createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    if (SERVER_PATHS.test(url.pathname)) {
+      const upstream = http.request({ host: "127.0.0.1", port: apiPort, path: request.url, method: request.method, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      upstream.on("error", () => response.writeHead(502).end());
+      request.pipe(upstream);
+      return;
+    }
+    const candidate = path.join(distDirectory, path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, ""));
+    const file = candidate.startsWith(distDirectory) && existsSync(candidate) && statSync(candidate).isFile() ? candidate : path.join(distDirectory, "index.html");
+    response.writeHead(200, { "Content-Type": CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream" });
+    createReadStream(file).pipe(response);
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
+async function main() {
+  if (!existsSync(path.join(distDirectory, "index.html"))) throw new Error("dist/ is missing: run `npm run build` first");
+  if (!existsSync(megaboxBinary)) throw new Error(`no megabox binary at ${megaboxBinary}: run \`cargo build --bin megabox\` or set MEGABOX_BIN`);
+  rmSync(artifactsDirectory, { recursive: true, force: true });
+  mkdirSync(artifactsDirectory, { recursive: true });
+
+  const dataDirectory = mkdtempSync(path.join(os.tmpdir(), "megabox-e2e-"));
+  const apiPort = await freePort();
+  const serverProcess = spawn(megaboxBinary, ["serve"], {
+    env: { ...process.env, MEGABOX_BIND: `127.0.0.1:${apiPort}`, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_FRONTEND_DIR: distDirectory },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let serverLog = "";
+  serverProcess.stderr.on("data", (chunk) => {
+    serverLog = (serverLog + chunk).slice(-20_000);
+  });
+  let staticFront = null;
+  let browser = null;
+  let passed = 0;
+  let failed = 0;
+  try {
+    let baseUrl = `http://127.0.0.1:${apiPort}`;
+    await waitForHealth(baseUrl, serverProcess);
+    const root = await fetch(`${baseUrl}/`);
+    if (!(root.headers.get("content-type") ?? "").startsWith("text/html")) {
+      const frontPort = await freePort();
+      staticFront = await startStaticFront(apiPort, frontPort);
+      baseUrl = `http://127.0.0.1:${frontPort}`;
+      console.log(`megabox serve does not serve dist/ yet; serving it from this script at ${baseUrl}`);
+    }
+
+    browser = await chromium.launch({ executablePath: chromiumBinary, args: CHROMIUM_ARGS });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    const page = await context.newPage();
+    const pageErrors = [];
+    page.on("pageerror", (error) => pageErrors.push(String(error)));
+
+    let stepNumber = 0;
+    async function step(name, action) {
+      stepNumber += 1;
+      const file = path.join(artifactsDirectory, `${String(stepNumber).padStart(2, "0")}-${name.replace(/[^a-z0-9]+/gi, "-").toLowerCase()}.png`);
+      try {
+        await action();
+        if (pageErrors.length > 0) throw new Error(`errors in the page: ${pageErrors.splice(0).join("; ")}`);
+        passed += 1;
+        console.log(`ok   ${stepNumber} ${name}`);
+      } catch (error) {
+        failed += 1;
+        console.log(`FAIL ${stepNumber} ${name}: ${error instanceof Error ? error.message.split("\n")[0] : error}`);
+      }
+      await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+    }
+
+    const expectVisible = (locator) => locator.waitFor({ state: "visible" });
+    const accountName = page.getByTestId("account-name");
+    const suffix = Date.now().toString(36);
+    const artist = { email: `artist-${suffix}@example.com`, name: "Ada Artist" };
+    const listener = { email: `listener-${suffix}@example.com`, name: "Lee Listener" };
+
+    async function signUp(account, role) {
+      await page.goto(`${baseUrl}/signup`);
+      await page.getByLabel(role === "artist" ? /An artist/ : /A listener/).check();
+      await page.getByLabel("Display name").fill(account.name);
+      await page.getByLabel("Email").fill(account.email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await expectVisible(accountName.filter({ hasText: `${account.name} (${role})` }));
+    }
+
+    async function signOut() {
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await expectVisible(page.getByRole("banner").getByRole("link", { name: "Sign in" }));
+      const stored = await page.evaluate(() => window.localStorage.getItem("megabox.refresh_token"));
+      if (stored !== null) throw new Error("the refresh token is still stored after signing out");
+    }
+
+    async function signIn(account, password = PASSWORD) {
+      await page.goto(`${baseUrl}/signin`);
+      await page.getByLabel("Email").fill(account.email);
+      await page.getByLabel("Password").fill(password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+    }
+
+    await step("home page for visitors", async () => {
+      await page.goto(`${baseUrl}/`);
+      await expectVisible(page.getByRole("heading", { name: "Music where artists keep 90%" }));
+      await expectVisible(page.getByRole("banner").getByRole("link", { name: "Sign up" }));
+    });
+
+    await step("skip link is the first stop for keyboard users", async () => {
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+      if (focused !== "Skip to content") throw new Error(`first Tab focused ${JSON.stringify(focused)}`);
+    });
+
+    await step("artist signs up and lands on the dashboard", async () => {
+      await signUp(artist, "artist");
+      await page.waitForURL(`${baseUrl}/artist`);
+      await expectVisible(page.getByRole("heading", { name: "Dashboard" }));
+      await expectVisible(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Upload" }));
+    });
+
+    await step("artist signs out", signOut);
+
+    await step("registering the same email again is refused", async () => {
+      await page.goto(`${baseUrl}/signup`);
+      await page.getByLabel("Display name").fill("Someone Else");
+      await page.getByLabel("Email").fill(artist.email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Create account" }).click();
+      await expectVisible(page.getByRole("alert").filter({ hasText: /./ }));
+    });
+
+    await step("listener signs up and sees listener navigation", async () => {
+      await signUp(listener, "listener");
+      await page.waitForURL(`${baseUrl}/`);
+      const navigation = page.getByRole("navigation", { name: "Main" });
+      await expectVisible(navigation.getByRole("link", { name: "Library" }));
+      if ((await navigation.getByRole("link", { name: "Upload" }).count()) !== 0) throw new Error("a listener sees the artist's Upload link");
+    });
+
+    await step("a reload keeps the listener signed in", async () => {
+      await page.reload();
+      await expectVisible(accountName.filter({ hasText: listener.name }));
+    });
+
+    await step("artist pages are closed to listeners", async () => {
+      await page.goto(`${baseUrl}/artist/upload`);
+      await expectVisible(page.getByText("This page is for artist accounts."));
+    });
+
+    await step("free music page shows the free-tier status", async () => {
+      await page.goto(`${baseUrl}/free-music`);
+      await expectVisible(page.getByTestId("free-tier-status").filter({ hasText: "not active" }));
+    });
+
+    await step("listener signs out", signOut);
+
+    await step("a wrong password shows an error", async () => {
+      await signIn(listener, "not-the-password-1");
+      await expectVisible(page.getByRole("alert").filter({ hasText: /./ }));
+    });
+
+    await step("listener signs back in", async () => {
+      await signIn(listener);
+      await expectVisible(accountName.filter({ hasText: listener.name }));
+    });
+
+    await step("artist signs in and lands on the dashboard", async () => {
+      await signOut();
+      await signIn(artist);
+      await page.waitForURL(`${baseUrl}/artist`);
+      await expectVisible(accountName.filter({ hasText: artist.name }));
+    });
+
+    await step("phone-sized layout", async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${baseUrl}/`);
+      await expectVisible(page.getByRole("heading", { name: "Music where artists keep 90%" }));
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      if (overflow > 0) throw new Error(`the page scrolls sideways by ${overflow} px`);
+    });
+  } catch (error) {
+    failed += 1;
+    console.log(`FAIL setup: ${error instanceof Error ? error.message : error}`);
+    if (serverLog !== "") console.log(`--- megabox serve stderr (tail) ---\n${serverLog.slice(-4000)}`);
+  } finally {
+    await browser?.close().catch(() => undefined);
+    staticFront?.close();
+    serverProcess.kill("SIGTERM");
+    rmSync(dataDirectory, { recursive: true, force: true });
+  }
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed === 0 ? 0 : 1;
+}
+
+await main();
