@@ -27,6 +27,8 @@ use crate::split::largest_remainder;
 use crate::{RoyaltyError, RoyaltySettings, parse_artist};
 
 const MICRO_CENTS_PER_CENT: i64 = 1_000_000;
+/// PostgreSQL sort memory for the close's transaction (a batch job, one at a time).
+const CLOSE_WORK_MEMORY_MB: u32 = 256;
 
 /// How the artists' part of a period's ad pool is weighted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -79,6 +81,8 @@ pub struct PeriodClose {
 struct ArtistWeightRow {
     #[diesel(sql_type = Text)]
     artist_id: String,
+    #[diesel(sql_type = BigInt)]
+    plays: i64,
     #[diesel(sql_type = BigInt)]
     weight: i64,
 }
@@ -147,13 +151,11 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
     .bind::<Text, _>(period.to_string())
     .get_result(connection)?;
     let ad_revenue = ad_revenue.total;
-    let plays: Vec<ArtistWeightRow> = diesel::sql_query(
-        "SELECT artist_id, CAST(SUM(weight) AS BIGINT) AS weight FROM royalty_plays WHERE period = $1 \
-         GROUP BY artist_id ORDER BY artist_id",
-    )
-    .bind::<Text, _>(period.to_string())
-    .load(connection)?;
-    let weights = artist_weights(connection, period, model, ad_revenue, &plays)?;
+    if let DbConnection::Postgresql(_) = connection {
+        // The aggregates sort millions of rows; give this batch transaction room to do it in memory.
+        diesel::sql_query(format!("SET LOCAL work_mem = '{CLOSE_WORK_MEMORY_MB}MB'")).execute(connection)?;
+    }
+    let (play_counts, weights) = artist_weights(connection, period, model, ad_revenue)?;
     let weight_sum: u64 = weights.values().try_fold(0_u64, |sum, weight| sum.checked_add(*weight)).ok_or(RoyaltyError::Overflow)?;
     // With no plays (or no revenue) there is nobody to pay: everything waits for the next period.
     let pool_cents = if ad_revenue > 0 && weight_sum > 0 { ad_revenue.div_euclid(MICRO_CENTS_PER_CENT) } else { 0 };
@@ -184,7 +186,6 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
         }
         post_close(connection, period, TransactionKind::AdAllocation, booked_at, lines)?;
     }
-    let play_counts: BTreeMap<&str, i64> = plays.iter().map(|row| (row.artist_id.as_str(), row.weight)).collect();
     let rows: Vec<Vec<SqlValue>> = shares
         .iter()
         .filter_map(|(party, cents)| match party {
@@ -192,7 +193,7 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
                 SqlValue::Text(period.to_string()),
                 SqlValue::Text(artist_id.clone()),
                 SqlValue::BigInt(i64::try_from(weights.get(artist_id).copied().unwrap_or(0)).unwrap_or(i64::MAX)),
-                SqlValue::BigInt(play_counts.get(artist_id.as_str()).copied().unwrap_or(0)),
+                SqlValue::BigInt(play_counts.get(artist_id).copied().unwrap_or(0)),
                 SqlValue::BigInt(*cents),
             ]),
             Party::Platform => None,
@@ -236,35 +237,39 @@ fn post_close(
     Ok(())
 }
 
-/// Each artist's weight in the pool. Pro-rata: their plays. User-centric: the micro-cents of
-/// installer revenue attributed to them (each installer's revenue split over the artists they
-/// played by largest remainder, in SQL), plus their pro-rata part of the revenue nobody's plays
-/// claimed (installers who played nothing, carried micro-cents). Negative unattributed revenue
-/// (clawbacks after a close) shrinks the pool without changing the proportions.
+/// Each artist's plays in the period and weight in the pool. Pro-rata: the weight is their
+/// plays. User-centric: the micro-cents of installer revenue attributed to them (each
+/// installer's revenue split over the artists they played by largest remainder, in SQL), plus
+/// their pro-rata part of the revenue nobody's plays claimed (installers who played nothing,
+/// carried micro-cents). Negative unattributed revenue (clawbacks after a close) shrinks the
+/// pool without changing the proportions.
 fn artist_weights(
     connection: &mut DbConnection,
     period: Period,
     model: AllocationModel,
     ad_revenue: i64,
-    plays: &[ArtistWeightRow],
-) -> Result<BTreeMap<String, u64>, RoyaltyError> {
-    let play_weights: Vec<(String, u64)> = plays
-        .iter()
-        .filter(|row| row.weight > 0)
-        .map(|row| (row.artist_id.clone(), u64::try_from(row.weight).unwrap_or(0)))
-        .collect();
-    if model == AllocationModel::ProRata {
-        return Ok(play_weights.into_iter().collect());
-    }
-    let attributed: Vec<ArtistWeightRow> = diesel::sql_query(USER_CENTRIC_WEIGHTS_SQL)
-        .bind::<Text, _>(period.to_string())
-        .load(connection)?;
+) -> Result<(BTreeMap<String, i64>, BTreeMap<String, u64>), RoyaltyError> {
+    let sql = match model {
+        AllocationModel::ProRata => PLAYS_PER_ARTIST_SQL,
+        AllocationModel::UserCentric => USER_CENTRIC_WEIGHTS_SQL,
+    };
+    let rows: Vec<ArtistWeightRow> = diesel::sql_query(sql).bind::<Text, _>(period.to_string()).load(connection)?;
+    let mut play_counts = BTreeMap::new();
+    let mut play_weights = Vec::with_capacity(rows.len());
     let mut weights = BTreeMap::new();
     let mut attributed_total = 0_i64;
-    for row in attributed {
-        attributed_total = attributed_total.checked_add(row.weight).ok_or(RoyaltyError::Overflow)?;
+    for row in rows {
+        let plays = u64::try_from(row.plays).map_err(|_| RoyaltyError::CorruptRow(format!("negative plays for {}", row.artist_id)))?;
         let weight = u64::try_from(row.weight).map_err(|_| RoyaltyError::CorruptRow(format!("negative weight for {}", row.artist_id)))?;
+        attributed_total = attributed_total.checked_add(row.weight).ok_or(RoyaltyError::Overflow)?;
+        if plays > 0 {
+            play_weights.push((row.artist_id.clone(), plays));
+        }
+        play_counts.insert(row.artist_id.clone(), row.plays);
         weights.insert(row.artist_id, weight);
+    }
+    if model == AllocationModel::ProRata {
+        return Ok((play_counts, play_weights.into_iter().collect()));
     }
     let unattributed = ad_revenue - attributed_total;
     if unattributed > 0 && !play_weights.is_empty() {
@@ -273,13 +278,23 @@ fn artist_weights(
             *entry = entry.checked_add(u64::try_from(part).unwrap_or(0)).ok_or(RoyaltyError::Overflow)?;
         }
     }
-    Ok(weights)
+    weights.retain(|_, weight| *weight > 0);
+    Ok((play_counts, weights))
 }
 
-/// Per artist, the micro-cents of the period's installer revenue their listeners' plays claim.
-/// Each installer's revenue R is split over the artists they played by plays p (of P in all):
-/// floor(R·p/P) each, computed as q·p + floor(r·p/P) with R = q·P + r so nothing overflows, and
-/// the leftover units go to the largest remainders (r·p mod P), ties to the smaller artist id.
+/// Per artist, the period's plays (redemptions weighted); the weight is the plays.
+const PLAYS_PER_ARTIST_SQL: &str = "
+SELECT artist_id, CAST(SUM(weight) AS BIGINT) AS plays, CAST(SUM(weight) AS BIGINT) AS weight
+FROM royalty_plays WHERE period = $1
+GROUP BY artist_id
+ORDER BY artist_id";
+
+/// Per artist, the period's plays and the micro-cents of installer revenue their listeners'
+/// plays claim, in one pass over the plays. Each installer's revenue R is split over the
+/// artists they played by plays p (of P in all): floor(R·p/P) each, computed as
+/// q·p + floor(r·p/P) with R = q·P + r so nothing overflows, and the leftover units go to the
+/// largest remainders (r·p mod P), ties to the smaller artist id. Listeners without positive
+/// revenue contribute plays but no weight.
 const USER_CENTRIC_WEIGHTS_SQL: &str = "
 WITH revenue AS (
     SELECT installer_id, CAST(SUM(amount_micro_cents) AS BIGINT) AS revenue
@@ -293,24 +308,24 @@ played AS (
 ),
 joined AS (
     SELECT played.listener_id, played.artist_id, played.plays,
-           revenue.revenue,
+           CASE WHEN revenue.revenue > 0 THEN revenue.revenue ELSE 0 END AS revenue,
            CAST(SUM(played.plays) OVER (PARTITION BY played.listener_id) AS BIGINT) AS listener_plays
-    FROM played JOIN revenue ON revenue.installer_id = played.listener_id
-    WHERE revenue.revenue > 0
+    FROM played LEFT JOIN revenue ON revenue.installer_id = played.listener_id
 ),
 shares AS (
-    SELECT listener_id, artist_id, revenue,
+    SELECT listener_id, artist_id, plays, revenue,
            (revenue / listener_plays) * plays + ((revenue % listener_plays) * plays) / listener_plays AS base,
            ((revenue % listener_plays) * plays) % listener_plays AS remainder
     FROM joined
 ),
 ranked AS (
-    SELECT artist_id, base,
+    SELECT artist_id, plays, base,
            ROW_NUMBER() OVER (PARTITION BY listener_id ORDER BY remainder DESC, artist_id) AS position,
            revenue - SUM(base) OVER (PARTITION BY listener_id) AS leftover
     FROM shares
 )
-SELECT artist_id, CAST(SUM(base + CASE WHEN position <= leftover THEN 1 ELSE 0 END) AS BIGINT) AS weight
+SELECT artist_id, CAST(SUM(plays) AS BIGINT) AS plays,
+       CAST(SUM(base + CASE WHEN position <= leftover THEN 1 ELSE 0 END) AS BIGINT) AS weight
 FROM ranked
 GROUP BY artist_id
 ORDER BY artist_id";

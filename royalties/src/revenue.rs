@@ -537,6 +537,9 @@ pub fn record_credit_redemption(
     settings: &RoyaltySettings,
 ) -> Result<Recorded, RoyaltyError> {
     check_source_id("redemption_id", &redemption.redemption_id)?;
+    if settings.plays_per_redemption == 0 {
+        return Err(RoyaltyError::InvalidInput("a redemption must count as at least one play".to_owned()));
+    }
     let weight = i64::from(settings.plays_per_redemption);
     record_play_weight(connection, "redemption", &redemption.redemption_id, redemption.listener, redemption.artist, None, weight, redemption.occurred_at)
 }

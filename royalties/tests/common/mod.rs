@@ -84,6 +84,10 @@ impl FakeGateway {
 impl PayoutGateway for FakeGateway {
     fn create_transfer(&self, idempotency_key: &str, destination: &str, amount: Cents) -> Result<TransferId, GatewayError> {
         self.calls.set(self.calls.get() + 1);
+        // Like Stripe: a key that already made a transfer answers with that transfer.
+        if let Some((transfer_id, _, _)) = self.transfers.borrow().get(idempotency_key) {
+            return Ok(TransferId(transfer_id.clone()));
+        }
         match self.behaviour.get() {
             GatewayBehaviour::Succeed => Ok(self.transfer(idempotency_key, destination, amount)),
             GatewayBehaviour::Decline => Err(GatewayError::Declined("account closed".to_owned())),
