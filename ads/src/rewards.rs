@@ -1,0 +1,123 @@
+//! What an installer earns (DESIGN.md §3.3): free streaming while the agent is active — enough
+//! accepted impressions on the account's devices over the last 7 days — and one download credit
+//! per `impressions_per_credit` accepted impressions, spent through [`redeem_credit`].
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use megabox_database::{DbConnection, write_transaction};
+use megabox_domain::{ArtistId, TrackId, UserId};
+use royalties::RoyaltySettings;
+
+use crate::schema::{ads_daily_counts, ads_installer_credits, ads_redemptions};
+use crate::settle::record_pending_redemptions;
+use crate::{AdsError, AdsSettings, day_of};
+
+/// The window of the agent-active rule, in days (today included).
+const AGENT_ACTIVE_WINDOW_DAYS: i64 = 7;
+
+/// The installer page's numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct InstallerStatus {
+    /// Free streaming is on.
+    pub agent_active: bool,
+    pub accepted_impressions_7d: i64,
+    pub impressions_today: i64,
+    pub credits_available: i64,
+    pub credits_earned: i64,
+}
+
+/// A spent download credit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Redemption {
+    pub redemption_id: String,
+    pub track: TrackId,
+    pub artist: ArtistId,
+    pub credits_available: i64,
+}
+
+fn impressions_per_credit(settings: &AdsSettings) -> Result<i64, AdsError> {
+    if settings.impressions_per_credit <= 0 {
+        return Err(AdsError::InvalidInput("impressions_per_credit must be positive".to_owned()));
+    }
+    Ok(settings.impressions_per_credit)
+}
+
+pub fn installer_status(connection: &mut DbConnection, user: UserId, now: NaiveDateTime, settings: &AdsSettings) -> Result<InstallerStatus, AdsError> {
+    let per_credit = impressions_per_credit(settings)?;
+    let today = day_of(now);
+    let days: Vec<String> = (0..AGENT_ACTIVE_WINDOW_DAYS).map(|back| day_of(now - chrono::TimeDelta::days(back))).collect();
+    let counts: Vec<(String, i64)> = ads_daily_counts::table
+        .filter(ads_daily_counts::scope.eq("account"))
+        .filter(ads_daily_counts::subject.eq(user.to_string()))
+        .filter(ads_daily_counts::day.eq_any(&days))
+        .select((ads_daily_counts::day, ads_daily_counts::impressions))
+        .load(connection)?;
+    let accepted_impressions_7d = counts.iter().map(|(_, impressions)| impressions).sum();
+    let impressions_today = counts.iter().filter(|(day, _)| *day == today).map(|(_, impressions)| impressions).sum();
+    let credits: Option<(i64, i64)> = ads_installer_credits::table
+        .find(user.to_string())
+        .select((ads_installer_credits::impressions_total, ads_installer_credits::credits_redeemed))
+        .first(connection)
+        .optional()?;
+    let (impressions_total, credits_redeemed) = credits.unwrap_or((0, 0));
+    let credits_earned = impressions_total / per_credit;
+    Ok(InstallerStatus {
+        agent_active: accepted_impressions_7d >= settings.agent_active_impressions_7d_min,
+        accepted_impressions_7d,
+        impressions_today,
+        credits_available: (credits_earned - credits_redeemed).max(0),
+        credits_earned,
+    })
+}
+
+/// The storefront's entitlement rule for free streaming.
+pub fn is_agent_active(connection: &mut DbConnection, user: UserId, now: NaiveDateTime, settings: &AdsSettings) -> Result<bool, AdsError> {
+    Ok(installer_status(connection, user, now, settings)?.agent_active)
+}
+
+/// Spends one download credit on `track` by `artist`. The credit is taken by one conditional
+/// update, so concurrent redemptions can never spend more credits than were earned. The store
+/// grants the download entitlement when this returns; royalties counts the redemption as plays.
+pub fn redeem_credit(
+    connection: &mut DbConnection,
+    user: UserId,
+    track: TrackId,
+    artist: ArtistId,
+    now: NaiveDateTime,
+    settings: &AdsSettings,
+    royalty_settings: &RoyaltySettings,
+) -> Result<Redemption, AdsError> {
+    let per_credit = impressions_per_credit(settings)?;
+    let redemption_id = uuid::Uuid::now_v7().to_string();
+    let credits_available = write_transaction(connection, |connection| {
+        let taken = diesel::sql_query(
+            "UPDATE ads_installer_credits SET credits_redeemed = credits_redeemed + 1 \
+             WHERE user_id = $1 AND impressions_total / $2 - credits_redeemed >= 1",
+        )
+        .bind::<Text, _>(user.to_string())
+        .bind::<BigInt, _>(per_credit)
+        .execute(connection)?;
+        if taken == 0 {
+            return Err(AdsError::NoCreditAvailable);
+        }
+        diesel::insert_into(ads_redemptions::table)
+            .values((
+                ads_redemptions::id.eq(&redemption_id),
+                ads_redemptions::user_id.eq(user.to_string()),
+                ads_redemptions::track_id.eq(track.to_string()),
+                ads_redemptions::artist_id.eq(artist.to_string()),
+                ads_redemptions::redeemed_at.eq(now),
+            ))
+            .execute(connection)?;
+        let (impressions_total, credits_redeemed): (i64, i64) = ads_installer_credits::table
+            .find(user.to_string())
+            .select((ads_installer_credits::impressions_total, ads_installer_credits::credits_redeemed))
+            .first(connection)?;
+        Ok(impressions_total / per_credit - credits_redeemed)
+    })?;
+    if let Err(error) = record_pending_redemptions(connection, Some(user), now, royalty_settings) {
+        tracing::warn!(%error, user.id = %user, "credit redemption not yet recorded in royalties; will retry");
+    }
+    Ok(Redemption { redemption_id, track, artist, credits_available })
+}

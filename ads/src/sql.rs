@@ -1,0 +1,75 @@
+//! Multi-row INSERTs written once for both backends (diesel's typed batch insert is not
+//! available on the two-backend connection): numbered placeholders, which SQLite also accepts,
+//! bound value by value. Intake inserts a whole batch of impressions in one statement.
+
+use chrono::NaiveDateTime;
+use diesel::RunQueryDsl;
+use diesel::connection::Connection;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+use megabox_database::DbConnection;
+
+/// Rows per statement; with the widest row here (9 columns) this stays far below SQLite's
+/// limit of 32,766 bound parameters.
+const ROWS_PER_STATEMENT_MAX: usize = 1000;
+
+type Backend = <DbConnection as Connection>::Backend;
+
+/// One bound value.
+#[derive(Debug, Clone)]
+pub(crate) enum SqlValue {
+    Text(String),
+    BigInt(i64),
+    Timestamp(NaiveDateTime),
+}
+
+/// What to do with a row whose key already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnConflict {
+    Fail,
+    Skip,
+}
+
+/// Inserts `rows` into `table (columns)` and returns how many rows were inserted (with
+/// [`OnConflict::Skip`], rows whose key existed are not counted).
+pub(crate) fn insert_rows(
+    connection: &mut DbConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SqlValue>>,
+    on_conflict: OnConflict,
+) -> Result<usize, diesel::result::Error> {
+    let suffix = match on_conflict {
+        OnConflict::Fail => "",
+        OnConflict::Skip => " ON CONFLICT DO NOTHING",
+    };
+    let mut inserted = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(ROWS_PER_STATEMENT_MAX).collect();
+        let mut placeholder = 0;
+        let tuples: Vec<String> = chunk
+            .iter()
+            .map(|row| {
+                let names: Vec<String> = row
+                    .iter()
+                    .map(|_| {
+                        placeholder += 1;
+                        format!("${placeholder}")
+                    })
+                    .collect();
+                format!("({})", names.join(", "))
+            })
+            .collect();
+        let sql = format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", "));
+        let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
+        for value in chunk.into_iter().flatten() {
+            query = match value {
+                SqlValue::Text(text) => query.bind::<Text, _>(text),
+                SqlValue::BigInt(number) => query.bind::<BigInt, _>(number),
+                SqlValue::Timestamp(instant) => query.bind::<Timestamp, _>(instant),
+            };
+        }
+        inserted += query.execute(connection)?;
+    }
+    Ok(inserted)
+}

@@ -1,0 +1,12 @@
+DROP TABLE ads_flags;
+DROP TABLE ads_redemptions;
+DROP TABLE ads_installer_credits;
+DROP TABLE ads_revenue;
+DROP TABLE ads_daily_counts;
+DROP TABLE ads_impressions;
+DROP TABLE ads_batches;
+DROP TABLE ads_devices;
+DROP TABLE ads_pairing_codes;
+DROP TABLE ads_creatives;
+DROP TABLE ads_campaigns;
+DROP TABLE ads_advertisers;
