@@ -8,7 +8,7 @@
 //! SQLite's write lock), then one transaction repeats the checks under the artist's row lock and
 //! inserts the rows. If anything fails after a blob was written, the blob is deleted again.
 //! A crash between the blob write and the commit can leave an unreferenced blob, never a row
-//! without its blob.
+//! without its blob. [`remove_track`] undoes an ingest in the same spirit.
 
 use std::fs::File;
 use std::path::Path;
@@ -114,6 +114,52 @@ pub fn ingest(
         }
     }
     result
+}
+
+/// Removes a track and its audio from the acting artist's release, which must not be
+/// published (buyers own what they bought); later tracks move up. If the release's artwork came
+/// from this file, it goes too. Blobs are deleted after the commit: a failure there leaves an
+/// unreferenced blob (logged), never a row without its blob.
+pub fn remove_track(connection: &mut DbConnection, blobs: &dyn BlobStore, acting: ArtistId, track: TrackId) -> Result<(), CatalogError> {
+    ensure_outside_transaction(connection)?;
+    let removed_keys = megabox_database::write_transaction(connection, |connection| {
+        let not_found = || CatalogError::NotFound { what: "track" };
+        let (release_id, media_file_id) = tracks_table::table
+            .find(track.to_string())
+            .select((tracks_table::release_id, tracks_table::media_file_id))
+            .first::<(String, String)>(connection)
+            .optional()?
+            .ok_or_else(not_found)?;
+        let mut release = releases::owned_release(connection, acting, stored_id(&release_id)?).map_err(|_| not_found())?;
+        if release.state == ReleaseState::Published {
+            return Err(CatalogError::invalid("release", "tracks of a published release cannot be removed; unpublish it first"));
+        }
+        let (storage_key, artwork_key) = media_files::table
+            .find(&media_file_id)
+            .select((media_files::storage_key, media_files::artwork_key))
+            .first::<(String, Option<String>)>(connection)?;
+        diesel::delete(tracks_table::table.find(track.to_string())).execute(connection)?;
+        diesel::delete(media_files::table.find(&media_file_id)).execute(connection)?;
+        let remaining = tracks::tracks_of_release(connection, release.id)?;
+        for (position, remaining_track) in (1_i32..).zip(&remaining) {
+            diesel::update(tracks_table::table.find(remaining_track.id.to_string())).set(tracks_table::position.eq(position)).execute(connection)?;
+        }
+        if artwork_key.is_some() && release.artwork_key == artwork_key {
+            release.artwork_key = None;
+            release.updated_at = now();
+            releases::save(connection, &release)?;
+        }
+        let parse = |key: &str| BlobKey::parse(key).map_err(|_| CatalogError::Corrupt(format!("malformed storage key of track {track}")));
+        let mut keys = vec![parse(&storage_key)?];
+        keys.extend(artwork_key.as_deref().map(parse).transpose()?);
+        Ok(keys)
+    })?;
+    for key in &removed_keys {
+        if let Err(error) = blobs.delete(key) {
+            tracing::error!(%error, blob.key = %key, "cannot remove the blob of a removed track");
+        }
+    }
+    Ok(())
 }
 
 /// Sizes of what one ingest adds to the artist's storage.

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use megabox_database::DbConnection;
 use megabox_domain::{ArtistId, ReleaseId, TrackId};
 
+use crate::analysis::Analysis;
 use crate::db::{atomically, now, stored_id};
 use crate::error::CatalogError;
 use crate::fields::{CREDITS_CHARS_MAX, Isrc, TITLE_CHARS_MAX, free_text, required_line};
@@ -161,8 +162,41 @@ pub fn price_of_track(connection: &mut DbConnection, track: TrackId) -> Result<P
 /// The audio behind a track: visible when its release is published, or to its owner
 /// (`viewer`) in any state. Entitlement to the full stream is the store's decision.
 pub fn track_media(connection: &mut DbConnection, track: TrackId, viewer: Option<ArtistId>) -> Result<TrackMedia, CatalogError> {
+    let media = visible_media(connection, track, viewer)?;
+    let corrupt = |what: &str| CatalogError::Corrupt(format!("media of track {track}: {what}"));
+    Ok(TrackMedia {
+        track_id: track,
+        storage_key: BlobKey::parse(&media.storage_key).map_err(|_| corrupt("malformed storage key"))?,
+        size_bytes: u64::try_from(media.size_bytes).map_err(|_| corrupt("negative size"))?,
+        container: media.container,
+        codec: media.codec,
+        duration_ms: u64::try_from(media.duration_ms).map_err(|_| corrupt("negative duration"))?,
+    })
+}
+
+/// The analysis of a track's audio (waveform peaks for the player, loudness, the tags as read),
+/// with the same visibility as [`track_media`]. Its `artwork` is always `None`: artwork is
+/// stored once per release, under the release's `artwork_key`.
+pub fn track_analysis(connection: &mut DbConnection, track: TrackId, viewer: Option<ArtistId>) -> Result<Analysis, CatalogError> {
+    let media = visible_media(connection, track, viewer)?;
+    serde_json::from_str(&media.analysis_json).map_err(|error| CatalogError::Corrupt(format!("analysis of track {track}: {error}")))
+}
+
+#[derive(Queryable)]
+struct VisibleMedia {
+    state: String,
+    owner: String,
+    storage_key: String,
+    size_bytes: i64,
+    container: String,
+    codec: String,
+    duration_ms: i64,
+    analysis_json: String,
+}
+
+fn visible_media(connection: &mut DbConnection, track: TrackId, viewer: Option<ArtistId>) -> Result<VisibleMedia, CatalogError> {
     let not_found = || CatalogError::NotFound { what: "track" };
-    let (state, owner, storage_key, size_bytes, container, codec, duration_ms) = tracks::table
+    let media = tracks::table
         .inner_join(releases_table::table)
         .inner_join(media_files::table)
         .filter(tracks::id.eq(track.to_string()))
@@ -174,23 +208,13 @@ pub fn track_media(connection: &mut DbConnection, track: TrackId, viewer: Option
             media_files::container,
             media_files::codec,
             media_files::duration_ms,
+            media_files::analysis_json,
         ))
-        .first::<(String, String, String, i64, String, String, i64)>(connection)
+        .first::<VisibleMedia>(connection)
         .optional()?
         .ok_or_else(not_found)?;
-    let visible = state == ReleaseState::Published.as_str() || viewer.is_some_and(|viewer| viewer.to_string() == owner);
-    if !visible {
-        return Err(not_found());
-    }
-    let corrupt = |what: &str| CatalogError::Corrupt(format!("media of track {track}: {what}"));
-    Ok(TrackMedia {
-        track_id: track,
-        storage_key: BlobKey::parse(&storage_key).map_err(|_| corrupt("malformed storage key"))?,
-        size_bytes: u64::try_from(size_bytes).map_err(|_| corrupt("negative size"))?,
-        container,
-        codec,
-        duration_ms: u64::try_from(duration_ms).map_err(|_| corrupt("negative duration"))?,
-    })
+    let visible = media.state == ReleaseState::Published.as_str() || viewer.is_some_and(|viewer| viewer.to_string() == media.owner);
+    if visible { Ok(media) } else { Err(not_found()) }
 }
 
 fn release_of_track(connection: &mut DbConnection, track: TrackId) -> Result<ReleaseId, CatalogError> {

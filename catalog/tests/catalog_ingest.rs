@@ -57,6 +57,9 @@ fn a_file_becomes_a_track_prefilled_from_its_tags() -> TestResult {
         assert_eq!(std::fs::read(audio_path)?, vec![1; 1000]);
         assert_eq!((media.size_bytes, media.container.as_str(), media.codec.as_str()), (1000, "flac", "flac"));
         assert_eq!(media::used_storage_bytes(connection, artist.id)?, 2050);
+        let stored_analysis = tracks::track_analysis(connection, first.track.id, Some(artist.id))?;
+        assert_eq!(stored_analysis, catalog::analysis::Analysis { artwork: None, ..first_analysis.clone() }, "all but the artwork bytes");
+        assert!(matches!(tracks::track_analysis(connection, first.track.id, None), Err(CatalogError::NotFound { .. })), "a draft's waveform is private");
         assert_eq!(fixture.stored_blobs().len(), 3, "two audio files and one artwork");
     }
     Ok(())
@@ -225,6 +228,34 @@ fn hostile_analyses_and_missing_files_are_refused() -> TestResult {
         }
         assert!(fixture.stored_blobs().is_empty());
         assert_eq!(count_rows(connection, "media_files")?, 0);
+    }
+    Ok(())
+}
+
+#[test]
+fn removing_a_track_frees_its_audio_and_closes_the_gap() -> TestResult {
+    for fixture in fixtures()? {
+        let artist = fixture.artist("Remover")?;
+        let stranger = fixture.artist("Stranger")?;
+        let connection = &mut *fixture.connection()?;
+        let release = releases::create_draft(connection, artist.id, &NewRelease { title: Some("Takes".into()), kind: ReleaseKind::Album })?;
+        let path = fixture.upload_file("cover.flac", &[1; 1000])?;
+        let mut with_artwork = analysis(1, Tags::default());
+        with_artwork.artwork = Some(artwork(10));
+        let upload = Upload { path: &path, original_file_name: "first.flac", analysis: &with_artwork };
+        let first = media::ingest(connection, &fixture.blobs, artist.id, release.id, upload, GENEROUS_QUOTA)?.track;
+        let second = fixture.ingest(&artist, release.id, 2, Tags::default())?.track;
+        assert_eq!(fixture.stored_blobs().len(), 3);
+
+        assert!(matches!(media::remove_track(connection, &fixture.blobs, stranger.id, first.id), Err(CatalogError::NotFound { .. })));
+        media::remove_track(connection, &fixture.blobs, artist.id, first.id)?;
+        let after = releases::release_for_owner(connection, artist.id, release.id)?;
+        assert_eq!(after.tracks.iter().map(|track| (track.id, track.position)).collect::<Vec<_>>(), [(second.id, 1)]);
+        assert_eq!(after.release.artwork_key, None, "the artwork came with the removed file");
+        assert_eq!(fixture.stored_blobs().len(), 1);
+        assert_eq!(media::used_storage_bytes(connection, artist.id)?, 1000);
+        assert!(matches!(media::remove_track(connection, &fixture.blobs, artist.id, first.id), Err(CatalogError::NotFound { .. })));
+        assert!(fixture.ingest(&artist, release.id, 1, Tags::default()).is_ok(), "removed audio is no longer a duplicate");
     }
     Ok(())
 }
