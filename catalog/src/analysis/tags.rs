@@ -4,7 +4,7 @@
 //! the fields by hand. [`read_properties_and_tags`] is the fast path that decodes no audio.
 
 use std::fs::File;
-use std::io::{Cursor, Read, Seek};
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use lofty::config::{GlobalOptions, ParseOptions, apply_global_options};
@@ -19,6 +19,9 @@ use super::{AnalysisError, Artwork, Container, Tags, artwork};
 
 /// The most characters kept of one tag text; longer values are cut at this length.
 pub const TAG_TEXT_CHARS_MAX: usize = 1024;
+
+/// The read buffer of the tag scan: a typical tag block, or the headers of an MP3 frame or MP4 box.
+const TAG_READ_BUFFER_BYTES: usize = 16 * 1024;
 
 /// lofty refuses any single allocation above this while reading tags: the largest artwork accepted,
 /// plus room for the rest of a tag.
@@ -41,7 +44,8 @@ pub struct PropertiesAndTags {
 /// Reads properties and tags without decoding audio or artwork.
 pub fn read_properties_and_tags(path: &Path) -> Result<PropertiesAndTags, AnalysisError> {
     let file = File::open(path).map_err(|error| AnalysisError::io(&error))?;
-    properties_and_tags(file)
+    // lofty reads headers in many small pieces: buffering turns them into a few system calls.
+    properties_and_tags(BufReader::with_capacity(TAG_READ_BUFFER_BYTES, file))
 }
 
 /// [`read_properties_and_tags`] on bytes in memory.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use catalog::analysis::{analyze_file, read_properties_and_tags};
+use catalog::analysis::{AnalysisError, analyze_file, read_properties_and_tags};
 use catalog::sandbox::{AnalysisSandbox, SandboxLimits};
 
 fn main() -> ExitCode {
@@ -26,17 +26,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sandbox = match std::env::current_exe() {
-        Ok(exe) => AnalysisSandbox::new(exe.with_file_name("catalog-analyze"), Vec::<String>::new(), SandboxLimits::default()),
-        Err(error) => {
-            eprintln!("cannot locate this binary: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let work: Box<dyn Fn(&Path) -> Result<(), String>> = match mode.as_str() {
-        "tags" => Box::new(|path| read_properties_and_tags(path).map(drop).map_err(|error| error.to_string())),
-        "analyze" => Box::new(|path| analyze_file(path).map(drop).map_err(|error| error.to_string())),
-        "sandbox" => Box::new(move |path| sandbox.analyze(path).map(drop).map_err(|error| error.to_string())),
+    let work = match mode.as_str() {
+        "tags" => Work::Tags,
+        "analyze" => Work::Analyze,
+        "sandbox" => match std::env::current_exe() {
+            Ok(exe) => Work::Sandbox(AnalysisSandbox::new(exe.with_file_name("catalog-analyze"), Vec::<String>::new(), SandboxLimits::default())),
+            Err(error) => {
+                eprintln!("cannot locate this binary: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
         other => {
             eprintln!("unknown mode {other}: use tags, analyze or sandbox");
             return ExitCode::from(2);
@@ -45,7 +44,7 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let mut errors = 0_usize;
     for path in &paths {
-        if let Err(error) = work(path) {
+        if let Err(error) = work.run(path) {
             errors += 1;
             eprintln!("{}: {error}", path.display());
         }
@@ -54,4 +53,20 @@ fn main() -> ExitCode {
     let file_count = u32::try_from(paths.len()).unwrap_or(u32::MAX);
     println!("mode={mode} files={} errors={errors} seconds={seconds:.3} files_per_second={:.1}", paths.len(), f64::from(file_count) / seconds);
     if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+enum Work {
+    Tags,
+    Analyze,
+    Sandbox(AnalysisSandbox),
+}
+
+impl Work {
+    fn run(&self, path: &Path) -> Result<(), AnalysisError> {
+        match self {
+            Work::Tags => read_properties_and_tags(path).map(drop),
+            Work::Analyze => analyze_file(path).map(drop),
+            Work::Sandbox(sandbox) => sandbox.analyze(path).map(drop),
+        }
+    }
 }
