@@ -12,15 +12,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hudsucker::certificate_authority::{CertificateAuthority, RcgenAuthority};
+use hudsucker::hyper::Uri;
 use hudsucker::hyper::http::uri::Authority;
 use hudsucker::hyper_util::client::legacy::connect::HttpConnector;
-use hudsucker::hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hudsucker::rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, GeneralSubtree, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, NameConstraints,
@@ -129,37 +128,40 @@ impl CertificateAuthority for AllowListedAuthority {
     }
 }
 
-/// DNS resolution with `MEGABOX_AGENT_RESOLVE` overrides in front of the system resolver.
+/// TCP connections with `MEGABOX_AGENT_RESOLVE` overrides: a listed host is dialled at its
+/// override address whatever port the URL names. It sits *under* the TLS layer, which still sees
+/// the original host, so SNI and certificate checks are unchanged.
 #[derive(Clone)]
-pub struct OverridingResolver {
+pub struct OverridingConnector {
+    inner: HttpConnector,
     overrides: Arc<HashMap<String, SocketAddr>>,
-    system: GaiResolver,
 }
 
-impl OverridingResolver {
+impl OverridingConnector {
     pub fn new(overrides: HashMap<String, SocketAddr>) -> Self {
-        Self { overrides: Arc::new(overrides), system: GaiResolver::new() }
+        let mut inner = HttpConnector::new();
+        inner.enforce_http(false);
+        Self { inner, overrides: Arc::new(overrides) }
     }
 }
 
-type ResolveFuture = Pin<Box<dyn Future<Output = Result<std::vec::IntoIter<SocketAddr>, std::io::Error>> + Send>>;
+impl tower_service::Service<Uri> for OverridingConnector {
+    type Response = <HttpConnector as tower_service::Service<Uri>>::Response;
+    type Error = <HttpConnector as tower_service::Service<Uri>>::Error;
+    type Future = <HttpConnector as tower_service::Service<Uri>>::Future;
 
-impl tower_service::Service<Name> for OverridingResolver {
-    type Response = std::vec::IntoIter<SocketAddr>;
-    type Error = std::io::Error;
-    type Future = ResolveFuture;
-
-    fn poll_ready(&mut self, _context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, context: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(context)
     }
 
-    fn call(&mut self, name: Name) -> Self::Future {
-        if let Some(address) = self.overrides.get(&name.as_str().to_ascii_lowercase()) {
-            let addresses = vec![*address].into_iter();
-            return Box::pin(async move { Ok(addresses) });
-        }
-        let mut system = self.system.clone();
-        Box::pin(async move { Ok(system.call(name).await?.collect::<Vec<_>>().into_iter()) })
+    fn call(&mut self, destination: Uri) -> Self::Future {
+        let host = destination.host().unwrap_or("").to_ascii_lowercase();
+        let rewritten = self.overrides.get(&host).and_then(|address| {
+            let mut parts = destination.clone().into_parts();
+            parts.authority = address.to_string().parse().ok();
+            Uri::from_parts(parts).ok()
+        });
+        self.inner.call(rewritten.unwrap_or(destination))
     }
 }
 
@@ -181,17 +183,15 @@ pub fn upstream_roots(extra_roots_pem: Option<&Path>) -> Result<RootCertStore, T
 
 /// The upstream connector: resolution overrides, certificate verification, HTTP/1.1.
 pub fn upstream_connector(
-    resolver: OverridingResolver,
+    connector: OverridingConnector,
     roots: RootCertStore,
-) -> Result<hyper_rustls::HttpsConnector<HttpConnector<OverridingResolver>>, TlsSetupError> {
+) -> Result<hyper_rustls::HttpsConnector<OverridingConnector>, TlsSetupError> {
     let provider = Arc::new(hudsucker::rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let mut http = HttpConnector::new_with_resolver(resolver);
-    http.enforce_http(false);
-    Ok(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().wrap_connector(http))
+    Ok(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().wrap_connector(connector))
 }
 
 #[cfg(test)]

@@ -1,20 +1,16 @@
 //! The `megabox-agent` subcommands: pair, run, status, pause, resume, uninstall.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use megabox_protocol::{DeviceRegistration, PairingCode, PublicKey};
 
 use crate::certificate_authority::AllowListedAuthority;
 use crate::filters::FilterEngine;
-use crate::install::{CA_CERTIFICATE_FILE, FILTER_CACHE_FILE, InstallDirectory, OUTBOX_FILE, Pairing};
-use crate::outbox::Outbox;
+use crate::install::{CA_CERTIFICATE_FILE, FILTER_CACHE_FILE, InstallDirectory, Pairing};
 use crate::proxy::Agent;
-use crate::rewrite::RewriteLimits;
 use crate::server::ServerClient;
 use crate::settings::Settings;
-use crate::slots::SlotChooser;
-use crate::viewability::NonceRegistry;
 
 /// Megabox agent: swaps a few ads on allow-listed sites for Megabox ads and earns you free music.
 /// Settings come from MEGABOX_AGENT_* environment variables (see the README).
@@ -88,19 +84,7 @@ async fn run_proxy(settings: Settings, directory: InstallDirectory) -> anyhow::R
     let pairing = directory.pairing().ok();
     let server = pairing.as_ref().map(|pairing| ServerClient::new(&pairing.server_url, &settings.resolve_overrides)).transpose()?;
     let filters = FilterEngine::load(&settings.filter_lists, &directory.path(FILTER_CACHE_FILE))?;
-    let agent = Arc::new(Agent {
-        chooser: SlotChooser::new(directory.install_secret()?, settings.slot_choice),
-        filters,
-        nonces: Mutex::new(NonceRegistry::default()),
-        outbox: Mutex::new(Outbox::open(&directory.path(OUTBOX_FILE))?),
-        state: Mutex::new(directory.state()?),
-        server,
-        creatives: Mutex::default(),
-        limits: RewriteLimits::default(),
-        impressions_recorded: Mutex::new(0),
-        settings: settings.clone(),
-        directory: directory.clone(),
-    });
+    let agent = Arc::new(Agent::new(settings.clone(), directory.clone(), filters, server)?);
     if let Some(pairing) = pairing {
         tokio::spawn(crate::proxy::report_forever(Arc::clone(&agent), directory.device_key()?, pairing.device_id));
     } else {

@@ -49,7 +49,38 @@ pub struct Agent {
     pub impressions_recorded: Mutex<u64>,
 }
 
+/// Errors when assembling the agent from its files.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentStartError {
+    #[error(transparent)]
+    Install(#[from] crate::install::InstallError),
+    #[error(transparent)]
+    Outbox(#[from] crate::outbox::OutboxError),
+}
+
 impl Agent {
+    /// Assembles the agent from its install directory; `server` is `None` until paired.
+    pub fn new(
+        settings: Settings,
+        directory: InstallDirectory,
+        filters: FilterEngine,
+        server: Option<ServerClient>,
+    ) -> Result<Self, AgentStartError> {
+        Ok(Self {
+            chooser: SlotChooser::new(directory.install_secret()?, settings.slot_choice),
+            filters,
+            nonces: Mutex::new(NonceRegistry::default()),
+            outbox: Mutex::new(Outbox::open(&directory.path(crate::install::OUTBOX_FILE))?),
+            state: Mutex::new(directory.state()?),
+            server,
+            creatives: Mutex::default(),
+            limits: RewriteLimits::default(),
+            impressions_recorded: Mutex::new(0),
+            settings,
+            directory,
+        })
+    }
+
     fn is_paused(&self) -> bool {
         self.state.lock().map(|state| state.paused).unwrap_or(true)
     }
@@ -437,9 +468,9 @@ pub async fn serve(
     authority: crate::certificate_authority::AllowListedAuthority,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let resolver = crate::certificate_authority::OverridingResolver::new(agent.settings.resolve_overrides.clone());
+    let tcp = crate::certificate_authority::OverridingConnector::new(agent.settings.resolve_overrides.clone());
     let roots = crate::certificate_authority::upstream_roots(agent.settings.extra_roots_pem.as_deref())?;
-    let connector = crate::certificate_authority::upstream_connector(resolver, roots)?;
+    let connector = crate::certificate_authority::upstream_connector(tcp, roots)?;
     let proxy = hudsucker::Proxy::builder()
         .with_listener(listener)
         .with_ca(authority)

@@ -1,0 +1,308 @@
+//! The real proxy on loopback: a publisher page over plain HTTP and over intercepted HTTPS, blind
+//! tunnels for everything else, byte-identical passthrough, the status page and the view flow.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hudsucker::rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use hudsucker::rustls::pki_types::pem::PemObject as _;
+use hudsucker::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use hudsucker::rustls::{ClientConfig, RootCertStore, ServerConfig};
+use megabox_agent::certificate_authority::AllowListedAuthority;
+use megabox_agent::filters::FilterEngine;
+use megabox_agent::install::{CA_CERTIFICATE_FILE, InstallDirectory};
+use megabox_agent::proxy::Agent;
+use megabox_agent::settings::Settings;
+use megabox_protocol::{Creative, CreativeId, SlotSize};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+const PUBLISHER: &str = "news.test";
+const ARTICLE: &str = r#"<html><body><h1>News</h1><div id="div-gpt-ad-1" style="width:300px;height:250px"><iframe src="https://ads.example/x"></iframe></div><p>text</p></body></html>"#;
+const NO_SLOTS: &str = "<html><body><h1>Plain</h1><p>no ads here</p></body></html>";
+const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The publisher's canned responses: (content type, extra header, body) by path.
+fn publisher_response(path: &str) -> String {
+    let (content_type, extra, body) = match path {
+        "/article" => ("text/html; charset=utf-8", "", ARTICLE),
+        "/plain" => ("text/html", "", NO_SLOTS),
+        "/data.json" => ("application/json", "", ARTICLE),
+        "/csp" => ("text/html", "Content-Security-Policy: default-src 'self'\r\n", ARTICLE),
+        "/latin1" => ("text/html; charset=iso-8859-1", "", ARTICLE),
+        _ => ("text/plain", "", "not found"),
+    };
+    format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+}
+
+async fn serve_publisher_connection<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(read) => request.extend_from_slice(&buffer[..read]),
+        }
+    }
+    let text = String::from_utf8_lossy(&request);
+    let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let _ = stream.write_all(publisher_response(&path).as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// A plain-HTTP publisher on loopback.
+async fn start_http_publisher() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(serve_publisher_connection(stream));
+        }
+    });
+    address
+}
+
+/// A test root and an HTTPS publisher for `news.test` whose certificate it signed.
+struct TlsPublisher {
+    address: SocketAddr,
+    root_pem: String,
+}
+
+async fn start_https_publisher() -> TlsPublisher {
+    let root_key = KeyPair::generate().expect("key");
+    let mut root_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let root = root_params.self_signed(&root_key).expect("root");
+    let issuer = Issuer::new(root_params, root_key);
+    let leaf_key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec![PUBLISHER.to_owned()]).expect("params").signed_by(&leaf_key, &issuer).expect("leaf");
+    let provider = Arc::new(hudsucker::rustls::crypto::aws_lc_rs::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], PrivateKeyDer::from_pem_slice(leaf_key.serialize_pem().as_bytes()).expect("key"))
+        .expect("config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(stream).await {
+                    serve_publisher_connection(tls).await;
+                }
+            });
+        }
+    });
+    TlsPublisher { address, root_pem: root.pem() }
+}
+
+struct TestAgent {
+    address: SocketAddr,
+    agent: Arc<Agent>,
+    authority: AllowListedAuthority,
+    ca_pem: String,
+    _directory: tempfile::TempDir,
+}
+
+async fn start_agent(publisher: SocketAddr, extra_root_pem: Option<&str>) -> TestAgent {
+    let directory = tempfile::tempdir().expect("tempdir");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let roots_path = directory.path().join("extra-roots.pem");
+    let mut environment = HashMap::from([
+        ("MEGABOX_AGENT_DIR", directory.path().join("agent").display().to_string()),
+        ("MEGABOX_AGENT_BIND", address.to_string()),
+        ("MEGABOX_AGENT_INTERCEPT", PUBLISHER.to_owned()),
+        ("MEGABOX_AGENT_RESOLVE", format!("{PUBLISHER}={publisher}")),
+        ("MEGABOX_AGENT_SWAP_PERCENT", "100".to_owned()),
+    ]);
+    if let Some(pem) = extra_root_pem {
+        std::fs::write(&roots_path, pem).expect("write roots");
+        environment.insert("MEGABOX_AGENT_EXTRA_ROOTS", roots_path.display().to_string());
+    }
+    let settings = Settings::from_lookup(|name| environment.get(name).cloned()).expect("settings");
+    let install = InstallDirectory::open(&settings.agent_directory).expect("install dir");
+    let ca_pem = install.create_certificate_authority(&settings.allow_list).expect("ca");
+    let (certificate_pem, key_pem) = install.certificate_authority().expect("read").expect("ca exists");
+    let authority = AllowListedAuthority::load(&certificate_pem, &key_pem, settings.allow_list.clone()).expect("authority");
+    let filters = FilterEngine::from_list_text("||ads.example^\n##.ad-banner\n");
+    let agent = Arc::new(Agent::new(settings, install, filters, None).expect("agent"));
+    let shutdown = std::future::pending::<()>();
+    tokio::spawn(megabox_agent::proxy::serve(Arc::clone(&agent), listener, authority.clone(), shutdown));
+    assert!(ca_pem.contains("BEGIN CERTIFICATE"));
+    TestAgent { address, agent, authority, ca_pem, _directory: directory }
+}
+
+/// Sends a raw request and returns (head, body) of the response.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &str) -> (String, Vec<u8>) {
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    tokio::time::timeout(IO_TIMEOUT, stream.read_to_end(&mut response)).await.expect("timely").expect("read");
+    let split = response.windows(4).position(|window| window == b"\r\n\r\n").expect("complete head");
+    (String::from_utf8_lossy(&response[..split]).into_owned(), response[split + 4..].to_vec())
+}
+
+fn page_request(target: &str, host: &str) -> String {
+    format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\nSec-Fetch-Dest: document\r\nConnection: close\r\n\r\n")
+}
+
+async fn through_proxy(agent: &TestAgent, path: &str) -> (String, Vec<u8>) {
+    let stream = TcpStream::connect(agent.address).await.expect("connect");
+    exchange(stream, &page_request(&format!("http://{PUBLISHER}{path}"), PUBLISHER)).await
+}
+
+fn body_of(path: &str) -> Vec<u8> {
+    let response = publisher_response(path);
+    let split = response.find("\r\n\r\n").expect("head");
+    response.as_bytes()[split + 4..].to_vec()
+}
+
+#[tokio::test]
+async fn plain_http_page_gets_one_labelled_sandboxed_creative() {
+    let agent = start_agent(start_http_publisher().await, None).await;
+    let (head, body) = through_proxy(&agent, "/article").await;
+    let body = String::from_utf8(body).expect("utf-8");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(body.contains(r#"title="Megabox ad""#) && body.contains("sandbox=\"allow-scripts"), "{body}");
+    assert!(body.contains(&format!("http://{}/megabox/frame?nonce=", agent.address)));
+    assert!(!body.contains("ads.example"), "the original ad frame is gone, so it is never requested");
+    assert_eq!(agent.agent.status()["swaps_today"], 1);
+}
+
+#[tokio::test]
+async fn pages_that_must_not_change_pass_byte_identical() {
+    let agent = start_agent(start_http_publisher().await, None).await;
+    for path in ["/plain", "/data.json", "/csp", "/latin1"] {
+        let (_, body) = through_proxy(&agent, path).await;
+        assert_eq!(body, body_of(path), "{path}");
+    }
+    agent.agent.set_paused(true).expect("pause");
+    let (_, body) = through_proxy(&agent, "/article").await;
+    assert_eq!(body, body_of("/article"), "paused");
+}
+
+#[tokio::test]
+async fn https_publisher_is_intercepted_with_a_constrained_certificate() {
+    let publisher = start_https_publisher().await;
+    let agent = start_agent(publisher.address, Some(&publisher.root_pem)).await;
+    let stream = connect_tunnel(agent.address, &format!("{PUBLISHER}:443")).await;
+
+    // The browser side trusts only the agent's own CA; webpki enforces its name constraints.
+    let tls = client_trusting(&agent.ca_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("handshake");
+    let (response_head, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
+    assert!(response_head.starts_with("HTTP/1.1 200"), "{response_head}");
+    assert!(String::from_utf8_lossy(&body).contains("Megabox ad"));
+    assert_eq!(agent.authority.minted_hosts(), vec![PUBLISHER.to_owned()]);
+}
+
+/// Sends `CONNECT target` to the proxy and returns the stream once it answered 200.
+async fn connect_tunnel(proxy: SocketAddr, target: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(proxy).await.expect("connect");
+    stream.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes()).await.expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.expect("head");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+    stream
+}
+
+fn client_trusting(pem: &str) -> tokio_rustls::TlsConnector {
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_slice(pem.as_bytes()).expect("pem")).expect("root");
+    let provider = Arc::new(hudsucker::rustls::crypto::aws_lc_rs::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+#[tokio::test]
+async fn other_hosts_get_a_blind_tunnel_and_no_certificate() {
+    let publisher = start_https_publisher().await;
+    let agent = start_agent(publisher.address, Some(&publisher.root_pem)).await;
+    // `localhost` is not on the allow-list: the agent must tunnel the bytes, so the handshake
+    // below reaches the real server and succeeds only with the real server's root.
+    let stream = connect_tunnel(agent.address, &format!("localhost:{}", publisher.address.port())).await;
+    let tls = client_trusting(&publisher.root_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("real server");
+    let (_, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
+    assert_eq!(body, body_of("/article"), "tunnelled bytes are untouched");
+    assert!(agent.authority.minted_hosts().is_empty());
+}
+
+#[tokio::test]
+async fn status_page_and_buttons_refuse_cross_origin_posts() {
+    let agent = start_agent(start_http_publisher().await, None).await;
+    let (head, body) = exchange(TcpStream::connect(agent.address).await.expect("connect"), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 200"));
+    assert!(String::from_utf8_lossy(&body).contains("Ads swapped today"));
+
+    let post = |origin: &str| format!("POST /megabox/pause HTTP/1.1\r\nHost: x\r\nOrigin: {origin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let (head, _) = exchange(TcpStream::connect(agent.address).await.expect("connect"), &post("https://evil.example")).await;
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+    assert_eq!(agent.agent.status()["paused"], false);
+    let (head, _) = exchange(TcpStream::connect(agent.address).await.expect("connect"), &post(&format!("http://{}", agent.address))).await;
+    assert!(head.starts_with("HTTP/1.1 303"), "{head}");
+    assert_eq!(agent.agent.status()["paused"], true);
+}
+
+#[tokio::test]
+async fn a_view_is_recorded_once_after_a_second() {
+    let agent = start_agent(start_http_publisher().await, None).await;
+    let size = SlotSize::new(300, 250).expect("size");
+    let creative = Creative {
+        creative_id: CreativeId::parse("spring").expect("id"),
+        size,
+        headline: "New <album>".to_owned(),
+        body: "Listen free".to_owned(),
+        link_url: "https://megabox.test/r/1".to_owned(),
+    };
+    agent.agent.creatives.lock().expect("lock").insert(size, creative);
+    let (_, page) = through_proxy(&agent, "/article").await;
+    let page = String::from_utf8(page).expect("utf-8");
+    let nonce = page.split("nonce=").nth(1).and_then(|rest| rest.split('&').next()).expect("nonce").to_owned();
+
+    let local = |request: String| async move { exchange(TcpStream::connect(agent.address).await.expect("connect"), &request).await };
+    let (head, frame) = local(format!("GET /megabox/frame?nonce={nonce}&size=300x250 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).await;
+    let frame = String::from_utf8(frame).expect("utf-8");
+    assert!(head.to_ascii_lowercase().contains("content-security-policy"), "{head}");
+    assert!(frame.contains("Megabox ad") && frame.contains("New &lt;album&gt;") && frame.contains("/megabox/viewability.js"));
+
+    let view = |nonce: &str| {
+        let body = format!(r#"{{"nonce":"{nonce}"}}"#);
+        format!("POST /megabox/view HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    };
+    let (head, _) = local(view(&nonce)).await;
+    assert!(head.starts_with("HTTP/1.1 409"), "too early: {head}");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (head, _) = local(view(&nonce)).await;
+    assert!(head.starts_with("HTTP/1.1 204"), "{head}");
+    let (head, _) = local(view(&nonce)).await;
+    assert!(head.starts_with("HTTP/1.1 409"), "reused: {head}");
+    let (head, _) = local(view("AAAAAAAAAAAAAAAAAAAAAA")).await;
+    assert!(head.starts_with("HTTP/1.1 409"), "unknown: {head}");
+    assert_eq!(agent.agent.status()["impressions_waiting"], 1);
+    assert!(agent._directory.path().join("agent").join(CA_CERTIFICATE_FILE).exists());
+}
+
+#[tokio::test]
+async fn an_upstream_certificate_from_an_unknown_root_is_refused() {
+    let publisher = start_https_publisher().await;
+    // No extra root: the publisher's certificate does not chain to a real root, so the agent
+    // must fail the request rather than fetch the page unverified.
+    let agent = start_agent(publisher.address, None).await;
+    let stream = connect_tunnel(agent.address, &format!("{PUBLISHER}:443")).await;
+    let tls = client_trusting(&agent.ca_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("handshake");
+    let (response_head, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
+    assert!(response_head.starts_with("HTTP/1.1 502"), "{response_head}");
+    assert!(!String::from_utf8_lossy(&body).contains("News"));
+}
