@@ -47,6 +47,10 @@ pub enum AdminCommand {
     },
 }
 
+/// The hidden subcommand that runs one file's analysis in a sandboxed child process:
+/// `megabox __analyze …`. It must not need settings, a database or logging.
+pub const ANALYZE_SUBCOMMAND: &str = "__analyze";
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init_logging(settings.log_format);

@@ -63,6 +63,21 @@ pub struct Settings {
     pub login_attempts_per_minute: u32,
     /// Registrations allowed per client address per hour (`MEGABOX_REGISTRATIONS_PER_HOUR`).
     pub registrations_per_hour: u32,
+    /// Largest accepted audio upload in bytes (`MEGABOX_UPLOAD_BYTES_MAX`).
+    pub upload_bytes_max: u64,
+    /// Audio and artwork an artist may store, in bytes (`MEGABOX_STORAGE_QUOTA_BYTES`).
+    pub storage_quota_bytes: u64,
+    /// Uploads allowed per artist per hour (`MEGABOX_UPLOADS_PER_HOUR`).
+    pub uploads_per_hour: u32,
+    /// Address-space limit of the analysis child process (`MEGABOX_ANALYSIS_MEMORY_BYTES_MAX`).
+    pub analysis_memory_bytes_max: u64,
+    /// CPU-time limit of one file's analysis (`MEGABOX_ANALYSIS_CPU_SECONDS_MAX`).
+    pub analysis_cpu_seconds_max: u64,
+    /// Wall-clock limit of one file's analysis (`MEGABOX_ANALYSIS_WALL_SECONDS_MAX`).
+    pub analysis_wall_seconds_max: u64,
+    /// The program that analyses uploads in a child process, called as `PROGRAM __analyze FILE`
+    /// (`MEGABOX_ANALYZER_PROGRAM`); defaults to this `megabox` binary itself.
+    pub analyzer_program: Option<PathBuf>,
     /// Stripe secret key (`MEGABOX_STRIPE_SECRET_KEY`); when absent the built-in test-mode gateway is used.
     #[serde(skip_serializing)]
     pub stripe_secret_key: Option<SecretString>,
@@ -92,6 +107,13 @@ impl Default for Settings {
             refresh_token_ttl_seconds: 30 * 24 * 60 * 60,
             login_attempts_per_minute: 10,
             registrations_per_hour: 20,
+            upload_bytes_max: 1024 * 1024 * 1024,
+            storage_quota_bytes: 20 * 1024 * 1024 * 1024,
+            uploads_per_hour: 600,
+            analysis_memory_bytes_max: catalog::sandbox::ADDRESS_SPACE_BYTES_DEFAULT,
+            analysis_cpu_seconds_max: catalog::sandbox::CPU_SECONDS_DEFAULT,
+            analysis_wall_seconds_max: catalog::sandbox::WALL_CLOCK_SECONDS_DEFAULT,
+            analyzer_program: None,
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_base: None,
@@ -128,7 +150,7 @@ impl Settings {
         if self.access_token_ttl_seconds == 0 || self.refresh_token_ttl_seconds == 0 {
             return Err(ConfigurationError("token lifetimes must be positive".to_owned()));
         }
-        if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 {
+        if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 || self.uploads_per_hour == 0 {
             return Err(ConfigurationError("rate limits must allow at least one request".to_owned()));
         }
         Ok(())
@@ -144,5 +166,11 @@ impl Settings {
 
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    /// Where uploads are received before analysis; on the same disk as the media, so that a
+    /// full disk shows up while receiving, before anything is recorded.
+    pub fn upload_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
     }
 }

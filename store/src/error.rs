@@ -148,3 +148,30 @@ pub fn query_error(error: actix_web::error::QueryPayloadError, _request: &actix_
 pub fn path_error(error: actix_web::error::PathError, _request: &actix_web::HttpRequest) -> actix_web::Error {
     ApiError::not_found(format!("no such resource: {error}")).into()
 }
+
+impl From<catalog::CatalogError> for ApiError {
+    fn from(error: catalog::CatalogError) -> Self {
+        use catalog::CatalogError;
+        match error {
+            CatalogError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
+            CatalogError::Invalid { .. } => ApiError::invalid("invalid_input", error.to_string()),
+            CatalogError::NotPublishable { .. } => ApiError::invalid("not_publishable", error.to_string()),
+            CatalogError::Duplicate { .. } => ApiError::conflict("duplicate_audio", error.to_string()),
+            CatalogError::QuotaExceeded { .. } => ApiError::conflict("quota_exceeded", error.to_string()),
+            CatalogError::InvalidTransition { .. } => ApiError::conflict("invalid_transition", error.to_string()),
+            CatalogError::Corrupt(_) | CatalogError::Storage(_) | CatalogError::Database(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<catalog::analysis::AnalysisError> for ApiError {
+    fn from(error: catalog::analysis::AnalysisError) -> Self {
+        use catalog::analysis::AnalysisError;
+        match error {
+            AnalysisError::UnsupportedFormat { .. } => ApiError::invalid("unsupported_format", error.to_string()),
+            AnalysisError::UnsupportedCodec { .. } => ApiError::invalid("unsupported_codec", error.to_string()),
+            AnalysisError::Io { .. } | AnalysisError::SandboxFailed { .. } => ApiError::internal(error),
+            _ => ApiError::invalid("invalid_audio", error.to_string()),
+        }
+    }
+}

@@ -16,3 +16,4 @@ pub mod schema;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod uploads;

@@ -79,9 +79,10 @@ impl Application {
         let limits = Limits {
             login: Limit { name: "login", requests: settings.login_attempts_per_minute, window: Duration::from_secs(60) },
             register: Limit { name: "register", requests: settings.registrations_per_hour, window: Duration::from_secs(3600) },
+            upload: Limit { name: "upload", requests: settings.uploads_per_hour, window: Duration::from_secs(3600) },
         };
         let rate_limiter = RateLimiter::new(
-            &[limits.login, limits.register],
+            &[limits.login, limits.register, limits.upload],
             redis.clone().map(|connection| (connection, settings.redis_key_prefix.clone())),
         );
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -94,7 +95,31 @@ impl Application {
             payments = if settings.stripe_secret_key.is_some() { "stripe" } else { "test-mode" },
             "megabox listening"
         );
-        let state = web::Data::new(AppState { settings, pool, token_keys, rate_limiter, limits, redis, metrics: Metrics::new()? });
+        let blobs = std::sync::Arc::new(catalog::storage::LocalBlobStore::open(settings.media_dir()).context("cannot open the media directory")?);
+        let analyzer = match &settings.analyzer_program {
+            Some(program) => program.clone(),
+            None => std::env::current_exe().context("cannot find this program to run the analyser")?,
+        };
+        let analysis_sandbox = catalog::sandbox::AnalysisSandbox::new(
+            analyzer,
+            [crate::cli::ANALYZE_SUBCOMMAND],
+            catalog::sandbox::SandboxLimits {
+                address_space_bytes: settings.analysis_memory_bytes_max,
+                cpu_seconds: settings.analysis_cpu_seconds_max,
+                wall_clock: Duration::from_secs(settings.analysis_wall_seconds_max),
+            },
+        );
+        let state = web::Data::new(AppState {
+            settings,
+            pool,
+            token_keys,
+            rate_limiter,
+            limits,
+            redis,
+            metrics: Metrics::new()?,
+            blobs,
+            analysis_sandbox,
+        });
         let document = web::Data::new(openapi_document());
         let frontend_dir = state.settings.frontend_dir.clone();
         if !frontend_dir.join("index.html").is_file() {

@@ -13,6 +13,7 @@ use crate::telemetry::Metrics;
 pub struct Limits {
     pub login: Limit,
     pub register: Limit,
+    pub upload: Limit,
 }
 
 pub struct AppState {
@@ -23,6 +24,8 @@ pub struct AppState {
     pub limits: Limits,
     pub redis: Option<redis::aio::ConnectionManager>,
     pub metrics: Metrics,
+    pub blobs: std::sync::Arc<catalog::storage::LocalBlobStore>,
+    pub analysis_sandbox: catalog::sandbox::AnalysisSandbox,
 }
 
 impl AppState {

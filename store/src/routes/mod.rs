@@ -2,6 +2,9 @@
 //! call into a domain crate (in a transaction) → map to a response.
 
 pub mod accounts;
+pub mod catalog;
+pub mod releases;
+pub mod views;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -13,5 +16,21 @@ pub fn api(config: &mut ServiceConfig) {
         .service(accounts::login)
         .service(accounts::refresh)
         .service(accounts::logout)
-        .service(accounts::me);
+        .service(accounts::me)
+        .service(releases::create_release)
+        .service(releases::my_releases)
+        .service(releases::my_release)
+        .service(releases::update_release)
+        .service(releases::publish)
+        .service(releases::unpublish)
+        .service(releases::upload_track)
+        .service(releases::update_track)
+        .service(releases::reorder_tracks)
+        .service(releases::my_profile)
+        .service(releases::update_profile)
+        .service(catalog::list_releases)
+        .service(catalog::public_release)
+        .service(catalog::public_artist)
+        .service(catalog::search_catalog)
+        .service(catalog::release_artwork);
 }

@@ -70,6 +70,8 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         database_url: Some(database.url.clone()),
         database_pool_size: 4,
         jwt_keys: Some(format!("{JWT_KID}={JWT_SECRET}").into()),
+        // The test binary cannot analyse files; the real `megabox` binary can.
+        analyzer_program: Some(env!("CARGO_BIN_EXE_megabox").into()),
         ..Settings::default()
     };
     if backend == Backend::Postgres && redis_available() {

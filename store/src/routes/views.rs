@@ -1,0 +1,218 @@
+//! The JSON shapes of catalog objects, converted at the edge from the catalog's domain types so
+//! that the API document describes exactly what is sent.
+
+use catalog::pricing::Price;
+use catalog::releases::{Release, ReleaseDetail, ReleaseSummary};
+use catalog::tracks::Track;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// How something is sold. Amounts are integer cents.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PriceView {
+    Fixed { price_cents: i64 },
+    PayWhatYouWant { minimum_cents: i64, suggested_cents: i64 },
+}
+
+impl From<Price> for PriceView {
+    fn from(price: Price) -> Self {
+        match price {
+            Price::Fixed { price } => PriceView::Fixed { price_cents: price.0 },
+            Price::PayWhatYouWant { minimum, suggested } => {
+                PriceView::PayWhatYouWant { minimum_cents: minimum.0, suggested_cents: suggested.0 }
+            }
+        }
+    }
+}
+
+impl PriceView {
+    /// Parses through the catalog's rules (positive fixed price, minimum ≤ suggested, ceilings).
+    pub fn parse(self) -> Result<Price, catalog::CatalogError> {
+        use megabox_domain::Cents;
+        match self {
+            PriceView::Fixed { price_cents } => Price::fixed(Cents(price_cents)),
+            PriceView::PayWhatYouWant { minimum_cents, suggested_cents } => {
+                Price::pay_what_you_want(Cents(minimum_cents), Cents(suggested_cents))
+            }
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TrackView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: megabox_domain::TrackId,
+    #[schema(value_type = String, format = Uuid)]
+    pub release_id: megabox_domain::ReleaseId,
+    pub position: u32,
+    pub title: String,
+    pub credits: String,
+    pub isrc: Option<String>,
+    pub price: Option<PriceView>,
+    pub duration_ms: u64,
+}
+
+impl From<Track> for TrackView {
+    fn from(track: Track) -> Self {
+        TrackView {
+            id: track.id,
+            release_id: track.release_id,
+            position: track.position,
+            title: track.title,
+            credits: track.credits,
+            isrc: track.isrc.map(|isrc| isrc.as_str().to_owned()),
+            price: track.price.map(PriceView::from),
+            duration_ms: track.duration_ms,
+        }
+    }
+}
+
+/// `album`, `ep` or `single`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseKindView {
+    Album,
+    Ep,
+    Single,
+}
+
+impl From<catalog::releases::ReleaseKind> for ReleaseKindView {
+    fn from(kind: catalog::releases::ReleaseKind) -> Self {
+        use catalog::releases::ReleaseKind;
+        match kind {
+            ReleaseKind::Album => ReleaseKindView::Album,
+            ReleaseKind::Ep => ReleaseKindView::Ep,
+            ReleaseKind::Single => ReleaseKindView::Single,
+        }
+    }
+}
+
+impl From<ReleaseKindView> for catalog::releases::ReleaseKind {
+    fn from(kind: ReleaseKindView) -> Self {
+        use catalog::releases::ReleaseKind;
+        match kind {
+            ReleaseKindView::Album => ReleaseKind::Album,
+            ReleaseKindView::Ep => ReleaseKind::Ep,
+            ReleaseKindView::Single => ReleaseKind::Single,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReleaseView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: megabox_domain::ReleaseId,
+    #[schema(value_type = String, format = Uuid)]
+    pub artist_id: megabox_domain::ArtistId,
+    pub title: Option<String>,
+    pub kind: ReleaseKindView,
+    /// `draft`, `published` or `unpublished`.
+    pub state: String,
+    pub release_date: Option<NaiveDate>,
+    pub credits: String,
+    /// Path of the cover image, when the release has one.
+    pub artwork_url: Option<String>,
+    pub price: Option<PriceView>,
+    pub published_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn artwork_url(release: megabox_domain::ReleaseId, artwork_key: Option<&String>) -> Option<String> {
+    artwork_key.map(|_| format!("/api/v1/catalog/releases/{release}/artwork"))
+}
+
+impl From<Release> for ReleaseView {
+    fn from(release: Release) -> Self {
+        ReleaseView {
+            artwork_url: artwork_url(release.id, release.artwork_key.as_ref()),
+            id: release.id,
+            artist_id: release.artist_id,
+            title: release.title,
+            kind: release.kind.into(),
+            state: release.state.as_str().to_owned(),
+            release_date: release.release_date,
+            credits: release.credits,
+            price: release.price.map(PriceView::from),
+            published_at: release.published_at,
+            created_at: release.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReleaseDetailView {
+    pub release: ReleaseView,
+    pub artist_name: String,
+    pub tracks: Vec<TrackView>,
+}
+
+impl From<ReleaseDetail> for ReleaseDetailView {
+    fn from(detail: ReleaseDetail) -> Self {
+        ReleaseDetailView {
+            release: detail.release.into(),
+            artist_name: detail.artist_name,
+            tracks: detail.tracks.into_iter().map(TrackView::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReleaseSummaryView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: megabox_domain::ReleaseId,
+    #[schema(value_type = String, format = Uuid)]
+    pub artist_id: megabox_domain::ArtistId,
+    pub artist_name: String,
+    pub title: String,
+    pub kind: ReleaseKindView,
+    pub release_date: Option<NaiveDate>,
+    pub artwork_url: Option<String>,
+    pub price: PriceView,
+    pub published_at: NaiveDateTime,
+}
+
+impl From<ReleaseSummary> for ReleaseSummaryView {
+    fn from(summary: ReleaseSummary) -> Self {
+        ReleaseSummaryView {
+            artwork_url: artwork_url(summary.id, summary.artwork_key.as_ref()),
+            id: summary.id,
+            artist_id: summary.artist_id,
+            artist_name: summary.artist_name,
+            title: summary.title,
+            kind: summary.kind.into(),
+            release_date: summary.release_date,
+            price: summary.price.into(),
+            published_at: summary.published_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArtistView {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: megabox_domain::ArtistId,
+    pub name: String,
+    pub bio: String,
+}
+
+impl From<catalog::artists::Artist> for ArtistView {
+    fn from(artist: catalog::artists::Artist) -> Self {
+        ArtistView { id: artist.id, name: artist.name, bio: artist.bio }
+    }
+}
+
+/// Reads `"field": null` as `Some(None)` (clear it) and an absent field as `None` (keep it).
+pub fn present_or_null<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// Parses an id from a path segment; anything malformed is simply not found.
+pub fn parse_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, crate::error::ApiError> {
+    text.parse().map_err(|_| crate::error::ApiError::not_found(format!("{what} not found")))
+}
