@@ -50,27 +50,28 @@ fn main() -> anyhow::Result<()> {
         generate(&mut connection, backend, plays, listeners, artists)?;
         println!("[{name}] generated in {:.1} s", started.elapsed().as_secs_f64());
 
-        let started = Instant::now();
-        let baseline: Vec<ArtistPlays> = diesel::sql_query(
-            "SELECT artist_id, CAST(SUM(weight) AS BIGINT) AS plays FROM royalty_plays WHERE period = $1 GROUP BY artist_id",
-        )
-        .bind::<Text, _>("2026-11")
-        .load(&mut connection)?;
-        let aggregate = started.elapsed();
+        for (period, model) in [("2026-11", AllocationModel::UserCentric), ("2026-12", AllocationModel::ProRata)] {
+            let started = Instant::now();
+            let baseline: Vec<ArtistPlays> = diesel::sql_query(
+                "SELECT artist_id, CAST(SUM(weight) AS BIGINT) AS plays FROM royalty_plays WHERE period = $1 GROUP BY artist_id",
+            )
+            .bind::<Text, _>(period)
+            .load(&mut connection)?;
+            let aggregate = started.elapsed();
 
-        let started = Instant::now();
-        let period: Period = "2026-11".parse()?;
-        let close = close_period(&mut connection, period, AllocationModel::UserCentric, &RoyaltySettings::default())?;
-        let closing = started.elapsed();
-        println!(
-            "[{name}] aggregate (GROUP BY artist, {} rows): {} | close_period (user-centric, {} artists paid, pool {}): {} | ratio {:.2}×",
-            baseline.len(),
-            seconds(aggregate),
-            close.artists_allocated,
-            close.pool,
-            seconds(closing),
-            closing.as_secs_f64() / aggregate.as_secs_f64().max(f64::EPSILON),
-        );
+            let started = Instant::now();
+            let close = close_period(&mut connection, period.parse::<Period>()?, model, &RoyaltySettings::default())?;
+            let closing = started.elapsed();
+            println!(
+                "[{name}] {period}: aggregate (GROUP BY artist, {} rows) {} | close_period ({model:?}, {} artists paid, pool {}) {} | ratio {:.2}x",
+                baseline.len(),
+                seconds(aggregate),
+                close.artists_allocated,
+                close.pool,
+                seconds(closing),
+                closing.as_secs_f64() / aggregate.as_secs_f64().max(f64::EPSILON),
+            );
+        }
         let verified = Instant::now();
         let report = royalties::verify(&mut connection)?;
         println!("[{name}] verify: {} transactions, {} lines, in {}", report.transactions, report.lines, seconds(verified.elapsed()));
@@ -83,50 +84,66 @@ fn seconds(duration: Duration) -> String {
     format!("{:.3} s", duration.as_secs_f64())
 }
 
-/// Plays, spread over listeners and artists by multiplicative hashing, and one ad revenue row per
-/// installer (some of whom play nothing), all in November 2026.
+/// The same plays, spread over listeners and artists by multiplicative hashing, and one ad
+/// revenue row per installer (some of whom play nothing), in November and in December 2026:
+/// one period is closed user-centric, the other pro-rata.
 fn generate(connection: &mut DbConnection, backend: Backend, plays: u64, listeners: u64, artists: u64) -> anyhow::Result<()> {
+    for period in ["2026-11", "2026-12"] {
+        generate_period(connection, backend, period, plays, listeners, artists)?;
+    }
+    if backend == Backend::Postgres {
+        // VACUUM cannot run in the implicit transaction of a multi-statement batch.
+        connection.batch_execute("VACUUM ANALYZE royalty_plays")?;
+        connection.batch_execute("VACUUM ANALYZE royalty_ad_revenue")?;
+    } else {
+        connection.batch_execute("ANALYZE")?;
+    }
+    book_generated_revenue(connection)
+}
+
+fn generate_period(connection: &mut DbConnection, backend: Backend, period: &str, plays: u64, listeners: u64, artists: u64) -> anyhow::Result<()> {
     let installers = listeners + listeners * SILENT_INSTALLERS_PER_TEN / 10;
     let sql = match backend {
         Backend::Sqlite => format!(
             "PRAGMA synchronous = OFF;
-             INSERT INTO royalty_periods (period, status) VALUES ('2026-11', 'open');
+             INSERT INTO royalty_periods (period, status) VALUES ('{period}', 'open');
              INSERT INTO royalty_plays (kind, source_id, listener_id, artist_id, track_id, weight, period, occurred_at)
              WITH RECURSIVE sequence(number) AS (SELECT 0 UNION ALL SELECT number + 1 FROM sequence WHERE number < {last_play})
-             SELECT 'play', 'play-' || number,
+             SELECT 'play', '{period}-play-' || number,
                     printf('00000000-0000-7000-9000-%012x', number % {listeners}),
                     printf('00000000-0000-7000-8000-%012x', (number * 48271 + number / {listeners}) % {artists}),
-                    NULL, 1, '2026-11', '2026-11-15 12:00:00'
+                    NULL, 1, '{period}', '{period}-15 12:00:00'
              FROM sequence;
              INSERT INTO royalty_ad_revenue (source_id, kind, installer_id, campaign_id, amount_micro_cents, period, occurred_at)
              WITH RECURSIVE sequence(number) AS (SELECT 0 UNION ALL SELECT number + 1 FROM sequence WHERE number < {last_installer})
-             SELECT 'impressions-' || number, 'accrual', printf('00000000-0000-7000-9000-%012x', number), 'campaign',
-                    1000 + (number * 7919) % 400000, '2026-11', '2026-11-20 12:00:00'
+             SELECT '{period}-impressions-' || number, 'accrual', printf('00000000-0000-7000-9000-%012x', number), 'campaign',
+                    1000 + (number * 7919) % 400000, '{period}', '{period}-20 12:00:00'
              FROM sequence;
-             ANALYZE;
              PRAGMA synchronous = NORMAL;",
             last_play = plays - 1,
             last_installer = installers - 1,
         ),
         Backend::Postgres => format!(
-            "INSERT INTO royalty_periods (period, status) VALUES ('2026-11', 'open');
+            "INSERT INTO royalty_periods (period, status) VALUES ('{period}', 'open');
              INSERT INTO royalty_plays (kind, source_id, listener_id, artist_id, track_id, weight, period, occurred_at)
-             SELECT 'play', 'play-' || number,
+             SELECT 'play', '{period}-play-' || number,
                     '00000000-0000-7000-9000-' || lpad(to_hex(number % {listeners}), 12, '0'),
                     '00000000-0000-7000-8000-' || lpad(to_hex((number * 48271 + number / {listeners}) % {artists}), 12, '0'),
-                    NULL, 1, '2026-11', TIMESTAMP '2026-11-15 12:00:00'
+                    NULL, 1, '{period}', TIMESTAMP '{period}-15 12:00:00'
              FROM generate_series(0::bigint, {last_play}::bigint) AS number;
              INSERT INTO royalty_ad_revenue (source_id, kind, installer_id, campaign_id, amount_micro_cents, period, occurred_at)
-             SELECT 'impressions-' || number, 'accrual', '00000000-0000-7000-9000-' || lpad(to_hex(number), 12, '0'), 'campaign',
-                    1000 + (number * 7919) % 400000, '2026-11', TIMESTAMP '2026-11-20 12:00:00'
-             FROM generate_series(0::bigint, {last_installer}::bigint) AS number;
-             VACUUM ANALYZE royalty_plays;
-             VACUUM ANALYZE royalty_ad_revenue;",
+             SELECT '{period}-impressions-' || number, 'accrual', '00000000-0000-7000-9000-' || lpad(to_hex(number), 12, '0'), 'campaign',
+                    1000 + (number * 7919) % 400000, '{period}', TIMESTAMP '{period}-20 12:00:00'
+             FROM generate_series(0::bigint, {last_installer}::bigint) AS number;",
             last_play = plays - 1,
             last_installer = installers - 1,
         ),
     };
     connection.batch_execute(&sql)?;
+    Ok(())
+}
+
+fn book_generated_revenue(connection: &mut DbConnection) -> anyhow::Result<()> {
     // The generated ad revenue bypassed the ledger; book it as one accrual so the close can
     // move it out of the pending account.
     let total: TotalRow = diesel::sql_query("SELECT CAST(SUM(amount_micro_cents) AS BIGINT) AS total FROM royalty_ad_revenue")

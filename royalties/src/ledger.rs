@@ -24,7 +24,7 @@ const ACCOUNT_LOOKUPS_PER_QUERY_MAX: usize = 1000;
 
 /// An account of the ledger.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Account {
+pub(crate) enum Account {
     /// What the platform owes an artist.
     ArtistPayable(ArtistId),
     /// What an artist owes the platform: a refund after their earnings were paid out (external).
@@ -46,7 +46,7 @@ pub enum Account {
 }
 
 impl Account {
-    pub fn code(&self) -> String {
+    pub(crate) fn code(&self) -> String {
         match self {
             Account::ArtistPayable(artist) => format!("artist:{artist}:payable"),
             Account::ArtistReceivable(artist) => format!("artist:{artist}:receivable"),

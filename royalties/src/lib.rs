@@ -22,7 +22,7 @@ mod verify;
 use megabox_domain::BasisPoints;
 
 pub use close::{AllocationModel, PeriodClose, close_period};
-pub use ledger::{Account, TransactionKind};
+pub use ledger::TransactionKind;
 pub use payouts::{
     GatewayError, PayoutAccountStatus, PayoutGateway, PayoutRecord, PayoutRun, PayoutStatus, TransferId, list_payouts,
     run_payouts, set_payout_account,

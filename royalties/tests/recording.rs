@@ -91,11 +91,19 @@ fn hostile_input_is_refused_and_changes_nothing() {
             assert!(result.is_err(), "{backend:?} {name}: {result:?}");
         }
         assert!(record_ad_revenue(connection, &ad("zero", 1, 0, 11)).is_err());
+        assert!(record_ad_revenue(connection, &ad("", 1, 10, 11)).is_err());
+        assert!(record_ad_revenue(connection, &AdRevenueInput { campaign_id: long_id.clone(), ..ad("e", 1, 10, 11) }).is_err());
+        assert!(record_qualifying_play(connection, &play("", 1, 1, 11)).is_err());
+        assert!(record_qualifying_play(connection, &play(&long_id, 1, 1, 11)).is_err());
+        let no_weight = RoyaltySettings { plays_per_redemption: 0, ..settings };
+        let redemption = RedemptionInput { redemption_id: "r".to_owned(), listener: listener(1), artist: artist(1), occurred_at: day(11, 1) };
+        assert!(record_credit_redemption(connection, &redemption, &no_weight).is_err());
         assert!(record_ad_revenue(connection, &ad("negative", 1, -5, 11)).is_err());
         assert!(matches!(clawback_ad_revenue(connection, "unknown", day(11, 1)), Err(RoyaltyError::UnknownAdEvent(_))));
         let unknown_sale = RefundInput { refund_id: "r".to_owned(), sale_id: "missing".to_owned(), scope: RefundScope::WholeSale, occurred_at: day(11, 1) };
         assert!(matches!(record_refund(connection, &unknown_sale), Err(RoyaltyError::UnknownSale(_))));
         assert_eq!(count(connection, "ledger_transactions"), 0, "{backend:?}");
+        assert_eq!(count(connection, "royalty_plays"), 0, "{backend:?}");
 
         record_sale(connection, &sale("s1", &[("a", 1, 100), ("b", 1, 200)], 10), &settings).unwrap_or_else(|error| panic!("{error}"));
         let refunds = [

@@ -87,7 +87,7 @@ CREATE TABLE royalty_artist_sales (
 CREATE TABLE royalty_ad_revenue (
     source_id TEXT PRIMARY KEY NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('accrual', 'clawback', 'adjustment', 'carry')),
-    installer_id TEXT,
+    installer_id TEXT COLLATE "C",
     campaign_id TEXT,
     amount_micro_cents BIGINT NOT NULL,
     period TEXT NOT NULL,
@@ -96,11 +96,13 @@ CREATE TABLE royalty_ad_revenue (
 CREATE INDEX royalty_ad_revenue_period ON royalty_ad_revenue (period, installer_id, amount_micro_cents);
 
 -- Qualifying plays and credit redemptions; `weight` is 1 for a play, N for a redemption.
+-- Ids compare bytewise (collation "C", as SQLite does): the close sorts and groups millions of
+-- them, and its tie-breaks must order ids the same way on both backends.
 CREATE TABLE royalty_plays (
     kind TEXT NOT NULL CHECK (kind IN ('play', 'redemption')),
     source_id TEXT NOT NULL,
-    listener_id TEXT NOT NULL,
-    artist_id TEXT NOT NULL,
+    listener_id TEXT COLLATE "C" NOT NULL,
+    artist_id TEXT COLLATE "C" NOT NULL,
     track_id TEXT,
     weight BIGINT NOT NULL,
     period TEXT NOT NULL,
