@@ -39,7 +39,10 @@ const RETRIEVE_ROUTES: [(&str, ObjectKind); 9] = [
     ("/v1/checkout/sessions/{id}", ObjectKind::CheckoutSession),
     ("/v1/payment_intents/{id}", ObjectKind::PaymentIntent),
     ("/v1/charges/{id}", ObjectKind::Charge),
-    ("/v1/balance_transactions/{id}", ObjectKind::BalanceTransaction),
+    (
+        "/v1/balance_transactions/{id}",
+        ObjectKind::BalanceTransaction,
+    ),
     ("/v1/refunds/{id}", ObjectKind::Refund),
     ("/v1/disputes/{id}", ObjectKind::Dispute),
     ("/v1/accounts/{id}", ObjectKind::Account),
@@ -51,17 +54,21 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
     for (path, creation) in CREATE_ROUTES {
         config.route(
             path,
-            web::post().to(move |request: HttpRequest, payload: web::Payload, shared: web::Data<Shared>| {
-                create(request, payload, shared, creation)
-            }),
+            web::post().to(
+                move |request: HttpRequest, payload: web::Payload, shared: web::Data<Shared>| {
+                    create(request, payload, shared, creation)
+                },
+            ),
         );
     }
     for (path, kind) in RETRIEVE_ROUTES {
         config.route(
             path,
-            web::get().to(move |request: HttpRequest, shared: web::Data<Shared>, id: web::Path<String>| {
-                retrieve(request, shared, id.into_inner(), kind)
-            }),
+            web::get().to(
+                move |request: HttpRequest, shared: web::Data<Shared>, id: web::Path<String>| {
+                    retrieve(request, shared, id.into_inner(), kind)
+                },
+            ),
         );
     }
     config.route("/v1/balance", web::get().to(balance));
@@ -73,7 +80,10 @@ pub(crate) async fn unknown_route(request: HttpRequest) -> HttpResponse {
 }
 
 fn authenticate(request: &HttpRequest, shared: &Shared) -> Result<(), ApiError> {
-    let presented = request.headers().get("authorization").and_then(|value| value.to_str().ok());
+    let presented = request
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok());
     match presented.and_then(|value| value.strip_prefix("Bearer ")) {
         Some(key) if key == shared.secret_key => Ok(()),
         _ => Err(ApiError::invalid_api_key()),
@@ -85,10 +95,14 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     match value.to_str() {
-        Ok(key) if !key.is_empty() && key.chars().count() <= IDEMPOTENCY_KEY_CHARS_MAX => Ok(Some(key.to_owned())),
+        Ok(key) if !key.is_empty() && key.chars().count() <= IDEMPOTENCY_KEY_CHARS_MAX => {
+            Ok(Some(key.to_owned()))
+        }
         _ => Err(ApiError::invalid_request(
             None,
-            format!("Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_CHARS_MAX} printable characters."),
+            format!(
+                "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_CHARS_MAX} printable characters."
+            ),
         )),
     }
 }
@@ -96,7 +110,9 @@ fn idempotency_key(request: &HttpRequest) -> Result<Option<String>, ApiError> {
 async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| ApiError::invalid_request(None, format!("Could not read the body: {error}")))?;
+        let chunk = chunk.map_err(|error| {
+            ApiError::invalid_request(None, format!("Could not read the body: {error}"))
+        })?;
         if body.len() + chunk.len() > BODY_BYTES_MAX {
             return Err(ApiError::body_too_large(BODY_BYTES_MAX));
         }
@@ -128,7 +144,10 @@ async fn create(
     let body = read_body(payload).await?;
     let parameters = form::parse(&body)?;
     if parameters.contains_key("expand") {
-        return Err(ApiError::invalid_request(Some("expand"), "The fake supports expand[] only when retrieving.".to_owned()));
+        return Err(ApiError::invalid_request(
+            Some("expand"),
+            "The fake supports expand[] only when retrieving.".to_owned(),
+        ));
     }
     let idempotency_key = idempotency_key(&request)?;
     let path = request.path().to_owned();
@@ -140,7 +159,11 @@ async fn create(
                 IdempotencyLookup::Unused => state.idempotency_capacity_left()?,
             }
         }
-        let context = RequestContext { base_url: &shared.base_url, idempotency_key: idempotency_key.as_deref() };
+        let context = RequestContext {
+            base_url: &shared.base_url,
+            idempotency_key: idempotency_key.as_deref(),
+        };
+        state.ensure_room_for_an_operation()?;
         let params = Params::new(&parameters);
         let result = match creation {
             Creation::CheckoutSession => state.create_checkout_session(&params, &context),
@@ -150,13 +173,19 @@ async fn create(
             Creation::Transfer => state.create_transfer(&params, &context),
         };
         let stored = match result {
-            Ok(object) => StoredResponse { status: StatusCode::OK.as_u16(), body: object.to_string() },
+            Ok(object) => StoredResponse {
+                status: StatusCode::OK.as_u16(),
+                body: object.to_string(),
+            },
             Err(error) => {
                 state.discard_new_events();
                 if !(error.replayed_under_idempotency_key && idempotency_key.is_some()) {
                     return Err(error);
                 }
-                StoredResponse { status: error.status.as_u16(), body: error.body().to_string() }
+                StoredResponse {
+                    status: error.status.as_u16(),
+                    body: error.body().to_string(),
+                }
             }
         };
         if let Some(key) = &idempotency_key {
@@ -167,13 +196,27 @@ async fn create(
     // Events caused by the store's own API calls (a refund) go out in the background: the store
     // may still be inside the request that caused them, as it would be with the real Stripe.
     let shared: Arc<Shared> = shared.into_inner();
-    if let Err(error) = webhooks::deliver(&shared, new_events, Delivery { background: true, ..Delivery::default() }).await {
+    if let Err(error) = webhooks::deliver(
+        &shared,
+        new_events,
+        Delivery {
+            background: true,
+            ..Delivery::default()
+        },
+    )
+    .await
+    {
         tracing::warn!(%error, "fake stripe could not queue webhooks");
     }
     Ok(respond(&stored, idempotency_key.as_deref(), false))
 }
 
-async fn retrieve(request: HttpRequest, shared: web::Data<Shared>, id: String, kind: ObjectKind) -> Result<HttpResponse, ApiError> {
+async fn retrieve(
+    request: HttpRequest,
+    shared: web::Data<Shared>,
+    id: String,
+    kind: ObjectKind,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&request, &shared)?;
     let query = form::parse(request.query_string().as_bytes())?;
     let params = Params::new(&query);
@@ -188,7 +231,10 @@ async fn retrieve(request: HttpRequest, shared: web::Data<Shared>, id: String, k
     Ok(HttpResponse::Ok().json(object))
 }
 
-async fn balance(request: HttpRequest, shared: web::Data<Shared>) -> Result<HttpResponse, ApiError> {
+async fn balance(
+    request: HttpRequest,
+    shared: web::Data<Shared>,
+) -> Result<HttpResponse, ApiError> {
     authenticate(&request, &shared)?;
     Ok(HttpResponse::Ok().json(shared.lock().render_balance()))
 }

@@ -29,24 +29,50 @@ pub struct ControlOutcome {
 /// A change on Stripe's side of the world.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Action<'a> {
-    CompleteCheckoutSession { id: &'a str, payment: PaymentTiming },
-    SettleAsyncPayment { id: &'a str, succeeded: bool },
-    ExpireCheckoutSession { id: &'a str },
-    RefundCharge { id: &'a str, amount_cents: Option<i64> },
-    OpenDispute { id: &'a str },
-    MarkAccountReady { id: &'a str },
+    CompleteCheckoutSession {
+        id: &'a str,
+        payment: PaymentTiming,
+    },
+    SettleAsyncPayment {
+        id: &'a str,
+        succeeded: bool,
+    },
+    ExpireCheckoutSession {
+        id: &'a str,
+    },
+    RefundCharge {
+        id: &'a str,
+        amount_cents: Option<i64>,
+    },
+    OpenDispute {
+        id: &'a str,
+    },
+    MarkAccountReady {
+        id: &'a str,
+    },
 }
 
 /// Applies `action` and sends the events it caused as `delivery` says.
-pub(crate) async fn run(shared: &Arc<Shared>, action: Action<'_>, delivery: Delivery) -> Result<ControlOutcome, ApiError> {
+pub(crate) async fn run(
+    shared: &Arc<Shared>,
+    action: Action<'_>,
+    delivery: Delivery,
+) -> Result<ControlOutcome, ApiError> {
     delivery.validate()?;
     let (object, events) = {
         let mut state = shared.lock();
+        state.ensure_room_for_an_operation()?;
         let result = match action {
-            Action::CompleteCheckoutSession { id, payment } => state.complete_checkout_session(id, payment),
-            Action::SettleAsyncPayment { id, succeeded } => state.settle_async_payment(id, succeeded),
+            Action::CompleteCheckoutSession { id, payment } => {
+                state.complete_checkout_session(id, payment)
+            }
+            Action::SettleAsyncPayment { id, succeeded } => {
+                state.settle_async_payment(id, succeeded)
+            }
             Action::ExpireCheckoutSession { id } => state.expire_checkout_session(id),
-            Action::RefundCharge { id, amount_cents } => state.refund_charge(id, amount_cents, None, BTreeMap::new()),
+            Action::RefundCharge { id, amount_cents } => {
+                state.refund_charge(id, amount_cents, None, BTreeMap::new())
+            }
             Action::OpenDispute { id } => state.open_dispute(id),
             Action::MarkAccountReady { id } => state.mark_account_ready(id),
         };
@@ -59,29 +85,58 @@ pub(crate) async fn run(shared: &Arc<Shared>, action: Action<'_>, delivery: Deli
         }
     };
     let deliveries = webhooks::deliver(shared, events.clone(), delivery).await?;
-    Ok(ControlOutcome { object, events, deliveries })
+    Ok(ControlOutcome {
+        object,
+        events,
+        deliveries,
+    })
 }
 
 /// Sends recorded events again, in the order given.
-pub(crate) async fn deliver_events(shared: &Arc<Shared>, event_ids: Vec<String>, delivery: Delivery) -> Result<Vec<DeliveryRecord>, ApiError> {
+pub(crate) async fn deliver_events(
+    shared: &Arc<Shared>,
+    event_ids: Vec<String>,
+    delivery: Delivery,
+) -> Result<Vec<DeliveryRecord>, ApiError> {
     if event_ids.is_empty() || event_ids.len() > DELIVERY_EVENTS_MAX {
-        return Err(ApiError::parameter_invalid("event_ids", format!("Name between 1 and {DELIVERY_EVENTS_MAX} events.")));
+        return Err(ApiError::parameter_invalid(
+            "event_ids",
+            format!("Name between 1 and {DELIVERY_EVENTS_MAX} events."),
+        ));
     }
     if shared.lock().webhook_endpoint.is_none() {
-        return Err(ApiError::operation_failed("webhook_endpoint_missing", "Configure a webhook endpoint first.".to_owned()));
+        return Err(ApiError::operation_failed(
+            "webhook_endpoint_missing",
+            "Configure a webhook endpoint first.".to_owned(),
+        ));
     }
     webhooks::deliver(shared, event_ids, delivery).await
 }
 
 pub(crate) fn routes(config: &mut web::ServiceConfig) {
     config
-        .route("/_fake/webhook_endpoint", web::post().to(set_webhook_endpoint))
-        .route("/_fake/checkout/sessions/{id}/complete", web::post().to(complete_checkout_session))
-        .route("/_fake/checkout/sessions/{id}/async_payment", web::post().to(settle_async_payment))
-        .route("/_fake/checkout/sessions/{id}/expire", web::post().to(expire_checkout_session))
+        .route(
+            "/_fake/webhook_endpoint",
+            web::post().to(set_webhook_endpoint),
+        )
+        .route(
+            "/_fake/checkout/sessions/{id}/complete",
+            web::post().to(complete_checkout_session),
+        )
+        .route(
+            "/_fake/checkout/sessions/{id}/async_payment",
+            web::post().to(settle_async_payment),
+        )
+        .route(
+            "/_fake/checkout/sessions/{id}/expire",
+            web::post().to(expire_checkout_session),
+        )
         .route("/_fake/charges/{id}/refund", web::post().to(refund_charge))
         .route("/_fake/charges/{id}/dispute", web::post().to(open_dispute))
-        .route("/_fake/accounts/{id}/ready", web::post().to(mark_account_ready))
+        .route(
+            "/_fake/accounts/{id}/ready",
+            web::post().to(mark_account_ready),
+        )
         .route("/_fake/balance", web::get().to(balance))
         .route("/_fake/balance", web::post().to(top_up))
         .route("/_fake/transfers", web::get().to(transfers))
@@ -95,8 +150,13 @@ pub(crate) fn routes(config: &mut web::ServiceConfig) {
 
 /// Reads a JSON control body; an empty body means "all defaults".
 fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-    serde_json::from_slice(body).map_err(|error| ApiError::invalid_request(None, format!("Invalid control body: {error}")))
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::invalid_request(None, format!("Invalid control body: {error}")))
 }
 
 fn outcome_response(outcome: &ControlOutcome) -> HttpResponse {
@@ -107,7 +167,10 @@ fn arc(shared: web::Data<Shared>) -> Arc<Shared> {
     shared.into_inner()
 }
 
-async fn set_webhook_endpoint(shared: web::Data<Shared>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn set_webhook_endpoint(
+    shared: web::Data<Shared>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let endpoint: WebhookEndpoint = json_body(&body)?;
     shared.lock().webhook_endpoint = Some(endpoint.clone());
     Ok(HttpResponse::Ok().json(json!({ "url": endpoint.url })))
@@ -126,10 +189,19 @@ struct CompleteRequest {
     delivery: Delivery,
 }
 
-async fn complete_checkout_session(shared: web::Data<Shared>, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn complete_checkout_session(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let request: CompleteRequest = json_body(&body)?;
-    let action = Action::CompleteCheckoutSession { id: &id, payment: request.payment };
-    Ok(outcome_response(&run(&arc(shared), action, request.delivery).await?))
+    let action = Action::CompleteCheckoutSession {
+        id: &id,
+        payment: request.payment,
+    };
+    Ok(outcome_response(
+        &run(&arc(shared), action, request.delivery).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,15 +212,35 @@ struct AsyncPaymentRequest {
     delivery: Delivery,
 }
 
-async fn settle_async_payment(shared: web::Data<Shared>, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn settle_async_payment(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let request: AsyncPaymentRequest = json_body(&body)?;
-    let action = Action::SettleAsyncPayment { id: &id, succeeded: request.succeeded };
-    Ok(outcome_response(&run(&arc(shared), action, request.delivery).await?))
+    let action = Action::SettleAsyncPayment {
+        id: &id,
+        succeeded: request.succeeded,
+    };
+    Ok(outcome_response(
+        &run(&arc(shared), action, request.delivery).await?,
+    ))
 }
 
-async fn expire_checkout_session(shared: web::Data<Shared>, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn expire_checkout_session(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let request: DeliveryOnly = json_body(&body)?;
-    Ok(outcome_response(&run(&arc(shared), Action::ExpireCheckoutSession { id: &id }, request.delivery).await?))
+    Ok(outcome_response(
+        &run(
+            &arc(shared),
+            Action::ExpireCheckoutSession { id: &id },
+            request.delivery,
+        )
+        .await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,20 +250,51 @@ struct RefundRequest {
     delivery: Delivery,
 }
 
-async fn refund_charge(shared: web::Data<Shared>, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn refund_charge(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let request: RefundRequest = json_body(&body)?;
-    let action = Action::RefundCharge { id: &id, amount_cents: request.amount };
-    Ok(outcome_response(&run(&arc(shared), action, request.delivery).await?))
+    let action = Action::RefundCharge {
+        id: &id,
+        amount_cents: request.amount,
+    };
+    Ok(outcome_response(
+        &run(&arc(shared), action, request.delivery).await?,
+    ))
 }
 
-async fn open_dispute(shared: web::Data<Shared>, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn open_dispute(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let request: DeliveryOnly = json_body(&body)?;
-    Ok(outcome_response(&run(&arc(shared), Action::OpenDispute { id: &id }, request.delivery).await?))
+    Ok(outcome_response(
+        &run(
+            &arc(shared),
+            Action::OpenDispute { id: &id },
+            request.delivery,
+        )
+        .await?,
+    ))
 }
 
-async fn mark_account_ready(shared: web::Data<Shared>, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn mark_account_ready(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let request: DeliveryOnly = json_body(&body)?;
-    Ok(outcome_response(&run(&arc(shared), Action::MarkAccountReady { id: &id }, request.delivery).await?))
+    Ok(outcome_response(
+        &run(
+            &arc(shared),
+            Action::MarkAccountReady { id: &id },
+            request.delivery,
+        )
+        .await?,
+    ))
 }
 
 async fn balance(shared: web::Data<Shared>) -> HttpResponse {
@@ -201,7 +324,9 @@ async fn transfers(shared: web::Data<Shared>, query: web::Query<TransfersQuery>)
         .lock()
         .transfers()
         .into_iter()
-        .filter(|transfer| query.idempotency_key.is_none() || transfer.idempotency_key == query.idempotency_key)
+        .filter(|transfer| {
+            query.idempotency_key.is_none() || transfer.idempotency_key == query.idempotency_key
+        })
         .collect();
     HttpResponse::Ok().json(json!({ "count": transfers.len(), "transfers": transfers }))
 }
@@ -231,12 +356,20 @@ async fn deliveries(shared: web::Data<Shared>) -> HttpResponse {
 
 /// Escapes text for HTML, so ids and amounts from requests cannot inject markup.
 fn escape_html(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The hosted payment page a Checkout Session's `url` points at, for running the store by hand.
-async fn payment_page(shared: web::Data<Shared>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let session = shared.lock().retrieve(crate::state::ObjectKind::CheckoutSession, &id)?;
+async fn payment_page(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let session = shared
+        .lock()
+        .retrieve(crate::state::ObjectKind::CheckoutSession, &id)?;
     let amount = session["amount_total"].as_i64().unwrap_or_default();
     let currency = session["currency"].as_str().unwrap_or_default();
     let id = escape_html(&id);
@@ -247,7 +380,9 @@ async fn payment_page(shared: web::Data<Shared>, id: web::Path<String>) -> Resul
          <button name=action value=cancel>Cancel</button></form>",
         currency = escape_html(currency),
     );
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page))
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,28 +391,54 @@ struct PayForm {
     action: String,
 }
 
-async fn pay(shared: web::Data<Shared>, id: web::Path<String>, form: web::Form<PayForm>) -> Result<HttpResponse, ApiError> {
+async fn pay(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+    form: web::Form<PayForm>,
+) -> Result<HttpResponse, ApiError> {
     let paid = match form.action.as_str() {
         "pay" => true,
         "cancel" => false,
-        other => return Err(ApiError::parameter_invalid("action", format!("Unknown action {other}; use pay or cancel."))),
+        other => {
+            return Err(ApiError::parameter_invalid(
+                "action",
+                format!("Unknown action {other}; use pay or cancel."),
+            ));
+        }
     };
     let shared = arc(shared);
     let action = if paid {
-        Action::CompleteCheckoutSession { id: &id, payment: PaymentTiming::Immediate }
+        Action::CompleteCheckoutSession {
+            id: &id,
+            payment: PaymentTiming::Immediate,
+        }
     } else {
         Action::ExpireCheckoutSession { id: &id }
     };
     run(&shared, action, Delivery::default()).await?;
     let redirect = shared.lock().checkout_redirect(&id, paid);
     Ok(match redirect {
-        Some(location) => HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish(),
-        None => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(if paid { "Paid." } else { "Cancelled." }),
+        Some(location) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, location))
+            .finish(),
+        None => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(if paid { "Paid." } else { "Cancelled." }),
     })
 }
 
 /// Where an Account Link leads: onboarding completes at once.
-async fn onboarding_page(shared: web::Data<Shared>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    run(&arc(shared), Action::MarkAccountReady { id: &id }, Delivery::default()).await?;
-    Ok(HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("Fake Stripe onboarding complete (test mode)."))
+async fn onboarding_page(
+    shared: web::Data<Shared>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    run(
+        &arc(shared),
+        Action::MarkAccountReady { id: &id },
+        Delivery::default(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("Fake Stripe onboarding complete (test mode)."))
 }

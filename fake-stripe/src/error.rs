@@ -40,7 +40,14 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, error_type: ErrorType, message: String) -> Self {
-        Self { status, error_type, code: None, message, param: None, replayed_under_idempotency_key: false }
+        Self {
+            status,
+            error_type,
+            code: None,
+            message,
+            param: None,
+            replayed_under_idempotency_key: false,
+        }
     }
 
     pub fn with_code(mut self, code: &'static str) -> Self {
@@ -55,7 +62,8 @@ impl ApiError {
     }
 
     pub fn parameter_missing(param: &str) -> Self {
-        Self::invalid_request(Some(param), format!("Missing required param: {param}.")).with_code("parameter_missing")
+        Self::invalid_request(Some(param), format!("Missing required param: {param}."))
+            .with_code("parameter_missing")
     }
 
     /// A parameter with a value the endpoint does not accept (Stripe gives these no code).
@@ -65,7 +73,8 @@ impl ApiError {
 
     /// 404 for an id that names no object of the expected kind.
     pub fn resource_missing(param: &str, object: &str, id: &str) -> Self {
-        let mut error = Self::invalid_request(Some(param), format!("No such {object}: '{id}'")).with_code("resource_missing");
+        let mut error = Self::invalid_request(Some(param), format!("No such {object}: '{id}'"))
+            .with_code("resource_missing");
         error.status = StatusCode::NOT_FOUND;
         error
     }
@@ -114,7 +123,11 @@ impl ApiError {
     }
 
     pub fn not_found_route(path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, ErrorType::InvalidRequest, format!("Unrecognized request URL: {path}."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorType::InvalidRequest,
+            format!("Unrecognized request URL: {path}."),
+        )
     }
 
     pub fn body(&self) -> serde_json::Value {

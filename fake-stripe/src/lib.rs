@@ -44,6 +44,7 @@ mod api;
 mod controls;
 mod error;
 mod form;
+mod objects;
 mod signature;
 mod state;
 mod webhooks;
@@ -58,8 +59,12 @@ pub use api::{BODY_BYTES_MAX, IDEMPOTENCY_KEY_CHARS_MAX};
 pub use controls::ControlOutcome;
 pub use error::{ApiError, ErrorType};
 pub use signature::{hmac_sha256_hex, sign_webhook, webhook_signature_v1};
-pub use state::{API_VERSION, EventSummary, FeeSchedule, OBJECTS_MAX, PaymentTiming, TransferRecord};
-pub use webhooks::{Delivery, DeliveryRecord, STALE_SIGNATURE_AGE_SECONDS, Signing, WebhookEndpoint};
+pub use state::{
+    API_VERSION, EventSummary, FeeSchedule, OBJECTS_MAX, PaymentTiming, TransferRecord,
+};
+pub use webhooks::{
+    Delivery, DeliveryRecord, STALE_SIGNATURE_AGE_SECONDS, Signing, WebhookEndpoint,
+};
 
 use controls::Action;
 use state::State;
@@ -98,7 +103,10 @@ impl Default for FakeStripeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("could not listen on {address}: {source}")]
-    Bind { address: SocketAddr, source: std::io::Error },
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("could not build the webhook HTTP client: {0}")]
     HttpClient(#[from] reqwest::Error),
 }
@@ -123,7 +131,9 @@ impl Shared {
 pub(crate) fn unix_time_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
 }
 
 /// A running fake Stripe server; dropping it stops the server.
@@ -135,9 +145,14 @@ pub struct FakeStripe {
 impl FakeStripe {
     /// Starts the server on `config.bind` inside the current Tokio runtime.
     pub async fn start(config: FakeStripeConfig) -> Result<Self, StartError> {
-        let listener =
-            TcpListener::bind(config.bind).map_err(|source| StartError::Bind { address: config.bind, source })?;
-        let address = listener.local_addr().map_err(|source| StartError::Bind { address: config.bind, source })?;
+        let listener = TcpListener::bind(config.bind).map_err(|source| StartError::Bind {
+            address: config.bind,
+            source,
+        })?;
+        let address = listener.local_addr().map_err(|source| StartError::Bind {
+            address: config.bind,
+            source,
+        })?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(webhooks::WEBHOOK_TIMEOUT_MS))
             // The client is used from several runtimes (the caller's and the server's workers);
@@ -167,7 +182,10 @@ impl FakeStripe {
         .run();
         let handle = server.handle();
         tokio::spawn(server);
-        Ok(Self { shared, server: handle })
+        Ok(Self {
+            shared,
+            server: handle,
+        })
     }
 
     /// The base URL to give the Stripe client, with a trailing slash: `http://127.0.0.1:{port}/`.
@@ -182,41 +200,103 @@ impl FakeStripe {
 
     /// Sends future events to `url`, signed with `secret`.
     pub fn set_webhook_endpoint(&self, url: impl Into<String>, secret: impl Into<String>) {
-        self.shared.lock().webhook_endpoint = Some(WebhookEndpoint { url: url.into(), secret: secret.into() });
+        self.shared.lock().webhook_endpoint = Some(WebhookEndpoint {
+            url: url.into(),
+            secret: secret.into(),
+        });
     }
 
     /// The buyer pays the Checkout Session; `checkout.session.completed` is sent as `delivery` says.
-    pub async fn complete_checkout_session(&self, id: &str, payment: PaymentTiming, delivery: Delivery) -> Result<ControlOutcome, ApiError> {
-        controls::run(&self.shared, Action::CompleteCheckoutSession { id, payment }, delivery).await
+    pub async fn complete_checkout_session(
+        &self,
+        id: &str,
+        payment: PaymentTiming,
+        delivery: Delivery,
+    ) -> Result<ControlOutcome, ApiError> {
+        controls::run(
+            &self.shared,
+            Action::CompleteCheckoutSession { id, payment },
+            delivery,
+        )
+        .await
     }
 
     /// A delayed payment succeeds (with a charge) or fails.
-    pub async fn settle_async_payment(&self, id: &str, succeeded: bool, delivery: Delivery) -> Result<ControlOutcome, ApiError> {
-        controls::run(&self.shared, Action::SettleAsyncPayment { id, succeeded }, delivery).await
+    pub async fn settle_async_payment(
+        &self,
+        id: &str,
+        succeeded: bool,
+        delivery: Delivery,
+    ) -> Result<ControlOutcome, ApiError> {
+        controls::run(
+            &self.shared,
+            Action::SettleAsyncPayment { id, succeeded },
+            delivery,
+        )
+        .await
     }
 
     /// The Checkout Session expires unpaid.
-    pub async fn expire_checkout_session(&self, id: &str, delivery: Delivery) -> Result<ControlOutcome, ApiError> {
+    pub async fn expire_checkout_session(
+        &self,
+        id: &str,
+        delivery: Delivery,
+    ) -> Result<ControlOutcome, ApiError> {
         controls::run(&self.shared, Action::ExpireCheckoutSession { id }, delivery).await
     }
 
     /// Refunds a charge (all that is left when `amount_cents` is `None`) from Stripe's dashboard.
-    pub async fn refund_charge(&self, charge_id: &str, amount_cents: Option<i64>, delivery: Delivery) -> Result<ControlOutcome, ApiError> {
-        controls::run(&self.shared, Action::RefundCharge { id: charge_id, amount_cents }, delivery).await
+    pub async fn refund_charge(
+        &self,
+        charge_id: &str,
+        amount_cents: Option<i64>,
+        delivery: Delivery,
+    ) -> Result<ControlOutcome, ApiError> {
+        controls::run(
+            &self.shared,
+            Action::RefundCharge {
+                id: charge_id,
+                amount_cents,
+            },
+            delivery,
+        )
+        .await
     }
 
     /// The buyer disputes a charge.
-    pub async fn open_dispute(&self, charge_id: &str, delivery: Delivery) -> Result<ControlOutcome, ApiError> {
-        controls::run(&self.shared, Action::OpenDispute { id: charge_id }, delivery).await
+    pub async fn open_dispute(
+        &self,
+        charge_id: &str,
+        delivery: Delivery,
+    ) -> Result<ControlOutcome, ApiError> {
+        controls::run(
+            &self.shared,
+            Action::OpenDispute { id: charge_id },
+            delivery,
+        )
+        .await
     }
 
     /// The connected account finishes onboarding: charges and payouts enabled, transfers active.
-    pub async fn mark_account_ready(&self, account_id: &str, delivery: Delivery) -> Result<ControlOutcome, ApiError> {
-        controls::run(&self.shared, Action::MarkAccountReady { id: account_id }, delivery).await
+    pub async fn mark_account_ready(
+        &self,
+        account_id: &str,
+        delivery: Delivery,
+    ) -> Result<ControlOutcome, ApiError> {
+        controls::run(
+            &self.shared,
+            Action::MarkAccountReady { id: account_id },
+            delivery,
+        )
+        .await
     }
 
     /// Sends recorded events (again), in the order given.
-    pub async fn deliver_events(&self, event_ids: &[String], delivery: Delivery) -> Result<Vec<DeliveryRecord>, ApiError> {
+    pub async fn deliver_events(
+        &self,
+        event_ids: &[String],
+        delivery: Delivery,
+    ) -> Result<Vec<DeliveryRecord>, ApiError> {
         controls::deliver_events(&self.shared, event_ids.to_vec(), delivery).await
     }
 
@@ -247,7 +327,10 @@ impl FakeStripe {
 
     /// How many transfers requests carrying `idempotency_key` created (exactly-once checks expect 1).
     pub fn transfer_count_for_idempotency_key(&self, idempotency_key: &str) -> usize {
-        self.transfers().iter().filter(|transfer| transfer.idempotency_key.as_deref() == Some(idempotency_key)).count()
+        self.transfers()
+            .iter()
+            .filter(|transfer| transfer.idempotency_key.as_deref() == Some(idempotency_key))
+            .count()
     }
 
     /// Any object by id (`cs_…`, `pi_…`, `ch_…`, `txn_…`, `re_…`, `du_…`, `acct_…`, `tr_…`, `evt_…`), as the API renders it.

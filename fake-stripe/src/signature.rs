@@ -16,12 +16,18 @@ pub fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
 
 /// The `v1` signature Stripe puts on `payload` sent at `timestamp` (Unix seconds).
 pub fn webhook_signature_v1(secret: &str, timestamp: i64, payload: &str) -> String {
-    hmac_sha256_hex(secret.as_bytes(), format!("{timestamp}.{payload}").as_bytes())
+    hmac_sha256_hex(
+        secret.as_bytes(),
+        format!("{timestamp}.{payload}").as_bytes(),
+    )
 }
 
 /// The complete `Stripe-Signature` header value for `payload` sent at `timestamp` (Unix seconds).
 pub fn sign_webhook(secret: &str, timestamp: i64, payload: &str) -> String {
-    format!("t={timestamp},v1={}", webhook_signature_v1(secret, timestamp, payload))
+    format!(
+        "t={timestamp},v1={}",
+        webhook_signature_v1(secret, timestamp, payload)
+    )
 }
 
 #[cfg(test)]
@@ -42,7 +48,10 @@ mod tests {
     #[test]
     fn header_signs_timestamp_dot_payload() {
         let header = sign_webhook("whsec_test", 1_700_000_000, r#"{"id":"evt_1"}"#);
-        assert_eq!(header, "t=1700000000,v1=c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925");
+        assert_eq!(
+            header,
+            "t=1700000000,v1=c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925"
+        );
     }
 
     #[test]

@@ -5,10 +5,16 @@
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::ApiError;
 use crate::form::Params;
+use crate::objects::{
+    Account, BalanceTransaction, BalanceTransactionKind, Charge, CheckoutSession, Dispute,
+    LineItem, PaymentIntent, Refund, SessionStatus, Transfer, render_account,
+    render_balance_transaction, render_charge, render_checkout_session, render_dispute,
+    render_payment_intent, render_refund, render_transfer,
+};
+use crate::unix_time_seconds;
 use crate::webhooks::{DeliveryRecord, WebhookEndpoint};
 
 /// How many objects (sessions, charges, transfers, …) one fake may create in its lifetime.
@@ -19,6 +25,11 @@ pub const IDEMPOTENCY_KEYS_MAX: usize = 100_000;
 pub const EVENTS_MAX: usize = 20_000;
 /// How many webhook delivery attempts are kept for inspection; older ones are dropped first.
 pub const DELIVERY_RECORDS_MAX: usize = 20_000;
+/// The most objects one operation creates (a completed checkout: payment intent, charge,
+/// balance transaction, event), with room to spare.
+const OBJECTS_PER_OPERATION_MAX: u64 = 8;
+/// The most events one operation records.
+const EVENTS_PER_OPERATION_MAX: usize = 1;
 /// How many line items one Checkout Session may have (Stripe's limit).
 pub const LINE_ITEMS_MAX: usize = 100;
 /// The largest amount Stripe accepts (eight digits of minor units).
@@ -51,7 +62,11 @@ pub struct FeeSchedule {
 impl Default for FeeSchedule {
     /// Stripe's standard US card pricing: 2.9% + 30¢, and $15 per dispute.
     fn default() -> Self {
-        Self { percent_basis_points: 290, fixed_cents: 30, dispute_fee_cents: 1_500 }
+        Self {
+            percent_basis_points: 290,
+            fixed_cents: 30,
+            dispute_fee_cents: 1_500,
+        }
     }
 }
 
@@ -73,156 +88,6 @@ pub enum PaymentTiming {
     /// A delayed method (bank debit): the session completes unpaid, and
     /// `checkout.session.async_payment_succeeded` or `_failed` follows later.
     Delayed,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SessionStatus {
-    Open,
-    Complete,
-    Expired,
-}
-
-#[derive(Debug, Clone)]
-struct LineItem {
-    name: String,
-    unit_amount_cents: i64,
-    quantity: i64,
-}
-
-#[derive(Debug, Clone)]
-struct CheckoutSession {
-    id: String,
-    created: i64,
-    expires_at: i64,
-    currency: String,
-    line_items: Vec<LineItem>,
-    amount_total_cents: i64,
-    success_url: Option<String>,
-    cancel_url: Option<String>,
-    url: String,
-    metadata: BTreeMap<String, String>,
-    payment_intent_metadata: BTreeMap<String, String>,
-    client_reference_id: Option<String>,
-    customer_email: Option<String>,
-    status: SessionStatus,
-    paid: bool,
-    payment_intent: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-struct PaymentIntent {
-    id: String,
-    created: i64,
-    amount_cents: i64,
-    currency: String,
-    metadata: BTreeMap<String, String>,
-    status: &'static str,
-    latest_charge: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-struct Charge {
-    id: String,
-    created: i64,
-    amount_cents: i64,
-    currency: String,
-    payment_intent: String,
-    balance_transaction: String,
-    amount_refunded_cents: i64,
-    disputed: bool,
-    metadata: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BalanceTransactionKind {
-    Charge,
-    Refund,
-    Transfer,
-    Dispute,
-    TopUp,
-}
-
-impl BalanceTransactionKind {
-    /// Stripe's `type` and `reporting_category` for this kind of movement.
-    fn type_and_category(self) -> (&'static str, &'static str) {
-        match self {
-            BalanceTransactionKind::Charge => ("charge", "charge"),
-            BalanceTransactionKind::Refund => ("refund", "refund"),
-            BalanceTransactionKind::Transfer => ("transfer", "transfer"),
-            BalanceTransactionKind::Dispute => ("adjustment", "dispute"),
-            BalanceTransactionKind::TopUp => ("adjustment", "other_adjustment"),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct BalanceTransaction {
-    id: String,
-    created: i64,
-    amount_cents: i64,
-    fee_cents: i64,
-    currency: String,
-    kind: BalanceTransactionKind,
-    source: Option<String>,
-}
-
-impl BalanceTransaction {
-    fn net_cents(&self) -> i64 {
-        self.amount_cents - self.fee_cents
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Refund {
-    id: String,
-    created: i64,
-    amount_cents: i64,
-    currency: String,
-    charge: String,
-    payment_intent: String,
-    balance_transaction: String,
-    metadata: BTreeMap<String, String>,
-    reason: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-struct Dispute {
-    id: String,
-    created: i64,
-    amount_cents: i64,
-    currency: String,
-    charge: String,
-    payment_intent: String,
-    balance_transaction: String,
-}
-
-#[derive(Debug, Clone)]
-struct Account {
-    id: String,
-    created: i64,
-    account_type: String,
-    country: String,
-    email: Option<String>,
-    business_type: Option<String>,
-    default_currency: String,
-    metadata: BTreeMap<String, String>,
-    transfers_requested: bool,
-    ready: bool,
-}
-
-#[derive(Debug, Clone)]
-struct Transfer {
-    id: String,
-    created: i64,
-    amount_cents: i64,
-    currency: String,
-    destination: String,
-    balance_transaction: String,
-    metadata: BTreeMap<String, String>,
-    transfer_group: Option<String>,
-    description: Option<String>,
-    source_transaction: Option<String>,
-    idempotency_key: Option<String>,
 }
 
 /// A transfer as tests see it, for exactly-once assertions.
@@ -323,6 +188,8 @@ pub struct State {
     fees: FeeSchedule,
     currency: String,
     objects_created: u64,
+    /// The sum of every balance transaction's net amount.
+    available_cents: i64,
     checkout_sessions: HashMap<String, CheckoutSession>,
     payment_intents: HashMap<String, PaymentIntent>,
     charges: HashMap<String, Charge>,
@@ -340,22 +207,13 @@ pub struct State {
     pub deliveries: std::collections::VecDeque<DeliveryRecord>,
 }
 
-fn now_seconds() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX))
-}
-
-fn string_map(metadata: &BTreeMap<String, String>) -> Value {
-    json!(metadata)
-}
-
 impl State {
     pub fn new(fees: FeeSchedule, currency: String) -> Self {
         Self {
             fees,
             currency,
             objects_created: 0,
+            available_cents: 0,
             checkout_sessions: HashMap::new(),
             payment_intents: HashMap::new(),
             charges: HashMap::new(),
@@ -370,6 +228,18 @@ impl State {
             webhook_endpoint: None,
             deliveries: std::collections::VecDeque::new(),
         }
+    }
+
+    /// Refuses an operation when the fake is nearly full, before the operation changes anything:
+    /// running out of room half-way would leave half an operation behind.
+    pub fn ensure_room_for_an_operation(&self) -> Result<(), ApiError> {
+        if self.objects_created + OBJECTS_PER_OPERATION_MAX > OBJECTS_MAX {
+            return Err(ApiError::capacity_exceeded("objects"));
+        }
+        if self.events.len() + EVENTS_PER_OPERATION_MAX > EVENTS_MAX {
+            return Err(ApiError::capacity_exceeded("events"));
+        }
+        Ok(())
     }
 
     fn mint_id(&mut self, prefix: &str) -> Result<String, ApiError> {
@@ -391,7 +261,10 @@ impl State {
     ) -> Result<IdempotencyLookup, ApiError> {
         match self.idempotency.get(key) {
             None => Ok(IdempotencyLookup::Unused),
-            Some(record) if record.fingerprint.path == path && record.fingerprint.parameters == *parameters => {
+            Some(record)
+                if record.fingerprint.path == path
+                    && record.fingerprint.parameters == *parameters =>
+            {
                 Ok(IdempotencyLookup::Replay(record.response.clone()))
             }
             Some(_) => Err(ApiError::idempotency_key_reused(key)),
@@ -407,14 +280,34 @@ impl State {
         Ok(())
     }
 
-    pub fn idempotency_store(&mut self, key: &str, path: &str, parameters: Map<String, Value>, response: StoredResponse) {
-        let fingerprint = RequestFingerprint { path: path.to_owned(), parameters };
-        self.idempotency.insert(key.to_owned(), IdempotencyRecord { fingerprint, response });
+    pub fn idempotency_store(
+        &mut self,
+        key: &str,
+        path: &str,
+        parameters: Map<String, Value>,
+        response: StoredResponse,
+    ) {
+        let fingerprint = RequestFingerprint {
+            path: path.to_owned(),
+            parameters,
+        };
+        self.idempotency.insert(
+            key.to_owned(),
+            IdempotencyRecord {
+                fingerprint,
+                response,
+            },
+        );
     }
 
     // ----- Events -----
 
-    fn record_event(&mut self, event_type: &str, object: Value, previous_attributes: Option<Value>) -> Result<(), ApiError> {
+    fn record_event(
+        &mut self,
+        event_type: &str,
+        object: Value,
+        previous_attributes: Option<Value>,
+    ) -> Result<(), ApiError> {
         if self.events.len() >= EVENTS_MAX {
             return Err(ApiError::capacity_exceeded("events"));
         }
@@ -427,7 +320,7 @@ impl State {
             "id": id,
             "object": "event",
             "api_version": API_VERSION,
-            "created": now_seconds(),
+            "created": unix_time_seconds(),
             "data": data,
             "livemode": false,
             "pending_webhooks": 1,
@@ -435,7 +328,11 @@ impl State {
             "type": event_type,
         })
         .to_string();
-        self.events.push(Event { id: id.clone(), event_type: event_type.to_owned(), payload });
+        self.events.push(Event {
+            id: id.clone(),
+            event_type: event_type.to_owned(),
+            payload,
+        });
         self.new_events.push(id);
         Ok(())
     }
@@ -452,7 +349,10 @@ impl State {
     }
 
     pub fn event_payload(&self, id: &str) -> Option<(String, String)> {
-        self.events.iter().find(|event| event.id == id).map(|event| (event.event_type.clone(), event.payload.clone()))
+        self.events
+            .iter()
+            .find(|event| event.id == id)
+            .map(|event| (event.event_type.clone(), event.payload.clone()))
     }
 
     pub fn events(&self) -> Vec<EventSummary> {
@@ -463,16 +363,30 @@ impl State {
                     .ok()
                     .and_then(|payload| payload["data"]["object"]["id"].as_str().map(str::to_owned))
                     .unwrap_or_default();
-                EventSummary { id: event.id.clone(), event_type: event.event_type.clone(), object_id }
+                EventSummary {
+                    id: event.id.clone(),
+                    event_type: event.event_type.clone(),
+                    object_id,
+                }
             })
             .collect()
     }
 
     // ----- Balance -----
 
-    /// The platform's available balance: everything ever added to it, net of fees, minus everything taken out.
+    /// The platform's available balance: everything ever added to it, net of fees, minus everything
+    /// taken out. Kept as a running total (recomputing it would make each transfer linear in history).
     pub fn available_balance_cents(&self) -> i64 {
-        self.balance_transactions.values().map(BalanceTransaction::net_cents).sum()
+        self.available_cents
+    }
+
+    /// The balance recomputed from every balance transaction, to check the running total against.
+    #[cfg(test)]
+    fn available_balance_recomputed_cents(&self) -> i64 {
+        self.balance_transactions
+            .values()
+            .map(BalanceTransaction::net_cents)
+            .sum()
     }
 
     fn record_balance_transaction(
@@ -485,21 +399,26 @@ impl State {
         let id = self.mint_id("txn")?;
         let transaction = BalanceTransaction {
             id: id.clone(),
-            created: now_seconds(),
+            created: unix_time_seconds(),
             amount_cents,
             fee_cents,
             currency: self.currency.clone(),
             kind,
             source,
         };
+        self.available_cents += transaction.net_cents();
         self.balance_transactions.insert(id.clone(), transaction);
         Ok(id)
     }
 
     /// Adds money to the available balance, as if from earlier sales (a test control).
     pub fn top_up(&mut self, amount_cents: i64) -> Result<i64, ApiError> {
+        self.ensure_room_for_an_operation()?;
         if !(1..=AMOUNT_CENTS_MAX).contains(&amount_cents) {
-            return Err(ApiError::parameter_invalid("amount", format!("amount must be between 1 and {AMOUNT_CENTS_MAX}")));
+            return Err(ApiError::parameter_invalid(
+                "amount",
+                format!("amount must be between 1 and {AMOUNT_CENTS_MAX}"),
+            ));
         }
         self.record_balance_transaction(BalanceTransactionKind::TopUp, amount_cents, 0, None)?;
         Ok(self.available_balance_cents())
@@ -516,7 +435,11 @@ impl State {
 
     // ----- Checkout Sessions -----
 
-    pub fn create_checkout_session(&mut self, params: &Params, context: &RequestContext) -> Result<Value, ApiError> {
+    pub fn create_checkout_session(
+        &mut self,
+        params: &Params,
+        context: &RequestContext,
+    ) -> Result<Value, ApiError> {
         params.allow_only(&[
             "mode",
             "line_items",
@@ -533,7 +456,10 @@ impl State {
         ])?;
         let mode = params.required_string("mode")?;
         if mode != "payment" {
-            return Err(ApiError::parameter_invalid("mode", format!("The fake supports only mode=payment, not {mode}.")));
+            return Err(ApiError::parameter_invalid(
+                "mode",
+                format!("The fake supports only mode=payment, not {mode}."),
+            ));
         }
         let items = params.object_list("line_items")?;
         if items.is_empty() || items.len() > LINE_ITEMS_MAX {
@@ -549,8 +475,14 @@ impl State {
             };
             price_data.allow_only(&["currency", "unit_amount", "product_data", "tax_behavior"])?;
             let item_currency = parse_currency(&price_data, "currency")?;
-            if currency.as_ref().is_some_and(|first| *first != item_currency) {
-                return Err(ApiError::parameter_invalid("line_items", "All line items must use the same currency.".to_owned()));
+            if currency
+                .as_ref()
+                .is_some_and(|first| *first != item_currency)
+            {
+                return Err(ApiError::parameter_invalid(
+                    "line_items",
+                    "All line items must use the same currency.".to_owned(),
+                ));
             }
             currency = Some(item_currency);
             let unit_amount_cents = price_data.required_integer("unit_amount")?;
@@ -559,16 +491,25 @@ impl State {
             };
             product_data.allow_only(&["name", "description", "metadata", "images"])?;
             let name = product_data.required_string("name")?.to_owned();
-            if !(0..=AMOUNT_CENTS_MAX).contains(&unit_amount_cents) || !(1..=999_999).contains(&quantity) {
+            if !(0..=AMOUNT_CENTS_MAX).contains(&unit_amount_cents)
+                || !(1..=999_999).contains(&quantity)
+            {
                 return Err(ApiError::parameter_invalid(
                     "line_items",
-                    "unit_amount must be between 0 and 99999999 and quantity between 1 and 999999.".to_owned(),
+                    "unit_amount must be between 0 and 99999999 and quantity between 1 and 999999."
+                        .to_owned(),
                 ));
             }
-            line_items.push(LineItem { name, unit_amount_cents, quantity });
+            line_items.push(LineItem {
+                name,
+                unit_amount_cents,
+                quantity,
+            });
         }
         let amount_total_cents = line_items.iter().try_fold(0_i64, |total, item| {
-            item.unit_amount_cents.checked_mul(item.quantity).and_then(|line| total.checked_add(line))
+            item.unit_amount_cents
+                .checked_mul(item.quantity)
+                .and_then(|line| total.checked_add(line))
         });
         let amount_total_cents = match amount_total_cents {
             Some(total) if (CHARGE_AMOUNT_CENTS_MIN..=AMOUNT_CENTS_MAX).contains(&total) => total,
@@ -581,8 +522,14 @@ impl State {
             }
         };
         let client_reference_id = params.string("client_reference_id")?.map(str::to_owned);
-        if client_reference_id.as_ref().is_some_and(|reference| reference.chars().count() > CLIENT_REFERENCE_ID_CHARS_MAX) {
-            return Err(ApiError::parameter_invalid("client_reference_id", "client_reference_id is too long.".to_owned()));
+        if client_reference_id
+            .as_ref()
+            .is_some_and(|reference| reference.chars().count() > CLIENT_REFERENCE_ID_CHARS_MAX)
+        {
+            return Err(ApiError::parameter_invalid(
+                "client_reference_id",
+                "client_reference_id is too long.".to_owned(),
+            ));
         }
         let payment_intent_metadata = match params.object("payment_intent_data")? {
             Some(data) => {
@@ -591,8 +538,10 @@ impl State {
             }
             None => BTreeMap::new(),
         };
-        let created = now_seconds();
-        let expires_at = params.integer("expires_at")?.unwrap_or(created + CHECKOUT_SESSION_LIFETIME_SECONDS);
+        let created = unix_time_seconds();
+        let expires_at = params
+            .integer("expires_at")?
+            .unwrap_or(created + CHECKOUT_SESSION_LIFETIME_SECONDS);
         let id = self.mint_id("cs_test")?;
         let session = CheckoutSession {
             url: format!("{}_fake/pay/{id}", context.base_url),
@@ -618,26 +567,36 @@ impl State {
     }
 
     fn session_mut(&mut self, id: &str) -> Result<&mut CheckoutSession, ApiError> {
-        self.checkout_sessions
-            .get_mut(id)
-            .ok_or_else(|| ApiError::resource_missing("id", ObjectKind::CheckoutSession.stripe_name(), id))
+        self.checkout_sessions.get_mut(id).ok_or_else(|| {
+            ApiError::resource_missing("id", ObjectKind::CheckoutSession.stripe_name(), id)
+        })
     }
 
     /// The buyer pays (test control): with an immediate payment the session is paid and has a
     /// payment intent, a charge and a balance transaction with the fee; `checkout.session.completed` follows.
-    pub fn complete_checkout_session(&mut self, id: &str, timing: PaymentTiming) -> Result<Value, ApiError> {
+    pub fn complete_checkout_session(
+        &mut self,
+        id: &str,
+        timing: PaymentTiming,
+    ) -> Result<Value, ApiError> {
         let session = self.session_mut(id)?;
         if session.status != SessionStatus::Open {
-            return Err(ApiError::operation_failed("checkout_session_not_open", format!("Checkout Session {id} is not open.")));
+            return Err(ApiError::operation_failed(
+                "checkout_session_not_open",
+                format!("Checkout Session {id} is not open."),
+            ));
         }
-        let (amount_cents, currency, metadata) =
-            (session.amount_total_cents, session.currency.clone(), session.payment_intent_metadata.clone());
+        let (amount_cents, currency, metadata) = (
+            session.amount_total_cents,
+            session.currency.clone(),
+            session.payment_intent_metadata.clone(),
+        );
         let payment_intent_id = self.mint_id("pi")?;
         self.payment_intents.insert(
             payment_intent_id.clone(),
             PaymentIntent {
                 id: payment_intent_id.clone(),
-                created: now_seconds(),
+                created: unix_time_seconds(),
                 amount_cents,
                 currency,
                 metadata,
@@ -656,22 +615,38 @@ impl State {
         Ok(rendered)
     }
 
-    fn charge_payment_intent(&mut self, session_id: &str, payment_intent_id: &str) -> Result<(), ApiError> {
+    fn charge_payment_intent(
+        &mut self,
+        session_id: &str,
+        payment_intent_id: &str,
+    ) -> Result<(), ApiError> {
         let (amount_cents, currency, metadata) = {
             let intent = self.payment_intents.get(payment_intent_id).ok_or_else(|| {
-                ApiError::resource_missing("payment_intent", ObjectKind::PaymentIntent.stripe_name(), payment_intent_id)
+                ApiError::resource_missing(
+                    "payment_intent",
+                    ObjectKind::PaymentIntent.stripe_name(),
+                    payment_intent_id,
+                )
             })?;
-            (intent.amount_cents, intent.currency.clone(), intent.metadata.clone())
+            (
+                intent.amount_cents,
+                intent.currency.clone(),
+                intent.metadata.clone(),
+            )
         };
         let charge_id = self.mint_id("ch")?;
         let fee_cents = self.fees.charge_fee_cents(amount_cents);
-        let balance_transaction =
-            self.record_balance_transaction(BalanceTransactionKind::Charge, amount_cents, fee_cents, Some(charge_id.clone()))?;
+        let balance_transaction = self.record_balance_transaction(
+            BalanceTransactionKind::Charge,
+            amount_cents,
+            fee_cents,
+            Some(charge_id.clone()),
+        )?;
         self.charges.insert(
             charge_id.clone(),
             Charge {
                 id: charge_id.clone(),
-                created: now_seconds(),
+                created: unix_time_seconds(),
                 amount_cents,
                 currency,
                 payment_intent: payment_intent_id.to_owned(),
@@ -698,7 +673,9 @@ impl State {
             _ => {
                 return Err(ApiError::operation_failed(
                     "checkout_session_not_awaiting_payment",
-                    format!("Checkout Session {id} is not completed with a delayed payment pending."),
+                    format!(
+                        "Checkout Session {id} is not completed with a delayed payment pending."
+                    ),
                 ));
             }
         };
@@ -720,7 +697,10 @@ impl State {
     pub fn expire_checkout_session(&mut self, id: &str) -> Result<Value, ApiError> {
         let session = self.session_mut(id)?;
         if session.status != SessionStatus::Open {
-            return Err(ApiError::operation_failed("checkout_session_not_open", format!("Checkout Session {id} is not open.")));
+            return Err(ApiError::operation_failed(
+                "checkout_session_not_open",
+                format!("Checkout Session {id} is not open."),
+            ));
         }
         session.status = SessionStatus::Expired;
         let rendered = self.render_session_by_id(id)?;
@@ -731,7 +711,11 @@ impl State {
     /// Where the hosted payment page sends the buyer afterwards.
     pub fn checkout_redirect(&self, id: &str, paid: bool) -> Option<String> {
         let session = self.checkout_sessions.get(id)?;
-        if paid { session.success_url.clone() } else { session.cancel_url.clone() }
+        if paid {
+            session.success_url.clone()
+        } else {
+            session.cancel_url.clone()
+        }
     }
 
     fn render_session_by_id(&self, id: &str) -> Result<Value, ApiError> {
@@ -745,18 +729,31 @@ impl State {
         let charge_id = match (params.string("charge")?, params.string("payment_intent")?) {
             (Some(charge), _) => {
                 if !self.charges.contains_key(charge) {
-                    return Err(ApiError::resource_missing("charge", ObjectKind::Charge.stripe_name(), charge));
+                    return Err(ApiError::resource_missing(
+                        "charge",
+                        ObjectKind::Charge.stripe_name(),
+                        charge,
+                    ));
                 }
                 charge.to_owned()
             }
             (None, Some(intent)) => self
                 .payment_intents
                 .get(intent)
-                .ok_or_else(|| ApiError::resource_missing("payment_intent", ObjectKind::PaymentIntent.stripe_name(), intent))?
+                .ok_or_else(|| {
+                    ApiError::resource_missing(
+                        "payment_intent",
+                        ObjectKind::PaymentIntent.stripe_name(),
+                        intent,
+                    )
+                })?
                 .latest_charge
                 .clone()
                 .ok_or_else(|| {
-                    ApiError::operation_failed("charge_not_found", format!("PaymentIntent {intent} has no successful charge to refund."))
+                    ApiError::operation_failed(
+                        "charge_not_found",
+                        format!("PaymentIntent {intent} has no successful charge to refund."),
+                    )
                 })?,
             (None, None) => return Err(ApiError::parameter_missing("charge")),
         };
@@ -764,11 +761,19 @@ impl State {
         if let Some(reason) = reason
             && !["duplicate", "fraudulent", "requested_by_customer"].contains(&reason)
         {
-            return Err(ApiError::parameter_invalid("reason", format!("Invalid reason: {reason}")));
+            return Err(ApiError::parameter_invalid(
+                "reason",
+                format!("Invalid reason: {reason}"),
+            ));
         }
         let amount_cents = params.integer("amount")?;
         let metadata = params.metadata()?;
-        self.refund_charge(&charge_id, amount_cents, reason.map(str::to_owned), metadata)
+        self.refund_charge(
+            &charge_id,
+            amount_cents,
+            reason.map(str::to_owned),
+            metadata,
+        )
     }
 
     /// Refunds `amount_cents` (default: what is left) of a charge, which takes it out of the
@@ -783,28 +788,42 @@ impl State {
         let charge = self
             .charges
             .get(charge_id)
-            .ok_or_else(|| ApiError::resource_missing("charge", ObjectKind::Charge.stripe_name(), charge_id))?
+            .ok_or_else(|| {
+                ApiError::resource_missing("charge", ObjectKind::Charge.stripe_name(), charge_id)
+            })?
             .clone();
         let refundable_cents = charge.amount_cents - charge.amount_refunded_cents;
         if refundable_cents == 0 {
-            return Err(ApiError::operation_failed("charge_already_refunded", format!("Charge {charge_id} has already been refunded.")));
+            return Err(ApiError::operation_failed(
+                "charge_already_refunded",
+                format!("Charge {charge_id} has already been refunded."),
+            ));
         }
         let amount_cents = amount_cents.unwrap_or(refundable_cents);
         if amount_cents <= 0 {
-            return Err(ApiError::parameter_invalid("amount", "Refund amount must be positive.".to_owned()));
+            return Err(ApiError::parameter_invalid(
+                "amount",
+                "Refund amount must be positive.".to_owned(),
+            ));
         }
         if amount_cents > refundable_cents {
             return Err(ApiError::operation_failed(
                 "amount_too_large",
-                format!("Refund amount ({amount_cents}) is greater than unrefunded amount on charge ({refundable_cents})."),
+                format!(
+                    "Refund amount ({amount_cents}) is greater than unrefunded amount on charge ({refundable_cents})."
+                ),
             ));
         }
         let refund_id = self.mint_id("re")?;
-        let balance_transaction =
-            self.record_balance_transaction(BalanceTransactionKind::Refund, -amount_cents, 0, Some(refund_id.clone()))?;
+        let balance_transaction = self.record_balance_transaction(
+            BalanceTransactionKind::Refund,
+            -amount_cents,
+            0,
+            Some(refund_id.clone()),
+        )?;
         let refund = Refund {
             id: refund_id.clone(),
-            created: now_seconds(),
+            created: unix_time_seconds(),
             amount_cents,
             currency: charge.currency.clone(),
             charge: charge.id.clone(),
@@ -830,10 +849,15 @@ impl State {
         let charge = self
             .charges
             .get(charge_id)
-            .ok_or_else(|| ApiError::resource_missing("charge", ObjectKind::Charge.stripe_name(), charge_id))?
+            .ok_or_else(|| {
+                ApiError::resource_missing("charge", ObjectKind::Charge.stripe_name(), charge_id)
+            })?
             .clone();
         if charge.disputed {
-            return Err(ApiError::operation_failed("charge_disputed", format!("Charge {charge_id} is already disputed.")));
+            return Err(ApiError::operation_failed(
+                "charge_disputed",
+                format!("Charge {charge_id} is already disputed."),
+            ));
         }
         let dispute_id = self.mint_id("du")?;
         let balance_transaction = self.record_balance_transaction(
@@ -844,7 +868,7 @@ impl State {
         )?;
         let dispute = Dispute {
             id: dispute_id.clone(),
-            created: now_seconds(),
+            created: unix_time_seconds(),
             amount_cents: charge.amount_cents,
             currency: charge.currency.clone(),
             charge: charge.id.clone(),
@@ -876,7 +900,12 @@ impl State {
         ])?;
         let account_type = match params.string("type")? {
             Some(kind @ ("express" | "standard" | "custom")) => kind.to_owned(),
-            Some(other) => return Err(ApiError::parameter_invalid("type", format!("Invalid account type: {other}"))),
+            Some(other) => {
+                return Err(ApiError::parameter_invalid(
+                    "type",
+                    format!("Invalid account type: {other}"),
+                ));
+            }
             // Accounts created with `controller` instead of `type` show as `none`, as in Stripe.
             None => "none".to_owned(),
         };
@@ -888,8 +917,18 @@ impl State {
             None => false,
         };
         let country = match params.string("country")? {
-            Some(country) if country.len() == 2 && country.chars().all(|letter| letter.is_ascii_uppercase()) => country.to_owned(),
-            Some(other) => return Err(ApiError::parameter_invalid("country", format!("Invalid country: {other}"))),
+            Some(country)
+                if country.len() == 2
+                    && country.chars().all(|letter| letter.is_ascii_uppercase()) =>
+            {
+                country.to_owned()
+            }
+            Some(other) => {
+                return Err(ApiError::parameter_invalid(
+                    "country",
+                    format!("Invalid country: {other}"),
+                ));
+            }
             None => "US".to_owned(),
         };
         let default_currency = match params.string("default_currency")? {
@@ -899,7 +938,7 @@ impl State {
         let id = self.mint_id("acct")?;
         let account = Account {
             id: id.clone(),
-            created: now_seconds(),
+            created: unix_time_seconds(),
             account_type,
             country,
             email: params.string("email")?.map(str::to_owned),
@@ -914,17 +953,35 @@ impl State {
         Ok(rendered)
     }
 
-    pub fn create_account_link(&mut self, params: &Params, context: &RequestContext) -> Result<Value, ApiError> {
-        params.allow_only(&["account", "type", "refresh_url", "return_url", "collect", "collection_options"])?;
+    pub fn create_account_link(
+        &mut self,
+        params: &Params,
+        context: &RequestContext,
+    ) -> Result<Value, ApiError> {
+        params.allow_only(&[
+            "account",
+            "type",
+            "refresh_url",
+            "return_url",
+            "collect",
+            "collection_options",
+        ])?;
         let account = params.required_string("account")?;
         if !self.accounts.contains_key(account) {
-            return Err(ApiError::resource_missing("account", ObjectKind::Account.stripe_name(), account));
+            return Err(ApiError::resource_missing(
+                "account",
+                ObjectKind::Account.stripe_name(),
+                account,
+            ));
         }
         let link_type = params.required_string("type")?;
         if !["account_onboarding", "account_update"].contains(&link_type) {
-            return Err(ApiError::parameter_invalid("type", format!("Invalid account link type: {link_type}")));
+            return Err(ApiError::parameter_invalid(
+                "type",
+                format!("Invalid account link type: {link_type}"),
+            ));
         }
-        let created = now_seconds();
+        let created = unix_time_seconds();
         // Minting an id bounds the number of links even though links are not stored.
         let link_id = self.mint_id("link")?;
         Ok(json!({
@@ -938,10 +995,9 @@ impl State {
     /// The connected account finishes onboarding (test control): charges and payouts are enabled,
     /// the `transfers` capability becomes active, and `account.updated` follows.
     pub fn mark_account_ready(&mut self, id: &str) -> Result<Value, ApiError> {
-        let account = self
-            .accounts
-            .get_mut(id)
-            .ok_or_else(|| ApiError::resource_missing("account", ObjectKind::Account.stripe_name(), id))?;
+        let account = self.accounts.get_mut(id).ok_or_else(|| {
+            ApiError::resource_missing("account", ObjectKind::Account.stripe_name(), id)
+        })?;
         let previous = json!({
             "charges_enabled": account.ready,
             "payouts_enabled": account.ready,
@@ -954,7 +1010,11 @@ impl State {
         Ok(rendered)
     }
 
-    pub fn create_transfer(&mut self, params: &Params, context: &RequestContext) -> Result<Value, ApiError> {
+    pub fn create_transfer(
+        &mut self,
+        params: &Params,
+        context: &RequestContext,
+    ) -> Result<Value, ApiError> {
         params.allow_only(&[
             "amount",
             "currency",
@@ -967,17 +1027,29 @@ impl State {
         ])?;
         let amount_cents = params.required_integer("amount")?;
         if !(1..=AMOUNT_CENTS_MAX).contains(&amount_cents) {
-            return Err(ApiError::parameter_invalid("amount", format!("amount must be between 1 and {AMOUNT_CENTS_MAX}.")));
+            return Err(ApiError::parameter_invalid(
+                "amount",
+                format!("amount must be between 1 and {AMOUNT_CENTS_MAX}."),
+            ));
         }
         let currency = parse_currency(params, "currency")?;
         if currency != self.currency {
-            return Err(ApiError::parameter_invalid("currency", format!("The platform's balance is in {}, not {currency}.", self.currency)));
+            return Err(ApiError::parameter_invalid(
+                "currency",
+                format!(
+                    "The platform's balance is in {}, not {currency}.",
+                    self.currency
+                ),
+            ));
         }
         let destination = params.required_string("destination")?;
-        let account = self
-            .accounts
-            .get(destination)
-            .ok_or_else(|| ApiError::resource_missing("destination", ObjectKind::Account.stripe_name(), destination))?;
+        let account = self.accounts.get(destination).ok_or_else(|| {
+            ApiError::resource_missing(
+                "destination",
+                ObjectKind::Account.stripe_name(),
+                destination,
+            )
+        })?;
         if !account.ready {
             return Err(ApiError::operation_failed(
                 "insufficient_capabilities_for_transfer",
@@ -988,7 +1060,11 @@ impl State {
         if let Some(charge) = source_transaction
             && !self.charges.contains_key(charge)
         {
-            return Err(ApiError::resource_missing("source_transaction", ObjectKind::Charge.stripe_name(), charge));
+            return Err(ApiError::resource_missing(
+                "source_transaction",
+                ObjectKind::Charge.stripe_name(),
+                charge,
+            ));
         }
         let available_cents = self.available_balance_cents();
         if amount_cents > available_cents {
@@ -1000,11 +1076,15 @@ impl State {
             ));
         }
         let id = self.mint_id("tr")?;
-        let balance_transaction =
-            self.record_balance_transaction(BalanceTransactionKind::Transfer, -amount_cents, 0, Some(id.clone()))?;
+        let balance_transaction = self.record_balance_transaction(
+            BalanceTransactionKind::Transfer,
+            -amount_cents,
+            0,
+            Some(id.clone()),
+        )?;
         let transfer = Transfer {
             id,
-            created: now_seconds(),
+            created: unix_time_seconds(),
             amount_cents,
             currency,
             destination: destination.to_owned(),
@@ -1017,7 +1097,10 @@ impl State {
         };
         let rendered = render_transfer(&transfer);
         self.transfers.push(transfer);
-        debug_assert!(self.available_balance_cents() >= 0, "a transfer never overdraws the balance");
+        debug_assert!(
+            self.available_balance_cents() >= 0,
+            "a transfer never overdraws the balance"
+        );
         Ok(rendered)
     }
 
@@ -1040,10 +1123,15 @@ impl State {
     /// The object `id` of `kind`, rendered as Stripe would, or Stripe's 404.
     pub fn retrieve(&self, kind: ObjectKind, id: &str) -> Result<Value, ApiError> {
         let rendered = match kind {
-            ObjectKind::CheckoutSession => self.checkout_sessions.get(id).map(render_checkout_session),
+            ObjectKind::CheckoutSession => {
+                self.checkout_sessions.get(id).map(render_checkout_session)
+            }
             ObjectKind::PaymentIntent => self.payment_intents.get(id).map(render_payment_intent),
             ObjectKind::Charge => self.charges.get(id).map(render_charge),
-            ObjectKind::BalanceTransaction => self.balance_transactions.get(id).map(render_balance_transaction),
+            ObjectKind::BalanceTransaction => self
+                .balance_transactions
+                .get(id)
+                .map(render_balance_transaction),
             ObjectKind::Refund => self.refunds.get(id).map(render_refund),
             ObjectKind::Dispute => self.disputes.get(id).map(|dispute| {
                 let transactions: Vec<Value> = self
@@ -1055,7 +1143,11 @@ impl State {
                 render_dispute(dispute, transactions)
             }),
             ObjectKind::Account => self.accounts.get(id).map(render_account),
-            ObjectKind::Transfer => self.transfers.iter().find(|transfer| transfer.id == id).map(render_transfer),
+            ObjectKind::Transfer => self
+                .transfers
+                .iter()
+                .find(|transfer| transfer.id == id)
+                .map(render_transfer),
             ObjectKind::Event => self
                 .events
                 .iter()
@@ -1088,19 +1180,31 @@ impl State {
         for path in paths {
             let segments: Vec<&str> = path.split('.').collect();
             if segments.len() > EXPAND_DEPTH_MAX {
-                return Err(ApiError::parameter_invalid("expand", format!("You cannot expand more than {EXPAND_DEPTH_MAX} levels of a property.")));
+                return Err(ApiError::parameter_invalid(
+                    "expand",
+                    format!("You cannot expand more than {EXPAND_DEPTH_MAX} levels of a property."),
+                ));
             }
             self.expand_path(object, &segments, path)?;
         }
         Ok(())
     }
 
-    fn expand_path(&self, object: &mut Value, segments: &[&str], path: &str) -> Result<(), ApiError> {
+    fn expand_path(
+        &self,
+        object: &mut Value,
+        segments: &[&str],
+        path: &str,
+    ) -> Result<(), ApiError> {
         let Some((field, rest)) = segments.split_first() else {
             return Ok(());
         };
-        let not_expandable =
-            || ApiError::parameter_invalid("expand", format!("This property cannot be expanded ({path})."));
+        let not_expandable = || {
+            ApiError::parameter_invalid(
+                "expand",
+                format!("This property cannot be expanded ({path})."),
+            )
+        };
         let slot = object.get_mut(*field).ok_or_else(not_expandable)?;
         if let Value::String(id) = slot {
             *slot = self.retrieve_any(id).ok_or_else(not_expandable)?;
@@ -1119,230 +1223,11 @@ fn parse_currency(params: &Params, name: &str) -> Result<String, ApiError> {
     if currency.len() == 3 && currency.chars().all(|letter| letter.is_ascii_alphabetic()) {
         Ok(currency.to_ascii_lowercase())
     } else {
-        Err(ApiError::parameter_invalid(name, format!("Invalid currency: {currency}")))
+        Err(ApiError::parameter_invalid(
+            name,
+            format!("Invalid currency: {currency}"),
+        ))
     }
-}
-
-fn render_checkout_session(session: &CheckoutSession) -> Value {
-    let status = match session.status {
-        SessionStatus::Open => "open",
-        SessionStatus::Complete => "complete",
-        SessionStatus::Expired => "expired",
-    };
-    let line_items: Vec<Value> = session
-        .line_items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            json!({
-                "id": format!("li_{}_{index}", session.id),
-                "object": "item",
-                "description": item.name,
-                "quantity": item.quantity,
-                "currency": session.currency,
-                "amount_subtotal": item.unit_amount_cents * item.quantity,
-                "amount_total": item.unit_amount_cents * item.quantity,
-                "amount_discount": 0,
-                "amount_tax": 0,
-            })
-        })
-        .collect();
-    json!({
-        "id": session.id,
-        "object": "checkout.session",
-        "amount_subtotal": session.amount_total_cents,
-        "amount_total": session.amount_total_cents,
-        "automatic_tax": { "enabled": false, "liability": null, "provider": null, "status": null },
-        "cancel_url": session.cancel_url,
-        "client_reference_id": session.client_reference_id,
-        "created": session.created,
-        "currency": session.currency,
-        "custom_fields": [],
-        "custom_text": { "after_submit": null, "shipping_address": null, "submit": null, "terms_of_service_acceptance": null },
-        "customer": null,
-        "customer_email": session.customer_email,
-        "expires_at": session.expires_at,
-        "livemode": false,
-        "metadata": string_map(&session.metadata),
-        "mode": "payment",
-        "payment_intent": session.payment_intent,
-        "payment_method_types": ["card"],
-        "payment_status": if session.paid { "paid" } else { "unpaid" },
-        "shipping_options": [],
-        "status": status,
-        "success_url": session.success_url,
-        "url": if session.status == SessionStatus::Open { Some(&session.url) } else { None },
-        // Stripe includes line items only when expanded; the fake always does, which clients accept.
-        "line_items": {
-            "object": "list",
-            "data": line_items,
-            "has_more": false,
-            "url": format!("/v1/checkout/sessions/{}/line_items", session.id),
-        },
-    })
-}
-
-fn render_payment_intent(intent: &PaymentIntent) -> Value {
-    json!({
-        "id": intent.id,
-        "object": "payment_intent",
-        "amount": intent.amount_cents,
-        "amount_capturable": 0,
-        "amount_received": if intent.latest_charge.is_some() { intent.amount_cents } else { 0 },
-        "capture_method": "automatic",
-        "confirmation_method": "automatic",
-        "created": intent.created,
-        "currency": intent.currency,
-        "latest_charge": intent.latest_charge,
-        "livemode": false,
-        "metadata": string_map(&intent.metadata),
-        "payment_method_types": ["card"],
-        "status": intent.status,
-    })
-}
-
-fn render_charge(charge: &Charge) -> Value {
-    json!({
-        "id": charge.id,
-        "object": "charge",
-        "amount": charge.amount_cents,
-        "amount_captured": charge.amount_cents,
-        "amount_refunded": charge.amount_refunded_cents,
-        "balance_transaction": charge.balance_transaction,
-        "billing_details": { "address": null, "email": null, "name": null, "phone": null },
-        "captured": true,
-        "created": charge.created,
-        "currency": charge.currency,
-        "disputed": charge.disputed,
-        "livemode": false,
-        "metadata": string_map(&charge.metadata),
-        "paid": true,
-        "payment_intent": charge.payment_intent,
-        "refunded": charge.amount_refunded_cents == charge.amount_cents,
-        "status": "succeeded",
-    })
-}
-
-fn render_balance_transaction(transaction: &BalanceTransaction) -> Value {
-    let (transaction_type, reporting_category) = transaction.kind.type_and_category();
-    let fee_details: Vec<Value> = if transaction.fee_cents == 0 {
-        Vec::new()
-    } else {
-        vec![json!({
-            "amount": transaction.fee_cents,
-            "currency": transaction.currency,
-            "description": "Stripe processing fees",
-            "type": "stripe_fee",
-        })]
-    };
-    json!({
-        "id": transaction.id,
-        "object": "balance_transaction",
-        "amount": transaction.amount_cents,
-        "available_on": transaction.created,
-        "balance_type": "payments",
-        "created": transaction.created,
-        "currency": transaction.currency,
-        "fee": transaction.fee_cents,
-        "fee_details": fee_details,
-        "net": transaction.net_cents(),
-        "reporting_category": reporting_category,
-        "source": transaction.source,
-        "status": "available",
-        "type": transaction_type,
-    })
-}
-
-fn render_refund(refund: &Refund) -> Value {
-    json!({
-        "id": refund.id,
-        "object": "refund",
-        "amount": refund.amount_cents,
-        "balance_transaction": refund.balance_transaction,
-        "charge": refund.charge,
-        "created": refund.created,
-        "currency": refund.currency,
-        "metadata": string_map(&refund.metadata),
-        "payment_intent": refund.payment_intent,
-        "reason": refund.reason,
-        "status": "succeeded",
-    })
-}
-
-fn render_dispute(dispute: &Dispute, balance_transactions: Vec<Value>) -> Value {
-    json!({
-        "id": dispute.id,
-        "object": "dispute",
-        "amount": dispute.amount_cents,
-        "balance_transactions": balance_transactions,
-        "charge": dispute.charge,
-        "created": dispute.created,
-        "currency": dispute.currency,
-        "enhanced_eligibility_types": [],
-        "evidence": { "enhanced_evidence": {} },
-        "evidence_details": {
-            "due_by": dispute.created + 7 * 24 * 60 * 60,
-            "enhanced_eligibility": {},
-            "has_evidence": false,
-            "past_due": false,
-            "submission_count": 0,
-        },
-        "is_charge_refundable": false,
-        "livemode": false,
-        "metadata": {},
-        "payment_intent": dispute.payment_intent,
-        "reason": "fraudulent",
-        "status": "needs_response",
-    })
-}
-
-fn render_account(account: &Account) -> Value {
-    let capabilities = if account.transfers_requested {
-        json!({ "transfers": if account.ready { "active" } else { "inactive" } })
-    } else {
-        json!({})
-    };
-    json!({
-        "id": account.id,
-        "object": "account",
-        "business_type": account.business_type,
-        "capabilities": capabilities,
-        "charges_enabled": account.ready,
-        "country": account.country,
-        "created": account.created,
-        "default_currency": account.default_currency,
-        "details_submitted": account.ready,
-        "email": account.email,
-        "metadata": string_map(&account.metadata),
-        "payouts_enabled": account.ready,
-        "type": account.account_type,
-    })
-}
-
-fn render_transfer(transfer: &Transfer) -> Value {
-    json!({
-        "id": transfer.id,
-        "object": "transfer",
-        "amount": transfer.amount_cents,
-        "amount_reversed": 0,
-        "balance_transaction": transfer.balance_transaction,
-        "created": transfer.created,
-        "currency": transfer.currency,
-        "description": transfer.description,
-        "destination": transfer.destination,
-        "livemode": false,
-        "metadata": string_map(&transfer.metadata),
-        "reversals": {
-            "object": "list",
-            "data": [],
-            "has_more": false,
-            "total_count": 0,
-            "url": format!("/v1/transfers/{}/reversals", transfer.id),
-        },
-        "reversed": false,
-        "source_transaction": transfer.source_transaction,
-        "transfer_group": transfer.transfer_group,
-    })
 }
 
 #[cfg(test)]
@@ -1350,13 +1235,47 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_full_fake_refuses_operations_without_changing_anything() {
+        let mut state = State::new(FeeSchedule::default(), "usd".to_owned());
+        let mut top_ups = 0_u64;
+        let error = loop {
+            match state.top_up(1) {
+                Ok(_) => top_ups += 1,
+                Err(error) => break error,
+            }
+        };
+        assert_eq!(error.status.as_u16(), 503);
+        // The last top-up that ran still had room for a whole operation (8 objects) left.
+        assert_eq!(top_ups, OBJECTS_MAX - OBJECTS_PER_OPERATION_MAX + 1);
+        assert!(state.ensure_room_for_an_operation().is_err());
+        let expected_cents = i64::try_from(top_ups).unwrap_or(i64::MAX);
+        assert_eq!(state.available_balance_cents(), expected_cents);
+        assert_eq!(state.available_balance_recomputed_cents(), expected_cents);
+    }
+
+    #[test]
     fn fee_is_percentage_rounded_half_up_plus_fixed() {
         let fees = FeeSchedule::default();
         // (amount, fee): 2.9% of 1000 = 29 exactly; of 1050 = 30.45 → 30; of 1500 = 43.5 → 44 (half up).
-        for (amount_cents, fee_cents) in [(0, 30), (50, 31), (1_000, 59), (1_050, 60), (1_500, 74), (99_999_999, 2_900_030)] {
-            assert_eq!(fees.charge_fee_cents(amount_cents), fee_cents, "fee on {amount_cents}");
+        for (amount_cents, fee_cents) in [
+            (0, 30),
+            (50, 31),
+            (1_000, 59),
+            (1_050, 60),
+            (1_500, 74),
+            (99_999_999, 2_900_030),
+        ] {
+            assert_eq!(
+                fees.charge_fee_cents(amount_cents),
+                fee_cents,
+                "fee on {amount_cents}"
+            );
         }
-        let custom = FeeSchedule { percent_basis_points: 150, fixed_cents: 0, dispute_fee_cents: 0 };
+        let custom = FeeSchedule {
+            percent_basis_points: 150,
+            fixed_cents: 0,
+            dispute_fee_cents: 0,
+        };
         assert_eq!(custom.charge_fee_cents(100), 2, "1.5 rounds half up to 2");
         assert_eq!(custom.charge_fee_cents(99), 1, "1.485 rounds down to 1");
     }

@@ -65,16 +65,26 @@ pub struct Delivery {
 
 impl Default for Delivery {
     fn default() -> Self {
-        Self { hold: false, copies: 1, concurrent: false, delay_ms: 0, signing: Signing::Valid, background: false }
+        Self {
+            hold: false,
+            copies: 1,
+            concurrent: false,
+            delay_ms: 0,
+            signing: Signing::Valid,
+            background: false,
+        }
     }
 }
 
 impl Delivery {
     pub(crate) fn validate(&self) -> Result<(), ApiError> {
-        if !(1..=WEBHOOK_COPIES_MAX).contains(&self.copies) || self.delay_ms > WEBHOOK_DELAY_MS_MAX {
+        if !(1..=WEBHOOK_COPIES_MAX).contains(&self.copies) || self.delay_ms > WEBHOOK_DELAY_MS_MAX
+        {
             return Err(ApiError::parameter_invalid(
                 "delivery",
-                format!("copies must be between 1 and {WEBHOOK_COPIES_MAX} and delay_ms at most {WEBHOOK_DELAY_MS_MAX}."),
+                format!(
+                    "copies must be between 1 and {WEBHOOK_COPIES_MAX} and delay_ms at most {WEBHOOK_DELAY_MS_MAX}."
+                ),
             ));
         }
         Ok(())
@@ -94,7 +104,11 @@ pub struct DeliveryRecord {
 
 /// Sends `event_ids` as `delivery` says and returns what the endpoint answered (nothing when held,
 /// sent in the background, or when no endpoint is configured).
-pub(crate) async fn deliver(shared: &Arc<Shared>, event_ids: Vec<String>, delivery: Delivery) -> Result<Vec<DeliveryRecord>, ApiError> {
+pub(crate) async fn deliver(
+    shared: &Arc<Shared>,
+    event_ids: Vec<String>,
+    delivery: Delivery,
+) -> Result<Vec<DeliveryRecord>, ApiError> {
     delivery.validate()?;
     if delivery.hold || event_ids.is_empty() {
         return Ok(Vec::new());
@@ -103,8 +117,9 @@ pub(crate) async fn deliver(shared: &Arc<Shared>, event_ids: Vec<String>, delive
         let state = shared.lock();
         let mut events = Vec::with_capacity(event_ids.len());
         for id in &event_ids {
-            let (event_type, payload) =
-                state.event_payload(id).ok_or_else(|| ApiError::resource_missing("event_ids", "event", id))?;
+            let (event_type, payload) = state
+                .event_payload(id)
+                .ok_or_else(|| ApiError::resource_missing("event_ids", "event", id))?;
             events.push((id.clone(), event_type, payload));
         }
         (state.webhook_endpoint.clone(), events)
@@ -129,13 +144,19 @@ async fn send_all(
     if delivery.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(delivery.delay_ms)).await;
     }
-    let copies = events.iter().flat_map(|event| std::iter::repeat_n(event, usize::try_from(delivery.copies).unwrap_or(1)));
+    let copies = events.iter().flat_map(|event| {
+        std::iter::repeat_n(event, usize::try_from(delivery.copies).unwrap_or(1))
+    });
     let records = if delivery.concurrent {
-        join_all(copies.map(|(id, event_type, payload)| send_one(shared, endpoint, id, event_type, payload, delivery.signing))).await
+        join_all(copies.map(|(id, event_type, payload)| {
+            send_one(shared, endpoint, id, event_type, payload, delivery.signing)
+        }))
+        .await
     } else {
         let mut records = Vec::new();
         for (id, event_type, payload) in copies {
-            records.push(send_one(shared, endpoint, id, event_type, payload, delivery.signing).await);
+            records
+                .push(send_one(shared, endpoint, id, event_type, payload, delivery.signing).await);
         }
         records
     };
@@ -161,14 +182,21 @@ async fn send_one(
     let signature = match signing {
         Signing::Valid => Some(sign_webhook(&endpoint.secret, now, payload)),
         Signing::WrongSecret => Some(sign_webhook(WRONG_WEBHOOK_SECRET, now, payload)),
-        Signing::StaleTimestamp => Some(sign_webhook(&endpoint.secret, now - STALE_SIGNATURE_AGE_SECONDS, payload)),
+        Signing::StaleTimestamp => Some(sign_webhook(
+            &endpoint.secret,
+            now - STALE_SIGNATURE_AGE_SECONDS,
+            payload,
+        )),
         Signing::Unsigned => None,
     };
     let mut request = shared
         .http
         .post(&endpoint.url)
         .header("content-type", "application/json; charset=utf-8")
-        .header("user-agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
+        .header(
+            "user-agent",
+            "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        )
         .body(payload.to_owned());
     if let Some(signature) = signature {
         request = request.header("stripe-signature", signature);
@@ -177,6 +205,18 @@ async fn send_one(
         Ok(response) => (Some(response.status().as_u16()), None),
         Err(error) => (None, Some(error.to_string())),
     };
-    tracing::debug!(event.id = event_id, event.kind = event_type, ?status, ?error, "fake stripe delivered a webhook");
-    DeliveryRecord { event_id: event_id.to_owned(), event_type: event_type.to_owned(), signing, status, error }
+    tracing::debug!(
+        event.id = event_id,
+        event.kind = event_type,
+        ?status,
+        ?error,
+        "fake stripe delivered a webhook"
+    );
+    DeliveryRecord {
+        event_id: event_id.to_owned(),
+        event_type: event_type.to_owned(),
+        signing,
+        status,
+        error,
+    }
 }

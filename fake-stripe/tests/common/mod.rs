@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 pub const WEBHOOK_SECRET: &str = "whsec_test_secret";
 
 pub async fn start_fake() -> FakeStripe {
-    FakeStripe::start(FakeStripeConfig::default()).await.unwrap()
+    FakeStripe::start(FakeStripeConfig::default())
+        .await
+        .unwrap()
 }
 
 /// A raw HTTP answer: status, headers of interest and the JSON body.
@@ -25,14 +27,26 @@ pub struct Answer {
 
 async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
-    let replayed = response.headers().get("idempotent-replayed").is_some_and(|value| value == "true");
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .is_some_and(|value| value == "true");
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
-    Answer { status, replayed, body }
+    Answer {
+        status,
+        replayed,
+        body,
+    }
 }
 
 /// POSTs form `pairs` to `path` with the fake's key (and an idempotency key if given).
-pub async fn post_form(fake: &FakeStripe, path: &str, pairs: &[(&str, &str)], idempotency_key: Option<&str>) -> Answer {
+pub async fn post_form(
+    fake: &FakeStripe,
+    path: &str,
+    pairs: &[(&str, &str)],
+    idempotency_key: Option<&str>,
+) -> Answer {
     let mut request = reqwest::Client::new()
         .post(format!("{}{path}", fake.base_url()))
         .bearer_auth(fake.secret_key())
@@ -86,9 +100,20 @@ pub async fn create_session(fake: &FakeStripe) -> String {
 
 /// Creates an Express account and marks it ready; returns its id.
 pub async fn ready_account(fake: &FakeStripe) -> String {
-    let answer = post_form(fake, "v1/accounts", &[("type", "express"), ("capabilities[transfers][requested]", "true")], None).await;
+    let answer = post_form(
+        fake,
+        "v1/accounts",
+        &[
+            ("type", "express"),
+            ("capabilities[transfers][requested]", "true"),
+        ],
+        None,
+    )
+    .await;
     let id = answer.body["id"].as_str().unwrap().to_owned();
-    fake.mark_account_ready(&id, fake_stripe::Delivery::default()).await.unwrap();
+    fake.mark_account_ready(&id, fake_stripe::Delivery::default())
+        .await
+        .unwrap();
     id
 }
 
@@ -108,17 +133,30 @@ pub struct WebhookReceiver {
     server: actix_web::dev::ServerHandle,
 }
 
-async fn receive(request: HttpRequest, body: web::Bytes, received: web::Data<Mutex<Vec<Received>>>) -> HttpResponse {
+async fn receive(
+    request: HttpRequest,
+    body: web::Bytes,
+    received: web::Data<Mutex<Vec<Received>>>,
+) -> HttpResponse {
     let payload = String::from_utf8(body.to_vec()).unwrap();
-    let signature = request.headers().get("stripe-signature").map(|value| value.to_str().unwrap().to_owned());
+    let signature = request
+        .headers()
+        .get("stripe-signature")
+        .map(|value| value.to_str().unwrap().to_owned());
     let verified = match &signature {
-        Some(signature) => stripe_webhook::Webhook::construct_event(&payload, signature, WEBHOOK_SECRET)
-            .map(|event| event.type_.as_str().to_owned())
-            .map_err(|error| error.to_string()),
+        Some(signature) => {
+            stripe_webhook::Webhook::construct_event(&payload, signature, WEBHOOK_SECRET)
+                .map(|event| event.type_.as_str().to_owned())
+                .map_err(|error| error.to_string())
+        }
         None => Err("unsigned".to_owned()),
     };
     let status = if verified.is_ok() { 200 } else { 400 };
-    received.lock().unwrap().push(Received { signature, payload, verified });
+    received.lock().unwrap().push(Received {
+        signature,
+        payload,
+        verified,
+    });
     HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
 }
 
@@ -128,15 +166,23 @@ impl WebhookReceiver {
         let url = format!("http://{}/webhooks/stripe", listener.local_addr().unwrap());
         let received = web::Data::new(Mutex::new(Vec::new()));
         let shared = received.clone();
-        let server = HttpServer::new(move || App::new().app_data(shared.clone()).route("/webhooks/stripe", web::post().to(receive)))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap()
-            .run();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(shared.clone())
+                .route("/webhooks/stripe", web::post().to(receive))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
         let handle = server.handle();
         tokio::spawn(server);
-        Self { url, received: received.into_inner(), server: handle }
+        Self {
+            url,
+            received: received.into_inner(),
+            server: handle,
+        }
     }
 
     pub fn received(&self) -> Vec<Received> {
