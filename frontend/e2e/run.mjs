@@ -2,7 +2,7 @@
 //! a free port with a temporary data directory, walks the flows that exist, saves a screenshot per
 //! step into artifacts/e2e/, and prints `N passed, N failed` as its last line (exit 1 on failure).
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -19,6 +19,32 @@ const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable
 const SERVER_START_TIMEOUT_MS = 30_000;
 const STEP_TIMEOUT_MS = 15_000;
 const PASSWORD = "listen-to-the-music-42";
+const RELEASE_TITLE = "Harbour Lights";
+const SAMPLE_RATE_HZ = 44_100;
+const apiPaths = Object.keys(JSON.parse(readFileSync(path.join(frontendDirectory, "src", "api", "openapi.json"), "utf8")).paths);
+const publishingExists = apiPaths.includes("/api/v1/releases/{id}/tracks") && apiPaths.includes("/api/v1/catalog/releases");
+
+/** A mono 16-bit PCM WAV of a sine tone; each frequency gives different audio (the server refuses duplicates). */
+function sineWave(frequency_hz, duration_ms) {
+  const sample_count = Math.floor((SAMPLE_RATE_HZ * duration_ms) / 1000);
+  const buffer = Buffer.alloc(44 + sample_count * 2);
+  buffer.write("RIFF", 0);
+  buffer.writeUInt32LE(36 + sample_count * 2, 4);
+  buffer.write("WAVEfmt ", 8);
+  buffer.writeUInt32LE(16, 16);
+  buffer.writeUInt16LE(1, 20);
+  buffer.writeUInt16LE(1, 22);
+  buffer.writeUInt32LE(SAMPLE_RATE_HZ, 24);
+  buffer.writeUInt32LE(SAMPLE_RATE_HZ * 2, 28);
+  buffer.writeUInt16LE(2, 32);
+  buffer.writeUInt16LE(16, 34);
+  buffer.write("data", 36);
+  buffer.writeUInt32LE(sample_count * 2, 40);
+  for (let index = 0; index < sample_count; index += 1) {
+    buffer.writeInt16LE(Math.round(Math.sin((2 * Math.PI * frequency_hz * index) / SAMPLE_RATE_HZ) * 12_000), 44 + index * 2);
+  }
+  return buffer;
+}
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -173,10 +199,85 @@ async function main() {
       await signUp(artist, "artist");
       await page.waitForURL(`${baseUrl}/artist`);
       await expectVisible(page.getByRole("heading", { name: "Dashboard" }));
-      await expectVisible(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Upload" }));
+      await expectVisible(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New release" }));
     });
 
+    if (publishingExists) {
+      await step("artist starts a release", async () => {
+        await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New release" }).click();
+        await page.getByLabel("Title").fill(RELEASE_TITLE);
+        await page.getByRole("button", { name: "Start the release" }).click();
+        await page.waitForURL(/\/artist\/releases\/[^/]+$/);
+        await expectVisible(page.getByRole("heading", { name: RELEASE_TITLE }));
+      });
+
+      await step("artist uploads two tracks; a non-audio file fails on its own", async () => {
+        await page.locator("#audio-files").setInputFiles([
+          { name: "01 Low Tide.wav", mimeType: "audio/wav", buffer: sineWave(330, 3000) },
+          { name: "02 High Water.wav", mimeType: "audio/wav", buffer: sineWave(550, 4000) },
+          { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not audio at all") },
+        ]);
+        const uploads = page.getByRole("list", { name: "Uploads" });
+        await expectVisible(uploads.locator(".upload-failed").filter({ hasText: "notes.txt" }));
+        await uploads.locator(".upload-done").nth(1).waitFor({ timeout: 60_000 });
+        await page.locator(".track-row").nth(1).waitFor();
+      });
+
+      await step("artist prices each track", async () => {
+        for (const trackNumber of [1, 2]) {
+          const track = page.getByRole("form", { name: `Track ${trackNumber}` });
+          await track.getByLabel("Price in dollars").fill("1.29");
+          await track.getByRole("button", { name: "Save track" }).click();
+          await expectVisible(track.getByRole("status").filter({ hasText: "Saved." }));
+        }
+      });
+
+      await step("artist sets a pay-what-you-want price and publishes", async () => {
+        const details = page.getByRole("form", { name: "Release details" });
+        await details.getByLabel("Pay what you want").check();
+        await details.getByLabel("Minimum in dollars").fill("5");
+        await details.getByLabel("Suggested in dollars").fill("8");
+        await details.getByRole("button", { name: "Save release" }).click();
+        await expectVisible(details.getByRole("status").filter({ hasText: "Saved." }));
+        await page.getByRole("button", { name: "Publish" }).click();
+        await expectVisible(page.getByTestId("release-state").filter({ hasText: "published" }));
+      });
+    }
+
     await step("artist signs out", signOut);
+
+    if (publishingExists) {
+      await step("visitors see the release on the home page", async () => {
+        await page.goto(`${baseUrl}/`);
+        await expectVisible(page.getByRole("link", { name: RELEASE_TITLE }));
+      });
+
+      await step("search finds the release", async () => {
+        await page.goto(`${baseUrl}/search`);
+        await page.getByRole("searchbox").fill("harbour");
+        await page.getByRole("button", { name: "Search" }).click();
+        await expectVisible(page.getByRole("link", { name: RELEASE_TITLE }));
+      });
+
+      await step("release page shows the tracklist and goes into the cart", async () => {
+        await page.getByRole("link", { name: RELEASE_TITLE }).first().click();
+        await expectVisible(page.getByRole("heading", { name: RELEASE_TITLE }));
+        if ((await page.locator(".tracklist li").count()) !== 2) throw new Error("the tracklist does not show two tracks");
+        await page.getByRole("button", { name: /Add Harbour Lights to the cart/ }).click();
+        await expectVisible(page.getByRole("button", { name: "Harbour Lights is in your cart" }));
+      });
+
+      await step("cart totals a pay-what-you-want amount and enforces the minimum", async () => {
+        await page.getByRole("link", { name: /^Cart/ }).click();
+        const total = page.getByTestId("cart-total");
+        await expectVisible(total.filter({ hasText: "$8.00" }));
+        const amount = page.getByLabel(/Your price/);
+        await amount.fill("4.99");
+        await expectVisible(page.getByText("Pay at least $5.00."));
+        await amount.fill("12.50");
+        await expectVisible(total.filter({ hasText: "$12.50" }));
+      });
+    }
 
     await step("registering the same email again is refused", async () => {
       await page.goto(`${baseUrl}/signup`);
@@ -192,7 +293,7 @@ async function main() {
       await page.waitForURL(`${baseUrl}/`);
       const navigation = page.getByRole("navigation", { name: "Main" });
       await expectVisible(navigation.getByRole("link", { name: "Library" }));
-      if ((await navigation.getByRole("link", { name: "Upload" }).count()) !== 0) throw new Error("a listener sees the artist's Upload link");
+      if ((await navigation.getByRole("link", { name: "New release" }).count()) !== 0) throw new Error("a listener sees the artist's New release link");
     });
 
     await step("a reload keeps the listener signed in", async () => {

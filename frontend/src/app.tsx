@@ -17,6 +17,7 @@ import { CartPage } from "./cart/cart-page";
 import { LibraryPage } from "./library/library-page";
 import { ArtistDashboardPage } from "./artist/dashboard-page";
 import { UploadPage } from "./artist/upload-page";
+import { ReleaseEditorPage } from "./artist/release-editor-page";
 import { EarningsPage } from "./artist/earnings-page";
 import { PayoutsPage } from "./artist/payouts-page";
 import { InstallerPage } from "./installer/installer-page";
@@ -43,7 +44,8 @@ const routes: readonly Route[] = [
   { pattern: "/library", title: "Library", roles: SIGNED_IN, render: () => <LibraryPage /> },
   { pattern: "/free-music", title: "Free music", roles: SIGNED_IN, render: () => <InstallerPage /> },
   { pattern: "/artist", title: "Dashboard", roles: ["artist"], render: () => <ArtistDashboardPage /> },
-  { pattern: "/artist/upload", title: "Upload", roles: ["artist"], render: () => <UploadPage /> },
+  { pattern: "/artist/upload", title: "New release", roles: ["artist"], render: () => <UploadPage /> },
+  { pattern: "/artist/releases/:id", title: "Edit release", roles: ["artist"], render: (parameters) => <ReleaseEditorPage releaseId={parameters.id!} /> },
   { pattern: "/artist/earnings", title: "Earnings", roles: ["artist"], render: () => <EarningsPage /> },
   { pattern: "/artist/payouts", title: "Payouts", roles: ["artist"], render: () => <PayoutsPage /> },
   { pattern: "/operator", title: "Operator", roles: ["admin"], render: () => <OperatorPage /> },

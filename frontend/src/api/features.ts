@@ -13,23 +13,10 @@ function feature(title: string, summary: string, endpoints: readonly Endpoint[])
 }
 
 export const FEATURES = {
-  browse: feature("New releases", "The newest releases from every artist, with artwork and prices.", [["get", "/api/v1/catalog/releases"]]),
-  search: feature("Search", "Search artists, releases and tracks.", [["get", "/api/v1/catalog/search"]]),
-  release: feature("Release", "Artwork, tracklist with 30-second previews, and buying the release or single tracks.", [
-    ["get", "/api/v1/catalog/releases/{id}"],
-  ]),
-  artist: feature("Artist", "An artist's page with all their releases.", [["get", "/api/v1/catalog/artists/{id}"]]),
   checkout: feature("Checkout", "One checkout for the whole cart, so the card fee is paid once.", [["post", "/api/v1/checkout"]]),
   library: feature("Library", "Everything you bought, to stream in full or download in the format you choose.", [
     ["get", "/api/v1/library"],
     ["post", "/api/v1/library/{item}/download"],
-  ]),
-  upload: feature("Upload", "Drop audio files; Megabox reads their tags, artwork, loudness and waveform into a draft release.", [
-    ["post", "/api/v1/releases"],
-    ["post", "/api/v1/releases/{id}/tracks"],
-    ["patch", "/api/v1/releases/{id}"],
-    ["patch", "/api/v1/tracks/{id}"],
-    ["post", "/api/v1/releases/{id}/publish"],
   ]),
   earnings: feature("Earnings", "Sales and ad revenue per period, plays, and statements as CSV.", [
     ["get", "/api/v1/artist/earnings"],

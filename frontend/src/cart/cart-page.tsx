@@ -7,7 +7,7 @@ import { cart, useCart } from "../state";
 import { chooseAmount, lineProblem, removeItem, summarize, type CartItem } from "./cart";
 
 function AmountInput({ item }: { item: CartItem }) {
-  if (item.price.kind === "fixed") return <span>{formatCents(item.price.amount_cents)}</span>;
+  if (item.price.kind === "fixed") return <span>{formatCents(item.price.price_cents)}</span>;
   const id = `amount-${item.item_id}`;
   const problem = lineProblem(item);
   return (

@@ -1,13 +1,14 @@
 //! Cart totals with fixed prices and pay-what-you-want minimums.
 import { describe, expect, it } from "vitest";
-import { addItem, chooseAmount, parseStoredCart, removeItem, summarize, CART_ITEMS_MAX, type CartItem, type Price } from "./cart";
+import type { Price } from "../catalog/price";
+import { addItem, chooseAmount, parseStoredCart, removeItem, summarize, CART_ITEMS_MAX, type CartItem } from "./cart";
 
 function line(item_id: string, price: Price) {
   return { item_kind: "release" as const, item_id, title: item_id, artist_name: "Artist", price };
 }
 
-const fixed = (amount_cents: number): Price => ({ kind: "fixed", amount_cents });
-const payWhatYouWant = (minimum_cents: number): Price => ({ kind: "pay_what_you_want", minimum_cents });
+const fixed = (price_cents: number): Price => ({ kind: "fixed", price_cents });
+const payWhatYouWant = (minimum_cents: number, suggested_cents = minimum_cents): Price => ({ kind: "pay_what_you_want", minimum_cents, suggested_cents });
 
 describe("summarize", () => {
   it("adds fixed prices and chosen amounts in integer cents", () => {
@@ -18,10 +19,10 @@ describe("summarize", () => {
     expect(summarize(items)).toEqual({ total_cents: 999 + 1205 + 1, problems: [] });
   });
 
-  it("starts pay-what-you-want at the minimum", () => {
-    const items = addItem([], line("b", payWhatYouWant(700)));
-    expect(items[0]?.chosen_amount_cents).toBe(700);
-    expect(summarize(items).total_cents).toBe(700);
+  it("starts pay-what-you-want at the suggestion, never below the minimum", () => {
+    const items = addItem(addItem([], line("b", payWhatYouWant(700, 1000))), line("c", payWhatYouWant(700, 100)));
+    expect(items.map((item) => item.chosen_amount_cents)).toEqual([1000, 700]);
+    expect(summarize(items).total_cents).toBe(1700);
   });
 
   it("allows a zero minimum (name your price, free allowed)", () => {
@@ -68,7 +69,7 @@ describe("parseStoredCart", () => {
     expect(parseStoredCart(JSON.stringify(items))).toEqual(items);
   });
 
-  it.each([null, "", "not json", "{}", "42", '[{"item_id": 1}]', '[{"item_kind":"release","item_id":"a","title":"t","artist_name":"n","chosen_amount_cents":1,"price":{"kind":"fixed","amount_cents":"1"}}]'])(
+  it.each([null, "", "not json", "{}", "42", '[{"item_id": 1}]', '[{"item_kind":"release","item_id":"a","title":"t","artist_name":"n","chosen_amount_cents":1,"price":{"kind":"fixed","price_cents":"1"}}]'])(
     "reads %j as an empty cart",
     (stored) => {
       expect(parseStoredCart(stored)).toEqual([]);

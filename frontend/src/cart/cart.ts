@@ -1,11 +1,8 @@
 //! The cart: what a listener means to buy, kept in localStorage until checkout. Amounts are integer
 //! cents. The server decides the real price at checkout; the cart only helps the listener choose a
 //! pay-what-you-want amount at or above the minimum and shows what the total will be.
+import type { Price } from "../catalog/price";
 import { formatCents } from "../lib/money";
-
-export type Price =
-  | { kind: "fixed"; amount_cents: number }
-  | { kind: "pay_what_you_want"; minimum_cents: number };
 
 export interface CartItem {
   item_kind: "release" | "track";
@@ -22,7 +19,7 @@ export const CART_ITEMS_MAX = 100;
 
 /** What this line will cost: the fixed price, or the chosen amount for pay-what-you-want. */
 export function lineAmountCents(item: CartItem): number {
-  return item.price.kind === "fixed" ? item.price.amount_cents : item.chosen_amount_cents;
+  return item.price.kind === "fixed" ? item.price.price_cents : item.chosen_amount_cents;
 }
 
 /** Why a line cannot be checked out, or null when it can. */
@@ -52,10 +49,11 @@ export function summarize(items: readonly CartItem[]): CartSummary {
   return { total_cents, problems };
 }
 
-/** Adds an item (a second add of the same item is a no-op); pay-what-you-want starts at its minimum. */
+/** Adds an item (a second add of the same item is a no-op); pay-what-you-want starts at the artist's suggestion. */
 export function addItem(items: readonly CartItem[], item: Omit<CartItem, "chosen_amount_cents">): CartItem[] {
   if (items.some((existing) => existing.item_id === item.item_id) || items.length >= CART_ITEMS_MAX) return [...items];
-  const chosen_amount_cents = item.price.kind === "fixed" ? item.price.amount_cents : item.price.minimum_cents;
+  const chosen_amount_cents =
+    item.price.kind === "fixed" ? item.price.price_cents : Math.max(item.price.minimum_cents, item.price.suggested_cents);
   return [...items, { ...item, chosen_amount_cents }];
 }
 
@@ -81,10 +79,10 @@ export function parseStoredCart(stored: string | null): CartItem[] {
 function isCartItem(value: unknown): value is CartItem {
   const item = value as Partial<CartItem> | null;
   if (item === null || typeof item !== "object") return false;
-  const price = item.price as Partial<Price> | undefined;
+  const price = item.price as Record<string, unknown> | undefined;
   const priceIsValid =
-    (price?.kind === "fixed" && Number.isSafeInteger((price as { amount_cents?: unknown }).amount_cents)) ||
-    (price?.kind === "pay_what_you_want" && Number.isSafeInteger((price as { minimum_cents?: unknown }).minimum_cents));
+    (price?.kind === "fixed" && Number.isSafeInteger(price.price_cents)) ||
+    (price?.kind === "pay_what_you_want" && Number.isSafeInteger(price.minimum_cents) && Number.isSafeInteger(price.suggested_cents));
   return (
     (item.item_kind === "release" || item.item_kind === "track") &&
     typeof item.item_id === "string" &&

@@ -1,7 +1,85 @@
-//! A release: artwork, tracklist with previews, and buying.
-import { FEATURES } from "../api/features";
-import { ComingSoon } from "../components/coming-soon";
+//! A release: artwork, tracklist with 30-second previews, and adding the release or single tracks
+//! to the cart.
+import { dataOf, type Schemas } from "../api/client";
+import { addItem } from "../cart/cart";
+import { LoadedView } from "../components/loading";
+import { formatDuration } from "../lib/duration";
+import { Link } from "../lib/router";
+import { useLoad } from "../lib/use-load";
+import { player, type QueueEntry } from "../player/player-store";
+import { cart, session, useCart } from "../state";
+import { describePrice } from "./price";
+import { Artwork } from "./release-card";
 
-export function ReleasePage(_props: { releaseId: string }) {
-  return <ComingSoon feature={FEATURES.release} />;
+function previewEntries(detail: Schemas["ReleaseDetailView"]): QueueEntry[] {
+  return detail.tracks.map((track) => ({
+    track_id: track.id,
+    title: track.title,
+    artist_name: detail.artist_name,
+    duration_ms: track.duration_ms,
+    peaks: [],
+    source: "preview",
+  }));
+}
+
+function AddToCart({ id, kind, title, artistName, price }: { id: string; kind: "release" | "track"; title: string; artistName: string; price: Schemas["PriceView"] }) {
+  const items = useCart();
+  const inCart = items.some((item) => item.item_id === id);
+  return (
+    <button
+      type="button"
+      class={kind === "track" ? "button-secondary" : undefined}
+      disabled={inCart}
+      aria-label={inCart ? `${title} is in your cart` : `Add ${title} to the cart, ${describePrice(price)}`}
+      onClick={() => cart.set(addItem(cart.value, { item_kind: kind, item_id: id, title, artist_name: artistName, price }))}
+    >
+      {inCart ? "In cart" : kind === "release" ? `Buy ${describePrice(price)}` : describePrice(price)}
+    </button>
+  );
+}
+
+function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
+  const { release, artist_name: artistName, tracks } = detail;
+  const title = release.title ?? "Untitled";
+  const entries = previewEntries(detail);
+  return (
+    <article class="release">
+      <div class="release-header">
+        <Artwork url={release.artwork_url} title={title} size="large" />
+        <div>
+          <p class="muted">{release.kind.toUpperCase()}</p>
+          <h1>{title}</h1>
+          <p>
+            by <Link href={`/artists/${release.artist_id}`}>{artistName}</Link>
+            {release.release_date == null ? null : <span class="muted"> · {release.release_date}</span>}
+          </p>
+          {release.credits === "" ? null : <p class="muted">{release.credits}</p>}
+          <p class="release-actions">
+            {release.price == null ? null : <AddToCart id={release.id} kind="release" title={title} artistName={artistName} price={release.price} />}
+            <button type="button" class="button-secondary" disabled={entries.length === 0} onClick={() => player.playNow(entries)}>
+              Play previews
+            </button>
+          </p>
+        </div>
+      </div>
+      <h2>Tracks</h2>
+      <ol class="tracklist">
+        {tracks.map((track, index) => (
+          <li key={track.id}>
+            <button type="button" class="button-secondary play-button" aria-label={`Play a preview of ${track.title}`} onClick={() => player.playNow(entries, index)}>
+              ▶
+            </button>
+            <span class="track-title">{track.title}</span>
+            <span class="muted">{formatDuration(track.duration_ms)}</span>
+            {track.price == null ? null : <AddToCart id={track.id} kind="track" title={track.title} artistName={artistName} price={track.price} />}
+          </li>
+        ))}
+      </ol>
+    </article>
+  );
+}
+
+export function ReleasePage({ releaseId }: { releaseId: string }) {
+  const [detail] = useLoad(() => dataOf(session.api.GET("/api/v1/catalog/releases/{id}", { params: { path: { id: releaseId } } })), [releaseId]);
+  return <LoadedView loaded={detail}>{(loaded) => <Release detail={loaded} />}</LoadedView>;
 }

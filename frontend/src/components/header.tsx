@@ -22,7 +22,7 @@ const NAVIGATION_BY_ROLE: Record<Role | "anonymous", readonly NavigationItem[]> 
   artist: [
     { href: "/", label: "Browse" },
     { href: "/artist", label: "Dashboard" },
-    { href: "/artist/upload", label: "Upload" },
+    { href: "/artist/upload", label: "New release" },
     { href: "/artist/earnings", label: "Earnings" },
     { href: "/artist/payouts", label: "Payouts" },
     { href: "/library", label: "Library" },

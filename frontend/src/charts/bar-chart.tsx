@@ -1,0 +1,96 @@
+//! A grouped bar chart in SVG (one group per period, one bar per series), with a table of the
+//! same numbers for screen readers and for anyone who prefers figures to bars.
+import { niceCeiling, ticks } from "./scale";
+
+export interface Series {
+  label: string;
+  /** A CSS colour with enough contrast against the page background. */
+  color: string;
+  values: readonly number[];
+}
+
+interface BarChartProps {
+  title: string;
+  categories: readonly string[];
+  series: readonly Series[];
+  formatValue: (value: number) => string;
+}
+
+const WIDTH = 640;
+const HEIGHT = 240;
+const MARGIN = { top: 12, right: 12, bottom: 28, left: 72 };
+const TICK_COUNT = 4;
+
+export function BarChart({ title, categories, series, formatValue }: BarChartProps) {
+  const ceiling = niceCeiling(Math.max(0, ...series.flatMap((one) => one.values)));
+  const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
+  const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
+  const groupWidth = categories.length === 0 ? 0 : plotWidth / categories.length;
+  const barWidth = series.length === 0 ? 0 : (groupWidth * 0.8) / series.length;
+  const y = (value: number) => MARGIN.top + plotHeight - (Math.max(0, value) / ceiling) * plotHeight;
+
+  return (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      <ul class="chart-legend">
+        {series.map((one) => (
+          <li key={one.label}>
+            <span class="swatch" style={{ background: one.color }} aria-hidden="true" />
+            {one.label}
+          </li>
+        ))}
+      </ul>
+      <svg viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={title} preserveAspectRatio="xMidYMid meet">
+        {ticks(ceiling, TICK_COUNT).map((tick) => (
+          <g key={tick}>
+            <line x1={MARGIN.left} x2={WIDTH - MARGIN.right} y1={y(tick)} y2={y(tick)} class="chart-grid" />
+            <text x={MARGIN.left - 6} y={y(tick)} text-anchor="end" dominant-baseline="middle" class="chart-label">
+              {formatValue(tick)}
+            </text>
+          </g>
+        ))}
+        {categories.map((category, categoryIndex) => {
+          const groupX = MARGIN.left + categoryIndex * groupWidth + groupWidth * 0.1;
+          return (
+            <g key={category}>
+              {series.map((one, seriesIndex) => {
+                const value = one.values[categoryIndex] ?? 0;
+                return (
+                  <rect key={one.label} x={groupX + seriesIndex * barWidth} y={y(value)} width={Math.max(0, barWidth - 2)} height={MARGIN.top + plotHeight - y(value)} fill={one.color}>
+                    <title>{`${one.label}, ${category}: ${formatValue(value)}`}</title>
+                  </rect>
+                );
+              })}
+              <text x={groupX + (barWidth * series.length) / 2} y={HEIGHT - 8} text-anchor="middle" class="chart-label">
+                {category}
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+      <table class="visually-hidden">
+        <caption>{title}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Period</th>
+            {series.map((one) => (
+              <th scope="col" key={one.label}>
+                {one.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {categories.map((category, categoryIndex) => (
+            <tr key={category}>
+              <th scope="row">{category}</th>
+              {series.map((one) => (
+                <td key={one.label}>{formatValue(one.values[categoryIndex] ?? 0)}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}
