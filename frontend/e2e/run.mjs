@@ -154,6 +154,15 @@ async function main() {
     }
 
     const expectVisible = (locator) => locator.waitFor({ state: "visible" });
+    async function waitForValue(locator, expected) {
+      const deadline = Date.now() + STEP_TIMEOUT_MS;
+      let actual = await locator.inputValue();
+      while (actual !== expected) {
+        if (Date.now() > deadline) throw new Error(`expected ${JSON.stringify(expected)}, found ${JSON.stringify(actual)}`);
+        await page.waitForTimeout(100);
+        actual = await locator.inputValue();
+      }
+    }
     const accountName = page.getByTestId("account-name");
     const suffix = Date.now().toString(36);
     const artist = { email: `artist-${suffix}@example.com`, name: "Ada Artist" };
@@ -230,6 +239,14 @@ async function main() {
           await track.getByRole("button", { name: "Save track" }).click();
           await expectVisible(track.getByRole("status").filter({ hasText: "Saved." }));
         }
+      });
+
+      await step("artist reorders the tracks", async () => {
+        const firstTitle = page.getByLabel("Title of track 1");
+        if ((await firstTitle.inputValue()) !== "01 Low Tide") throw new Error("uploads did not keep the files' name order");
+        await page.getByRole("button", { name: "Move 01 Low Tide down" }).click();
+        await waitForValue(page.getByLabel("Title of track 1"), "02 High Water");
+        await waitForValue(page.getByLabel("Title of track 2"), "01 Low Tide");
       });
 
       await step("artist sets a pay-what-you-want price and publishes", async () => {

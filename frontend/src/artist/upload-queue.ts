@@ -4,8 +4,11 @@ import { apiError } from "../auth/session";
 import { Observable } from "../lib/store";
 import { uploadFile, type UploadSession } from "./upload";
 
-/** The server analyses each file in a sandbox; two at once keeps the pipe full without hogging it. */
-export const UPLOADS_IN_PARALLEL_MAX = 2;
+/**
+ * Tracks take their positions in the order their uploads finish, so files go one at a time, in
+ * name order (most rips are numbered): the draft's order then matches the files'.
+ */
+export const UPLOADS_IN_PARALLEL_MAX = 1;
 
 export type UploadStatus = "queued" | "uploading" | "analysing" | "done" | "failed";
 
@@ -32,7 +35,8 @@ export class UploadQueue {
 
   add(files: Iterable<File>) {
     const added: UploadEntry[] = [];
-    for (const file of files) {
+    const byName = [...files].sort((first, second) => first.name.localeCompare(second.name, undefined, { numeric: true }));
+    for (const file of byName) {
       const key = this.nextKey++;
       this.files.set(key, file);
       added.push({ key, file_name: file.name, size_bytes: file.size, loaded_bytes: 0, status: "queued", error: null });

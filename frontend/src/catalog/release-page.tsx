@@ -1,5 +1,6 @@
 //! A release: artwork, tracklist with 30-second previews, and adding the release or single tracks
 //! to the cart.
+import { hasEndpoint } from "../api/availability";
 import { dataOf, type Schemas } from "../api/client";
 import { addItem } from "../cart/cart";
 import { LoadedView } from "../components/loading";
@@ -10,6 +11,9 @@ import { player, type QueueEntry } from "../player/player-store";
 import { cart, session, useCart } from "../state";
 import { describePrice } from "./price";
 import { Artwork } from "./release-card";
+
+/** Previews play once the server offers them; until then the tracklist has no play buttons. */
+const previewsAvailable = hasEndpoint(["get", "/api/v1/tracks/{id}/preview"]);
 
 function previewEntries(detail: Schemas["ReleaseDetailView"]): QueueEntry[] {
   return detail.tracks.map((track) => ({
@@ -56,9 +60,13 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
           {release.credits === "" ? null : <p class="muted">{release.credits}</p>}
           <p class="release-actions">
             {release.price == null ? null : <AddToCart id={release.id} kind="release" title={title} artistName={artistName} price={release.price} />}
-            <button type="button" class="button-secondary" disabled={entries.length === 0} onClick={() => player.playNow(entries)}>
-              Play previews
-            </button>
+            {previewsAvailable ? (
+              <button type="button" class="button-secondary" disabled={entries.length === 0} onClick={() => player.playNow(entries)}>
+                Play previews
+              </button>
+            ) : (
+              <span class="status-pill">Previews coming soon</span>
+            )}
           </p>
         </div>
       </div>
@@ -66,9 +74,13 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
       <ol class="tracklist">
         {tracks.map((track, index) => (
           <li key={track.id}>
-            <button type="button" class="button-secondary play-button" aria-label={`Play a preview of ${track.title}`} onClick={() => player.playNow(entries, index)}>
-              ▶
-            </button>
+            {previewsAvailable ? (
+              <button type="button" class="button-secondary play-button" aria-label={`Play a preview of ${track.title}`} onClick={() => player.playNow(entries, index)}>
+                ▶
+              </button>
+            ) : (
+              <span class="track-position">{index + 1}</span>
+            )}
             <span class="track-title">{track.title}</span>
             <span class="muted">{formatDuration(track.duration_ms)}</span>
             {track.price == null ? null : <AddToCart id={track.id} kind="track" title={track.title} artistName={artistName} price={track.price} />}
