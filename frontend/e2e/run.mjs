@@ -212,6 +212,13 @@ async function main() {
     });
 
     if (publishingExists) {
+      await step("artist writes a profile bio", async () => {
+        const profile = page.getByRole("form", { name: "Artist profile" });
+        await profile.getByLabel("Bio").fill("Songs about the sea.");
+        await profile.getByRole("button", { name: "Save profile" }).click();
+        await expectVisible(profile.getByRole("status").filter({ hasText: "Saved." }));
+      });
+
       await step("artist starts a release", async () => {
         await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "New release" }).click();
         await page.getByLabel("Title").fill(RELEASE_TITLE);
@@ -282,6 +289,13 @@ async function main() {
         if ((await page.locator(".tracklist li").count()) !== 2) throw new Error("the tracklist does not show two tracks");
         await page.getByRole("button", { name: /Add Harbour Lights to the cart/ }).click();
         await expectVisible(page.getByRole("button", { name: "Harbour Lights is in your cart" }));
+      });
+
+      await step("the artist page shows the bio and the release", async () => {
+        await page.getByRole("main").getByRole("link", { name: artist.name }).click();
+        await expectVisible(page.getByRole("heading", { name: artist.name }));
+        await expectVisible(page.getByText("Songs about the sea."));
+        await expectVisible(page.getByRole("link", { name: RELEASE_TITLE }));
       });
 
       await step("cart totals a pay-what-you-want amount and enforces the minimum", async () => {

@@ -4,6 +4,7 @@ import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
 import { session, useSession } from "../state";
+import { ProfileForm } from "./profile-form";
 
 export function ArtistDashboardPage() {
   const state = useSession();
@@ -37,6 +38,8 @@ export function ArtistDashboardPage() {
           )
         }
       </LoadedView>
+      <h2>Your artist profile</h2>
+      <ProfileForm />
       <ul class="card-grid">
         <li class="card">
           <h2>

@@ -13,6 +13,10 @@ import { PriceEditor } from "./price-editor";
 import { progressPercent } from "./upload";
 import { UploadQueue, type UploadEntry } from "./upload-queue";
 
+/** Mirror the catalog's limits so people learn them while typing; the server still decides. */
+const TITLE_CHARACTERS_MAX = 200;
+const CREDITS_CHARACTERS_MAX = 5000;
+
 /** What the file picker offers; the server sniffs the content and decides. */
 const ACCEPTED_FILES = "audio/*,.flac,.wav,.aiff,.aif,.mp3,.ogg,.opus,.m4a";
 
@@ -111,7 +115,7 @@ function ReleaseForm({ release, onSaved }: { release: Schemas["ReleaseView"]; on
     <form onSubmit={onSubmit} class="release-form" aria-label="Release details">
       <div class="field">
         <label for="title">Title</label>
-        <input id="title" name="title" defaultValue={release.title ?? ""} required />
+        <input id="title" name="title" defaultValue={release.title ?? ""} required maxLength={TITLE_CHARACTERS_MAX} />
       </div>
       <div class="field field-inline">
         <label for="kind">Kind</label>
@@ -127,7 +131,7 @@ function ReleaseForm({ release, onSaved }: { release: Schemas["ReleaseView"]; on
       </div>
       <div class="field">
         <label for="credits">Credits</label>
-        <textarea id="credits" name="credits" rows={3} defaultValue={release.credits} />
+        <textarea id="credits" name="credits" rows={3} defaultValue={release.credits} maxLength={CREDITS_CHARACTERS_MAX} />
       </div>
       <PriceEditor id="release-price" legend="Price of the whole release" initial={release.price} onChange={setPrice} />
       <p class={message?.error ? "error" : "muted"} role="status">
@@ -164,7 +168,7 @@ function TrackRow({ track, index, count, onMove, onSaved }: { track: Schemas["Tr
             <label for={`track-${track.id}`} class="visually-hidden">
               Title of track {index + 1}
             </label>
-            <input id={`track-${track.id}`} name="title" defaultValue={track.title} required />
+            <input id={`track-${track.id}`} name="title" defaultValue={track.title} required maxLength={TITLE_CHARACTERS_MAX} />
           </div>
           <span class="muted">{formatDuration(track.duration_ms)}</span>
           <span class="track-move">
@@ -213,6 +217,7 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
     void run(() => dataOf(session.api.PUT("/api/v1/releases/{id}/track-order", { params: { path: { id: release.id } }, body: { track_ids: order } })));
   };
   const publish = () => run(() => dataOf(session.api.POST("/api/v1/releases/{id}/publish", { params: { path: { id: release.id } } })));
+  const unpublish = () => run(() => dataOf(session.api.POST("/api/v1/releases/{id}/unpublish", { params: { path: { id: release.id } } })));
 
   return (
     <section>
@@ -246,9 +251,18 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
       <p class="error" role="alert" hidden={error === null}>
         {error}
       </p>
-      <button type="button" onClick={publish} disabled={release.state === "published" || tracks.length === 0}>
-        Publish
-      </button>
+      {release.state === "published" ? (
+        <>
+          <p>Listeners can find and buy this release. Unpublishing takes it out of the store.</p>
+          <button type="button" class="button-secondary" onClick={unpublish}>
+            Unpublish
+          </button>
+        </>
+      ) : (
+        <button type="button" onClick={publish} disabled={tracks.length === 0}>
+          Publish
+        </button>
+      )}
     </section>
   );
 }

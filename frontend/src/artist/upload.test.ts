@@ -1,48 +1,7 @@
 //! Uploads through a fake XMLHttpRequest: progress, the token, and one refresh-and-retry on 401.
 import { describe, expect, it } from "vitest";
+import { FakeRequest } from "./fake-request.test-support";
 import { progressPercent, uploadFile, type UploadSession } from "./upload";
-
-/** Records what was sent and answers with the next scripted response. */
-class FakeRequest {
-  static sent: { url: string; authorization: string | null; fileName: string | null }[] = [];
-  static answers: ({ status: number; body: string } | "network_error")[] = [];
-  private listeners = new Map<string, () => void>();
-  private uploadListeners = new Map<string, (event: ProgressEvent) => void>();
-  private url = "";
-  private authorization: string | null = null;
-  status = 0;
-  responseText = "";
-  upload = {
-    addEventListener: (type: string, listener: (event: ProgressEvent) => void) => this.uploadListeners.set(type, listener),
-  };
-
-  open(_method: string, url: string) {
-    this.url = url;
-  }
-  setRequestHeader(name: string, value: string) {
-    if (name === "Authorization") this.authorization = value;
-  }
-  addEventListener(type: string, listener: () => void) {
-    this.listeners.set(type, listener);
-  }
-  send(form: FormData) {
-    const file = form.get("file");
-    FakeRequest.sent.push({ url: this.url, authorization: this.authorization, fileName: file instanceof File ? file.name : null });
-    const answer = FakeRequest.answers.shift() ?? "network_error";
-    queueMicrotask(() => {
-      const progress = this.uploadListeners.get("progress");
-      progress?.({ loaded: 5, total: 10, lengthComputable: true } as ProgressEvent);
-      progress?.({ loaded: 10, total: 10, lengthComputable: true } as ProgressEvent);
-      if (answer === "network_error") {
-        this.listeners.get("error")?.();
-        return;
-      }
-      this.status = answer.status;
-      this.responseText = answer.body;
-      this.listeners.get("load")?.();
-    });
-  }
-}
 
 function fakeSession(tokens: string[], refreshSucceeds = true): UploadSession & { refreshes: number } {
   let current = 0;
@@ -58,8 +17,7 @@ function fakeSession(tokens: string[], refreshSucceeds = true): UploadSession & 
 }
 
 function run(session: UploadSession, answers: typeof FakeRequest.answers) {
-  FakeRequest.sent = [];
-  FakeRequest.answers = answers;
+  FakeRequest.reset(answers);
   const progress: [number, number][] = [];
   const file = new File(["0123456789"], "01 Intro.flac");
   const result = uploadFile(session, "/api/v1/releases/r1/tracks", file, (loaded, total) => progress.push([loaded, total]), () => new FakeRequest() as unknown as XMLHttpRequest);
