@@ -154,6 +154,10 @@ async function main() {
     }
 
     const expectVisible = (locator) => locator.waitFor({ state: "visible" });
+    async function expectNoSidewaysScroll() {
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      if (overflow > 0) throw new Error(`the page scrolls sideways by ${overflow} px`);
+    }
     async function waitForValue(locator, expected) {
       const deadline = Date.now() + STEP_TIMEOUT_MS;
       let actual = await locator.inputValue();
@@ -365,9 +369,17 @@ async function main() {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${baseUrl}/`);
       await expectVisible(page.getByRole("heading", { name: "Music where artists keep 90%" }));
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      if (overflow > 0) throw new Error(`the page scrolls sideways by ${overflow} px`);
+      await expectNoSidewaysScroll();
     });
+
+    if (publishingExists) {
+      await step("phone-sized release editor", async () => {
+        await page.goto(`${baseUrl}/artist`);
+        await page.getByRole("link", { name: RELEASE_TITLE }).click();
+        await expectVisible(page.getByRole("form", { name: "Track 2" }));
+        await expectNoSidewaysScroll();
+      });
+    }
   } catch (error) {
     failed += 1;
     console.log(`FAIL setup: ${error instanceof Error ? error.message : error}`);
