@@ -2,8 +2,7 @@
 //! a free port with a temporary data directory, walks the flows that exist, saves a screenshot per
 //! step into artifacts/e2e/, and prints `N passed, N failed` as its last line (exit 1 on failure).
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import http from "node:http";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -72,33 +71,6 @@ async function waitForHealth(baseUrl, serverProcess) {
   throw new Error(`megabox serve did not become healthy within ${SERVER_START_TIMEOUT_MS} ms`);
 }
 
-const CONTENT_TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".map": "application/json", ".svg": "image/svg+xml", ".png": "image/png" };
-const SERVER_PATHS = /^\/(api\/|healthz|readyz|metrics)/;
-
-/**
- * Until `megabox serve` serves dist/ itself, this stands in for it: static files with the same
- * SPA fallback, and everything under the server's paths forwarded to it.
- */
-function startStaticFront(apiPort, port) {
-  const server = http.createServer((request, response) => {
-    const url = new URL(request.url ?? "/", "http://localhost");
-    if (SERVER_PATHS.test(url.pathname)) {
-      const upstream = http.request({ host: "127.0.0.1", port: apiPort, path: request.url, method: request.method, headers: request.headers }, (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      });
-      upstream.on("error", () => response.writeHead(502).end());
-      request.pipe(upstream);
-      return;
-    }
-    const candidate = path.join(distDirectory, path.normalize(decodeURIComponent(url.pathname)).replace(/^(\.\.[/\\])+/, ""));
-    const file = candidate.startsWith(distDirectory) && existsSync(candidate) && statSync(candidate).isFile() ? candidate : path.join(distDirectory, "index.html");
-    response.writeHead(200, { "Content-Type": CONTENT_TYPES[path.extname(file)] ?? "application/octet-stream" });
-    createReadStream(file).pipe(response);
-  });
-  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
-}
-
 async function main() {
   if (!existsSync(path.join(distDirectory, "index.html"))) throw new Error("dist/ is missing: run `npm run build` first");
   if (!existsSync(megaboxBinary)) throw new Error(`no megabox binary at ${megaboxBinary}: run \`cargo build --bin megabox\` or set MEGABOX_BIN`);
@@ -106,29 +78,23 @@ async function main() {
   mkdirSync(artifactsDirectory, { recursive: true });
 
   const dataDirectory = mkdtempSync(path.join(os.tmpdir(), "megabox-e2e-"));
-  const apiPort = await freePort();
+  const port = await freePort();
   const serverProcess = spawn(megaboxBinary, ["serve"], {
-    env: { ...process.env, MEGABOX_BIND: `127.0.0.1:${apiPort}`, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_FRONTEND_DIR: distDirectory },
+    env: { ...process.env, MEGABOX_BIND: `127.0.0.1:${port}`, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_FRONTEND_DIR: distDirectory },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let serverLog = "";
   serverProcess.stderr.on("data", (chunk) => {
     serverLog = (serverLog + chunk).slice(-20_000);
   });
-  let staticFront = null;
   let browser = null;
   let passed = 0;
   let failed = 0;
   try {
-    let baseUrl = `http://127.0.0.1:${apiPort}`;
+    const baseUrl = `http://127.0.0.1:${port}`;
     await waitForHealth(baseUrl, serverProcess);
     const root = await fetch(`${baseUrl}/`);
-    if (!(root.headers.get("content-type") ?? "").startsWith("text/html")) {
-      const frontPort = await freePort();
-      staticFront = await startStaticFront(apiPort, frontPort);
-      baseUrl = `http://127.0.0.1:${frontPort}`;
-      console.log(`megabox serve does not serve dist/ yet; serving it from this script at ${baseUrl}`);
-    }
+    if (!(root.headers.get("content-type") ?? "").startsWith("text/html")) throw new Error("megabox serve does not serve the web app at / (MEGABOX_FRONTEND_DIR)");
 
     browser = await chromium.launch({ executablePath: chromiumBinary, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -386,7 +352,6 @@ async function main() {
     if (serverLog !== "") console.log(`--- megabox serve stderr (tail) ---\n${serverLog.slice(-4000)}`);
   } finally {
     await browser?.close().catch(() => undefined);
-    staticFront?.close();
     serverProcess.kill("SIGTERM");
     rmSync(dataDirectory, { recursive: true, force: true });
   }
