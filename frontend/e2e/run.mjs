@@ -312,7 +312,14 @@ async function main() {
       await expectVisible(page.getByTestId("free-tier-status").filter({ hasText: "not active" }));
     });
 
-    await step("listener signs out", signOut);
+    await step("signing out in one tab signs out the other", async () => {
+      const otherTab = await context.newPage();
+      await otherTab.goto(`${baseUrl}/library`);
+      await expectVisible(otherTab.getByTestId("account-name").filter({ hasText: listener.name }));
+      await signOut();
+      await expectVisible(otherTab.getByRole("banner").getByRole("link", { name: "Sign in" }));
+      await otherTab.close();
+    });
 
     await step("a wrong password shows an error", async () => {
       await signIn(listener, "not-the-password-1");

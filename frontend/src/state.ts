@@ -1,9 +1,14 @@
 //! The app's singletons: the session (and through it the typed API client) and the cart.
-import { Session, type SessionState } from "./auth/session";
+import { REFRESH_TOKEN_STORAGE_KEY, Session, type SessionState } from "./auth/session";
 import { parseStoredCart, type CartItem } from "./cart/cart";
 import { Observable, useObservable } from "./lib/store";
 
 export const session = new Session((request) => fetch(request), window.localStorage, window.location.origin);
+
+// Signing out in one tab signs out every tab: the shared refresh token is gone.
+window.addEventListener("storage", (event) => {
+  if (event.key === REFRESH_TOKEN_STORAGE_KEY && event.newValue === null && session.state.status === "signed_in") void session.logout();
+});
 
 const sessionState = {
   get value(): SessionState {
