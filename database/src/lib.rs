@@ -137,7 +137,9 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
 
 /// Runs `work` in a transaction. On SQLite the transaction takes the write lock at its start
 /// (`BEGIN IMMEDIATE`), so two writers that both read first never fail upgrading their locks;
-/// use this for every transaction that writes.
+/// use this for every transaction that writes. Called inside another transaction, it becomes a
+/// savepoint of that transaction, so domain functions that protect their own writes compose into
+/// a caller's transaction (a webhook's effect and its event id commit together).
 pub fn write_transaction<T, E>(
     connection: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -146,11 +148,17 @@ where
     E: From<diesel::result::Error>,
 {
     type Manager = <DbConnection as Connection>::TransactionManager;
+    let nested = Manager::transaction_manager_status_mut(connection)
+        .transaction_depth()
+        .map_err(E::from)?
+        .is_some();
     match connection {
-        DbConnection::Sqlite(sqlite) => {
+        // Inside a transaction the write lock is already held (or this is PostgreSQL): a
+        // savepoint is all a nested unit of work needs.
+        DbConnection::Sqlite(sqlite) if !nested => {
             AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
         }
-        DbConnection::Postgresql(_) => Manager::begin_transaction(connection)?,
+        _ => Manager::begin_transaction(connection)?,
     }
     match work(connection) {
         Ok(value) => {
