@@ -46,6 +46,9 @@ pub struct TrackUpdate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackMedia {
     pub track_id: TrackId,
+    /// The release the track belongs to, and the artist who owns it (plays are credited to them).
+    pub release_id: ReleaseId,
+    pub artist_id: ArtistId,
     pub storage_key: BlobKey,
     pub size_bytes: u64,
     pub container: String,
@@ -166,6 +169,8 @@ pub fn track_media(connection: &mut DbConnection, track: TrackId, viewer: Option
     let corrupt = |what: &str| CatalogError::Corrupt(format!("media of track {track}: {what}"));
     Ok(TrackMedia {
         track_id: track,
+        release_id: stored_id(&media.release_id)?,
+        artist_id: stored_id(&media.owner)?,
         storage_key: BlobKey::parse(&media.storage_key).map_err(|_| corrupt("malformed storage key"))?,
         size_bytes: u64::try_from(media.size_bytes).map_err(|_| corrupt("negative size"))?,
         container: media.container,
@@ -184,6 +189,7 @@ pub fn track_analysis(connection: &mut DbConnection, track: TrackId, viewer: Opt
 
 #[derive(Queryable)]
 struct VisibleMedia {
+    release_id: String,
     state: String,
     owner: String,
     storage_key: String,
@@ -201,6 +207,7 @@ fn visible_media(connection: &mut DbConnection, track: TrackId, viewer: Option<A
         .inner_join(media_files::table)
         .filter(tracks::id.eq(track.to_string()))
         .select((
+            tracks::release_id,
             releases_table::state,
             releases_table::artist_id,
             media_files::storage_key,
