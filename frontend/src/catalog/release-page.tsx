@@ -82,6 +82,11 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
               <span class="track-position">{index + 1}</span>
             )}
             <span class="track-title">{track.title}</span>
+            {previewsAvailable ? (
+              <button type="button" class="button-secondary" aria-label={`Add ${track.title} to the queue`} onClick={() => player.enqueue(entries[index]!)}>
+                Queue
+              </button>
+            ) : null}
             <span class="muted">{formatDuration(track.duration_ms)}</span>
             {track.price == null ? null : <AddToCart id={track.id} kind="track" title={track.title} artistName={artistName} price={track.price} />}
           </li>
