@@ -69,10 +69,12 @@ export function CartPage() {
         Total: <strong data-testid="cart-total">{formatCents(summary.total_cents)}</strong>
       </p>
       <p class="muted">90% of what you pay, after the card fee, goes to the artists.</p>
-      <button type="button" disabled={!checkoutAvailable || summary.problems.length > 0}>
-        Check out
-      </button>
-      {checkoutAvailable ? null : <p class="status-pill">Checkout is coming soon</p>}
+      <p class="release-actions">
+        <button type="button" disabled={!checkoutAvailable || summary.problems.length > 0}>
+          Check out
+        </button>
+        {checkoutAvailable ? null : <span class="status-pill">Checkout is coming soon</span>}
+      </p>
     </section>
   );
 }
