@@ -3,6 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 use futures_util::StreamExt;
 use std::sync::Arc;
 
@@ -79,12 +81,23 @@ pub(crate) async fn unknown_route(request: HttpRequest) -> HttpResponse {
     actix_web::ResponseError::error_response(&ApiError::not_found_route(request.path()))
 }
 
+/// Accepts the secret key as a Bearer token, or as the Basic-auth user name (`curl -u sk_…:`), as Stripe does.
 fn authenticate(request: &HttpRequest, shared: &Shared) -> Result<(), ApiError> {
     let presented = request
         .headers()
         .get("authorization")
         .and_then(|value| value.to_str().ok());
-    match presented.and_then(|value| value.strip_prefix("Bearer ")) {
+    let key = presented.and_then(|value| {
+        if let Some(token) = value.strip_prefix("Bearer ") {
+            return Some(token.to_owned());
+        }
+        let credentials = BASE64_STANDARD.decode(value.strip_prefix("Basic ")?).ok()?;
+        let credentials = String::from_utf8(credentials).ok()?;
+        credentials
+            .split_once(':')
+            .map(|(user, _password)| user.to_owned())
+    });
+    match key {
         Some(key) if key == shared.secret_key => Ok(()),
         _ => Err(ApiError::invalid_api_key()),
     }

@@ -70,6 +70,7 @@ async fn requests_without_the_secret_key_get_401() {
         (Some("Basic c2tfdGVzdDo="), 401),
         (Some(fake.secret_key()), 401),
         (Some(bearer.as_str()), 400),
+        (Some("Basic c2tfdGVzdF9mYWtlX3N0cmlwZTo="), 400),
     ];
     for (authorization, status) in cases {
         let mut request = client.post(&url).body("mode=payment");
