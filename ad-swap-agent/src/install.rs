@@ -56,9 +56,12 @@ pub struct Pairing {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentState {
     pub paused: bool,
-    /// Days since the Unix epoch that `swaps_today` counts for.
-    pub swap_day: u64,
-    pub swaps_today: u32,
+    /// Swaps made today, for the daily cap.
+    pub swaps: crate::slots::DailyCount,
+    /// Viewable impressions recorded today.
+    pub impressions: crate::slots::DailyCount,
+    /// Impressions the server has accepted since install.
+    pub impressions_accepted: u64,
 }
 
 /// The 32-byte key for the HMAC that makes slot choice deterministic per install.

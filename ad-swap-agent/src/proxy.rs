@@ -4,11 +4,11 @@
 //! served on the same port.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http_body_util::BodyExt as _;
+use hudsucker::futures::StreamExt as _;
 use hudsucker::hyper::body::Bytes;
 use hudsucker::hyper::header::{self, HeaderValue};
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
@@ -21,7 +21,7 @@ use crate::outbox::Outbox;
 use crate::rewrite::{CreativeOrigin, PageRewrite, RewriteLimits, Unchanged};
 use crate::server::ServerClient;
 use crate::settings::Settings;
-use crate::slots::{DailySwapCount, SlotChooser};
+use crate::slots::{DailyCount, SlotChooser};
 use crate::viewability::{NonceRegistry, VIEWABILITY_SCRIPT};
 
 /// Largest body the agent accepts on its own endpoints (view beacons, buttons).
@@ -45,8 +45,6 @@ pub struct Agent {
     pub server: Option<ServerClient>,
     pub creatives: Mutex<HashMap<SlotSize, Creative>>,
     pub limits: RewriteLimits,
-    /// Impressions recorded since start, for the status page.
-    pub impressions_recorded: Mutex<u64>,
 }
 
 /// Errors when assembling the agent from its files.
@@ -75,7 +73,6 @@ impl Agent {
             server,
             creatives: Mutex::default(),
             limits: RewriteLimits::default(),
-            impressions_recorded: Mutex::new(0),
             settings,
             directory,
         })
@@ -95,23 +92,31 @@ impl Agent {
         self.directory.save_state(&snapshot)
     }
 
-    fn swaps_today(&self) -> u32 {
+    /// Today's value of one of the daily counts in the state.
+    fn today(&self, count: impl Fn(&AgentState) -> DailyCount) -> u32 {
         let day = unix_seconds() / SECONDS_PER_DAY;
-        self.state.lock().map(|state| DailySwapCount { day: state.swap_day, swaps: state.swaps_today }.swaps_on(day)).unwrap_or(u32::MAX)
+        self.state.lock().map(|state| count(&state).on(day)).unwrap_or(u32::MAX)
+    }
+
+    /// Changes the state and persists it; a failed write only loses a counter update.
+    fn update_state(&self, change: impl FnOnce(&mut AgentState)) {
+        let snapshot = {
+            let Ok(mut state) = self.state.lock() else { return };
+            change(&mut state);
+            state.clone()
+        };
+        if let Err(error) = self.directory.save_state(&snapshot) {
+            tracing::warn!(%error, "could not persist the agent state");
+        }
+    }
+
+    fn swaps_today(&self) -> u32 {
+        self.today(|state| state.swaps)
     }
 
     fn record_swap(&self) {
         let day = unix_seconds() / SECONDS_PER_DAY;
-        let snapshot = {
-            let Ok(mut state) = self.state.lock() else { return };
-            let count = DailySwapCount { day: state.swap_day, swaps: state.swaps_today }.record(day);
-            state.swap_day = count.day;
-            state.swaps_today = count.swaps;
-            state.clone()
-        };
-        if let Err(error) = self.directory.save_state(&snapshot) {
-            tracing::warn!(%error, "could not persist the daily swap count");
-        }
+        self.update_state(|state| state.swaps = state.swaps.record(day));
     }
 
     fn origin(&self) -> String {
@@ -125,7 +130,8 @@ impl Agent {
             "paired": self.server.is_some(),
             "swaps_today": self.swaps_today(),
             "swaps_per_day_max": self.settings.slot_choice.swaps_per_day_max,
-            "impressions_recorded": self.impressions_recorded.lock().map(|count| *count).unwrap_or(0),
+            "impressions_today": self.today(|state| state.impressions),
+            "impressions_accepted": self.state.lock().map(|state| state.impressions_accepted).unwrap_or(0),
             "impressions_waiting": self.outbox.lock().map(|outbox| outbox.pending_events()).unwrap_or(0),
             "publishers": self.settings.allow_list.domains(),
         })
@@ -237,9 +243,10 @@ impl AgentHandler {
                 "<h1>Megabox agent</h1><p>State: <strong>{state}</strong></p>",
                 "<form method=post action=/megabox/{action}><button>{label}</button></form>",
                 "<ul><li>Ads swapped today: {swaps} of at most {cap}</li>",
-                "<li>Viewable impressions since start: {impressions}</li>",
+                "<li>Viewable impressions today: {impressions}</li>",
+                "<li>Impressions confirmed by Megabox (they earn your free streaming and download credits): {accepted}</li>",
                 "<li>Impressions waiting to be reported: {waiting}</li>",
-                "<li>Earnings and download credits: shown in your Megabox account once the server has confirmed the impressions.</li></ul>",
+                "<li>Earnings and download credits: see your Megabox account.</li></ul>",
                 "<p>Only these publishers are ever decrypted: {publishers}. Nothing about the pages you visit leaves this computer.</p>",
                 "</body></html>"
             ),
@@ -248,7 +255,8 @@ impl AgentHandler {
             label = label,
             swaps = status["swaps_today"],
             cap = status["swaps_per_day_max"],
-            impressions = status["impressions_recorded"],
+            impressions = status["impressions_today"],
+            accepted = status["impressions_accepted"],
             waiting = status["impressions_waiting"],
             publishers = publishers.join(", "),
         )
@@ -336,9 +344,8 @@ impl AgentHandler {
         if recorded.is_err() {
             return response(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "");
         }
-        if let Ok(mut count) = self.agent.impressions_recorded.lock() {
-            *count += 1;
-        }
+        let day = unix_seconds() / SECONDS_PER_DAY;
+        self.agent.update_state(|state| state.impressions = state.impressions.record(day));
         response(StatusCode::NO_CONTENT, "text/plain", "")
     }
 
@@ -423,8 +430,6 @@ fn futures_prefix(bytes: Vec<u8>) -> DataStream {
     Box::pin(hudsucker::futures::stream::once(async move { Ok(Bytes::from(bytes)) }))
 }
 
-use hudsucker::futures::StreamExt as _;
-
 impl HttpHandler for AgentHandler {
     async fn handle_request(&mut self, _context: &HttpContext, mut request: Request<Body>) -> RequestOrResponse {
         self.page = None;
@@ -497,8 +502,14 @@ pub async fn report_forever(agent: Arc<Agent>, key: ed25519_dalek::SigningKey, d
             continue;
         };
         match server.send_batch(&batch).await {
-            Ok(_response) => {
+            Ok(response) => {
                 backoff = backoff.succeeded();
+                let settled = response.settled_event_ids().count();
+                if settled != batch.events.len() {
+                    tracing::warn!(sent = batch.events.len(), settled, "the server settled a different number of events");
+                }
+                let accepted = u64::try_from(response.accepted.len()).unwrap_or(u64::MAX);
+                agent.update_state(|state| state.impressions_accepted = state.impressions_accepted.saturating_add(accepted));
                 if let Ok(mut outbox) = agent.outbox.lock()
                     && let Err(error) = outbox.settle(batch.sequence)
                 {
@@ -513,6 +524,3 @@ pub async fn report_forever(agent: Arc<Agent>, key: ed25519_dalek::SigningKey, d
         }
     }
 }
-
-/// Address type re-exported for the CLI.
-pub type BindAddress = SocketAddr;

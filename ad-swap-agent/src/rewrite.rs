@@ -151,6 +151,12 @@ fn consider_element(state: &RefCell<PageState<'_>>, element: &mut Element, match
     if state.swapped.is_some() || element.removed() {
         return Ok(());
     }
+    // The size test is cheap and rules out almost every element, so it runs before any filter
+    // lookup: only a slot of a size Megabox sells can be swapped anyway.
+    let Some((width, height)) = element_size(element).filter(|size| SELLABLE_SLOT_SIZES.contains(size)) else {
+        return Ok(());
+    };
+    let Ok(size) = SlotSize::new(width, height) else { return Ok(()) };
     let tag = element.tag_name();
     let id = element.get_attribute("id");
     let class = element.get_attribute("class");
@@ -169,10 +175,6 @@ fn consider_element(state: &RefCell<PageState<'_>>, element: &mut Element, match
     if !eligible {
         return Ok(());
     }
-    let Some((width, height)) = element_size(element).filter(|size| SELLABLE_SLOT_SIZES.contains(size)) else {
-        return Ok(());
-    };
-    let Ok(size) = SlotSize::new(width, height) else { return Ok(()) };
     state.eligible_seen += 1;
     let slot_key = id.unwrap_or_else(|| format!("{tag}#{}", state.eligible_seen));
     if !state.choice.offer(&slot_key) {
@@ -233,7 +235,8 @@ pub fn rewrite_page(html: &[u8], page: PageRewrite<'_>) -> Result<(Vec<u8>, Swap
         Ok(())
     }));
     let generic_state = Rc::clone(&state);
-    handlers.push(lol_html::element!("div, ins, iframe, aside, section, span", move |element| {
+    // Only elements that state a size can be slots (see `element_size`).
+    handlers.push(lol_html::element!("[style], [width][height]", move |element| {
         consider_element(&generic_state, element, false)
     }));
     for selector in host_selectors {

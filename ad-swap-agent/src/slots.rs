@@ -90,22 +90,23 @@ impl PageChoice<'_> {
     }
 }
 
-/// Today's swap count, reset when the UTC day changes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DailySwapCount {
+/// A count that restarts each UTC day (swaps for the daily cap, impressions for the status page).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DailyCount {
+    /// Days since the Unix epoch that `count` is for.
     pub day: u64,
-    pub swaps: u32,
+    pub count: u32,
 }
 
-impl DailySwapCount {
-    /// Swaps already made on `day`.
-    pub fn swaps_on(self, day: u64) -> u32 {
-        if self.day == day { self.swaps } else { 0 }
+impl DailyCount {
+    /// The count on `day` (zero if the stored count is for another day).
+    pub fn on(self, day: u64) -> u32 {
+        if self.day == day { self.count } else { 0 }
     }
 
-    /// Records one swap on `day`.
+    /// Counts one more on `day`.
     pub fn record(self, day: u64) -> Self {
-        Self { day, swaps: self.swaps_on(day).saturating_add(1) }
+        Self { day, count: self.on(day).saturating_add(1) }
     }
 }
 
@@ -139,10 +140,10 @@ mod tests {
 
     #[test]
     fn daily_count_resets_on_a_new_day() {
-        let count = DailySwapCount::default().record(10).record(10);
-        assert_eq!(count.swaps_on(10), 2);
-        assert_eq!(count.swaps_on(11), 0);
-        assert_eq!(count.record(11), DailySwapCount { day: 11, swaps: 1 });
+        let count = DailyCount::default().record(10).record(10);
+        assert_eq!(count.on(10), 2);
+        assert_eq!(count.on(11), 0);
+        assert_eq!(count.record(11), DailyCount { day: 11, count: 1 });
     }
 
     #[test]

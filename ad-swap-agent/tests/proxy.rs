@@ -14,8 +14,11 @@ use megabox_agent::certificate_authority::AllowListedAuthority;
 use megabox_agent::filters::FilterEngine;
 use megabox_agent::install::{CA_CERTIFICATE_FILE, InstallDirectory};
 use megabox_agent::proxy::Agent;
+use megabox_agent::server::ServerClient;
 use megabox_agent::settings::Settings;
-use megabox_protocol::{Creative, CreativeId, SlotSize};
+use megabox_protocol::{
+    BatchResponse, Creative, CreativeId, DeviceId, EventId, ImpressionBatch, ImpressionEvent, Nonce, PublicKey, SlotSize, TimeBucket,
+};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -23,11 +26,20 @@ const PUBLISHER: &str = "news.test";
 const ARTICLE: &str = r#"<html><body><h1>News</h1><div id="div-gpt-ad-1" style="width:300px;height:250px"><iframe src="https://ads.example/x"></iframe></div><p>text</p></body></html>"#;
 const NO_SLOTS: &str = "<html><body><h1>Plain</h1><p>no ads here</p></body></html>";
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longer than `RewriteLimits::default().duration_max`.
+const SLOW_PUBLISHER_STALL: Duration = Duration::from_millis(2_500);
+
+/// Larger than the agent's 4 MiB rewrite limit, with an eligible slot at the very end.
+fn huge_page() -> String {
+    format!("<html><body>{}{ARTICLE}", "<p>filler</p>".repeat(400_000))
+}
 
 /// The publisher's canned responses: (content type, extra header, body) by path.
 fn publisher_response(path: &str) -> String {
+    let huge = huge_page();
     let (content_type, extra, body) = match path {
-        "/article" => ("text/html; charset=utf-8", "", ARTICLE),
+        "/article" | "/slow" => ("text/html; charset=utf-8", "", ARTICLE),
+        "/huge" => ("text/html", "", huge.as_str()),
         "/plain" => ("text/html", "", NO_SLOTS),
         "/data.json" => ("application/json", "", ARTICLE),
         "/csp" => ("text/html", "Content-Security-Policy: default-src 'self'\r\n", ARTICLE),
@@ -48,7 +60,17 @@ async fn serve_publisher_connection<S: AsyncRead + AsyncWrite + Unpin>(mut strea
     }
     let text = String::from_utf8_lossy(&request);
     let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let _ = stream.write_all(publisher_response(&path).as_bytes()).await;
+    let response = publisher_response(&path);
+    if path == "/slow" {
+        // Half the page, then a stall longer than the agent's rewrite time limit.
+        let (first, second) = response.split_at(response.len() / 2);
+        let _ = stream.write_all(first.as_bytes()).await;
+        let _ = stream.flush().await;
+        tokio::time::sleep(SLOW_PUBLISHER_STALL).await;
+        let _ = stream.write_all(second.as_bytes()).await;
+    } else {
+        let _ = stream.write_all(response.as_bytes()).await;
+    }
     let _ = stream.shutdown().await;
 }
 
@@ -110,6 +132,10 @@ struct TestAgent {
 }
 
 async fn start_agent(publisher: SocketAddr, extra_root_pem: Option<&str>) -> TestAgent {
+    start_agent_with_server(publisher, extra_root_pem, None).await
+}
+
+async fn start_agent_with_server(publisher: SocketAddr, extra_root_pem: Option<&str>, server: Option<ServerClient>) -> TestAgent {
     let directory = tempfile::tempdir().expect("tempdir");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
@@ -131,7 +157,7 @@ async fn start_agent(publisher: SocketAddr, extra_root_pem: Option<&str>) -> Tes
     let (certificate_pem, key_pem) = install.certificate_authority().expect("read").expect("ca exists");
     let authority = AllowListedAuthority::load(&certificate_pem, &key_pem, settings.allow_list.clone()).expect("authority");
     let filters = FilterEngine::from_list_text("||ads.example^\n##.ad-banner\n");
-    let agent = Arc::new(Agent::new(settings, install, filters, None).expect("agent"));
+    let agent = Arc::new(Agent::new(settings, install, filters, server).expect("agent"));
     let shutdown = std::future::pending::<()>();
     tokio::spawn(megabox_agent::proxy::serve(Arc::clone(&agent), listener, authority.clone(), shutdown));
     assert!(ca_pem.contains("BEGIN CERTIFICATE"));
@@ -177,7 +203,7 @@ async fn plain_http_page_gets_one_labelled_sandboxed_creative() {
 #[tokio::test]
 async fn pages_that_must_not_change_pass_byte_identical() {
     let agent = start_agent(start_http_publisher().await, None).await;
-    for path in ["/plain", "/data.json", "/csp", "/latin1"] {
+    for path in ["/plain", "/data.json", "/csp", "/latin1", "/huge", "/slow"] {
         let (_, body) = through_proxy(&agent, path).await;
         assert_eq!(body, body_of(path), "{path}");
     }
@@ -305,4 +331,81 @@ async fn an_upstream_certificate_from_an_unknown_root_is_refused() {
     let (response_head, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
     assert!(response_head.starts_with("HTTP/1.1 502"), "{response_head}");
     assert!(!String::from_utf8_lossy(&body).contains("News"));
+}
+
+/// A fake impression intake: answers 503 to the first batch, then accepts everything.
+async fn start_flaky_intake() -> (SocketAddr, Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let bodies: Arc<std::sync::Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let received = Arc::clone(&bodies);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 8192];
+            let body = loop {
+                match stream.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break None,
+                    Ok(read) => request.extend_from_slice(&buffer[..read]),
+                }
+                let Some(split) = request.windows(4).position(|window| window == b"\r\n\r\n") else { continue };
+                let head = String::from_utf8_lossy(&request[..split]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("content-length:"))
+                    .and_then(|value| value.trim().parse().ok())
+                    .unwrap_or(0);
+                if request.len() >= split + 4 + length {
+                    break Some(request[split + 4..split + 4 + length].to_vec());
+                }
+            };
+            let Some(body) = body else { continue };
+            let attempt = {
+                let mut bodies = received.lock().expect("lock");
+                bodies.push(body.clone());
+                bodies.len()
+            };
+            let response = if attempt == 1 {
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+            } else {
+                let batch: ImpressionBatch = serde_json::from_slice(&body).expect("batch json");
+                let answer = BatchResponse { accepted: batch.events.iter().map(|event| event.event_id).collect(), rejected: vec![] };
+                let json = serde_json::to_string(&answer).expect("json");
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}", json.len())
+            };
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    (address, bodies)
+}
+
+#[tokio::test]
+async fn batches_are_resent_byte_identical_until_acknowledged() {
+    let (intake, bodies) = start_flaky_intake().await;
+    let server = ServerClient::new(&format!("http://{intake}"), &HashMap::new()).expect("client");
+    let agent = start_agent_with_server(start_http_publisher().await, None, Some(server)).await;
+    let event = ImpressionEvent {
+        event_id: EventId::random(),
+        creative_id: CreativeId::parse("spring").expect("id"),
+        size: SlotSize::new(300, 250).expect("size"),
+        time_bucket: TimeBucket(1),
+        nonce: Nonce([2; 16]),
+    };
+    agent.agent.outbox.lock().expect("lock").record_event(event).expect("record");
+    let key = agent.agent.directory.device_key().expect("key");
+    let device_id = DeviceId(uuid::Uuid::from_bytes([9; 16]));
+    let reporter = tokio::spawn(megabox_agent::proxy::report_forever(Arc::clone(&agent.agent), key.clone(), device_id));
+    let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
+    while agent.agent.outbox.lock().expect("lock").pending_events() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the batch was never acknowledged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    reporter.abort();
+    let bodies = bodies.lock().expect("lock").clone();
+    assert_eq!(bodies.len(), 2, "one failure, one success");
+    assert_eq!(bodies[0], bodies[1], "the resend is byte-identical");
+    let batch: ImpressionBatch = serde_json::from_slice(&bodies[1]).expect("json");
+    assert_eq!(batch.sequence, 1);
+    assert_eq!(batch.verify(&PublicKey::of(&key)), Ok(()));
+    assert_eq!(agent.agent.status()["impressions_accepted"], 1);
 }
