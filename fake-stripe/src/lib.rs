@@ -305,6 +305,15 @@ impl FakeStripe {
         self.shared.lock().events()
     }
 
+    /// The exact body every delivery of event `id` sends (sign it with [`sign_webhook`] to hand it
+    /// to a webhook handler directly).
+    pub fn event_payload(&self, id: &str) -> Option<String> {
+        self.shared
+            .lock()
+            .event_payload(id)
+            .map(|(_event_type, payload)| payload)
+    }
+
     /// Every delivery attempt so far (the most recent ones when there were very many).
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
         self.shared.lock().deliveries.iter().cloned().collect()

@@ -286,6 +286,10 @@ async fn signature_header_matches_an_independent_hmac() {
     let mut mac = Hmac::<Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
     mac.update(format!("{timestamp}.{}", received.payload).as_bytes());
     mac.verify_slice(&hex::decode(v1).unwrap()).unwrap();
+    assert_eq!(
+        fake.event_payload(&event_id(received)).as_deref(),
+        Some(received.payload.as_str())
+    );
     let timestamp: i64 = timestamp.parse().unwrap();
     assert_eq!(
         fake_stripe::sign_webhook(WEBHOOK_SECRET, timestamp, &received.payload),
