@@ -78,6 +78,10 @@ pub struct Settings {
     /// The program that analyses uploads in a child process, called as `PROGRAM __analyze FILE`
     /// (`MEGABOX_ANALYZER_PROGRAM`); defaults to this `megabox` binary itself.
     pub analyzer_program: Option<PathBuf>,
+    /// Seconds a listener must hear for a play to count (`MEGABOX_PLAY_QUALIFYING_SECONDS`).
+    pub play_qualifying_seconds: u64,
+    /// Qualifying plays per listener, track and UTC day (`MEGABOX_PLAYS_PER_LISTENER_TRACK_DAY_MAX`).
+    pub plays_per_listener_track_day_max: u32,
     /// Stripe secret key (`MEGABOX_STRIPE_SECRET_KEY`); when absent the built-in test-mode gateway is used.
     #[serde(skip_serializing)]
     pub stripe_secret_key: Option<SecretString>,
@@ -114,6 +118,8 @@ impl Default for Settings {
             analysis_cpu_seconds_max: catalog::sandbox::CPU_SECONDS_DEFAULT,
             analysis_wall_seconds_max: catalog::sandbox::WALL_CLOCK_SECONDS_DEFAULT,
             analyzer_program: None,
+            play_qualifying_seconds: 30,
+            plays_per_listener_track_day_max: 3,
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_base: None,

@@ -19,3 +19,18 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     temporary.persist(path).map_err(|error| error.error)?;
     Ok(())
 }
+
+/// Minimum length of a generated or configured secret key.
+pub const SECRET_KEY_BYTES_MIN: usize = 32;
+
+/// A random secret kept in `path` (0600), created on first use, so that a single server keeps
+/// its keys across restarts without configuration.
+pub fn load_or_create_secret(path: &Path) -> std::io::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(key) if key.len() >= SECRET_KEY_BYTES_MIN => return Ok(key),
+        Ok(_) | Err(_) => {}
+    }
+    let key: [u8; 64] = rand::random();
+    write_private_file(path, &key)?;
+    Ok(key.to_vec())
+}

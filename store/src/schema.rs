@@ -26,4 +26,17 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, play_sessions);
+
+diesel::table! {
+    play_sessions (id) {
+        id -> Text,
+        listener_id -> Text,
+        track_id -> Text,
+        artist_id -> Text,
+        own_track -> Bool,
+        started_at -> Timestamp,
+        position_ms -> BigInt,
+        qualified_at -> Nullable<Timestamp>,
+    }
+}

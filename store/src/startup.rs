@@ -109,6 +109,7 @@ impl Application {
                 wall_clock: Duration::from_secs(settings.analysis_wall_seconds_max),
             },
         );
+        let link_signer = crate::signing::LinkSigner::load(&settings.data_dir).context("cannot create the link signing key")?;
         let state = web::Data::new(AppState {
             settings,
             pool,
@@ -119,6 +120,7 @@ impl Application {
             metrics: Metrics::new()?,
             blobs,
             analysis_sandbox,
+            link_signer,
         });
         let document = web::Data::new(openapi_document());
         let frontend_dir = state.settings.frontend_dir.clone();

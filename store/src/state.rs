@@ -26,6 +26,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub blobs: std::sync::Arc<catalog::storage::LocalBlobStore>,
     pub analysis_sandbox: catalog::sandbox::AnalysisSandbox,
+    pub link_signer: crate::signing::LinkSigner,
 }
 
 impl AppState {

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use megabox_domain::UserId;
-use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +14,7 @@ use crate::accounts::Role;
 
 const ALGORITHM: Algorithm = Algorithm::HS256;
 /// HS256 keys shorter than the hash output weaken it.
-const SIGNING_KEY_BYTES_MIN: usize = 32;
+const SIGNING_KEY_BYTES_MIN: usize = crate::files::SECRET_KEY_BYTES_MIN;
 const GENERATED_KEY_FILE: &str = "jwt-signing-key";
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -64,7 +63,7 @@ impl TokenKeys {
     ) -> Result<TokenKeys, KeyError> {
         let pairs: Vec<(String, Vec<u8>)> = match configured {
             Some(text) => parse_keys(text.expose_secret())?,
-            None => vec![("generated-1".to_owned(), generated_key(data_dir)?)],
+            None => vec![("generated-1".to_owned(), crate::files::load_or_create_secret(&data_dir.join(GENERATED_KEY_FILE))?)],
         };
         let (signing_kid, signing_secret) = pairs.first().ok_or(KeyError::Malformed)?;
         Ok(TokenKeys {
@@ -125,17 +124,6 @@ fn parse_keys(text: &str) -> Result<Vec<(String, Vec<u8>)>, KeyError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     if pairs.is_empty() { Err(KeyError::Malformed) } else { Ok(pairs) }
-}
-
-fn generated_key(data_dir: &Path) -> Result<Vec<u8>, std::io::Error> {
-    let path = data_dir.join(GENERATED_KEY_FILE);
-    match std::fs::read(&path) {
-        Ok(key) if key.len() >= SIGNING_KEY_BYTES_MIN => return Ok(key),
-        Ok(_) | Err(_) => {}
-    }
-    let key: [u8; 64] = rand::rng().random();
-    crate::files::write_private_file(&path, &key)?;
-    Ok(key.to_vec())
 }
 
 pub fn unix_now() -> u64 {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod listening;
 pub mod releases;
 pub mod views;
 
@@ -32,5 +33,10 @@ pub fn api(config: &mut ServiceConfig) {
         .service(catalog::public_release)
         .service(catalog::public_artist)
         .service(catalog::search_catalog)
-        .service(catalog::release_artwork);
+        .service(catalog::release_artwork)
+        .service(listening::start_play)
+        .service(listening::report_progress)
+        .service(listening::stream)
+        .service(listening::waveform)
+        .service(listening::set_agent_active);
 }

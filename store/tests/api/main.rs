@@ -5,5 +5,6 @@ mod fixtures;
 mod support;
 
 mod accounts;
+mod listening;
 mod operations;
 mod publishing;

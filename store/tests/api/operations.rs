@@ -77,6 +77,15 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                         routes.insert((method.to_owned(), format!("{prefix}{route}")));
                     }
                 }
+                // `#[route("/path", method = "GET", method = "HEAD")]`: HEAD is implied by GET.
+                if let Some(rest) = line.strip_prefix("#[route(\"") {
+                    let route = rest.split('"').next().unwrap();
+                    for method in rest.split("method = \"").skip(1).filter_map(|part| part.split('"').next()) {
+                        if method != "HEAD" {
+                            routes.insert((method.to_lowercase(), format!("{prefix}{route}")));
+                        }
+                    }
+                }
             }
         }
     }

@@ -116,6 +116,29 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// An operator account, made the way `megabox admin create` makes one, then signed in.
+    pub async fn admin(&self, email: &str) -> Session {
+        use megabox_store::accounts::{self, DisplayName, Email, Password, Role};
+        let url = self._database.url.clone();
+        let email_owned = email.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let pool = megabox_database::connect(&url, 1).unwrap();
+            let password = Password::parse("correct horse battery".to_owned().into()).unwrap();
+            let hash = megabox_store::auth::passwords::hash_password(&password).unwrap();
+            let email = Email::parse(&email_owned).unwrap();
+            accounts::create_account(&mut pool.get().unwrap(), &email, &hash, &DisplayName::parse("Operator").unwrap(), Role::Admin).unwrap();
+        })
+        .await
+        .unwrap();
+        session_of(self.post_json("/api/v1/auth/login", &json!({"email": email, "password": "correct horse battery"})).await).await
+    }
+
+    pub async fn me(&self, session: &Session) -> Value {
+        self.get_authorized("/api/v1/me", &session.access_token).await.json().await.unwrap()
+    }
+}
+
 pub async fn session_of(response: reqwest::Response) -> Session {
     let body: Value = response.json().await.expect("token pair");
     Session {

@@ -1,0 +1,189 @@
+//! Listening: start a play (which hands out a signed stream link the `<audio>` element can use),
+//! report progress, stream with HTTP Range, and the waveform the player draws.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, put, route, web};
+use catalog::tracks;
+use megabox_domain::{TrackId, UserId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::catalog::serve_blob;
+use super::views::parse_id;
+use crate::accounts;
+use crate::auth::AuthenticatedUser;
+use crate::error::ApiError;
+use crate::signing::LinkSignature;
+use crate::state::AppState;
+use crate::storefront::entitlements::{self, FullStreamAccess};
+use crate::storefront::plays::{self, NotQualified, PlayRules};
+
+const STREAM_PURPOSE: &str = "stream";
+/// A stream link outlives the longest track a listener would pause and resume.
+const STREAM_LINK_TTL_SECONDS: u64 = 6 * 60 * 60;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartPlayRequest {
+    #[schema(value_type = String, format = Uuid)]
+    pub track_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StartedPlayView {
+    pub play_id: String,
+    /// Signed link to the full track for this listener, usable as an `<audio src>`.
+    pub stream_url: String,
+    /// Unix seconds.
+    pub stream_url_expires_at: u64,
+    /// Report progress with `POST /api/v1/plays/{play_id}/progress`; a play counts after this long.
+    pub qualifying_ms: u64,
+}
+
+fn stream_path(track: TrackId) -> String {
+    format!("/api/v1/tracks/{track}/stream")
+}
+
+/// Start listening to a full track: for its artist, its buyers, and listeners on the free tier.
+#[utoipa::path(tag = "listening", security(("bearer" = [])), request_body = StartPlayRequest,
+    responses((status = 201, body = StartedPlayView), (status = 403, description = "not entitled: previews only", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[post("/plays")]
+pub async fn start_play(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<StartPlayRequest>) -> Result<HttpResponse, ApiError> {
+    let track: TrackId = parse_id(&body.track_id, "track")?;
+    let started = state
+        .write(move |connection| {
+            let (media, access) = entitlements::require_full_stream(connection, user.user_id, track)?;
+            plays::start(connection, user.user_id, &media, access == FullStreamAccess::OwnTrack, chrono::Utc::now().naive_utc())
+        })
+        .await?;
+    let (stream_url, expires) = state.link_signer.sign(STREAM_PURPOSE, &stream_path(track), &user.user_id.to_string(), STREAM_LINK_TTL_SECONDS);
+    Ok(HttpResponse::Created().json(StartedPlayView {
+        play_id: started.id,
+        stream_url,
+        stream_url_expires_at: expires,
+        qualifying_ms: state.settings.play_qualifying_seconds * 1000,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressRequest {
+    /// How far the player is into the track.
+    pub position_ms: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProgressView {
+    /// What the server credits: the report, bounded by the time since the play started.
+    pub credited_position_ms: u64,
+    pub qualified: bool,
+    pub not_qualified: Option<NotQualified>,
+}
+
+/// Report how far a play has got; the play qualifies once enough was heard.
+#[utoipa::path(tag = "listening", security(("bearer" = [])), params(("id" = String, Path)), request_body = ProgressRequest,
+    responses((status = 200, body = ProgressView), (status = 404, body = crate::error::ErrorBody)))]
+#[post("/plays/{id}/progress")]
+pub async fn report_progress(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+    body: web::Json<ProgressRequest>,
+) -> Result<web::Json<ProgressView>, ApiError> {
+    let play_id: uuid::Uuid = parse_id(&path, "play")?;
+    let position_ms = body.position_ms;
+    let rules = PlayRules {
+        qualifying_ms: state.settings.play_qualifying_seconds * 1000,
+        plays_per_listener_track_day_max: state.settings.plays_per_listener_track_day_max,
+    };
+    let progress = state
+        .write(move |connection| plays::report(connection, user.user_id, &play_id.to_string(), position_ms, chrono::Utc::now().naive_utc(), rules))
+        .await?;
+    Ok(web::Json(ProgressView {
+        credited_position_ms: progress.credited_position_ms,
+        qualified: progress.qualified,
+        not_qualified: progress.not_qualified,
+    }))
+}
+
+/// The full track, with HTTP Range (206, 416, `Accept-Ranges`, `ETag`/`If-Range`) and `HEAD`.
+/// Authorised by the signed link from `POST /api/v1/plays`, or by a bearer token.
+#[utoipa::path(get, path = "/tracks/{id}/stream", tag = "listening", params(("id" = String, Path), LinkSignature),
+    responses((status = 200, content_type = "audio/*"), (status = 206, description = "a range of the file"), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 410, description = "expired link", body = crate::error::ErrorBody), (status = 416, description = "unsatisfiable range")))]
+#[route("/tracks/{id}/stream", method = "GET", method = "HEAD")]
+pub async fn stream(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    bearer: Option<AuthenticatedUser>,
+    link: Option<web::Query<LinkSignature>>,
+) -> Result<HttpResponse, ApiError> {
+    let track: TrackId = parse_id(&path, "track")?;
+    let user: UserId = match (link, bearer) {
+        (Some(link), _) => {
+            let subject = state.link_signer.verify(STREAM_PURPOSE, &stream_path(track), &link)?;
+            subject.parse().map_err(|_| ApiError::forbidden("this link is not valid"))?
+        }
+        (None, Some(user)) => user.user_id,
+        (None, None) => return Err(ApiError::unauthorized("unauthorized", "sign in, or use the link from POST /api/v1/plays")),
+    };
+    // The entitlement is checked on every request, so a refund or a lapsed free tier ends
+    // streaming even with a link still unexpired.
+    let (media, _) = state.database(move |connection| entitlements::require_full_stream(connection, user, track)).await?;
+    serve_blob(state.blobs.as_ref(), &media.storage_key, &request).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WaveformView {
+    /// Peak amplitude per bin, 0 to 255, spread evenly over the track.
+    pub peaks: Vec<u8>,
+    pub duration_ms: u64,
+    /// EBU R128 integrated loudness, when measurable.
+    pub integrated_lufs: Option<f64>,
+}
+
+/// The waveform of a published track (or of the caller's own), for the player.
+#[utoipa::path(tag = "listening", params(("id" = String, Path)), responses((status = 200, body = WaveformView), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/tracks/{id}/waveform")]
+pub async fn waveform(state: web::Data<AppState>, path: web::Path<String>, user: Option<AuthenticatedUser>) -> Result<HttpResponse, ApiError> {
+    let track: TrackId = parse_id(&path, "track")?;
+    let analysis = state
+        .database(move |connection| {
+            let viewer = match user {
+                Some(user) => catalog::artists::artist_of_user(connection, user.user_id)?.map(|artist| artist.id),
+                None => None,
+            };
+            Ok(tracks::track_analysis(connection, track, viewer)?)
+        })
+        .await?;
+    let view = WaveformView { peaks: analysis.waveform.peaks, duration_ms: analysis.duration_ms, integrated_lufs: analysis.loudness.integrated_lufs };
+    // Waveforms never change once a file is analysed.
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=86400")).json(view))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentActiveRequest {
+    pub active: bool,
+}
+
+/// Operator: put an account on or off the free streaming tier by hand.
+#[utoipa::path(tag = "operations", security(("bearer" = [])), params(("id" = String, Path)), request_body = AgentActiveRequest,
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[put("/admin/users/{id}/agent-active")]
+pub async fn set_agent_active(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+    body: web::Json<AgentActiveRequest>,
+) -> Result<HttpResponse, ApiError> {
+    user.require_admin()?;
+    let target: UserId = parse_id(&path, "user")?;
+    let active = body.active;
+    let found = state.write(move |connection| Ok(accounts::set_agent_active(connection, target, active)?)).await?;
+    if !found {
+        return Err(ApiError::not_found("user not found"));
+    }
+    tracing::info!(user.id = %target, agent_active = active, operator.id = %user.user_id, "free tier set by an operator");
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,55 @@
+//! The one place that decides who may stream a full track. Everyone may hear previews of
+//! published tracks; a full stream needs one of the reasons below.
+
+use catalog::tracks::TrackMedia;
+use megabox_database::DbConnection;
+use megabox_domain::{ArtistId, TrackId, UserId};
+
+use crate::accounts;
+use crate::error::ApiError;
+
+/// Why a listener may stream a full track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullStreamAccess {
+    /// The listener is the track's artist (drafts included).
+    OwnTrack,
+    /// On the free tier: an agent of the account is active.
+    FreeTier,
+}
+
+/// The track's media as `user` may see it (published, or their own in any state).
+pub fn visible_media(connection: &mut DbConnection, user: UserId, track: TrackId) -> Result<(TrackMedia, Option<ArtistId>), ApiError> {
+    let own_artist = catalog::artists::artist_of_user(connection, user)?.map(|artist| artist.id);
+    let media = catalog::tracks::track_media(connection, track, own_artist)?;
+    Ok((media, own_artist))
+}
+
+/// `Some(reason)` when `user` may stream the whole of `media`; `None` when only the preview.
+pub fn full_stream_access(
+    connection: &mut DbConnection,
+    user: UserId,
+    media: &TrackMedia,
+    own_artist: Option<ArtistId>,
+) -> Result<Option<FullStreamAccess>, ApiError> {
+    if own_artist == Some(media.artist_id) {
+        return Ok(Some(FullStreamAccess::OwnTrack));
+    }
+    let account = accounts::find_by_id(connection, user)?;
+    if account.is_some_and(|account| account.agent_active) {
+        return Ok(Some(FullStreamAccess::FreeTier));
+    }
+    Ok(None)
+}
+
+/// Like [`full_stream_access`], as an error a handler can return.
+pub fn require_full_stream(connection: &mut DbConnection, user: UserId, track: TrackId) -> Result<(TrackMedia, FullStreamAccess), ApiError> {
+    let (media, own_artist) = visible_media(connection, user, track)?;
+    match full_stream_access(connection, user, &media, own_artist)? {
+        Some(access) => Ok((media, access)),
+        None => Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "not_entitled",
+            "buy this track, or run the Megabox agent for free streaming; previews are free",
+        )),
+    }
+}
