@@ -259,3 +259,42 @@ fn removing_a_track_frees_its_audio_and_closes_the_gap() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn concurrent_uploads_cannot_overrun_the_quota_together() -> TestResult {
+    for fixture in fixtures()? {
+        let artist = fixture.artist("Racer")?;
+        let release = releases::create_draft(&mut *fixture.connection()?, artist.id, &NewRelease { title: None, kind: ReleaseKind::Album })?;
+        // Room for one 1000-byte file, not two: both pass the early check, one must lose.
+        let quota = StorageQuota { bytes_max: 1500 };
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let uploads: Vec<_> = [40_u8, 41]
+                .into_iter()
+                .map(|seed| {
+                    let fixture = &fixture;
+                    let artist = &artist;
+                    scope.spawn(move || -> Result<(), CatalogError> {
+                        let path = fixture.upload_file(&format!("racer-{seed}.flac"), &[seed; 1000]).map_err(|error| CatalogError::Corrupt(error.to_string()))?;
+                        let upload_analysis = analysis(seed, Tags::default());
+                        let mut connection = fixture.pool.get().map_err(|error| CatalogError::Corrupt(error.to_string()))?;
+                        let upload = Upload { path: &path, original_file_name: "racer.flac", analysis: &upload_analysis };
+                        media::ingest(&mut connection, &fixture.blobs, artist.id, release.id, upload, quota).map(|_| ())
+                    })
+                })
+                .collect();
+            uploads.into_iter().map(|upload| upload.join().map_err(|_| "upload thread panicked")).collect()
+        });
+        let mut accepted = 0;
+        for result in results {
+            match result? {
+                Ok(()) => accepted += 1,
+                Err(CatalogError::QuotaExceeded { .. }) => {}
+                Err(other) => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!(accepted, 1);
+        assert_eq!(count_rows(&mut *fixture.connection()?, "media_files")?, 1);
+        assert_eq!(fixture.stored_blobs().len(), 1, "the loser's blob is gone");
+    }
+    Ok(())
+}
