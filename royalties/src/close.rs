@@ -155,7 +155,7 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
         // The aggregates sort millions of rows; give this batch transaction room to do it in memory.
         diesel::sql_query(format!("SET LOCAL work_mem = '{CLOSE_WORK_MEMORY_MB}MB'")).execute(connection)?;
     }
-    let (play_counts, weights) = artist_weights(connection, period, model, ad_revenue)?;
+    let PeriodWeights { play_counts, weights } = artist_weights(connection, period, model, ad_revenue)?;
     let weight_sum: u64 = weights.values().try_fold(0_u64, |sum, weight| sum.checked_add(*weight)).ok_or(RoyaltyError::Overflow)?;
     // With no plays (or no revenue) there is nobody to pay: everything waits for the next period.
     let pool_cents = if ad_revenue > 0 && weight_sum > 0 { ad_revenue.div_euclid(MICRO_CENTS_PER_CENT) } else { 0 };
@@ -237,6 +237,12 @@ fn post_close(
     Ok(())
 }
 
+/// Per artist id: plays in the period, and weight in the pool (artists without weight absent).
+struct PeriodWeights {
+    play_counts: BTreeMap<String, i64>,
+    weights: BTreeMap<String, u64>,
+}
+
 /// Each artist's plays in the period and weight in the pool. Pro-rata: the weight is their
 /// plays. User-centric: the micro-cents of installer revenue attributed to them (each
 /// installer's revenue split over the artists they played by largest remainder, in SQL), plus
@@ -248,7 +254,7 @@ fn artist_weights(
     period: Period,
     model: AllocationModel,
     ad_revenue: i64,
-) -> Result<(BTreeMap<String, i64>, BTreeMap<String, u64>), RoyaltyError> {
+) -> Result<PeriodWeights, RoyaltyError> {
     let sql = match model {
         AllocationModel::ProRata => PLAYS_PER_ARTIST_SQL,
         AllocationModel::UserCentric => USER_CENTRIC_WEIGHTS_SQL,
@@ -269,7 +275,7 @@ fn artist_weights(
         weights.insert(row.artist_id, weight);
     }
     if model == AllocationModel::ProRata {
-        return Ok((play_counts, play_weights.into_iter().collect()));
+        return Ok(PeriodWeights { play_counts, weights: play_weights.into_iter().collect() });
     }
     let unattributed = ad_revenue - attributed_total;
     if unattributed > 0 && !play_weights.is_empty() {
@@ -279,7 +285,7 @@ fn artist_weights(
         }
     }
     weights.retain(|_, weight| *weight > 0);
-    Ok((play_counts, weights))
+    Ok(PeriodWeights { play_counts, weights })
 }
 
 /// Per artist, the period's plays (redemptions weighted); the weight is the plays.
@@ -320,9 +326,12 @@ shares AS (
 ),
 ranked AS (
     SELECT artist_id, plays, base,
-           ROW_NUMBER() OVER (PARTITION BY listener_id ORDER BY remainder DESC, artist_id) AS position,
-           revenue - SUM(base) OVER (PARTITION BY listener_id) AS leftover
+           ROW_NUMBER() OVER by_remainder AS position,
+           revenue - SUM(base) OVER by_remainder AS leftover
     FROM shares
+    -- One window (one sort) for both: the frame spans the whole partition for the sum.
+    WINDOW by_remainder AS (PARTITION BY listener_id ORDER BY remainder DESC, artist_id
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
 )
 SELECT artist_id, CAST(SUM(plays) AS BIGINT) AS plays,
        CAST(SUM(base + CASE WHEN position <= leftover THEN 1 ELSE 0 END) AS BIGINT) AS weight

@@ -68,8 +68,9 @@ mod tests {
 
     #[test]
     fn worked_examples() {
-        // (total, weights, expected parts)
-        let cases: &[(i64, &[(&str, u64)], &[i64])] = &[
+        /// (total, weights, expected parts)
+        type Case = (i64, &'static [(&'static str, u64)], &'static [i64]);
+        let cases: &[Case] = &[
             (100, &[("a", 1), ("b", 1), ("c", 1)], &[34, 33, 33]),
             (100, &[("c", 1), ("b", 1), ("a", 1)], &[33, 33, 34]),
             (-100, &[("a", 1), ("b", 1), ("c", 1)], &[-34, -33, -33]),

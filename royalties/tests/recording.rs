@@ -39,6 +39,8 @@ fn play(play_id: &str, installer: u32, artist_index: u32, month: u32) -> PlayInp
     PlayInput { play_id: play_id.to_owned(), listener: listener(installer), track: TrackId::generate(), artist: artist(artist_index), occurred_at: day(month, 15) }
 }
 
+type RecordCall<'a> = Box<dyn Fn(&mut megabox_database::DbConnection) -> Result<royalties::Recorded, RoyaltyError> + 'a>;
+
 #[test]
 fn every_record_call_is_idempotent_by_its_source_id() {
     on_each_backend(|backend, connection| {
@@ -46,7 +48,7 @@ fn every_record_call_is_idempotent_by_its_source_id() {
         let cart = sale("s1", &[("a", 1, 500), ("b", 2, 700)], 65);
         let redemption = RedemptionInput { redemption_id: "r1".to_owned(), listener: listener(1), artist: artist(2), occurred_at: day(11, 6) };
         let refund = RefundInput { refund_id: "refund-1".to_owned(), sale_id: "s1".to_owned(), scope: RefundScope::Items(vec!["a".to_owned()]), occurred_at: day(11, 7) };
-        let calls: Vec<(&str, Box<dyn Fn(&mut megabox_database::DbConnection) -> Result<royalties::Recorded, RoyaltyError>>)> = vec![
+        let calls: Vec<(&str, RecordCall)> = vec![
             ("sale", Box::new(|connection| record_sale(connection, &cart, &settings))),
             ("refund", Box::new(|connection| record_refund(connection, &refund))),
             ("ad revenue", Box::new(|connection| record_ad_revenue(connection, &ad("e1", 1, 7_000_001, 11)))),

@@ -28,11 +28,14 @@ const SALES: &[SaleCase] = &[
     SaleCase { sale_id: "sale-cart", items: &[("track-3", 3, 150), ("album-4", 4, 850)], fee_cents: 59 },
 ];
 
+/// (artist, plays)
+type Plays = &'static [(u32, u32)];
+
 /// Installers' ad revenue (micro-cents) and the plays of each (artist, plays).
 /// Installer 1 earned $10.00 and played artist 1 three times and artist 2 once; installer 2
 /// earned $5.00 and played artist 3 twice; installer 3 earned $2.50 and 250 micro-cents and
 /// played nothing, so that goes to the pool shared by all plays (3:1:2).
-const INSTALLERS: &[(u32, i64, &[(u32, u32)])] = &[
+const INSTALLERS: &[(u32, i64, Plays)] = &[
     (1, 1_000_000_000, &[(1, 3), (2, 1)]),
     (2, 500_000_000, &[(3, 2)]),
     (3, 250_000_250, &[]),
