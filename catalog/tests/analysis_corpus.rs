@@ -375,6 +375,18 @@ fn flac_with_streaminfo(edit: impl Fn(&mut [u8])) -> Vec<u8> {
 }
 
 #[test]
+fn an_mp3_whose_length_cannot_be_known_without_decoding_it_all_is_refused_rather_than_cut() {
+    // Variable bitrate without a Xing header: symphonia estimates the length from the first frame
+    // and would silently drop the rest.
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let path = directory.path().join("vbr-without-xing.mp3");
+    let source = format!("aevalsrc={SINE_AMPLITUDE}*sin(2*PI*997*t)*(1+sin(2*PI*t)):s=44100:d=5");
+    ffmpeg(&["-f", "lavfi", "-i", &source, "-c:a", "libmp3lame", "-q:a", "4", "-write_xing", "0", path.to_str().expect("utf-8")]);
+    let error = analyze_file(&path).expect_err("refused");
+    assert!(matches!(&error, AnalysisError::Malformed { reason } if reason.starts_with("the header understates the length")), "{error:?}");
+}
+
+#[test]
 fn headers_declaring_absurd_sizes_are_refused_before_decoding() {
     let mut huge_wav = good_bytes("pcm24.wav");
     let data = find(&huge_wav, b"data");

@@ -17,6 +17,12 @@ use super::{AnalysisError, AnalysisLimits, CHANNELS_MAX, Codec, Container, DECOD
 /// Tags are read by lofty; symphonia's own tag parsing only needs to get past them.
 const SYMPHONIA_TAG_BYTES_MAX: usize = 1024 * 1024;
 
+/// The most frames a demuxer may trim from the end of a stream as encoder padding (two long
+/// Vorbis blocks, seven MP3 frames). More means it trimmed audio to a length it only estimated:
+/// symphonia estimates an MP3's length from its first frame's bitrate when there is no Xing or
+/// VBRI header, and cuts a variable-bitrate file there.
+const END_TRIM_FRAMES_MAX: u64 = 8192;
+
 /// What decoding established about the audio itself.
 pub(super) struct DecodedAudio {
     pub container: Container,
@@ -96,6 +102,7 @@ pub(super) fn decode<'s>(
     let mut measurements = Measurements::new(sample_rate_hz, channels)?;
     let mut samples: Vec<f32> = Vec::new();
     let mut decode_errors = 0_u32;
+    let mut end_trimmed_frames = 0_u64;
     let mut warnings = Vec::new();
     loop {
         let packet = match reader.next_packet() {
@@ -108,6 +115,7 @@ pub(super) fn decode<'s>(
         if packet.track_id != track_id {
             continue;
         }
+        end_trimmed_frames = end_trimmed_frames.saturating_add(packet.trim_end.get());
         let buffer = match decoder.decode(&packet) {
             Ok(buffer) => buffer,
             Err(SymphoniaError::DecodeError(reason)) => {
@@ -131,6 +139,11 @@ pub(super) fn decode<'s>(
         check_frames(measurements.frame_count, sample_rate_hz, limits)?;
     }
 
+    if end_trimmed_frames > END_TRIM_FRAMES_MAX {
+        return Err(malformed(&format!(
+            "the header understates the length: {end_trimmed_frames} frames at the end would be dropped (a variable-bitrate MP3 without a Xing header?)"
+        )));
+    }
     let frame_count = measurements.frame_count;
     if frame_count == 0 {
         return Err(AnalysisError::NoAudio);
