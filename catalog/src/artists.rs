@@ -64,7 +64,7 @@ impl ArtistRow {
 /// once it has checked that the user has the artist role.
 pub fn create_or_get(connection: &mut DbConnection, user: UserId, name: &str) -> Result<Artist, CatalogError> {
     let name = required_line("name", name, NAME_CHARS_MAX)?;
-    atomically(connection, |connection| {
+    let created = atomically(connection, |connection| {
         if let Some(existing) = artist_of_user(connection, user)? {
             return Ok(existing);
         }
@@ -79,7 +79,15 @@ pub fn create_or_get(connection: &mut DbConnection, user: UserId, name: &str) ->
         };
         diesel::insert_into(artists::table).values(&row).execute(connection)?;
         row.into_artist()
-    })
+    });
+    match created {
+        // A concurrent call for the same user created it first (PostgreSQL; SQLite's write
+        // transactions are serialised): theirs is the profile.
+        Err(CatalogError::Database(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))) => {
+            artist_of_user(connection, user)?.ok_or(CatalogError::NotFound { what: "artist" })
+        }
+        other => other,
+    }
 }
 
 /// The artist profile of a user, if they have one.

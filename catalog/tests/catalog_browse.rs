@@ -142,3 +142,25 @@ fn search_finds_published_artists_releases_and_tracks_only() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn one_profile_per_user_even_when_created_concurrently() -> TestResult {
+    for fixture in fixtures()? {
+        let user = fixture.user("Eager")?;
+        let ids: Vec<Result<ArtistId, String>> = std::thread::scope(|scope| {
+            let calls: Vec<_> = (0..4)
+                .map(|_| {
+                    let pool = &fixture.pool;
+                    scope.spawn(move || -> Result<ArtistId, String> {
+                        let mut connection = pool.get().map_err(|error| error.to_string())?;
+                        artists::create_or_get(&mut connection, user, "Eager").map(|artist| artist.id).map_err(|error| error.to_string())
+                    })
+                })
+                .collect();
+            calls.into_iter().map(|call| call.join().unwrap_or_else(|_| Err("panicked".into()))).collect()
+        });
+        let distinct: HashSet<ArtistId> = ids.into_iter().collect::<Result<_, _>>()?;
+        assert_eq!(distinct.len(), 1, "every caller gets the one profile");
+    }
+    Ok(())
+}
