@@ -20,6 +20,7 @@ use std::io::{Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use symphonia::core::io::MediaSource;
 
 pub use artwork::{ARTWORK_BYTES_MAX, ARTWORK_SIDE_PIXELS_MAX, ARTWORK_SIZES_PIXELS};
 pub use tags::{TAG_TEXT_CHARS_MAX, read_properties_and_tags, read_properties_and_tags_from_bytes};
@@ -225,17 +226,20 @@ pub fn analyze_file_with_limits(path: &Path, limits: &AnalysisLimits) -> Result<
     let size_bytes = std::fs::metadata(path).map_err(|error| AnalysisError::io(&error))?.len();
     check_input_size(size_bytes, limits)?;
     let open = || File::open(path).map_err(|error| AnalysisError::io(&error));
-    let extension = path.extension().and_then(|extension| extension.to_str());
     let mut head = Vec::new();
     open()?.take(sniff::HEAD_BYTES).read_to_end(&mut head).map_err(|error| AnalysisError::io(&error))?;
-    let audio = decode::decode(Box::new(open()?), extension, &head, limits)?;
-    let mut file = open()?;
-    file.seek(SeekFrom::Start(size_bytes.saturating_sub(completeness::TAIL_BYTES))).map_err(|error| AnalysisError::io(&error))?;
     let mut tail = Vec::new();
-    file.read_to_end(&mut tail).map_err(|error| AnalysisError::io(&error))?;
-    completeness::check(audio.container, &head, &tail, size_bytes)?;
-    let tags_and_artwork = tags::read_tags_and_artwork(open()?);
-    Ok(assemble(audio, tags_and_artwork))
+    let mut file = open()?;
+    file.seek(SeekFrom::Start(size_bytes.saturating_sub(completeness::TAIL_BYTES)))
+        .and_then(|_| file.read_to_end(&mut tail))
+        .map_err(|error| AnalysisError::io(&error))?;
+    let input = Input {
+        extension: path.extension().and_then(|extension| extension.to_str()),
+        size_bytes,
+        head: &head,
+        tail: &tail,
+    };
+    analyze_input(&input, Box::new(open()?), open()?, limits)
 }
 
 /// Analyses audio held in memory: the entry point of the fuzz target.
@@ -243,8 +247,30 @@ pub fn analyze_bytes(bytes: &[u8]) -> Result<Analysis, AnalysisError> {
     let limits = AnalysisLimits::default();
     let size_bytes = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     check_input_size(size_bytes, &limits)?;
-    let audio = decode::decode(Box::new(Cursor::new(bytes)), None, bytes, &limits)?;
-    let tags_and_artwork = tags::read_tags_and_artwork(Cursor::new(bytes));
+    let tail_start = bytes.len().saturating_sub(usize::try_from(completeness::TAIL_BYTES).unwrap_or(usize::MAX));
+    let input = Input { extension: None, size_bytes, head: bytes, tail: &bytes[tail_start..] };
+    analyze_input(&input, Box::new(Cursor::new(bytes)), Cursor::new(bytes), &limits)
+}
+
+/// What is known about the input before decoding: its name's extension (a hint), its size, and
+/// its first and last bytes.
+struct Input<'a> {
+    extension: Option<&'a str>,
+    size_bytes: u64,
+    head: &'a [u8],
+    tail: &'a [u8],
+}
+
+/// The analysis itself, over two independent readers of the same input: one for symphonia, one for lofty.
+fn analyze_input<'s>(
+    input: &Input<'_>,
+    audio_source: Box<dyn MediaSource + 's>,
+    tags_source: impl Read + Seek,
+    limits: &AnalysisLimits,
+) -> Result<Analysis, AnalysisError> {
+    let audio = decode::decode(audio_source, input.extension, input.head, limits)?;
+    completeness::check(audio.container, input.head, input.tail, input.size_bytes)?;
+    let tags_and_artwork = tags::read_tags_and_artwork(tags_source);
     Ok(assemble(audio, tags_and_artwork))
 }
 
