@@ -1,7 +1,7 @@
 //! Public search over artist names, release titles and track titles.
 //!
 //! The index (`search_documents`) holds one document per artist with a published release, per
-//! published release and per track of one. [`refresh_artist`] rewrites an artist's documents
+//! published release and per track of one. `refresh_artist` rewrites an artist's documents
 //! whenever their public text or a release's state changes, so drafts never enter it; results
 //! are read back through the published-only queries all the same. Matching is the one
 //! backend-specific part: FTS5 on SQLite, `to_tsvector`/`to_tsquery` on PostgreSQL, both with
