@@ -238,7 +238,29 @@ async function main() {
       });
     }
 
-    await step("artist signs out", signOut);
+    if (publishingExists) {
+      await step("artist plays their own track in full, with its waveform", async () => {
+        await page.getByRole("link", { name: "See it in the store" }).click();
+        await page.getByRole("button", { name: "Play 02 High Water" }).click();
+        const player = page.getByRole("region", { name: "Player" });
+        await expectVisible(player.getByText("Full track"));
+        const waveform = player.getByRole("slider", { name: "Position in 02 High Water" });
+        await expectVisible(waveform.and(page.locator("canvas")));
+        await page.waitForFunction(() => Number(document.querySelector(".player [role=slider]")?.getAttribute("aria-valuenow")) >= 1);
+      });
+
+      await step("the player keeps playing across pages", async () => {
+        await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Dashboard" }).click();
+        await expectVisible(page.getByRole("heading", { name: "Dashboard" }));
+        await expectVisible(page.getByRole("region", { name: "Player" }).locator(".player-now").getByText("02 High Water"));
+        if (await page.evaluate(() => document.querySelector(".player button[aria-label=Pause]") === null)) throw new Error("playback stopped");
+      });
+    }
+
+    await step("artist signs out", async () => {
+      await signOut();
+      if ((await page.getByRole("region", { name: "Player" }).count()) !== 0) throw new Error("the player still holds the artist's queue");
+    });
 
     if (publishingExists) {
       await step("visitors see the release on the home page", async () => {
@@ -259,6 +281,11 @@ async function main() {
         if ((await page.locator(".tracklist li").count()) !== 2) throw new Error("the tracklist does not show two tracks");
         await page.getByRole("button", { name: /Add Harbour Lights to the cart/ }).click();
         await expectVisible(page.getByRole("button", { name: "Harbour Lights is in your cart" }));
+      });
+
+      await step("visitors are asked to sign in to listen", async () => {
+        await page.getByRole("button", { name: "Play 01 Low Tide" }).click();
+        await expectVisible(page.getByRole("region", { name: "Player" }).getByRole("alert").filter({ hasText: "Sign in to listen." }));
       });
 
       await step("the artist page shows the bio and the release", async () => {
@@ -361,6 +388,10 @@ async function main() {
     await browser?.close().catch(() => undefined);
     serverProcess.kill("SIGTERM");
     rmSync(dataDirectory, { recursive: true, force: true });
+  }
+  if (failed > 0) {
+    const serverErrors = serverLog.split("\n").filter((line) => /ERROR|panicked/.test(line));
+    if (serverErrors.length > 0) console.log(`--- megabox serve errors ---\n${serverErrors.slice(-10).join("\n")}`);
   }
   console.log(`${passed} passed, ${failed} failed`);
   process.exitCode = failed === 0 ? 0 : 1;

@@ -1,28 +1,23 @@
-//! A release: artwork, tracklist with 30-second previews, and adding the release or single tracks
-//! to the cart.
-import { hasEndpoint } from "../api/availability";
+//! A release: artwork, the tracklist to play or queue, and adding the release or single tracks to
+//! the cart.
 import { dataOf, type Schemas } from "../api/client";
 import { addItem } from "../cart/cart";
 import { LoadedView } from "../components/loading";
 import { formatDuration } from "../lib/duration";
 import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
+import { Icon } from "../player/icons";
 import { player, type QueueEntry } from "../player/player-store";
 import { cart, session, useCart } from "../state";
 import { describePrice } from "./price";
 import { Artwork } from "./release-card";
 
-/** Previews play once the server offers them; until then the tracklist has no play buttons. */
-const previewsAvailable = hasEndpoint(["get", "/api/v1/tracks/{id}/preview"]);
-
-function previewEntries(detail: Schemas["ReleaseDetailView"]): QueueEntry[] {
+function queueEntries(detail: Schemas["ReleaseDetailView"]): QueueEntry[] {
   return detail.tracks.map((track) => ({
     track_id: track.id,
     title: track.title,
     artist_name: detail.artist_name,
     duration_ms: track.duration_ms,
-    peaks: [],
-    source: "preview",
   }));
 }
 
@@ -45,7 +40,7 @@ function AddToCart({ id, kind, title, artistName, price }: { id: string; kind: "
 function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
   const { release, artist_name: artistName, tracks } = detail;
   const title = release.title ?? "Untitled";
-  const entries = previewEntries(detail);
+  const entries = queueEntries(detail);
   return (
     <article class="release">
       <div class="release-header">
@@ -60,13 +55,9 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
           {release.credits === "" ? null : <p class="muted">{release.credits}</p>}
           <p class="release-actions">
             {release.price == null ? null : <AddToCart id={release.id} kind="release" title={title} artistName={artistName} price={release.price} />}
-            {previewsAvailable ? (
-              <button type="button" class="button-secondary" disabled={entries.length === 0} onClick={() => player.playNow(entries)}>
-                Play previews
-              </button>
-            ) : (
-              <span class="status-pill">Previews coming soon</span>
-            )}
+            <button type="button" class="button-secondary" disabled={entries.length === 0} onClick={() => player.playNow(entries)}>
+              Play all
+            </button>
           </p>
         </div>
       </div>
@@ -74,20 +65,14 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
       <ol class="tracklist">
         {tracks.map((track, index) => (
           <li key={track.id}>
-            {previewsAvailable ? (
-              <button type="button" class="button-secondary play-button" aria-label={`Play a preview of ${track.title}`} onClick={() => player.playNow(entries, index)}>
-                ▶
-              </button>
-            ) : (
-              <span class="track-position">{index + 1}</span>
-            )}
+            <button type="button" class="button-secondary play-button" aria-label={`Play ${track.title}`} onClick={() => player.playNow(entries, index)}>
+              <Icon name="play" />
+            </button>
             <span class="track-title">{track.title}</span>
-            {previewsAvailable ? (
-              <button type="button" class="button-secondary" aria-label={`Add ${track.title} to the queue`} onClick={() => player.enqueue(entries[index]!)}>
-                Queue
-              </button>
-            ) : null}
             <span class="muted">{formatDuration(track.duration_ms)}</span>
+            <button type="button" class="button-secondary" aria-label={`Add ${track.title} to the queue`} onClick={() => player.enqueue(entries[index]!)}>
+              Queue
+            </button>
             {track.price == null ? null : <AddToCart id={track.id} kind="track" title={track.title} artistName={artistName} price={track.price} />}
           </li>
         ))}

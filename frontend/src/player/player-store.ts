@@ -1,7 +1,12 @@
-//! The player's state and its one <audio> element: a queue of tracks, each played either as the
-//! public 30-second preview or as the full stream (for listeners who own the track or stream
-//! for free with an active agent).
+//! The player's state and its one <audio> element. Each track in the queue plays in full when the
+//! listener may hear it (its artist, a buyer, or the free tier): `POST /plays` hands out a signed
+//! stream link the <audio> element can use, and progress is reported so the play can count.
+//! Otherwise the 30-second preview plays, once the server offers previews.
+import { hasEndpoint } from "../api/availability";
+import { dataOf } from "../api/client";
 import { Observable } from "../lib/store";
+import { session } from "../state";
+import { shouldReport, type ReportState } from "./play-reporting";
 
 export type PlaybackSource = "preview" | "full";
 
@@ -10,9 +15,6 @@ export interface QueueEntry {
   title: string;
   artist_name: string;
   duration_ms: number;
-  /** Waveform bins, 0..=255 each; empty when the catalog has none. */
-  peaks: readonly number[];
-  source: PlaybackSource;
 }
 
 export interface PlayerState {
@@ -22,6 +24,10 @@ export interface PlayerState {
   position_ms: number;
   /** From the audio itself once loaded; a preview is shorter than the track. */
   media_duration_ms: number | null;
+  /** How the current track plays; null while that is being decided. */
+  source: PlaybackSource | null;
+  /** Waveform bins (0..=255) of the current track, for full plays. */
+  peaks: readonly number[];
   error: string | null;
 }
 
@@ -30,14 +36,42 @@ export const SEEK_STEP_MS = 5_000;
 /** "Previous" restarts the current track when more than this has played, like every player. */
 const RESTART_THRESHOLD_MS = 3_000;
 
-export function sourceUrl(entry: QueueEntry): string {
-  const kind = entry.source === "preview" ? "preview" : "stream";
-  return `/api/v1/tracks/${encodeURIComponent(entry.track_id)}/${kind}`;
+const previewsAvailable = hasEndpoint(["get", "/api/v1/tracks/{id}/preview"]);
+
+interface Playback {
+  source: PlaybackSource;
+  url: string;
+  play: (ReportState & { play_id: string }) | null;
+}
+
+class NotPlayable extends Error {}
+
+/** Decides how a track plays: in full when the server starts a play for this listener, else the preview. */
+async function startPlayback(track_id: string): Promise<Playback> {
+  if (session.me !== null) {
+    const { data, response } = await session.api.POST("/api/v1/plays", { body: { track_id } });
+    if (data !== undefined) return { source: "full", url: data.stream_url, play: { play_id: data.play_id, last_reported_ms: 0, qualified: false } };
+    if (response.status !== 403) throw new NotPlayable(`This track cannot be played right now (${response.status}).`);
+  }
+  if (previewsAvailable) return { source: "preview", url: `/api/v1/tracks/${encodeURIComponent(track_id)}/preview`, play: null };
+  throw new NotPlayable(session.me === null ? "Sign in to listen." : "Buy this track, or turn on the free tier with the Megabox agent, to listen.");
 }
 
 class PlayerController {
-  readonly state = new Observable<PlayerState>({ queue: [], index: 0, playing: false, position_ms: 0, media_duration_ms: null, error: null });
+  readonly state = new Observable<PlayerState>({
+    queue: [],
+    index: 0,
+    playing: false,
+    position_ms: 0,
+    media_duration_ms: null,
+    source: null,
+    peaks: [],
+    error: null,
+  });
   private audioElement: HTMLAudioElement | null = null;
+  private play: Playback["play"] = null;
+  /** Answers for an earlier track arrive late; only the newest load may touch the player. */
+  private loadGeneration = 0;
 
   get current(): QueueEntry | null {
     return this.state.value.queue[this.state.value.index] ?? null;
@@ -46,22 +80,22 @@ class PlayerController {
   /** Replaces the queue and starts playing `entries[start_index]`. */
   playNow(entries: QueueEntry[], start_index = 0) {
     this.update({ queue: entries, index: start_index });
-    this.load(true);
+    void this.load(true);
   }
 
   enqueue(entry: QueueEntry) {
     const wasEmpty = this.state.value.queue.length === 0;
     this.update({ queue: [...this.state.value.queue, entry] });
-    if (wasEmpty) this.load(false);
+    if (wasEmpty) void this.load(false);
   }
 
   removeAt(index: number) {
-    const { queue, index: currentIndex } = this.state.value;
+    const { queue, index: currentIndex, playing } = this.state.value;
     const remaining = queue.filter((_, position) => position !== index);
     if (index === currentIndex) {
       this.update({ queue: remaining, index: Math.min(currentIndex, Math.max(0, remaining.length - 1)) });
-      if (remaining.length === 0) this.audio().removeAttribute("src");
-      else this.load(this.state.value.playing);
+      if (remaining.length === 0) this.stop();
+      else void this.load(playing);
     } else {
       this.update({ queue: remaining, index: index < currentIndex ? currentIndex - 1 : currentIndex });
     }
@@ -70,7 +104,7 @@ class PlayerController {
   jumpTo(index: number) {
     if (index < 0 || index >= this.state.value.queue.length) return;
     this.update({ index });
-    this.load(true);
+    void this.load(true);
   }
 
   next() {
@@ -84,7 +118,7 @@ class PlayerController {
 
   togglePlay() {
     const audio = this.audio();
-    if (this.current === null) return;
+    if (this.current === null || this.state.value.source === null) return;
     if (audio.paused) void audio.play().catch((error: unknown) => this.update({ error: String(error) }));
     else audio.pause();
   }
@@ -94,13 +128,58 @@ class PlayerController {
     this.update({ position_ms });
   }
 
-  private load(autoplay: boolean) {
+  clear() {
+    if (this.state.value.queue.length === 0) return;
+    this.stop();
+    this.update({ queue: [], index: 0, playing: false, position_ms: 0, media_duration_ms: null, source: null, peaks: [], error: null });
+  }
+
+  private stop() {
+    this.loadGeneration += 1;
+    this.play = null;
+    const audio = this.audio();
+    audio.pause();
+    audio.removeAttribute("src");
+  }
+
+  private async load(autoplay: boolean) {
     const entry = this.current;
     if (entry === null) return;
+    const generation = ++this.loadGeneration;
     const audio = this.audio();
-    audio.src = sourceUrl(entry);
-    this.update({ position_ms: 0, media_duration_ms: null, error: null });
+    audio.pause();
+    this.play = null;
+    this.update({ position_ms: 0, media_duration_ms: null, source: null, peaks: [], error: null });
+    let playback: Playback;
+    try {
+      playback = await startPlayback(entry.track_id);
+    } catch (failure) {
+      if (generation === this.loadGeneration) this.update({ error: failure instanceof Error ? failure.message : String(failure) });
+      return;
+    }
+    if (generation !== this.loadGeneration) return;
+    this.play = playback.play;
+    audio.src = playback.url;
+    this.update({ source: playback.source });
     if (autoplay) void audio.play().catch((error: unknown) => this.update({ error: String(error) }));
+    if (playback.source === "full") {
+      const waveform = await dataOf(session.api.GET("/api/v1/tracks/{id}/waveform", { params: { path: { id: entry.track_id } } })).catch(() => null);
+      if (waveform !== null && generation === this.loadGeneration) this.update({ peaks: waveform.peaks });
+    }
+  }
+
+  private reportProgress(settling: boolean) {
+    const play = this.play;
+    const position_ms = this.state.value.position_ms;
+    if (play === null || !shouldReport(play, position_ms, settling)) return;
+    play.last_reported_ms = position_ms;
+    void session.api
+      .POST("/api/v1/plays/{id}/progress", { params: { path: { id: play.play_id } }, body: { position_ms } })
+      .then(({ data }) => {
+        if (data?.qualified) play.qualified = true;
+      })
+      // A lost report is made good by the next one: the server keeps the furthest position.
+      .catch(() => undefined);
   }
 
   private audio(): HTMLAudioElement {
@@ -108,15 +187,24 @@ class PlayerController {
     const audio = new Audio();
     audio.preload = "metadata";
     audio.addEventListener("play", () => this.update({ playing: true }));
-    audio.addEventListener("pause", () => this.update({ playing: false }));
-    audio.addEventListener("timeupdate", () => this.update({ position_ms: Math.round(audio.currentTime * 1000) }));
+    audio.addEventListener("pause", () => {
+      this.update({ playing: false });
+      this.reportProgress(true);
+    });
+    audio.addEventListener("timeupdate", () => {
+      this.update({ position_ms: Math.round(audio.currentTime * 1000) });
+      this.reportProgress(false);
+    });
     audio.addEventListener("durationchange", () => {
       if (Number.isFinite(audio.duration)) this.update({ media_duration_ms: Math.round(audio.duration * 1000) });
     });
     audio.addEventListener("ended", () => {
+      this.reportProgress(true);
       if (this.state.value.index + 1 < this.state.value.queue.length) this.next();
     });
-    audio.addEventListener("error", () => this.update({ playing: false, error: "This track could not be played." }));
+    audio.addEventListener("error", () => {
+      if (audio.getAttribute("src") !== null) this.update({ playing: false, error: "This track could not be played." });
+    });
     this.audioElement = audio;
     return audio;
   }
@@ -127,3 +215,8 @@ class PlayerController {
 }
 
 export const player = new PlayerController();
+
+// Full plays belong to the signed-in account: signing out empties the player.
+session.subscribe((state) => {
+  if (state.status === "anonymous") player.clear();
+});

@@ -1,9 +1,10 @@
-//! The persistent player bar: current track, transport controls, waveform (full streams) or a
+//! The persistent player bar: current track, transport controls, the waveform (full plays) or a
 //! position slider (previews), and the queue.
 import { useState } from "preact/hooks";
 import { formatDuration } from "../lib/duration";
 import { useObservable } from "../lib/store";
 import { player } from "./player-store";
+import { Icon } from "./icons";
 import { WaveformCanvas } from "./waveform-canvas";
 
 export function Player() {
@@ -19,23 +20,23 @@ export function Player() {
       <div class="player-now">
         <strong>{entry.title}</strong>
         <span>{entry.artist_name}</span>
-        <span class="status-pill">{entry.source === "preview" ? "Preview" : "Full track"}</span>
+        {state.source === null ? null : <span class="status-pill">{state.source === "preview" ? "Preview" : "Full track"}</span>}
       </div>
       <div class="player-controls">
         <button type="button" onClick={() => player.previous()} aria-label="Previous track">
-          ⏮
+          <Icon name="previous" />
         </button>
         <button type="button" onClick={() => player.togglePlay()} aria-label={state.playing ? "Pause" : "Play"}>
-          {state.playing ? "⏸" : "▶"}
+          <Icon name={state.playing ? "pause" : "play"} />
         </button>
         <button type="button" onClick={() => player.next()} aria-label="Next track" disabled={state.index + 1 >= state.queue.length}>
-          ⏭
+          <Icon name="next" />
         </button>
       </div>
       <div class="player-position">
         <span>{formatDuration(state.position_ms)}</span>
-        {entry.source === "full" && entry.peaks.length > 0 ? (
-          <WaveformCanvas peaks={entry.peaks} position_ms={state.position_ms} duration_ms={duration_ms} label={label} onSeek={(position_ms) => player.seek(position_ms)} />
+        {state.source === "full" && state.peaks.length > 0 ? (
+          <WaveformCanvas peaks={state.peaks} position_ms={state.position_ms} duration_ms={duration_ms} label={label} onSeek={(position_ms) => player.seek(position_ms)} />
         ) : (
           <input
             type="range"
