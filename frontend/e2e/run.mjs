@@ -1,7 +1,7 @@
 //! End-to-end run of the web app in Chromium against a real `megabox serve`: starts the server on
 //! a free port with a temporary data directory, walks the flows that exist, saves a screenshot per
 //! step into artifacts/e2e/, and prints `N passed, N failed` as its last line (exit 1 on failure).
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -21,6 +21,7 @@ const PASSWORD = "listen-to-the-music-42";
 const RELEASE_TITLE = "Harbour Lights";
 const SAMPLE_RATE_HZ = 44_100;
 const apiPaths = Object.keys(JSON.parse(readFileSync(path.join(frontendDirectory, "src", "api", "openapi.json"), "utf8")).paths);
+const freeTierSwitchExists = apiPaths.includes("/api/v1/admin/users/{id}/agent-active");
 const publishingExists = apiPaths.includes("/api/v1/releases/{id}/tracks") && apiPaths.includes("/api/v1/catalog/releases");
 
 /** A mono 16-bit PCM WAV of a sine tone; each frequency gives different audio (the server refuses duplicates). */
@@ -78,6 +79,11 @@ async function main() {
   mkdirSync(artifactsDirectory, { recursive: true });
 
   const dataDirectory = mkdtempSync(path.join(os.tmpdir(), "megabox-e2e-"));
+  const operator = { email: "operator@example.com", name: "Operator" };
+  execFileSync(megaboxBinary, ["admin", "create", "--email", operator.email], {
+    env: { ...process.env, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_ADMIN_PASSWORD: PASSWORD },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const port = await freePort();
   const serverProcess = spawn(megaboxBinary, ["serve"], {
     env: { ...process.env, MEGABOX_BIND: `127.0.0.1:${port}`, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_FRONTEND_DIR: distDirectory },
@@ -336,7 +342,7 @@ async function main() {
 
     await step("free music page shows the free-tier status", async () => {
       await page.goto(`${baseUrl}/free-music`);
-      await expectVisible(page.getByTestId("free-tier-status").filter({ hasText: "not active" }));
+      await expectVisible(page.getByTestId("free-tier-status").filter({ hasText: /^Free streaming: not active$/ }));
     });
 
     await step("signing out in one tab signs out the other", async () => {
@@ -357,6 +363,32 @@ async function main() {
       await signIn(listener);
       await expectVisible(accountName.filter({ hasText: listener.name }));
     });
+
+    if (publishingExists && freeTierSwitchExists) {
+      await step("operator turns on the listener's free tier", async () => {
+        const tokens = await (await fetch(`${baseUrl}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: listener.email, password: PASSWORD }) })).json();
+        const me = await (await fetch(`${baseUrl}/api/v1/me`, { headers: { Authorization: `Bearer ${tokens.access_token}` } })).json();
+        await signOut();
+        await signIn(operator);
+        await page.waitForURL(`${baseUrl}/operator`);
+        const form = page.getByRole("form", { name: "Free streaming tier" });
+        await form.getByLabel("Account id").fill(me.id);
+        await form.getByRole("button", { name: "Apply" }).click();
+        await expectVisible(form.getByRole("status").filter({ hasText: "Free streaming is now on" }));
+      });
+
+      await step("a free-tier listener streams a whole track", async () => {
+        await signOut();
+        await signIn(listener);
+        await expectVisible(accountName.filter({ hasText: listener.name }));
+        await page.goto(`${baseUrl}/free-music`);
+        await expectVisible(page.getByTestId("free-tier-status").filter({ hasText: /^Free streaming: active$/ }));
+        await page.goto(`${baseUrl}/`);
+        await page.getByRole("link", { name: RELEASE_TITLE }).click();
+        await page.getByRole("button", { name: "Play 01 Low Tide" }).click();
+        await expectVisible(page.getByRole("region", { name: "Player" }).getByText("Full track"));
+      });
+    }
 
     await step("artist signs in and lands on the dashboard", async () => {
       await signOut();

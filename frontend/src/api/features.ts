@@ -30,7 +30,7 @@ export const FEATURES = {
     ["post", "/api/v1/devices/pairing-codes"],
     ["get", "/api/v1/devices"],
   ]),
-  operator: feature("Operator", "Campaigns, period close, payout runs, the ledger check and flagged devices.", [
+  operator: feature("Campaigns, periods and payouts", "Campaigns, period close, payout runs, the ledger check and flagged devices.", [
     ["get", "/api/v1/admin/campaigns"],
     ["post", "/api/v1/admin/periods/{period}/close"],
     ["post", "/api/v1/admin/payouts/run"],
