@@ -26,5 +26,6 @@ mod schema;
 pub mod search;
 pub mod storage;
 pub mod tracks;
+pub mod transcode;
 
 pub use error::{CatalogError, PublishProblem};
