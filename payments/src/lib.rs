@@ -15,6 +15,7 @@
 mod catalog_items;
 mod entitlements;
 mod gateway;
+mod locks;
 mod orders;
 mod payout_accounts;
 mod schema;

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog_items::{PricedItem, price_item};
 use crate::entitlements::owns_item;
 use crate::gateway::{CheckoutLine, CheckoutRequest, PaymentGateway};
+use crate::locks::lock_for_transaction;
 use crate::schema::{payment_order_lines, payment_orders};
 use crate::{PaymentsError, now, with_connection};
 
@@ -259,6 +260,8 @@ fn prepare_order(
     }
     let fingerprint = cart_fingerprint(&priced);
     write_transaction(connection, |connection| {
+        // One checkout per listener at a time, so a double-submitted cart finds the first order.
+        lock_for_transaction(connection, &format!("listener:{listener}"))?;
         for line in &priced {
             if owns_item(connection, listener, line.item)? {
                 return Err(PaymentsError::AlreadyOwned(line.item));

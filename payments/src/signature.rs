@@ -132,7 +132,8 @@ mod tests {
         let signed_old = sign_payload(&old, NOW, PAYLOAD);
         let v1_old = signed_old.split_once(",v1=").map(|(_, value)| value.to_owned()).unwrap_or_default();
         let v1_other = "00".repeat(SIGNATURE_BYTES);
-        let cases: Vec<(String, Vec<SecretString>, i64, Result<(), SignatureError>)> = vec![
+        type Case = (String, Vec<SecretString>, i64, Result<(), SignatureError>);
+        let cases: Vec<Case> = vec![
             (signed_old.clone(), vec![new.clone(), old.clone()], NOW, Ok(())),
             (format!("t={NOW},v1={v1_other},v1={v1_old}"), vec![old.clone()], NOW, Ok(())),
             (format!("t={NOW},v0=abc,v1={v1_old}"), vec![old.clone()], NOW, Ok(())),
@@ -154,7 +155,7 @@ mod tests {
         for (header, secrets, now, expected) in cases {
             assert_eq!(verify_signature(Some(&header), PAYLOAD, &secrets, now, SIGNATURE_TOLERANCE), expected, "{header}");
         }
-        assert_eq!(verify_signature(None, PAYLOAD, &[old.clone()], NOW, SIGNATURE_TOLERANCE), Err(SignatureError::Missing));
+        assert_eq!(verify_signature(None, PAYLOAD, std::slice::from_ref(&old), NOW, SIGNATURE_TOLERANCE), Err(SignatureError::Missing));
         // The signature covers the payload byte for byte.
         assert_eq!(verify_signature(Some(&signed_old), br#"{"id":"evt_2"}"#, &[old], NOW, SIGNATURE_TOLERANCE), Err(SignatureError::Mismatch));
     }

@@ -11,15 +11,15 @@
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{BigInt, Text, Timestamp};
-use megabox_database::{Backend, DbConnection, DbPool, write_transaction};
-use sha2::{Digest, Sha256};
+use diesel::sql_types::{Text, Timestamp};
+use megabox_database::{DbConnection, DbPool, write_transaction};
 use megabox_domain::{Cents, UserId};
 use royalties::{PayoutAccountStatus, RefundInput, RefundScope, RoyaltyError, RoyaltySettings, SaleInput, SaleItem};
 use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::entitlements::{grant, revoke};
+use crate::locks::with_lock;
 use crate::gateway::{PaymentGateway, SessionPayment, SessionState};
 use crate::orders::{OrderStatus, order_lines};
 use crate::payout_accounts::{apply_account_status, artist_of_account};
@@ -95,10 +95,10 @@ pub async fn handle_webhook(
             apply_session(pool, gateway, config, &event_id, &event_type, &session_id, payment_failed).await?
         }
         Subject::Charge { charge_id } => {
-            let order_id = gateway
-                .order_of_charge(&charge_id)
-                .await?
-                .ok_or_else(|| PaymentsError::UnknownReference(format!("charge {charge_id}")))?;
+            let Some(order_id) = gateway.order_of_charge(&charge_id).await? else {
+                // A charge this store did not make (no order in its metadata).
+                return Ok(ignored(event_id, event_type));
+            };
             let lookup = order_id.clone();
             let session_id = with_connection(pool, move |connection| {
                 payment_orders::table.find(&lookup).select(payment_orders::session_id).first::<Option<String>>(connection).optional()
@@ -110,10 +110,15 @@ pub async fn handle_webhook(
             apply_session(pool, gateway, config, &event_id, &event_type, &session_id, false).await?
         }
         Subject::Account { account_id } => apply_account(pool, gateway, &event_id, &event_type, &account_id).await?,
-        Subject::Nothing => WebhookOutcome::Ignored { event_id, event_type },
+        Subject::Nothing => ignored(event_id, event_type),
     };
     tracing::info!(outcome = ?outcome, "payment webhook handled");
     Ok(outcome)
+}
+
+fn ignored(event_id: String, event_type: String) -> WebhookOutcome {
+    tracing::debug!(event.id = %event_id, event.kind = %event_type, "webhook ignored");
+    WebhookOutcome::Ignored { event_id, event_type }
 }
 
 fn malformed(field: &str) -> PaymentsError {
@@ -170,6 +175,9 @@ async fn apply_session(
         let state = state.clone();
         with_connection(pool, move |connection| stored_order(connection, &state)).await?
     };
+    // Orders are committed before their session is created, so a session without one is not
+    // this store's (another integration on the same account): nothing to do, and no retry.
+    let Some(order) = order else { return Ok(ignored(event_id.to_owned(), event_type.to_owned())) };
     let target = target_status(&state, payment_failed);
     if let (Some(target), SessionPayment::Paid(charge)) = (target, &state.payment) {
         if charge.amount != order.total {
@@ -197,7 +205,7 @@ async fn apply_session(
     .await
 }
 
-fn stored_order(connection: &mut DbConnection, state: &SessionState) -> Result<StoredOrder, PaymentsError> {
+fn stored_order(connection: &mut DbConnection, state: &SessionState) -> Result<Option<StoredOrder>, PaymentsError> {
     let mut query = payment_orders::table.into_boxed();
     query = match &state.order_id {
         Some(order_id) => query.filter(payment_orders::id.eq(order_id.clone())),
@@ -207,13 +215,12 @@ fn stored_order(connection: &mut DbConnection, state: &SessionState) -> Result<S
         .select((payment_orders::id, payment_orders::listener_id, payment_orders::total_cents, payment_orders::session_id))
         .first(connection)
         .optional()?;
-    let (id, listener, total_cents, session_id) =
-        row.ok_or_else(|| PaymentsError::UnknownReference(format!("the order of session {}", state.session_id)))?;
+    let Some((id, listener, total_cents, session_id)) = row else { return Ok(None) };
     if session_id.as_ref().is_some_and(|stored| *stored != state.session_id) {
         return Err(PaymentsError::UnknownReference(format!("session {} of order {id}", state.session_id)));
     }
     let listener = listener.parse().map_err(|_| PaymentsError::Corrupt(format!("listener id {listener:?}")))?;
-    Ok(StoredOrder { id, listener, total: Cents(total_cents), session_id })
+    Ok(Some(StoredOrder { id, listener, total: Cents(total_cents), session_id }))
 }
 
 /// Records the sale (and its reversal) in the royalty ledger; both calls are idempotent.
@@ -224,32 +231,12 @@ fn book_in_ledger(
     reversed: bool,
     settings: &RoyaltySettings,
 ) -> Result<(), PaymentsError> {
-    with_order_lock(connection, order_id, |connection| book_sale_and_reversal(connection, order_id, fee, reversed, settings))
-}
-
-/// Runs `work` while holding a lock named after the order, so that concurrent deliveries book
-/// the order's sale and reversal one after the other. Royalties' calls are idempotent when they
-/// run one after the other, but on PostgreSQL two concurrent `record_refund`s of one refund can
-/// both pass its duplicate check. SQLite needs no lock: its writers are serialised already.
-fn with_order_lock<T>(
-    connection: &mut DbConnection,
-    order_id: &str,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, PaymentsError>,
-) -> Result<T, PaymentsError> {
-    if connection.backend() == Backend::Sqlite {
-        return work(connection);
-    }
-    // A session-level advisory lock: it spans the royalties calls' own transactions.
-    let digest = Sha256::digest(format!("megabox-payments-order:{order_id}").as_bytes());
-    let mut key_bytes = [0_u8; 8];
-    key_bytes.copy_from_slice(&digest[..8]);
-    let key = i64::from_be_bytes(key_bytes);
-    diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(key).execute(connection)?;
-    let result = work(connection);
-    if let Err(error) = diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(key).execute(connection) {
-        tracing::error!(%error, order.id = order_id, "cannot release the order's advisory lock");
-    }
-    result
+    // Royalties' calls are idempotent when they run one after the other, but on PostgreSQL two
+    // concurrent `record_refund`s of one refund can both pass its duplicate check: deliveries of
+    // one order's events book one after the other.
+    with_lock(connection, &format!("order:{order_id}"), |connection| {
+        book_sale_and_reversal(connection, order_id, fee, reversed, settings)
+    })
 }
 
 fn book_sale_and_reversal(
@@ -362,7 +349,7 @@ async fn apply_account(
     let lookup = account_id.to_owned();
     let Some(artist) = with_connection(pool, move |connection| artist_of_account(connection, &lookup)).await? else {
         // Not one of our artists' accounts (or one whose creation was never stored): nothing to update.
-        return Ok(WebhookOutcome::Ignored { event_id: event_id.to_owned(), event_type: event_type.to_owned() });
+        return Ok(ignored(event_id.to_owned(), event_type.to_owned()));
     };
     let status: PayoutAccountStatus = gateway.payout_account_status(account_id).await?;
     let (event_id, event_type, account_id) = (event_id.to_owned(), event_type.to_owned(), account_id.to_owned());

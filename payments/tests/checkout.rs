@@ -83,6 +83,10 @@ async fn two_artist_cart_is_bought_end_to_end_in_test_mode() {
         // Owned items cannot be bought again.
         let owned = payments.checkout(listener, &[cart_item(Item::Track(first.tracks[1]), None)]).await;
         assert!(matches!(owned, Err(PaymentsError::AlreadyOwned(Item::Track(_)))), "{owned:?}");
+        // Bought music stays owned when the artist takes the release down.
+        let mut connection = fixture.connection();
+        catalog::releases::unpublish(&mut connection, first.artist, first.release).unwrap();
+        assert!(owns_track(&mut connection, listener, first.tracks[1]).unwrap(), "{backend:?}");
     }
 }
 
@@ -123,7 +127,8 @@ async fn carts_are_priced_by_the_catalog_and_bad_carts_are_refused() {
             Item::Release(release.id)
         };
         let too_many: Vec<CartItem> = (0..=CART_ITEMS_MAX).map(|_| cart_item(Item::Track(TrackId::generate()), None)).collect();
-        let cases: Vec<(&str, Vec<CartItem>, fn(&PaymentsError) -> bool)> = vec![
+        type Case = (&'static str, Vec<CartItem>, fn(&PaymentsError) -> bool);
+        let cases: Vec<Case> = vec![
             ("empty", vec![], |error| matches!(error, PaymentsError::EmptyCart)),
             ("too many", too_many, |error| matches!(error, PaymentsError::TooManyItems)),
             ("below the minimum", vec![cart_item(Item::Release(open_release.release), Some(499))], |error| {
@@ -171,7 +176,19 @@ async fn a_retried_checkout_returns_the_same_order_and_canceling_ends_it() {
         let listener = fixture.user("listener");
         let cart = [cart_item(Item::Release(release.release), Some(400))];
 
-        let first = payments.checkout(listener, &cart).await.unwrap();
+        // A double submit: the same cart at once, several times.
+        let attempts: Vec<_> = (0..5)
+            .map(|_| {
+                let payments = payments.clone();
+                tokio::spawn(async move { payments.checkout(listener, &cart).await.unwrap() })
+            })
+            .collect();
+        let mut started = Vec::new();
+        for attempt in attempts {
+            started.push(attempt.await.unwrap());
+        }
+        let first = started[0].clone();
+        assert!(started.iter().all(|other| *other == first), "{backend:?}: {started:?}");
         let retried = payments.checkout(listener, &cart).await.unwrap();
         assert_eq!(first, retried, "{backend:?}");
         let other_amount = payments.checkout(listener, &[cart_item(Item::Release(release.release), Some(450))]).await.unwrap();

@@ -294,3 +294,29 @@ async fn no_secret_appears_in_debug_output() {
     missing.stripe_webhook_secret = None;
     assert!(Payments::new(fixture.pool.clone(), missing).is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_stored_before_the_gateway_call_and_a_retry_completes_it() {
+    for backend in backends() {
+        let fixture = Fixture::new(backend);
+        let fake = start_fake().await;
+        let release = fixture.published_release("Gu", fixed(1_200), &[fixed(100)]);
+        let listener = fixture.user("listener");
+        let cart = release_cart(release.release);
+        // Nothing listens on the discard port: the gateway call fails after the order was stored.
+        let unreachable = Payments::new(fixture.pool.clone(), support::settings(Some(fake.secret_key()), Some("http://127.0.0.1:9/"))).unwrap();
+        let failed = unreachable.checkout(listener, &cart).await;
+        assert!(matches!(failed, Err(PaymentsError::Gateway(_))), "{backend:?}: {failed:?}");
+        assert_eq!((fixture.count("payment_orders"), fixture.count("payment_order_lines")), (1, 1));
+
+        // The listener retries once the gateway is back: the same order gets its one session.
+        let payments = fixture.stripe(&fake);
+        let started = payments.checkout(listener, &cart).await.unwrap();
+        assert_eq!(fixture.count("payment_orders"), 1, "{backend:?}");
+        assert_eq!(payments.checkout(listener, &cart).await.unwrap(), started);
+        let summary = order(&mut fixture.connection(), listener, &started.order_id).unwrap().unwrap();
+        assert_eq!((summary.status, summary.total), (OrderStatus::Pending, Cents(1_200)));
+        assert_eq!(fake.object(&session_id_of(&started.checkout_url)).unwrap()["client_reference_id"], started.order_id.as_str());
+        fake.stop().await;
+    }
+}
