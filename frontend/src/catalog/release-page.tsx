@@ -29,10 +29,11 @@ function AddToCart({ id, kind, title, artistName, price }: { id: string; kind: "
       type="button"
       class={kind === "track" ? "button-secondary" : undefined}
       disabled={inCart}
-      aria-label={inCart ? `${title} is in your cart` : `Add ${title} to the cart, ${describePrice(price)}`}
       onClick={() => cart.set(addItem(cart.value, { item_kind: kind, item_id: id, title, artist_name: artistName, price }))}
     >
+      {/* The visible words start the accessible name; the hidden part says which item. */}
       {inCart ? "In cart" : kind === "release" ? `Buy ${describePrice(price)}` : describePrice(price)}
+      <span class="visually-hidden">{inCart || kind === "release" ? ` — ${title}` : ` — buy ${title}`}</span>
     </button>
   );
 }
