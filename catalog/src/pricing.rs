@@ -129,6 +129,29 @@ mod tests {
         Ok(())
     }
 
+    /// Amounts around every boundary the rules have: zero, the price ceiling, the offer ceiling.
+    fn amount() -> impl proptest::strategy::Strategy<Value = i64> {
+        proptest::prop_oneof![-1_000_i64..=1_000, PRICE_CENTS_MAX - 1_000..=PRICE_CENTS_MAX + 1_000, OFFER_CENTS_MAX - 10..=OFFER_CENTS_MAX + 10, proptest::num::i64::ANY]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pay_what_you_want_needs_an_ordered_bounded_pair(minimum in amount(), suggested in amount()) {
+            let valid = 0 <= minimum && minimum <= suggested && suggested <= PRICE_CENTS_MAX;
+            proptest::prop_assert_eq!(Price::pay_what_you_want(Cents(minimum), Cents(suggested)).is_ok(), valid);
+        }
+
+        #[test]
+        fn a_charge_never_breaks_the_rule(minimum in 0..=PRICE_CENTS_MAX, extra in 0..=PRICE_CENTS_MAX, offer in amount()) {
+            let suggested = (minimum + extra).min(PRICE_CENTS_MAX);
+            let rule = Price::pay_what_you_want(Cents(minimum), Cents(suggested)).map_err(|error| proptest::test_runner::TestCaseError::fail(error.to_string()))?;
+            match rule.charge_for(Some(Cents(offer))) {
+                Ok(charge) => proptest::prop_assert!(charge == Cents(offer) && minimum <= offer && offer <= OFFER_CENTS_MAX),
+                Err(_) => proptest::prop_assert!(offer < minimum || offer > OFFER_CENTS_MAX),
+            }
+        }
+    }
+
     #[test]
     fn columns_round_trip_and_corrupt_rows_are_caught() -> Result<(), CatalogError> {
         for price in [None, Some(Price::fixed(Cents(100))?), Some(Price::pay_what_you_want(Cents(0), Cents(50))?)] {
