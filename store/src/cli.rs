@@ -26,7 +26,13 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the HTTP server (on MEGABOX_BIND, default 127.0.0.1:8080).
-    Serve,
+    Serve {
+        /// Seed the demo catalog and accounts first (if they are not there yet).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Seed a playable demo catalog and demo accounts into the configured database.
+    Demo,
     /// Manage operator accounts.
     Admin {
         #[command(subcommand)]
@@ -55,7 +61,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init_logging(settings.log_format);
     match cli.command {
-        Command::Serve => serve(settings),
+        Command::Serve { demo } => {
+            if demo {
+                seed_demo(&settings)?;
+            }
+            serve(settings)
+        }
+        Command::Demo => seed_demo(&settings),
         Command::Admin { command: AdminCommand::Create { email, display_name } } => create_admin(&settings, &email, &display_name),
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&crate::startup::openapi_document())?);
@@ -70,6 +82,19 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let application = Application::build(settings).await?;
         application.run_until_stopped().await.context("server failed")
     })
+}
+
+fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let pool = megabox_database::connect(&settings.effective_database_url(), 2)?;
+    let sandbox = crate::startup::analysis_sandbox(settings)?;
+    let seeded = crate::demo::seed(settings, &pool, &sandbox)?;
+    let address = settings.public_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
+    if seeded {
+        eprintln!("seeded the demo catalog");
+    }
+    eprintln!("{}", crate::demo::describe(&address));
+    Ok(())
 }
 
 fn create_admin(settings: &Settings, email: &str, display_name: &str) -> anyhow::Result<()> {

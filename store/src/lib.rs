@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod configuration;
+pub mod demo;
 pub mod error;
 pub mod files;
 pub mod frontend;

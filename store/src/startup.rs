@@ -96,19 +96,7 @@ impl Application {
             "megabox listening"
         );
         let blobs = std::sync::Arc::new(catalog::storage::LocalBlobStore::open(settings.media_dir()).context("cannot open the media directory")?);
-        let analyzer = match &settings.analyzer_program {
-            Some(program) => program.clone(),
-            None => std::env::current_exe().context("cannot find this program to run the analyser")?,
-        };
-        let analysis_sandbox = catalog::sandbox::AnalysisSandbox::new(
-            analyzer,
-            [crate::cli::ANALYZE_SUBCOMMAND],
-            catalog::sandbox::SandboxLimits {
-                address_space_bytes: settings.analysis_memory_bytes_max,
-                cpu_seconds: settings.analysis_cpu_seconds_max,
-                wall_clock: Duration::from_secs(settings.analysis_wall_seconds_max),
-            },
-        );
+        let analysis_sandbox = analysis_sandbox(&settings)?;
         let link_signer = crate::signing::LinkSigner::load(&settings.data_dir).context("cannot create the link signing key")?;
         let state = web::Data::new(AppState {
             settings,
@@ -124,8 +112,8 @@ impl Application {
         });
         let document = web::Data::new(openapi_document());
         let frontend_dir = state.settings.frontend_dir.clone();
-        if !frontend_dir.join("index.html").is_file() {
-            tracing::warn!(frontend.dir = %frontend_dir.display(), "the web app is not built; serving the API only (see frontend/README.md)");
+        if !frontend::is_built(&frontend_dir) {
+            tracing::warn!(frontend.dir = %frontend_dir.display(), "the web app is not built; serving the API only");
         }
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -137,7 +125,7 @@ impl Application {
                 .configure(routes)
                 .split_for_parts();
             app.app_data(document.clone())
-                .service(frontend::service(&frontend_dir))
+                .configure(|config| frontend::configure(config, &frontend_dir))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -178,6 +166,24 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The sandbox that analyses uploads: `megabox __analyze` (or the configured program) in a child
+/// process with the configured limits.
+pub fn analysis_sandbox(settings: &Settings) -> anyhow::Result<catalog::sandbox::AnalysisSandbox> {
+    let program = match &settings.analyzer_program {
+        Some(program) => program.clone(),
+        None => std::env::current_exe().context("cannot find this program to run the analyser")?,
+    };
+    Ok(catalog::sandbox::AnalysisSandbox::new(
+        program,
+        [crate::cli::ANALYZE_SUBCOMMAND],
+        catalog::sandbox::SandboxLimits {
+            address_space_bytes: settings.analysis_memory_bytes_max,
+            cpu_seconds: settings.analysis_cpu_seconds_max,
+            wall_clock: Duration::from_secs(settings.analysis_wall_seconds_max),
+        },
+    ))
 }
 
 async fn serve_openapi(document: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {

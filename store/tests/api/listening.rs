@@ -5,7 +5,7 @@ use megabox_database::Backend;
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use serde_json::{Value, json};
 
-use crate::fixtures::tagged_wav;
+use megabox_store::demo::audio::tagged_wav;
 use crate::on_every_backend;
 use crate::support::{Session, TestApp, error_code, spawn_app_with};
 

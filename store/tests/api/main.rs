@@ -1,7 +1,6 @@
 //! API tests: each starts the real server (the same `Application::build` as `main`) on
 //! 127.0.0.1:0 with its own database, and runs once on SQLite and once on PostgreSQL.
 
-mod fixtures;
 mod support;
 
 mod accounts;

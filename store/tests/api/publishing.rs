@@ -6,7 +6,7 @@ use megabox_database::Backend;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::fixtures::tagged_wav;
+use megabox_store::demo::audio::tagged_wav;
 use crate::on_every_backend;
 use crate::support::{TestApp, error_code, spawn_app, spawn_app_with};
 
