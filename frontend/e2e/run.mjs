@@ -84,24 +84,25 @@ async function main() {
 
   const dataDirectory = mkdtempSync(path.join(os.tmpdir(), "megabox-e2e-"));
   const operator = { email: "operator@example.com", name: "Operator" };
-  execFileSync(megaboxBinary, ["admin", "create", "--email", operator.email], {
-    env: { ...process.env, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_ADMIN_PASSWORD: PASSWORD },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
   const port = await freePort();
-  const serverProcess = spawn(megaboxBinary, ["serve"], {
-    env: { ...process.env, MEGABOX_BIND: `127.0.0.1:${port}`, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_FRONTEND_DIR: distDirectory },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let serverProcess = null;
   let serverLog = "";
-  serverProcess.stderr.on("data", (chunk) => {
-    serverLog = (serverLog + chunk).slice(-20_000);
-  });
   let browser = null;
   let passed = 0;
   let failed = 0;
   try {
-    const baseUrl = `http://127.0.0.1:${port}`;
+    execFileSync(megaboxBinary, ["admin", "create", "--email", operator.email], {
+      env: { ...process.env, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_ADMIN_PASSWORD: PASSWORD },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    serverProcess = spawn(megaboxBinary, ["serve"], {
+      env: { ...process.env, MEGABOX_BIND: `127.0.0.1:${port}`, MEGABOX_DATA_DIR: dataDirectory, MEGABOX_FRONTEND_DIR: distDirectory },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    serverProcess.stderr.on("data", (chunk) => {
+      serverLog = (serverLog + chunk).slice(-20_000);
+    });
     await waitForHealth(baseUrl, serverProcess);
     const root = await fetch(`${baseUrl}/`);
     if (!(root.headers.get("content-type") ?? "").startsWith("text/html")) throw new Error("megabox serve does not serve the web app at / (MEGABOX_FRONTEND_DIR)");
@@ -438,7 +439,7 @@ async function main() {
     if (serverLog !== "") console.log(`--- megabox serve stderr (tail) ---\n${serverLog.slice(-4000)}`);
   } finally {
     await browser?.close().catch(() => undefined);
-    serverProcess.kill("SIGTERM");
+    serverProcess?.kill("SIGTERM");
     rmSync(dataDirectory, { recursive: true, force: true });
   }
   if (failed > 0) {
@@ -449,4 +450,8 @@ async function main() {
   process.exitCode = failed === 0 ? 0 : 1;
 }
 
-await main();
+await main().catch((error) => {
+  console.log(`FAIL setup: ${error instanceof Error ? error.message : error}`);
+  console.log("0 passed, 1 failed");
+  process.exitCode = 1;
+});

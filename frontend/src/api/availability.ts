@@ -1,11 +1,11 @@
 //! Which API endpoints exist, read from the committed OpenAPI document. Pages whose endpoints have
 //! not landed on the server yet show a "coming soon" state instead of calling paths that 404.
-import document from "./openapi.json";
+import { paths as documentPaths } from "./openapi.json";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 export type Endpoint = readonly [Method, string];
 
-const paths = document.paths as Record<string, Partial<Record<Method, unknown>>>;
+const paths = documentPaths as Record<string, Partial<Record<Method, unknown>>>;
 
 export function hasEndpoint([method, path]: Endpoint): boolean {
   return paths[path]?.[method] !== undefined;
