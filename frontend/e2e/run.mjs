@@ -28,6 +28,15 @@ const apiPaths = Object.keys(JSON.parse(readFileSync(path.join(frontendDirectory
 const freeTierSwitchExists = apiPaths.includes("/api/v1/admin/users/{id}/agent-active");
 const publishingExists = apiPaths.includes("/api/v1/releases/{id}/tracks") && apiPaths.includes("/api/v1/catalog/releases");
 
+/** An MP3 with ID3 tags and a cover picture, made by ffmpeg (a CI package), to exercise tag and artwork reading. */
+function taggedMp3WithCover(directory) {
+  const file = path.join(directory, "tagged.mp3");
+  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=660:duration=3", "-f", "lavfi", "-i", "color=c=0x5b21b6:s=64x64:d=1",
+    "-map", "0:a", "-map", "1:v", "-frames:v", "1", "-c:a", "libmp3lame", "-b:a", "128k", "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-id3v2_version", "3",
+    "-metadata", "title=Lighthouse", "-metadata", `album=${RELEASE_TITLE}`, "-metadata", "artist=Ada Artist", "-disposition:v", "attached_pic", file]);
+  return readFileSync(file);
+}
+
 /** A mono 16-bit PCM WAV of a sine tone; each frequency gives different audio (the server refuses duplicates). */
 function sineWave(frequency_hz, duration_ms) {
   const sample_count = Math.floor((SAMPLE_RATE_HZ * duration_ms) / 1000);
@@ -224,16 +233,18 @@ async function main() {
         await page.locator("#audio-files").setInputFiles([
           { name: "01 Low Tide.wav", mimeType: "audio/wav", buffer: sineWave(330, 3000) },
           { name: "02 High Water.wav", mimeType: "audio/wav", buffer: sineWave(550, 4000) },
+          { name: "03 Lighthouse.mp3", mimeType: "audio/mpeg", buffer: taggedMp3WithCover(dataDirectory) },
           { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not audio at all") },
         ]);
         const uploads = page.getByRole("list", { name: "Uploads" });
         await expectVisible(uploads.locator(".upload-failed").filter({ hasText: "notes.txt" }));
-        await uploads.locator(".upload-done").nth(1).waitFor({ timeout: 60_000 });
-        await page.locator(".track-row").nth(1).waitFor();
+        await uploads.locator(".upload-done").nth(2).waitFor({ timeout: 60_000 });
+        await page.locator(".track-row").nth(2).waitFor();
+        await waitForValue(page.getByLabel("Title of track 3"), "Lighthouse");
       });
 
       await step("artist prices each track", async () => {
-        for (const trackNumber of [1, 2]) {
+        for (const trackNumber of [1, 2, 3]) {
           const track = page.getByRole("form", { name: `Track ${trackNumber}` });
           await track.getByLabel("Price in dollars").fill("1.29");
           await track.getByRole("button", { name: "Save track" }).click();
@@ -303,7 +314,9 @@ async function main() {
       await step("release page shows the tracklist and goes into the cart", async () => {
         await page.getByRole("link", { name: RELEASE_TITLE }).first().click();
         await expectVisible(page.getByRole("heading", { name: RELEASE_TITLE }));
-        if ((await page.locator(".tracklist li").count()) !== 2) throw new Error("the tracklist does not show two tracks");
+        if ((await page.locator(".tracklist li").count()) !== 3) throw new Error("the tracklist does not show three tracks");
+        const coverWidth = await page.getByRole("img", { name: `Cover of ${RELEASE_TITLE}` }).evaluate((image) => image.naturalWidth);
+        if (coverWidth === 0) throw new Error("the cover read from the MP3's tags did not load");
         await page.getByRole("button", { name: "Buy $5.00 or more — Harbour Lights" }).click();
         await expectVisible(page.getByRole("button", { name: "In cart — Harbour Lights" }));
         await expectAccessible();
