@@ -1,8 +1,6 @@
 //! What the catalog says about an item in a cart: its price rule, artist, title and release.
 //! Prices are read here, never taken from the client.
 
-use diesel::prelude::*;
-use diesel::sql_types::Text;
 use megabox_database::DbConnection;
 use megabox_domain::{ArtistId, Cents, ReleaseId, TrackId};
 
@@ -49,23 +47,12 @@ pub(crate) fn price_item(connection: &mut DbConnection, item: Item, offer: Optio
     Ok(PricedItem { item, artist: detail.release.artist_id, title: format!("{} — {}", detail.artist_name, title), release: release_id, amount })
 }
 
-#[derive(QueryableByName)]
-struct ReleaseOfTrack {
-    #[diesel(sql_type = Text)]
-    release_id: String,
-}
-
-/// The release a track belongs to, whatever its state (a bought track stays owned after its
-/// release is unpublished).
-///
-/// The catalog has no public function for this yet, so this one query reads the catalog's
-/// `tracks` table directly; it is the only place this crate does, and it goes once the catalog
-/// exposes the lookup.
+/// The release of a published track; `None` for unknown tracks and tracks of releases that are
+/// not published.
 pub(crate) fn release_of_track(connection: &mut DbConnection, track: TrackId) -> Result<Option<ReleaseId>, PaymentsError> {
-    let row: Option<ReleaseOfTrack> = diesel::sql_query("SELECT release_id FROM tracks WHERE id = $1")
-        .bind::<Text, _>(track.to_string())
-        .get_result(connection)
-        .optional()?;
-    row.map(|row| row.release_id.parse().map_err(|_| PaymentsError::Corrupt(format!("release id {:?}", row.release_id))))
-        .transpose()
+    match catalog::tracks::track_media(connection, track, None) {
+        Ok(media) => Ok(Some(media.release_id)),
+        Err(catalog::CatalogError::NotFound { .. }) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
 }

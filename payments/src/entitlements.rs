@@ -42,7 +42,9 @@ pub fn entitlements_of(connection: &mut DbConnection, listener: UserId) -> Resul
     Ok(library)
 }
 
-/// True when the listener may download and stream the track: bought alone or with its release.
+/// True when the listener may download and stream the track: bought alone, or with its release
+/// while that release is published (the catalog tells a track's release only for published
+/// releases; the store does not serve unpublished tracks to listeners either).
 pub fn owns_track(connection: &mut DbConnection, listener: UserId, track: TrackId) -> Result<bool, PaymentsError> {
     owns_item(connection, listener, Item::Track(track))
 }
