@@ -38,6 +38,14 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Import a folder tree of audio files into draft releases of an artist (one per folder).
+    Import {
+        /// The folder to import.
+        directory: std::path::PathBuf,
+        /// The artist account's email.
+        #[arg(long)]
+        artist: String,
+    },
     /// Print the OpenAPI document of the REST API.
     Openapi,
 }
@@ -68,6 +76,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             serve(settings)
         }
         Command::Demo => seed_demo(&settings),
+        Command::Import { directory, artist } => {
+            let summary = crate::import::run(&settings, &directory, &artist)?;
+            anyhow::ensure!(summary.failed == 0, "{} files could not be imported", summary.failed);
+            Ok(())
+        }
         Command::Admin { command: AdminCommand::Create { email, display_name } } => create_admin(&settings, &email, &display_name),
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&crate::startup::openapi_document())?);

@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod frontend;
 pub mod health;
+pub mod import;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;

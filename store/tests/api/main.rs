@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod cli;
 mod listening;
 mod operations;
 mod publishing;

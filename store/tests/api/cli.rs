@@ -1,0 +1,69 @@
+//! The operator CLI against the same database as a running server: `megabox import` (with its
+//! resumable re-run and per-file failures) and `megabox admin create`.
+
+use megabox_database::Backend;
+use megabox_store::demo::audio::tagged_wav;
+use serde_json::{Value, json};
+
+use crate::on_every_backend;
+use crate::support::{TestApp, spawn_app};
+
+on_every_backend!(import_is_resumable_and_reports_failures, admin_create_makes_an_operator);
+
+fn megabox(app: &TestApp, arguments: &[&str], extra_env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_megabox"))
+        .args(arguments)
+        .env("DATABASE_URL", &app._database.url)
+        .env("MEGABOX_DATA_DIR", app._data_dir.path())
+        .envs(extra_env.iter().copied())
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap()
+}
+
+async fn import_is_resumable_and_reports_failures(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let artist = app.register("importer@example.com", "artist").await;
+    let library = tempfile::tempdir().unwrap();
+    let album = library.path().join("Album One");
+    std::fs::create_dir(&album).unwrap();
+    std::fs::write(album.join("01.wav"), tagged_wav(1, 440, "First", "Importer", "Album One")).unwrap();
+    std::fs::write(album.join("02.wav"), tagged_wav(1, 550, "Second", "Importer", "Album One")).unwrap();
+    std::fs::write(album.join("broken.mp3"), b"not audio at all").unwrap();
+    std::fs::write(album.join("notes.txt"), b"ignored: not an audio extension").unwrap();
+    let directory = library.path().to_str().unwrap();
+
+    let first = megabox(&app, &["import", directory, "--artist", "importer@example.com"], &[]);
+    let report = String::from_utf8_lossy(&first.stderr);
+    assert!(!first.status.success(), "a failed file makes the exit status non-zero: {report}");
+    assert!(report.contains("imported 2, skipped 0 already imported, failed 1"), "{report}");
+    assert!(report.contains("broken.mp3"), "the failure names the file: {report}");
+
+    let again = megabox(&app, &["import", directory, "--artist", "importer@example.com"], &[]);
+    let report = String::from_utf8_lossy(&again.stderr);
+    assert!(report.contains("imported 0, skipped 2 already imported, failed 1"), "{report}");
+
+    let releases: Value = app.get_authorized("/api/v1/releases", &artist.access_token).await.json().await.unwrap();
+    assert_eq!(releases.as_array().unwrap().len(), 1, "the re-run reused the folder's draft: {releases}");
+    assert_eq!(releases[0]["title"], "Album One");
+    let detail: Value = app.get_authorized(&format!("/api/v1/releases/{}", releases[0]["id"].as_str().unwrap()), &artist.access_token).await.json().await.unwrap();
+    let titles: Vec<&str> = detail["tracks"].as_array().unwrap().iter().map(|track| track["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["First", "Second"]);
+
+    let listener = megabox(&app, &["import", directory, "--artist", "nobody@example.com"], &[]);
+    assert!(!listener.status.success());
+    assert!(String::from_utf8_lossy(&listener.stderr).contains("no account"));
+}
+
+async fn admin_create_makes_an_operator(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = megabox(&app, &["admin", "create", "--email", "root@example.com"], &[("MEGABOX_ADMIN_PASSWORD", "correct horse battery")]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let login = app.post_json("/api/v1/auth/login", &json!({"email": "root@example.com", "password": "correct horse battery"})).await;
+    let session = crate::support::session_of(login).await;
+    assert_eq!(app.me(&session).await["role"], "admin");
+    let weak = megabox(&app, &["admin", "create", "--email", "weak@example.com"], &[("MEGABOX_ADMIN_PASSWORD", "short")]);
+    assert!(!weak.status.success(), "the password policy applies to admins too");
+    let output = format!("{}{}", String::from_utf8_lossy(&created.stdout), String::from_utf8_lossy(&created.stderr));
+    assert!(!output.contains("correct horse battery"), "the password is never printed");
+}
