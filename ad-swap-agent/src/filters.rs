@@ -51,8 +51,13 @@ impl RequestKind {
 
 /// Cosmetic rules that apply to one page.
 pub struct PageCosmetics {
-    /// Host-specific hiding selectors (arbitrary CSS).
+    /// The host's own hiding selectors (arbitrary CSS), sorted.
     pub hide_selectors: Vec<String>,
+    /// Classes and ids named by the host's own `.class` / `#id` rules. Only these simple forms
+    /// are used: checking them costs a hash lookup, while handing arbitrary CSS to lol_html
+    /// slowed every page down several times over (see the benchmark).
+    host_classes: HashSet<String>,
+    host_ids: HashSet<String>,
     exceptions: HashSet<String>,
     generic_hide_disabled: bool,
 }
@@ -60,14 +65,25 @@ pub struct PageCosmetics {
 /// The loaded engine.
 pub struct FilterEngine {
     engine: Engine,
+    /// Hiding selectors that adblock returns for every host (EasyList's complex generic rules);
+    /// subtracted per page so only the host's own rules become rewriter selectors.
+    everywhere_selectors: HashSet<String>,
 }
+
+/// A host no list can name, to learn which selectors apply everywhere.
+const NEUTRAL_PAGE_URL: &str = "https://megabox-agent.invalid/";
 
 impl FilterEngine {
     /// Builds the engine from list text (tests and benchmarks).
     pub fn from_list_text(text: &str) -> Self {
         let mut filter_set = FilterSet::new(false);
         filter_set.add_filter_list(text.to_owned(), ParseOptions::default());
-        Self { engine: Engine::new_with_filter_set(filter_set) }
+        Self::with_engine(Engine::new_with_filter_set(filter_set))
+    }
+
+    fn with_engine(engine: Engine) -> Self {
+        let everywhere_selectors = engine.url_cosmetic_resources(NEUTRAL_PAGE_URL).hide_selectors;
+        Self { engine, everywhere_selectors }
     }
 
     /// Loads the lists, reusing `cache_path` when it was built from the same bytes.
@@ -94,7 +110,7 @@ impl FilterEngine {
         {
             let mut engine = Engine::default();
             if engine.deserialize(&cached[CACHE_KEY_BYTES..]).is_ok() {
-                return Ok(Self { engine });
+                return Ok(Self::with_engine(engine));
             }
             tracing::warn!(path = %cache_path.display(), "filter cache unreadable; rebuilding");
         }
@@ -109,7 +125,7 @@ impl FilterEngine {
         if let Err(error) = std::fs::write(cache_path, cache) {
             tracing::warn!(path = %cache_path.display(), %error, "could not write the filter cache");
         }
-        Ok(Self { engine })
+        Ok(Self::with_engine(engine))
     }
 
     /// True when the lists classify this request as an ad or tracker.
@@ -126,16 +142,38 @@ impl FilterEngine {
         }
     }
 
-    /// The cosmetic rules for `page_url`.
+    /// The cosmetic rules for `page_url`: the host's own hiding selectors and the exceptions
+    /// that switch generic rules off there.
     pub fn page_cosmetics(&self, page_url: &str) -> PageCosmetics {
         let resources = self.engine.url_cosmetic_resources(page_url);
-        let mut hide_selectors: Vec<String> = resources.hide_selectors.into_iter().collect();
+        let mut hide_selectors: Vec<String> =
+            resources.hide_selectors.into_iter().filter(|selector| !self.everywhere_selectors.contains(selector)).collect();
         hide_selectors.sort();
-        PageCosmetics { hide_selectors, exceptions: resources.exceptions, generic_hide_disabled: resources.generichide }
+        let simple_names = |prefix: char| -> HashSet<String> {
+            hide_selectors
+                .iter()
+                .filter_map(|selector| selector.strip_prefix(prefix))
+                .filter(|name| !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_".contains(&byte)))
+                .map(str::to_owned)
+                .collect()
+        };
+        PageCosmetics {
+            host_classes: simple_names('.'),
+            host_ids: simple_names('#'),
+            hide_selectors,
+            exceptions: resources.exceptions,
+            generic_hide_disabled: resources.generichide,
+        }
     }
 
-    /// True when a generic hiding rule (`##.class` or `###id`) targets this very element.
+    /// True when a hiding rule of the host (`host##.class`, `host###id`) or a generic one
+    /// (`##.class`, `###id`) targets this very element.
     pub fn is_ad_element(&self, cosmetics: &PageCosmetics, classes: &[&str], id: Option<&str>) -> bool {
+        if classes.iter().any(|class| cosmetics.host_classes.contains(*class))
+            || id.is_some_and(|id| cosmetics.host_ids.contains(id))
+        {
+            return true;
+        }
         if cosmetics.generic_hide_disabled || (classes.is_empty() && id.is_none()) {
             return false;
         }
@@ -160,7 +198,7 @@ pub(crate) mod tests {
 
     pub(crate) fn small_engine() -> FilterEngine {
         FilterEngine::from_list_text(
-            "||ads.example^\n##.ad-banner\n###sidebar-ad\nnews.test##.sponsored-box\npaper.test##.sponsored-box\n@@||ads.example/allowed^\nnews.test#@#.ad-banner\n",
+            "||ads.example^\n##.ad-banner\n###sidebar-ad\n##div[data-ad-slot] > span\nnews.test##.sponsored-box\npaper.test##.sponsored-box\n@@||ads.example/allowed^\nnews.test#@#.ad-banner\n",
         )
     }
 
@@ -187,9 +225,13 @@ pub(crate) mod tests {
         assert!(engine.is_ad_element(&page, &[], Some("sidebar-ad")));
         assert!(!engine.is_ad_element(&page, &["ad-banners"], Some("sidebar")));
         assert!(!engine.is_ad_element(&page, &[], None));
+        assert!(engine.is_ad_element(&page, &["sponsored-box"], None), "the host's own rule");
+        assert!(!engine.is_ad_element(&engine.page_cosmetics("https://other.test/"), &["sponsored-box"], None));
         // The exception `news.test#@#.ad-banner` turns the generic rule off there.
         let excepted = engine.page_cosmetics("https://news.test/");
         assert!(!engine.is_ad_element(&excepted, &["ad-banner"], None));
+        // Only the host's own rule: the complex generic `div[data-ad-slot] > span` applies
+        // everywhere and is left out.
         assert_eq!(excepted.hide_selectors, vec![".sponsored-box".to_owned()]);
     }
 

@@ -22,9 +22,6 @@ use crate::slots::PageChoice;
 pub const SELLABLE_SLOT_SIZES: &[(u16, u16)] =
     &[(300, 250), (336, 280), (728, 90), (970, 90), (970, 250), (160, 600), (300, 600), (320, 50), (468, 60), (320, 100)];
 
-/// Most host-specific cosmetic selectors compiled into one page's rewriter.
-const HOST_SELECTORS_MAX: usize = 32;
-
 /// Bounds on one page's rewrite.
 #[derive(Clone, Copy, Debug)]
 pub struct RewriteLimits {
@@ -143,7 +140,7 @@ fn replacement_markup(origin: &str, size: SlotSize, nonce: Nonce) -> String {
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// Looks at one element; swaps it if it is an eligible slot and the page's choice says yes.
-fn consider_element(state: &RefCell<PageState<'_>>, element: &mut Element, matched_cosmetic_selector: bool) -> HandlerResult {
+fn consider_element(state: &RefCell<PageState<'_>>, element: &mut Element) -> HandlerResult {
     let mut state = state.borrow_mut();
     if Instant::now() > state.deadline {
         return Err(Box::new(Unchanged::TimedOut));
@@ -169,9 +166,7 @@ fn consider_element(state: &RefCell<PageState<'_>>, element: &mut Element, match
             .is_some_and(|source| state.filters.is_ad_request(&source, state.page_url, RequestKind::Subdocument)),
         _ => false,
     };
-    let eligible = known_markup
-        || matched_cosmetic_selector
-        || ((id.is_some() || !classes.is_empty()) && state.filters.is_ad_element(&state.cosmetics, &classes, id.as_deref()));
+    let eligible = known_markup || state.filters.is_ad_element(&state.cosmetics, &classes, id.as_deref());
     if !eligible {
         return Ok(());
     }
@@ -205,12 +200,6 @@ pub fn rewrite_page(html: &[u8], page: PageRewrite<'_>) -> Result<(Vec<u8>, Swap
         return Err(Unchanged::TooLarge);
     }
     let cosmetics = page.filters.page_cosmetics(page.page_url);
-    let host_selectors: Vec<Selector> = cosmetics
-        .hide_selectors
-        .iter()
-        .filter_map(|selector| selector.parse::<Selector>().ok())
-        .take(HOST_SELECTORS_MAX)
-        .collect();
     let state = Rc::new(RefCell::new(PageState {
         page_url: page.page_url,
         filters: page.filters,
@@ -226,7 +215,8 @@ pub fn rewrite_page(html: &[u8], page: PageRewrite<'_>) -> Result<(Vec<u8>, Swap
 
     let mut handlers: Vec<(Cow<'_, Selector>, ElementContentHandlers<'_>)> = Vec::new();
     let policy_state = Rc::clone(&state);
-    handlers.push(lol_html::element!("meta[http-equiv]", move |meta| {
+    // Plain tag selectors: lol_html matches them far faster than attribute selectors.
+    handlers.push(lol_html::element!("meta", move |meta| {
         let is_policy = meta.get_attribute("http-equiv").is_some_and(|name| name.eq_ignore_ascii_case("content-security-policy"));
         if is_policy && meta.get_attribute("content").is_some_and(|policy| policy_blocks_creative(&policy)) {
             policy_state.borrow_mut().blocked_by_policy = true;
@@ -235,16 +225,9 @@ pub fn rewrite_page(html: &[u8], page: PageRewrite<'_>) -> Result<(Vec<u8>, Swap
         Ok(())
     }));
     let generic_state = Rc::clone(&state);
-    // Only elements that state a size can be slots (see `element_size`).
-    handlers.push(lol_html::element!("[style], [width][height]", move |element| {
-        consider_element(&generic_state, element, false)
+    handlers.push(lol_html::element!("div, ins, iframe, aside", move |element| {
+        consider_element(&generic_state, element)
     }));
-    for selector in host_selectors {
-        let host_state = Rc::clone(&state);
-        let handler = ElementContentHandlers::default().element(move |element: &mut Element| consider_element(&host_state, element, true));
-        handlers.push((Cow::Owned(selector), handler));
-    }
-
     let mut output = Vec::with_capacity(html.len() + 1024);
     let memory = MemorySettings::new().with_max_allowed_memory_usage(page.limits.parser_memory_bytes_max);
     let settings = handlers
