@@ -180,6 +180,26 @@ async fn a_refund_that_arrives_before_its_payment_leaves_the_order_refunded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_partial_refund_leaves_the_order_paid_for_an_operator() {
+    for backend in backends() {
+        let fixture = Fixture::new(backend);
+        let fake = start_fake().await;
+        let payments = fixture.stripe(&fake);
+        let release = fixture.published_release("Ha", fixed(1_000), &[fixed(100)]);
+        let listener = fixture.user("listener");
+        let (order_id, session_id, mut events) = pay(&payments, &fake, listener, &release_cart(release.release), PaymentTiming::Immediate).await;
+        events.extend(fake.refund_charge(&charge_of(&fake, &session_id), Some(400), held()).await.unwrap().events);
+        for event in &events {
+            assert!(matches!(deliver(&payments, &event_payload(&fake, event)).await, WebhookOutcome::Applied { .. }));
+        }
+        assert_eq!(status_of(&fixture, listener, &order_id), OrderStatus::Paid, "{backend:?}");
+        assert!(owns_track(&mut fixture.connection(), listener, release.tracks[0]).unwrap());
+        assert_eq!(fixture.artist_sales(release.artist).1, Cents(0), "{backend:?}: nothing reversed");
+        fake.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn forged_stale_and_malformed_webhooks_are_refused_and_change_nothing() {
     for backend in backends() {
         let fixture = Fixture::new(backend);
@@ -216,6 +236,8 @@ async fn forged_stale_and_malformed_webhooks_are_refused_and_change_nothing() {
         // Unknown event types are acknowledged and ignored; the genuine event still applies.
         let unknown = r#"{"id": "evt_unknown", "type": "invoice.paid", "data": {"object": {"id": "in_1"}}}"#;
         assert!(matches!(deliver(&payments, unknown).await, WebhookOutcome::Ignored { .. }));
+        let foreign_account = r#"{"id": "evt_account", "type": "account.updated", "data": {"object": {"id": "acct_not_ours"}}}"#;
+        assert!(matches!(deliver(&payments, foreign_account).await, WebhookOutcome::Ignored { .. }));
         assert!(matches!(deliver(&payments, &payload).await, WebhookOutcome::Applied { .. }));
         assert_eq!(status_of(&fixture, listener, &order_id), OrderStatus::Paid);
         fake.stop().await;
