@@ -46,8 +46,30 @@ pub enum Command {
         #[arg(long)]
         artist: String,
     },
+    /// Accounting periods.
+    Periods {
+        #[command(subcommand)]
+        command: PeriodsCommand,
+    },
+    /// The royalty ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Print the OpenAPI document of the REST API.
     Openapi,
+}
+
+#[derive(Subcommand)]
+pub enum PeriodsCommand {
+    /// Close a period (YYYY-MM): allocate its ad revenue to artists. Idempotent and resumable.
+    Close { period: String },
+}
+
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// Check every ledger invariant; exits non-zero and names the first violation if one fails.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -82,6 +104,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command: AdminCommand::Create { email, display_name } } => create_admin(&settings, &email, &display_name),
+        Command::Periods { command: PeriodsCommand::Close { period } } => {
+            let period: royalties::Period = period.parse()?;
+            let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
+            let closed = royalties::close_period(&mut *pool.get()?, period, settings.ad_allocation_model, &settings.royalty_settings()?)?;
+            println!("{}", serde_json::to_string_pretty(&crate::routes::money::PeriodCloseView::from(closed))?);
+            Ok(())
+        }
+        Command::Ledger { command: LedgerCommand::Verify } => {
+            let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
+            let outcome = crate::routes::money::verification(&mut *pool.get()?).map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!("{}", serde_json::to_string_pretty(&outcome)?);
+            anyhow::ensure!(outcome.ok, "the ledger is inconsistent");
+            Ok(())
+        }
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&crate::startup::openapi_document())?);
             Ok(())

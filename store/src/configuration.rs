@@ -82,6 +82,16 @@ pub struct Settings {
     pub play_qualifying_seconds: u64,
     /// Qualifying plays per listener, track and UTC day (`MEGABOX_PLAYS_PER_LISTENER_TRACK_DAY_MAX`).
     pub plays_per_listener_track_day_max: u32,
+    /// The artist's share of a sale's net revenue, in basis points (`MEGABOX_SALE_ARTIST_SHARE_BPS`).
+    pub sale_artist_share_bps: i64,
+    /// The artists' share of a period's ad revenue, in basis points (`MEGABOX_AD_ARTIST_SHARE_BPS`).
+    pub ad_artist_share_bps: i64,
+    /// How many plays one credit-redeemed download counts as (`MEGABOX_PLAYS_PER_REDEMPTION`).
+    pub plays_per_redemption: u32,
+    /// `user_centric` or `pro_rata` allocation of the ad pool (`MEGABOX_AD_ALLOCATION_MODEL`).
+    pub ad_allocation_model: royalties::AllocationModel,
+    /// The smallest balance paid out, in cents (`MEGABOX_PAYOUT_THRESHOLD_CENTS`).
+    pub payout_threshold_cents: i64,
     /// Stripe secret key (`MEGABOX_STRIPE_SECRET_KEY`); when absent the built-in test-mode gateway is used.
     #[serde(skip_serializing)]
     pub stripe_secret_key: Option<SecretString>,
@@ -120,6 +130,11 @@ impl Default for Settings {
             analyzer_program: None,
             play_qualifying_seconds: 30,
             plays_per_listener_track_day_max: 3,
+            sale_artist_share_bps: 9000,
+            ad_artist_share_bps: 9000,
+            plays_per_redemption: 10,
+            ad_allocation_model: royalties::AllocationModel::UserCentric,
+            payout_threshold_cents: 1000,
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_base: None,
@@ -159,7 +174,26 @@ impl Settings {
         if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 || self.uploads_per_hour == 0 {
             return Err(ConfigurationError("rate limits must allow at least one request".to_owned()));
         }
+        self.royalty_settings()?;
+        if self.payout_threshold_cents <= 0 {
+            return Err(ConfigurationError("payout_threshold_cents must be positive".to_owned()));
+        }
         Ok(())
+    }
+
+    /// The shares and weights of the royalty engine.
+    pub fn royalty_settings(&self) -> Result<royalties::RoyaltySettings, ConfigurationError> {
+        let share = |name: &str, value: i64| {
+            megabox_domain::BasisPoints::new(value).map_err(|error| ConfigurationError(format!("{name}: {error}")))
+        };
+        if self.plays_per_redemption == 0 {
+            return Err(ConfigurationError("plays_per_redemption must be at least 1".to_owned()));
+        }
+        Ok(royalties::RoyaltySettings {
+            sale_artist_share: share("sale_artist_share_bps", self.sale_artist_share_bps)?,
+            ad_artist_share: share("ad_artist_share_bps", self.ad_artist_share_bps)?,
+            plays_per_redemption: self.plays_per_redemption,
+        })
     }
 
     /// The database to use: `database_url`, or the embedded SQLite file under `data_dir`.

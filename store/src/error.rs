@@ -175,3 +175,15 @@ impl From<catalog::analysis::AnalysisError> for ApiError {
         }
     }
 }
+
+impl From<royalties::RoyaltyError> for ApiError {
+    fn from(error: royalties::RoyaltyError) -> Self {
+        use royalties::RoyaltyError;
+        match error {
+            RoyaltyError::InvalidInput(_) | RoyaltyError::InvalidSourceId { .. } => ApiError::invalid("invalid_input", error.to_string()),
+            RoyaltyError::UnknownSale(_) | RoyaltyError::UnknownItem { .. } | RoyaltyError::UnknownAdEvent(_) => ApiError::not_found(error.to_string()),
+            RoyaltyError::AlreadyRefunded { .. } => ApiError::conflict("already_refunded", error.to_string()),
+            _ => ApiError::internal(error),
+        }
+    }
+}

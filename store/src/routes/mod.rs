@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod listening;
+pub mod money;
 pub mod releases;
 pub mod views;
 
@@ -38,5 +39,10 @@ pub fn api(config: &mut ServiceConfig) {
         .service(listening::report_progress)
         .service(listening::stream)
         .service(listening::waveform)
-        .service(listening::set_agent_active);
+        .service(listening::set_agent_active)
+        .service(money::artist_earnings)
+        .service(money::artist_statement)
+        .service(money::artist_payouts)
+        .service(money::admin_close_period)
+        .service(money::verify_ledger);
 }

@@ -12,7 +12,7 @@ use crate::support::{Session, TestApp, error_code, spawn_app_with};
 on_every_backend!(full_streams_need_an_entitlement_and_serve_exact_ranges, plays_qualify_only_under_the_rules);
 
 /// An artist with one published track; returns the artist's session, the track id and its bytes.
-async fn published_track(app: &TestApp, email: &str, seconds: u32) -> (Session, String, Vec<u8>) {
+pub async fn published_track(app: &TestApp, email: &str, seconds: u32) -> (Session, String, Vec<u8>) {
     let artist = app.register(email, "artist").await;
     let release: Value = app
         .client
@@ -50,11 +50,11 @@ async fn published_track(app: &TestApp, email: &str, seconds: u32) -> (Session, 
     (artist, track_id, audio)
 }
 
-async fn start_play(app: &TestApp, session: &Session, track_id: &str) -> reqwest::Response {
+pub async fn start_play(app: &TestApp, session: &Session, track_id: &str) -> reqwest::Response {
     app.client.post(app.url("/api/v1/plays")).bearer_auth(&session.access_token).json(&json!({"track_id": track_id})).send().await.unwrap()
 }
 
-async fn set_free_tier(app: &TestApp, admin: &Session, listener: &Session, active: bool) {
+pub async fn set_free_tier(app: &TestApp, admin: &Session, listener: &Session, active: bool) {
     let id = app.me(listener).await["id"].as_str().unwrap().to_owned();
     let response = app
         .client
@@ -121,7 +121,7 @@ async fn full_streams_need_an_entitlement_and_serve_exact_ranges(backend: Backen
     assert_eq!(waveform["duration_ms"], 1000);
 }
 
-async fn report(app: &TestApp, session: &Session, play_id: &str, position_ms: u64) -> Value {
+pub async fn report(app: &TestApp, session: &Session, play_id: &str, position_ms: u64) -> Value {
     let response = app
         .client
         .post(app.url(&format!("/api/v1/plays/{play_id}/progress")))

@@ -6,5 +6,6 @@ mod support;
 mod accounts;
 mod cli;
 mod listening;
+mod money;
 mod operations;
 mod publishing;

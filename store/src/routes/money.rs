@@ -1,0 +1,259 @@
+//! Money for artists and operators: earnings per period, statements (JSON or CSV) whose lines
+//! add up to the balance, payout history, and the operator's period close and ledger check.
+//! Every artist call reads only the caller's own records.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use royalties::{Period, PeriodEarnings, Statement};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::releases::acting_artist;
+use crate::auth::AuthenticatedUser;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn parse_period(text: &str) -> Result<Period, ApiError> {
+    text.parse().map_err(|error: royalties::PeriodParseError| ApiError::invalid("invalid_period", error.to_string()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeriodEarningsView {
+    /// `YYYY-MM`.
+    pub period: String,
+    pub sales_cents: i64,
+    /// Negative: what refunds took back.
+    pub refunds_cents: i64,
+    pub ad_shares_cents: i64,
+    /// Negative: what was paid out.
+    pub payouts_cents: i64,
+    pub plays: i64,
+}
+
+impl From<PeriodEarnings> for PeriodEarningsView {
+    fn from(earnings: PeriodEarnings) -> Self {
+        PeriodEarningsView {
+            period: earnings.period.to_string(),
+            sales_cents: earnings.sales.0,
+            refunds_cents: earnings.refunds.0,
+            ad_shares_cents: earnings.ad_shares.0,
+            payouts_cents: earnings.payouts.0,
+            plays: earnings.plays,
+        }
+    }
+}
+
+/// The caller's earnings per period, sales against ad shares, for the dashboard chart.
+#[utoipa::path(tag = "money", security(("bearer" = [])), responses((status = 200, body = Vec<PeriodEarningsView>), (status = 403, body = crate::error::ErrorBody)))]
+#[get("/artist/earnings")]
+pub async fn artist_earnings(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<PeriodEarningsView>>, ApiError> {
+    let artist = acting_artist(&state, user).await?;
+    let periods = state.database(move |connection| Ok(royalties::earnings(connection, artist)?)).await?;
+    Ok(web::Json(periods.into_iter().map(PeriodEarningsView::from).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatementLineView {
+    pub booked_at: chrono::NaiveDateTime,
+    /// What kind of entry: sale, refund, ad share, payout…
+    pub kind: String,
+    /// The sale, refund, period or payout the line comes from.
+    pub source_id: String,
+    pub source_ref: String,
+    pub amount_cents: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatementView {
+    pub period: String,
+    pub opening_balance_cents: i64,
+    pub lines: Vec<StatementLineView>,
+    /// Opening balance plus every line.
+    pub closing_balance_cents: i64,
+}
+
+impl From<Statement> for StatementView {
+    fn from(statement: Statement) -> Self {
+        StatementView {
+            period: statement.period.to_string(),
+            opening_balance_cents: statement.opening_balance.0,
+            lines: statement
+                .lines
+                .into_iter()
+                .map(|line| StatementLineView {
+                    booked_at: line.booked_at,
+                    kind: serde_json::to_value(line.kind).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+                    source_id: line.source_id,
+                    source_ref: line.source_ref,
+                    amount_cents: line.amount.0,
+                })
+                .collect(),
+            closing_balance_cents: statement.closing_balance.0,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatementQuery {
+    /// `json` (default) or `csv`; `Accept: text/csv` works too.
+    pub format: Option<String>,
+}
+
+/// The caller's statement for a period (`YYYY-MM`), as JSON or CSV.
+#[utoipa::path(tag = "money", security(("bearer" = [])), params(("period" = String, Path), StatementQuery),
+    responses((status = 200, body = StatementView), (status = 200, content_type = "text/csv", description = "the same as CSV"), (status = 422, body = crate::error::ErrorBody)))]
+#[get("/artist/statements/{period}")]
+pub async fn artist_statement(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    request: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<StatementQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let artist = acting_artist(&state, user).await?;
+    let period = parse_period(&path)?;
+    let wants_csv = match query.format.as_deref() {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(other) => return Err(ApiError::invalid("invalid_format", format!("format must be json or csv, not {other:?}"))),
+        None => request.headers().get("accept").and_then(|value| value.to_str().ok()).is_some_and(|accept| accept.contains("text/csv")),
+    };
+    let statement = state.database(move |connection| Ok(royalties::statement(connection, artist, period)?)).await?;
+    if wants_csv {
+        let mut csv = Vec::new();
+        royalties::write_statement_csv(&statement, &mut csv).map_err(ApiError::internal)?;
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("Content-Disposition", format!("attachment; filename=\"megabox-statement-{period}.csv\"")))
+            .body(csv));
+    }
+    Ok(HttpResponse::Ok().json(StatementView::from(statement)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PayoutView {
+    pub id: String,
+    pub amount_cents: i64,
+    /// `pending`, `posted` or `voided`.
+    pub status: String,
+    pub attempts: i64,
+    /// Why the last attempt failed, if it did.
+    pub last_error: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+impl From<royalties::PayoutRecord> for PayoutView {
+    fn from(payout: royalties::PayoutRecord) -> Self {
+        PayoutView {
+            id: payout.id,
+            amount_cents: payout.amount.0,
+            status: serde_json::to_value(payout.status).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+            attempts: payout.attempts,
+            last_error: payout.last_error,
+            created_at: payout.created_at,
+            updated_at: payout.updated_at,
+        }
+    }
+}
+
+/// The caller's payouts, newest first.
+#[utoipa::path(tag = "money", security(("bearer" = [])), responses((status = 200, body = Vec<PayoutView>)))]
+#[get("/artist/payouts")]
+pub async fn artist_payouts(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<PayoutView>>, ApiError> {
+    let artist = acting_artist(&state, user).await?;
+    let list = state.database(move |connection| Ok(royalties::list_payouts(connection, Some(artist))?)).await?;
+    Ok(web::Json(list.into_iter().map(PayoutView::from).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeriodCloseView {
+    pub period: String,
+    /// `user_centric` or `pro_rata`.
+    pub model: String,
+    pub ad_revenue_micro_cents: i64,
+    pub pool_cents: i64,
+    pub artists_total_cents: i64,
+    pub platform_cents: i64,
+    /// Micro-cents below a cent, carried into the next period.
+    pub carried_micro_cents: i64,
+    pub artists_allocated: usize,
+    /// True when the period had been closed before: nothing changed.
+    pub already_closed: bool,
+}
+
+impl From<royalties::PeriodClose> for PeriodCloseView {
+    fn from(close: royalties::PeriodClose) -> Self {
+        PeriodCloseView {
+            period: close.period.to_string(),
+            model: serde_json::to_value(close.model).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+            ad_revenue_micro_cents: close.ad_revenue.0,
+            pool_cents: close.pool.0,
+            artists_total_cents: close.artists_total.0,
+            platform_cents: close.platform.0,
+            carried_micro_cents: close.carried.0,
+            artists_allocated: close.artists_allocated,
+            already_closed: close.already_closed,
+        }
+    }
+}
+
+/// Close a period: allocate its ad revenue to artists. Idempotent; later events go to the next period.
+#[utoipa::path(tag = "operations", security(("bearer" = [])), params(("period" = String, Path)),
+    responses((status = 200, body = PeriodCloseView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/admin/periods/{period}/close")]
+pub async fn admin_close_period(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<PeriodCloseView>, ApiError> {
+    user.require_admin()?;
+    let period = parse_period(&path)?;
+    let model = state.settings.ad_allocation_model;
+    let settings = state.settings.royalty_settings().map_err(ApiError::internal)?;
+    let closed = state.database(move |connection| Ok(royalties::close_period(connection, period, model, &settings)?)).await?;
+    tracing::info!(period = %period, operator.id = %user.user_id, "period closed");
+    Ok(web::Json(closed.into()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerVerificationView {
+    pub ok: bool,
+    /// The first broken invariant, precisely, when not ok.
+    pub violation: Option<String>,
+    pub transactions: i64,
+    pub lines: i64,
+    pub accounts: i64,
+    pub artist_periods: usize,
+    pub closed_periods: usize,
+}
+
+/// Check every ledger invariant: balanced transactions, no negative internal account, artists'
+/// 90% shares per period, nothing paid out beyond what was earned.
+#[utoipa::path(tag = "operations", security(("bearer" = [])), responses((status = 200, body = LedgerVerificationView), (status = 403, body = crate::error::ErrorBody)))]
+#[get("/admin/ledger/verify")]
+pub async fn verify_ledger(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<LedgerVerificationView>, ApiError> {
+    user.require_admin()?;
+    state.database(|connection| verification(connection)).await.map(web::Json)
+}
+
+/// The outcome of `royalties::verify`, shared by the HTTP endpoint and `megabox ledger verify`.
+pub fn verification(connection: &mut megabox_database::DbConnection) -> Result<LedgerVerificationView, ApiError> {
+    match royalties::verify(connection) {
+        Ok(report) => Ok(LedgerVerificationView {
+            ok: true,
+            violation: None,
+            transactions: report.transactions,
+            lines: report.lines,
+            accounts: report.accounts,
+            artist_periods: report.artist_periods,
+            closed_periods: report.closed_periods,
+        }),
+        Err(royalties::VerifyError::Violation(violation)) => Ok(LedgerVerificationView {
+            ok: false,
+            violation: Some(violation.to_string()),
+            transactions: 0,
+            lines: 0,
+            accounts: 0,
+            artist_periods: 0,
+            closed_periods: 0,
+        }),
+        Err(royalties::VerifyError::Royalty(error)) => Err(error.into()),
+    }
+}
