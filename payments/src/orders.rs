@@ -253,7 +253,8 @@ fn prepare_order(
     }
     let mut total = Cents::ZERO;
     for line in &priced {
-        total = total.checked_add(line.amount).map_err(|_| PaymentsError::BelowMinimumCharge)?;
+        // Offers are capped by the catalog, so only corrupt prices could overflow.
+        total = total.checked_add(line.amount).map_err(|_| PaymentsError::Corrupt("the cart's total overflows".to_owned()))?;
     }
     if total.0 < CHARGE_CENTS_MIN {
         return Err(PaymentsError::BelowMinimumCharge);
