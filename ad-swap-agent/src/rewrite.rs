@@ -6,13 +6,12 @@
 //! by [`RewriteLimits::html_bytes_max`]): once rewritten bytes have left, a late error could no
 //! longer be undone. lol_html itself parses in a streaming fashion with bounded memory.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use lol_html::html_content::{ContentType, Element};
-use lol_html::{ElementContentHandlers, HtmlRewriter, MemorySettings, Selector, Settings};
+use lol_html::{HtmlRewriter, MemorySettings, Settings};
 use megabox_protocol::{Nonce, SlotSize};
 
 use crate::filters::{FilterEngine, PageCosmetics, RequestKind};
@@ -139,6 +138,16 @@ fn replacement_markup(origin: &str, size: SlotSize, nonce: Nonce) -> String {
 
 type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
+/// Stops the rewrite when a `<meta http-equiv="Content-Security-Policy">` would block the frame.
+fn check_meta_policy(state: &RefCell<PageState<'_>>, meta: &Element) -> HandlerResult {
+    let is_policy = meta.get_attribute("http-equiv").is_some_and(|name| name.eq_ignore_ascii_case("content-security-policy"));
+    if is_policy && meta.get_attribute("content").is_some_and(|policy| policy_blocks_creative(&policy)) {
+        state.borrow_mut().blocked_by_policy = true;
+        return Err(Box::new(Unchanged::ContentSecurityPolicy));
+    }
+    Ok(())
+}
+
 /// Looks at one element; swaps it if it is an eligible slot and the page's choice says yes.
 fn consider_element(state: &RefCell<PageState<'_>>, element: &mut Element) -> HandlerResult {
     let mut state = state.borrow_mut();
@@ -213,26 +222,18 @@ pub fn rewrite_page(html: &[u8], page: PageRewrite<'_>) -> Result<(Vec<u8>, Swap
         deadline: page.started + page.limits.duration_max,
     }));
 
-    let mut handlers: Vec<(Cow<'_, Selector>, ElementContentHandlers<'_>)> = Vec::new();
-    let policy_state = Rc::clone(&state);
-    // Plain tag selectors: lol_html matches them far faster than attribute selectors.
-    handlers.push(lol_html::element!("meta", move |meta| {
-        let is_policy = meta.get_attribute("http-equiv").is_some_and(|name| name.eq_ignore_ascii_case("content-security-policy"));
-        if is_policy && meta.get_attribute("content").is_some_and(|policy| policy_blocks_creative(&policy)) {
-            policy_state.borrow_mut().blocked_by_policy = true;
-            return Err(Box::new(Unchanged::ContentSecurityPolicy));
+    // One handler on plain tag selectors: lol_html matches those far faster than attribute
+    // selectors, and every extra handler costs on every page.
+    let handler_state = Rc::clone(&state);
+    let handler = lol_html::element!("div, ins, iframe, aside, meta", move |element| {
+        if element.has_attribute("http-equiv") {
+            return check_meta_policy(&handler_state, element);
         }
-        Ok(())
-    }));
-    let generic_state = Rc::clone(&state);
-    handlers.push(lol_html::element!("div, ins, iframe, aside", move |element| {
-        consider_element(&generic_state, element)
-    }));
+        consider_element(&handler_state, element)
+    });
     let mut output = Vec::with_capacity(html.len() + 1024);
     let memory = MemorySettings::new().with_max_allowed_memory_usage(page.limits.parser_memory_bytes_max);
-    let settings = handlers
-        .into_iter()
-        .fold(Settings::new().with_memory_settings(memory), |settings, handler| settings.append_element_content_handler(handler));
+    let settings = Settings::new().with_memory_settings(memory).append_element_content_handler(handler);
     let mut rewriter = HtmlRewriter::new(settings, |chunk: &[u8]| output.extend_from_slice(chunk));
     const CHUNK_BYTES: usize = 16 * 1024;
     let result = html.chunks(CHUNK_BYTES).try_for_each(|chunk| rewriter.write(chunk)).and_then(|()| rewriter.end());
