@@ -18,8 +18,8 @@ const TITLE_CHARS_MAX: usize = 100;
 const ENTRY_NAME_CHARS_MAX: usize = 150;
 /// The name of an entry whose name was nothing but unsafe characters.
 const FALLBACK_NAME: &str = "untitled";
-/// Entries larger than this need ZIP64 records.
-const ZIP32_BYTES_MAX: u64 = u32::MAX as u64;
+/// Entries this large or larger need ZIP64 records (the 32-bit size fields hold at most this).
+const ZIP32_BYTES_MAX: u64 = 0xFFFF_FFFF;
 
 /// The entry name of the track at `position` (from 1): `01 - Title.mp3`.
 pub fn release_zip_entry_name(position: u32, title: &str, extension: &str) -> String {

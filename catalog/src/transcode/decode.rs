@@ -93,8 +93,8 @@ impl DecodedSource {
         loop {
             let packet = match self.reader.next_packet() {
                 Ok(Some(packet)) => packet,
-                Ok(None) => return Ok(false),
-                Err(SymphoniaError::IoError(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
+                Ok(None) => return self.finish(),
+                Err(SymphoniaError::IoError(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => return self.finish(),
                 Err(error) => return Err(unreadable(&error.to_string())),
             };
             if packet.track_id != self.track_id {
@@ -122,6 +122,20 @@ impl DecodedSource {
             buffer.copy_to_vec_interleaved(samples);
             return Ok(true);
         }
+    }
+
+    /// Ends the stream: a file without audio, or with less than its header declares, was cut
+    /// short, and its transcode would be too.
+    fn finish(&self) -> Result<bool, TranscodeError> {
+        if self.decoded_frames == 0 {
+            return Err(unreadable("the file contains no audio"));
+        }
+        if let Some(declared_frames) = self.declared_frames
+            && self.decoded_frames < declared_frames
+        {
+            return Err(unreadable(&format!("the header declares {declared_frames} frames but only {} could be decoded", self.decoded_frames)));
+        }
+        Ok(false)
     }
 }
 

@@ -50,7 +50,9 @@ pub(super) fn encode(mut source: DecodedSource, output: &mut (impl Write + Seek)
     let mut more = true;
     while more {
         more = source.next_block(&mut decoded)?;
-        pending.extend(decoded.iter().map(|sample| sample >> shift));
+        if more {
+            pending.extend(decoded.iter().map(|sample| sample >> shift));
+        }
         // Full blocks while decoding goes on; the shorter last block once it has ended.
         while pending.len() >= block_samples || (!more && !pending.is_empty()) {
             let take = pending.len().min(block_samples);
@@ -63,9 +65,6 @@ pub(super) fn encode(mut source: DecodedSource, output: &mut (impl Write + Seek)
             output.write_all(sink.as_slice()).map_err(|error| TranscodeError::io(&error))?;
             frame_number += 1;
         }
-    }
-    if frame_number == 0 {
-        return Err(TranscodeError::Unreadable { reason: "the source contains no audio".to_owned() });
     }
     stream_info.set_block_sizes(block_size, block_size).map_err(TranscodeError::encode)?;
     stream_info.set_md5_digest(&context.md5_digest());

@@ -46,13 +46,11 @@ impl Clip {
         let before_end = self.end_frame - 1 - frame;
         let ramp = |position: u64, fade_frames: u64| {
             if position >= fade_frames {
-                1.0
-            } else {
-                // Precision is irrelevant here: a gain needs no more than f32's 24 bits.
-                #[allow(clippy::cast_precision_loss)]
-                let ratio = position as f32 / fade_frames as f32;
-                ratio
+                return 1.0;
             }
+            // 65,536 steps of gain: finer than anyone hears, and exact in f32.
+            let step = u16::try_from(position * u64::from(u16::MAX) / fade_frames).unwrap_or(u16::MAX);
+            f32::from(step) / f32::from(u16::MAX)
         };
         Some(ramp(into_clip, self.fade_in_frames).min(ramp(before_end, self.fade_out_frames)))
     }
@@ -89,14 +87,16 @@ mod tests {
     #[test]
     fn the_gain_ramps_over_the_fades_and_is_full_between() {
         let clip = Clip::of_track(120_000, RATE_HZ);
-        assert_eq!(clip.gain(29_999), None);
-        assert_eq!(clip.gain(30_000), Some(0.0));
-        assert_eq!(clip.gain(30_500), Some(0.5));
-        assert_eq!(clip.gain(31_000), Some(1.0));
-        assert_eq!(clip.gain(45_000), Some(1.0));
-        assert_eq!(clip.gain(59_499), Some(0.5));
-        assert_eq!(clip.gain(59_999), Some(0.0));
-        assert_eq!(clip.gain(60_000), None);
+        // (source frame, expected gain) around both fades.
+        let cases = [(29_999, None), (30_000, Some(0.0)), (30_500, Some(0.5)), (31_000, Some(1.0)), (45_000, Some(1.0)), (59_499, Some(0.5)), (59_999, Some(0.0)), (60_000, None)];
+        for (frame, expected) in cases {
+            let gain = clip.gain(frame);
+            let close = match (gain, expected) {
+                (Some(gain), Some(expected)) => (gain - expected).abs() < 1e-4,
+                (gain, expected) => gain.is_none() && expected.is_none(),
+            };
+            assert!(close, "frame {frame}: gain {gain:?}, expected {expected:?}");
+        }
         let whole = Clip::of_track(10_000, RATE_HZ);
         assert_eq!((whole.gain(0), whole.gain(9_999), whole.gain(10_000)), (Some(1.0), Some(1.0), None));
     }
