@@ -4,8 +4,11 @@
 //! Ed25519 verification alone plus Redis pipelined `SET NX` alone. Target: ≥ 50% of the ceiling.
 //!
 //! ```text
-//! cargo run --release -p megabox-ads --features redis --example intake_bench -- [sqlite|postgres] [devices] [events_per_batch]
+//! cargo run --release -p megabox-ads --features redis --example intake_bench -- [sqlite|postgres] [devices] [events_per_batch] [threads]
 //! ```
+//!
+//! With several threads, each takes its share of the devices on its own connection and Redis
+//! connection, as several server workers would; the ceiling stays single-threaded.
 //!
 //! `REDIS_URL` (default `redis://127.0.0.1:6379`); PostgreSQL as in the tests
 //! (`MEGABOX_TEST_POSTGRES_URL`). Each run uses a fresh database, dropped afterwards.
@@ -38,10 +41,11 @@ fn main() -> anyhow::Result<()> {
     };
     let devices: usize = arguments.get(1).map(|text| text.parse()).transpose()?.unwrap_or(DEVICES_DEFAULT);
     let events_per_batch: usize = arguments.get(2).map(|text| text.parse()).transpose()?.unwrap_or(EVENTS_PER_BATCH_DEFAULT);
+    let threads: usize = arguments.get(3).map(|text| text.parse()).transpose()?.unwrap_or(1).max(1);
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
 
     let database = TestDatabase::new(backend).context("creating the benchmark database")?;
-    let pool = megabox_database::connect(&database.url, 2)?;
+    let pool = megabox_database::connect(&database.url, u32::try_from(threads + 1)?)?;
     let connection = &mut *pool.get()?;
     let now = Utc::now().naive_utc();
     // Caps out of the way: this measures the intake path, not the caps' refusals.
@@ -92,14 +96,28 @@ fn main() -> anyhow::Result<()> {
         Ok(())
     })?;
 
-    let deduper = RedisDeduper::connect(&redis_url, settings.event_age_max)?;
     let client_ip: IpAddr = [203, 0, 113, 10].into();
-    let intake_time = time(|| intake_all(connection, &batches, client_ip, &settings, &deduper))?;
+    let chunk_size = batches.len().div_ceil(threads);
+    let intake_time = time(|| {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = batches
+                .chunks(chunk_size)
+                .map(|chunk| {
+                    let (pool, settings, redis_url) = (&pool, &settings, &redis_url);
+                    scope.spawn(move || -> anyhow::Result<()> {
+                        let deduper = RedisDeduper::connect(redis_url, settings.event_age_max)?;
+                        intake_all(&mut *pool.get()?, chunk, client_ip, settings, &deduper)
+                    })
+                })
+                .collect();
+            workers.into_iter().try_for_each(|worker| worker.join().map_err(|_| anyhow::anyhow!("worker panicked"))?)
+        })
+    })?;
 
     let rate = |elapsed: Duration| count_f64(event_count) / elapsed.as_secs_f64();
     let ceiling = rate(verify_time + redis_time);
     let intake = rate(intake_time);
-    println!("impression intake benchmark: {backend:?}, {devices} devices × 1 batch × {events_per_batch} events = {event_count} impressions");
+    println!("impression intake benchmark: {backend:?}, {devices} devices × 1 batch × {events_per_batch} events = {event_count} impressions, {threads} intake thread(s)");
     println!("  Ed25519 verify alone:          {:>12.0} impressions/s ({:.3} s)", rate(verify_time), verify_time.as_secs_f64());
     println!("  Redis pipelined SET NX alone:  {:>12.0} impressions/s ({:.3} s)", rate(redis_time), redis_time.as_secs_f64());
     println!("  ceiling (verify + SET NX):     {ceiling:>12.0} impressions/s");

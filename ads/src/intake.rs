@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use megabox_database::{DbConnection, write_transaction};
+use megabox_database::{Backend as Engine, DbConnection, write_transaction};
 use megabox_protocol::{BatchResponse, DeviceId, EventId, ImpressionBatch, ImpressionEvent, ProtocolError, RejectionReason};
 use royalties::Period;
 use sha2::{Digest, Sha256};
@@ -218,9 +218,12 @@ pub fn intake_batch(
             }
         }
     };
-    // The impressions are committed; if royalties fails now, `settle_royalties` (or this
-    // device's next batch) hands the revenue over later.
-    if let Err(error) = settle::record_pending_revenue(connection, settle::RevenueScope::Device(device.id), now) {
+    // On SQLite the impressions are committed but their revenue is not recorded yet (see
+    // `process`); if royalties fails now, `settle_royalties` or this device's next batch
+    // hands it over later.
+    if connection.backend() == Engine::Sqlite
+        && let Err(error) = settle::record_pending_revenue(connection, settle::RevenueScope::Device(device.id), now)
+    {
         tracing::warn!(%error, device.id = %device.id.0, "ad revenue not yet recorded in royalties; will retry");
     }
     Ok(receipt)
@@ -563,6 +566,12 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         ))
         .execute(connection)?;
     diesel::update(ads_devices::table.find(&device_id)).set(ads_devices::last_sequence.eq(sequence)).execute(connection)?;
+    // PostgreSQL nests royalties' own transaction as a savepoint, so there the revenue is
+    // recorded in this very transaction (one commit per batch). SQLite cannot nest
+    // transactions: `intake_batch` records it right after the commit instead.
+    if connection.backend() == Engine::Postgres {
+        settle::record_pending_revenue(connection, settle::RevenueScope::Device(device.id), now)?;
+    }
     Ok(receipt)
 }
 

@@ -9,10 +9,11 @@
 //! only through `royalties`' API. Every function takes the caller's
 //! [`megabox_database::DbConnection`] and the current time, so tests control the clock.
 //!
-//! Royalties runs each `record_*` call in its own write transaction, which cannot nest inside
-//! ours on SQLite. So revenue and redemptions are first written to this crate's own tables in
-//! the caller's transaction and then handed to royalties (idempotently, by source id) right
-//! after the commit; [`settle_royalties`] hands over whatever a crash left in between.
+//! Royalties runs each `record_*` call in its own write transaction. On PostgreSQL that nests
+//! as a savepoint, so revenue and redemptions are recorded in the same transaction as the batch
+//! or the redemption. SQLite cannot nest transactions: there they are first written to this
+//! crate's own tables and handed to royalties (idempotently, by source id) right after the
+//! commit; [`settle_royalties`] hands over whatever a crash left in between.
 
 mod campaigns;
 mod devices;

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use megabox_database::{DbConnection, write_transaction};
+use megabox_database::{Backend as Engine, DbConnection, write_transaction};
 use megabox_domain::{ArtistId, TrackId, UserId};
 use royalties::RoyaltySettings;
 
@@ -114,9 +114,15 @@ pub fn redeem_credit(
             .find(user.to_string())
             .select((ads_installer_credits::impressions_total, ads_installer_credits::credits_redeemed))
             .first(connection)?;
+        // On PostgreSQL royalties' transaction nests as a savepoint: record in this one.
+        if connection.backend() == Engine::Postgres {
+            record_pending_redemptions(connection, Some(user), now, royalty_settings)?;
+        }
         Ok(impressions_total / per_credit - credits_redeemed)
     })?;
-    if let Err(error) = record_pending_redemptions(connection, Some(user), now, royalty_settings) {
+    if connection.backend() == Engine::Sqlite
+        && let Err(error) = record_pending_redemptions(connection, Some(user), now, royalty_settings)
+    {
         tracing::warn!(%error, user.id = %user, "credit redemption not yet recorded in royalties; will retry");
     }
     Ok(Redemption { redemption_id, track, artist, credits_available })

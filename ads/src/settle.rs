@@ -1,8 +1,9 @@
 //! Hands ad revenue and credit redemptions to royalties. Both are first written to this crate's
-//! tables inside the caller's transaction, then recorded in royalties right after the commit
-//! (royalties runs its own write transaction, which cannot nest in ours on SQLite). Royalties is
-//! idempotent by source id, so recording twice is harmless; [`settle_royalties`] records what a
-//! crash between the two steps left behind — run it at startup and periodically.
+//! tables; on PostgreSQL they are recorded in royalties inside the same transaction (royalties'
+//! own transaction nests as a savepoint), on SQLite right after the commit (SQLite cannot nest
+//! transactions). Royalties is idempotent by source id, so recording twice is harmless;
+//! [`settle_royalties`] records what a crash between commit and recording left behind on
+//! SQLite — run it at startup and periodically.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
