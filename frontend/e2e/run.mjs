@@ -25,6 +25,7 @@ const PASSWORD = "listen-to-the-music-42";
 const RELEASE_TITLE = "Harbour Lights";
 const SAMPLE_RATE_HZ = 44_100;
 const apiPaths = Object.keys(JSON.parse(readFileSync(path.join(frontendDirectory, "src", "api", "openapi.json"), "utf8")).paths);
+const moneyExists = apiPaths.includes("/api/v1/artist/earnings") && apiPaths.includes("/api/v1/admin/ledger/verify");
 const freeTierSwitchExists = apiPaths.includes("/api/v1/admin/users/{id}/agent-active");
 const publishingExists = apiPaths.includes("/api/v1/releases/{id}/tracks") && apiPaths.includes("/api/v1/catalog/releases");
 
@@ -411,6 +412,17 @@ async function main() {
         await expectVisible(form.getByRole("status").filter({ hasText: "Free streaming is now on" }));
       });
 
+      if (moneyExists) {
+        await step("operator closes a month and verifies the ledger", async () => {
+          const close = page.getByRole("form", { name: "Close a period" });
+          await close.getByRole("button", { name: "Close the month" }).click();
+          await expectVisible(close.getByRole("status").getByText("To artists"));
+          await page.getByRole("button", { name: "Verify the ledger" }).click();
+          await expectVisible(page.getByTestId("ledger-result").filter({ hasText: "Ledger verified" }));
+          await expectAccessible();
+        });
+      }
+
       await step("a free-tier listener streams a whole track", async () => {
         await signOut();
         await signIn(listener);
@@ -430,6 +442,17 @@ async function main() {
       await page.waitForURL(`${baseUrl}/artist`);
       await expectVisible(accountName.filter({ hasText: artist.name }));
     });
+
+    if (moneyExists) {
+      await step("artist sees earnings and payouts", async () => {
+        await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Earnings" }).click();
+        await expectVisible(page.getByRole("heading", { name: "Earnings" }));
+        await expectVisible(page.getByText(/No earnings yet|Sales and ad shares per month/).first());
+        await expectAccessible();
+        await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Payouts" }).click();
+        await expectVisible(page.getByText(/No payouts yet|Payout history/).first());
+      });
+    }
 
     await step("phone-sized layout", async () => {
       await page.setViewportSize({ width: 390, height: 844 });

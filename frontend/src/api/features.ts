@@ -18,22 +18,13 @@ export const FEATURES = {
     ["get", "/api/v1/library"],
     ["post", "/api/v1/library/{item}/download"],
   ]),
-  earnings: feature("Earnings", "Sales and ad revenue per period, plays, and statements as CSV.", [
-    ["get", "/api/v1/artist/earnings"],
-    ["get", "/api/v1/artist/statements/{period}"],
-  ]),
-  payouts: feature("Payouts", "Your payout account and every transfer made to it.", [
-    ["get", "/api/v1/artist/payouts"],
-    ["post", "/api/v1/artist/payout-account"],
-  ]),
+  payoutAccount: feature("Payout account", "Connect the account your payouts go to, and see whether it is ready.", [["post", "/api/v1/artist/payout-account"]]),
   devices: feature("Free music with the agent", "Pair the Megabox agent, see your devices, impressions and download credits.", [
     ["post", "/api/v1/devices/pairing-codes"],
     ["get", "/api/v1/devices"],
   ]),
-  operator: feature("Campaigns, periods and payouts", "Campaigns, period close, payout runs, the ledger check and flagged devices.", [
+  operations: feature("Campaigns and payout runs", "Advertising campaigns, payout runs and flagged devices.", [
     ["get", "/api/v1/admin/campaigns"],
-    ["post", "/api/v1/admin/periods/{period}/close"],
     ["post", "/api/v1/admin/payouts/run"],
-    ["get", "/api/v1/admin/ledger/verify"],
   ]),
 } satisfies Record<string, Feature>;

@@ -1,6 +1,6 @@
 //! Formatting and parsing of integer cents.
 import { describe, expect, it } from "vitest";
-import { formatCents, parseCents } from "./money";
+import { formatCents, formatMicroCents, parseCents } from "./money";
 
 describe("formatCents", () => {
   it.each([
@@ -45,5 +45,23 @@ describe("parseCents", () => {
     for (const amount_cents of [0, 1, 10, 99, 100, 1205, 99_999, 1_000_000]) {
       expect(parseCents(formatCents(amount_cents))).toBe(amount_cents);
     }
+  });
+});
+
+describe("formatMicroCents", () => {
+  it.each([
+    [0, "$0.00"],
+    [1_000_000, "$0.01"],
+    [1_205_000_000, "$12.05"],
+    [12_345_678, "$0.12 + 345678 µ¢"],
+    [1, "$0.00 + 1 µ¢"],
+    [-1_500_000, "-$0.01 − 500000 µ¢"],
+    [-5, "-$0.00 − 5 µ¢"],
+  ])("%i µ¢ → %s", (amount_micro_cents, expected) => {
+    expect(formatMicroCents(amount_micro_cents)).toBe(expected);
+  });
+
+  it("refuses non-integers", () => {
+    expect(() => formatMicroCents(0.5)).toThrow(RangeError);
   });
 });

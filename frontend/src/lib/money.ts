@@ -32,3 +32,19 @@ export function parseCents(typed: string): number | null {
   if (!Number.isSafeInteger(amount_cents) || amount_cents > TYPED_AMOUNT_CENTS_MAX) return null;
   return amount_cents;
 }
+
+/** One cent in micro-cents: ad impressions accrue below a cent (DESIGN.md §4). */
+export const MICRO_CENTS_PER_CENT = 1_000_000;
+
+/** Formats micro-cents as dollars, truncated to the cent, with what is left below it: "$0.12 + 345678 µ¢", "-$0.01 − 500000 µ¢". */
+export function formatMicroCents(amount_micro_cents: number): string {
+  if (!Number.isSafeInteger(amount_micro_cents)) {
+    throw new RangeError(`amount must be an integer number of micro-cents, got ${amount_micro_cents}`);
+  }
+  const whole_cents = Math.trunc(amount_micro_cents / MICRO_CENTS_PER_CENT);
+  const remainder_micro_cents = amount_micro_cents % MICRO_CENTS_PER_CENT;
+  const sign = amount_micro_cents < 0 && whole_cents === 0 ? "-" : "";
+  const dollars = sign + formatCents(whole_cents);
+  const joiner = amount_micro_cents < 0 ? "−" : "+";
+  return remainder_micro_cents === 0 ? dollars : `${dollars} ${joiner} ${Math.abs(remainder_micro_cents)} µ¢`;
+}

@@ -1,10 +1,104 @@
-//! The operator's console: what the server offers today (the free-tier switch), and the rest of
-//! operations (campaigns, period close, payout runs, the ledger check) as they arrive.
+//! The operator's console: period close, the ledger check, the free-tier switch, and the rest of
+//! operations (campaigns, payout runs) as they arrive.
 import { useState } from "preact/hooks";
+import { hasEndpoint } from "../api/availability";
+import { dataOf, type Schemas } from "../api/client";
 import { FEATURES } from "../api/features";
 import { apiError } from "../auth/session";
 import { ComingSoon } from "../components/coming-soon";
+import { formatCents, formatMicroCents } from "../lib/money";
 import { session } from "../state";
+
+/** The month before the current one, in the API's `YYYY-MM` form: the one usually being closed. */
+function previousMonth(today: Date): string {
+  const month = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1));
+  return month.toISOString().slice(0, 7);
+}
+
+function PeriodClose() {
+  const [result, setResult] = useState<Schemas["PeriodCloseView"] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const onSubmit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const period = String(new FormData(event.currentTarget as HTMLFormElement).get("period") ?? "");
+    try {
+      setResult(await dataOf(session.api.POST("/api/v1/admin/periods/{period}/close", { params: { path: { period } } })));
+      setError(null);
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    }
+  };
+  return (
+    <form onSubmit={onSubmit} aria-label="Close a period" class="release-form">
+      <p>Allocates the month's ad revenue to artists. Closing twice changes nothing; later events go to the next month.</p>
+      <div class="field field-inline">
+        <label for="period">Month</label>
+        <input id="period" name="period" type="month" required defaultValue={previousMonth(new Date())} />
+      </div>
+      <p class="error" role="alert" hidden={error === null}>
+        {error}
+      </p>
+      <button type="submit">Close the month</button>
+      {result === null ? null : (
+        <div role="status">
+        <dl class="figures-list">
+          <dt>Month</dt>
+          <dd>
+            {result.period} ({result.model.replaceAll("_", "-")}){result.already_closed ? " — was already closed, nothing changed" : ""}
+          </dd>
+          <dt>Ad revenue</dt>
+          <dd>{formatMicroCents(result.ad_revenue_micro_cents)}</dd>
+          <dt>Pool</dt>
+          <dd>{formatCents(result.pool_cents)}</dd>
+          <dt>To artists</dt>
+          <dd>
+            {formatCents(result.artists_total_cents)} across {result.artists_allocated} artists
+          </dd>
+          <dt>Platform</dt>
+          <dd>{formatCents(result.platform_cents)}</dd>
+          <dt>Carried to next month</dt>
+          <dd>{formatMicroCents(result.carried_micro_cents)}</dd>
+        </dl>
+        </div>
+      )}
+    </form>
+  );
+}
+
+function LedgerCheck() {
+  const [result, setResult] = useState<Schemas["LedgerVerificationView"] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const verify = async () => {
+    try {
+      setResult(await dataOf(session.api.GET("/api/v1/admin/ledger/verify")));
+      setError(null);
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    }
+  };
+  return (
+    <div>
+      <p>Proves the ledger's invariants: every transaction sums to zero, artists got 90% of net to the cent, payouts never exceed balances.</p>
+      <button type="button" onClick={verify}>
+        Verify the ledger
+      </button>
+      <p class="error" role="alert" hidden={error === null}>
+        {error}
+      </p>
+      {result === null ? null : (
+        <div role="status">
+          <p class={result.ok ? "status-pill status-good" : "status-pill status-bad"} data-testid="ledger-result">
+            {result.ok ? "Ledger verified" : "Ledger check failed"}
+          </p>
+          {result.violation == null ? null : <p class="error">{result.violation}</p>}
+          <p class="muted">
+            {result.transactions} transactions, {result.lines} lines, {result.accounts} accounts, {result.artist_periods} artist-months, {result.closed_periods} closed months.
+          </p>
+        </div>
+      )}
+    </div>
+  );
+}
 
 function FreeTierSwitch() {
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
@@ -53,10 +147,14 @@ export function OperatorPage() {
     <>
       <section>
         <h1>Operator</h1>
+        <h2>Close a month</h2>
+        <PeriodClose />
+        <h2>Ledger</h2>
+        <LedgerCheck />
         <h2>Free streaming tier</h2>
         <FreeTierSwitch />
       </section>
-      <ComingSoon feature={FEATURES.operator} heading="h2" />
+      {FEATURES.operations.endpoints.every(hasEndpoint) ? null : <ComingSoon feature={FEATURES.operations} heading="h2" />}
     </>
   );
 }
