@@ -28,6 +28,8 @@ pub(super) struct DecodedSource {
     /// The source's bit depth, for lossless sources whose header or decoder declares it.
     pub(super) bits_per_sample: Option<u32>,
     pub(super) is_lossless: bool,
+    /// The codec's short name (`flac`, `mp3`, …), for messages.
+    pub(super) codec_name: &'static str,
     /// The frame count the header declares, when it does.
     pub(super) declared_frames: Option<u64>,
     frames_max: u64,
@@ -73,6 +75,7 @@ impl DecodedSource {
             .map_err(|error| unreadable(&error.to_string()))?;
         // Some codecs (ALAC) only learn the bit depth from their own configuration.
         let bits_per_sample = decoder.codec_params().bits_per_sample.or(parameters.bits_per_sample);
+        let codec_name = decoder.codec_info().short_name;
         Ok(Self {
             reader,
             decoder,
@@ -81,6 +84,7 @@ impl DecodedSource {
             channels,
             bits_per_sample,
             is_lossless: is_lossless(parameters.codec),
+            codec_name,
             declared_frames,
             frames_max,
             decoded_frames: 0,

@@ -24,7 +24,7 @@ const STREAMINFO_BYTES: u32 = 34;
 /// Encodes a lossless `source` as FLAC at its own bit depth into `output`, which must start empty.
 pub(super) fn encode(mut source: DecodedSource, output: &mut (impl Write + Seek)) -> Result<(), TranscodeError> {
     if !source.is_lossless {
-        return Err(TranscodeError::LossySource { codec: "a lossy codec".to_owned() });
+        return Err(TranscodeError::LossySource { codec: source.codec_name.to_owned() });
     }
     let bits_per_sample = source
         .bits_per_sample

@@ -194,19 +194,19 @@ pub fn partial_path(output: &Path) -> PathBuf {
 }
 
 fn write_transcode(input: &Path, partial: &Path, format: Format) -> Result<(), TranscodeError> {
-    if format == Format::Original {
-        fs::copy(input, partial).map_err(|error| TranscodeError::io(&error))?;
-        return Ok(());
-    }
-    let source = decode::DecodedSource::open(input)?;
     let file = File::create(partial).map_err(|error| TranscodeError::io(&error))?;
     let mut writer = BufWriter::new(file);
+    let open = || decode::DecodedSource::open(input);
     match format {
-        Format::Original => {}
-        Format::Flac => flac::encode(source, &mut writer)?,
-        Format::Mp3_320 => mp3::encode(source, &mut writer, mp3::Mp3Settings::CBR_320, None)?,
-        Format::Mp3V0 => mp3::encode(source, &mut writer, mp3::Mp3Settings::VBR_V0, None)?,
+        Format::Original => {
+            let mut source = File::open(input).map_err(|error| TranscodeError::io(&error))?;
+            std::io::copy(&mut source, &mut writer).map_err(|error| TranscodeError::io(&error))?;
+        }
+        Format::Flac => flac::encode(open()?, &mut writer)?,
+        Format::Mp3_320 => mp3::encode(open()?, &mut writer, mp3::Mp3Settings::CBR_320, None)?,
+        Format::Mp3V0 => mp3::encode(open()?, &mut writer, mp3::Mp3Settings::VBR_V0, None)?,
         Format::Preview => {
+            let source = open()?;
             let total_frames = match source.declared_frames {
                 Some(frames) => frames,
                 None => decode::count_frames(input)?,
