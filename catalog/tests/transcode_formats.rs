@@ -8,7 +8,7 @@ use std::path::Path;
 
 use catalog::analysis::{Analysis, Codec, Container, analyze_file};
 use catalog::transcode::{Format, PREVIEW_DURATION_MS, TranscodeError, partial_path, transcode_file};
-use transcode_support::{MP3_FRAME_FRAMES, SAMPLE_RATE_HZ, TestResult, lame_mp3, reference_flac, wav, write_wav};
+use transcode_support::{MP3_FRAME_FRAMES, SAMPLE_RATE_HZ, TestResult, lame_mp3, reference_flac, run, wav, write_wav};
 
 /// Transcodes `source` in this process and analyses the result.
 fn transcode_and_analyze(source: &Path, format: Format) -> Result<Analysis, Box<dyn std::error::Error>> {
@@ -34,6 +34,8 @@ fn every_format_decodes_and_keeps_the_source_length() -> TestResult {
     assert_eq!((flac.container, flac.codec, flac.bits_per_sample), (Container::Flac, Codec::Flac, Some(16)));
     assert_eq!(flac.frame_count, source.frame_count);
     assert_eq!(flac.audio_sha256, source.audio_sha256, "FLAC holds exactly the source's samples");
+    // The reference decoder checks the structure, every frame's CRC and STREAMINFO's MD5.
+    run("flac", &["--test".as_ref(), "--silent".as_ref(), directory.path().join("source-flac.out").as_os_str()])?;
 
     for format in [Format::Mp3_320, Format::Mp3V0] {
         let mp3 = transcode_and_analyze(&source_path, format)?;

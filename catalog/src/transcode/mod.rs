@@ -172,6 +172,18 @@ impl TranscodeError {
     }
 }
 
+/// For catalog code that removes media inside its own transaction ([`take_transcodes_of_media`]):
+/// database and storage errors keep their kind; nothing else happens there.
+impl From<TranscodeError> for crate::CatalogError {
+    fn from(error: TranscodeError) -> Self {
+        match error {
+            TranscodeError::Database(error) => crate::CatalogError::Database(error),
+            TranscodeError::Storage(error) => crate::CatalogError::Storage(error),
+            other => crate::CatalogError::Corrupt(other.to_string()),
+        }
+    }
+}
+
 /// Transcodes `input` into `output` in this process. Servers call it through the sandbox.
 ///
 /// `Original` is a plain copy. The output appears complete or not at all: it is written to
