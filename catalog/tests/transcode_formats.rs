@@ -131,4 +131,9 @@ fn formats_parse_from_their_names_and_the_preview_is_no_download() {
     for (format, container, extension, mime_type) in types {
         assert_eq!((format.file_extension(container), format.mime_type(container)), (extension, mime_type), "{format} of {container}");
     }
+    for codec in ["flac", "pcm", "alac", "mp3", "aac", "vorbis"] {
+        let lossless = matches!(codec, "flac" | "pcm" | "alac");
+        assert_eq!(Format::Flac.is_available_for(codec), lossless, "FLAC from {codec}");
+        assert!([Format::Original, Format::Mp3_320, Format::Mp3V0, Format::Preview].iter().all(|format| format.is_available_for(codec)), "{codec}");
+    }
 }

@@ -44,7 +44,7 @@ pub fn ensure_transcode(
     if format == Format::Original {
         return Ok((media.storage_key.clone(), media.size_bytes));
     }
-    if format.needs_lossless_source() && !is_lossless_codec(&media.codec) {
+    if !format.is_available_for(&media.codec) {
         return Err(TranscodeError::LossySource { codec: media.codec.clone() });
     }
     let media_file_id = media_file_of(connection, media)?;
@@ -96,11 +96,6 @@ pub fn delete_transcodes_of_media(connection: &mut DbConnection, blobs: &dyn Blo
         delete_blob(blobs, key);
     }
     Ok(())
-}
-
-/// The codecs the analysis counts as lossless (`crate::analysis::Codec`, stored as text).
-fn is_lossless_codec(codec: &str) -> bool {
-    matches!(codec, "flac" | "pcm" | "alac")
 }
 
 fn media_file_of(connection: &mut DbConnection, media: &TrackMedia) -> Result<String, TranscodeError> {

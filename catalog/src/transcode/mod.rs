@@ -28,7 +28,7 @@ use crate::storage::StorageError;
 pub use archive::{release_zip_entry_name, write_release_zip};
 pub use cache::{delete_transcodes_of_media, ensure_transcode, take_transcodes_of_media, TRANSCODE_BYTES_MAX};
 pub use preview::{PREVIEW_DURATION_MS, PREVIEW_FADE_MS};
-pub use sandbox::{child_main, default_transcode_limits, TranscodeSandbox};
+pub use sandbox::{TRANSCODE_CPU_SECONDS_DEFAULT, TRANSCODE_WALL_CLOCK_SECONDS_DEFAULT, TranscodeSandbox, child_main, default_transcode_limits};
 
 /// What a listener can download, and the preview anyone can play.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,9 +85,11 @@ impl Format {
         }
     }
 
-    /// Whether the source must be lossless: re-encoding lossy audio as FLAC only makes it larger.
-    pub fn needs_lossless_source(self) -> bool {
-        self == Format::Flac
+    /// Whether this format can be made from a source of `source_codec` (as stored from
+    /// `crate::analysis::Codec`): FLAC only from lossless codecs, since re-encoding lossy audio
+    /// as FLAC only makes it larger; everything else from any source.
+    pub fn is_available_for(self, source_codec: &str) -> bool {
+        self != Format::Flac || matches!(source_codec, "flac" | "pcm" | "alac")
     }
 }
 
