@@ -187,3 +187,28 @@ impl From<royalties::RoyaltyError> for ApiError {
         }
     }
 }
+
+impl From<megabox_payments::PaymentsError> for ApiError {
+    fn from(error: megabox_payments::PaymentsError) -> Self {
+        use megabox_payments::PaymentsError;
+        match error {
+            PaymentsError::EmptyCart
+            | PaymentsError::TooManyItems
+            | PaymentsError::DuplicateItem(_)
+            | PaymentsError::InvalidOffer { .. }
+            | PaymentsError::BelowMinimumCharge => ApiError::invalid("invalid_cart", error.to_string()),
+            PaymentsError::AlreadyOwned(_) => ApiError::conflict("already_owned", error.to_string()),
+            PaymentsError::NotForSale(_) | PaymentsError::TestSessionNotFound => ApiError::not_found(error.to_string()),
+            PaymentsError::TestSessionClosed => ApiError::conflict("checkout_closed", error.to_string()),
+            PaymentsError::Signature(_) => ApiError::bad_request("invalid_signature", error.to_string()),
+            PaymentsError::MalformedEvent(_) => ApiError::bad_request("malformed_event", error.to_string()),
+            PaymentsError::Gateway(_) => {
+                tracing::error!(error = %error, "payment gateway failed");
+                ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "gateway_unavailable", "the payment provider did not answer; try again")
+            }
+            PaymentsError::Catalog(error) => error.into(),
+            PaymentsError::Royalties(error) => error.into(),
+            _ => ApiError::internal(error),
+        }
+    }
+}

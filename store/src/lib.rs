@@ -20,4 +20,5 @@ pub mod startup;
 pub mod state;
 pub mod storefront;
 pub mod telemetry;
+pub mod test_checkout;
 pub mod uploads;

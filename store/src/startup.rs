@@ -38,6 +38,8 @@ fn routes(config: &mut ServiceConfig) {
         .service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
+        .service(crate::test_checkout::show)
+        .service(crate::test_checkout::complete)
         .service(
             utoipa_actix_web::scope("/api/v1")
                 .route("/openapi.json", web::get().to(serve_openapi))
@@ -80,9 +82,10 @@ impl Application {
             login: Limit { name: "login", requests: settings.login_attempts_per_minute, window: Duration::from_secs(60) },
             register: Limit { name: "register", requests: settings.registrations_per_hour, window: Duration::from_secs(3600) },
             upload: Limit { name: "upload", requests: settings.uploads_per_hour, window: Duration::from_secs(3600) },
+            checkout: Limit { name: "checkout", requests: settings.checkouts_per_hour, window: Duration::from_secs(3600) },
         };
         let rate_limiter = RateLimiter::new(
-            &[limits.login, limits.register, limits.upload],
+            &[limits.login, limits.register, limits.upload, limits.checkout],
             redis.clone().map(|connection| (connection, settings.redis_key_prefix.clone())),
         );
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -98,6 +101,16 @@ impl Application {
         let blobs = std::sync::Arc::new(catalog::storage::LocalBlobStore::open(settings.media_dir()).context("cannot open the media directory")?);
         let analysis_sandbox = analysis_sandbox(&settings)?;
         let link_signer = crate::signing::LinkSigner::load(&settings.data_dir).context("cannot create the link signing key")?;
+        let payments = megabox_payments::Payments::new(
+            pool.clone(),
+            megabox_payments::PaymentSettings {
+                stripe_secret_key: settings.stripe_secret_key.clone(),
+                stripe_webhook_secret: settings.stripe_webhook_secret.clone(),
+                stripe_api_base: settings.stripe_api_base.clone(),
+                public_url: settings.public_url.clone().unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
+                royalty_settings: settings.royalty_settings()?,
+            },
+        )?;
         let state = web::Data::new(AppState {
             settings,
             pool,
@@ -109,6 +122,7 @@ impl Application {
             blobs,
             analysis_sandbox,
             link_signer,
+            payments,
         });
         let document = web::Data::new(openapi_document());
         let frontend_dir = state.settings.frontend_dir.clone();

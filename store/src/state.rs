@@ -14,6 +14,7 @@ pub struct Limits {
     pub login: Limit,
     pub register: Limit,
     pub upload: Limit,
+    pub checkout: Limit,
 }
 
 pub struct AppState {
@@ -27,6 +28,7 @@ pub struct AppState {
     pub blobs: std::sync::Arc<catalog::storage::LocalBlobStore>,
     pub analysis_sandbox: catalog::sandbox::AnalysisSandbox,
     pub link_signer: crate::signing::LinkSigner,
+    pub payments: megabox_payments::Payments,
 }
 
 impl AppState {

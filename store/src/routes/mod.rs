@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod commerce;
 pub mod listening;
 pub mod money;
 pub mod releases;
@@ -44,5 +45,12 @@ pub fn api(config: &mut ServiceConfig) {
         .service(money::artist_statement)
         .service(money::artist_payouts)
         .service(money::admin_close_period)
-        .service(money::verify_ledger);
+        .service(money::verify_ledger)
+        .service(commerce::start_checkout)
+        .service(commerce::show_order)
+        .service(commerce::receive_stripe_webhook)
+        .service(commerce::show_library)
+        .service(commerce::show_payout_account)
+        .service(commerce::start_payout_onboarding)
+        .service(commerce::admin_run_payouts);
 }

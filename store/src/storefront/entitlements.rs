@@ -13,6 +13,8 @@ use crate::error::ApiError;
 pub enum FullStreamAccess {
     /// The listener is the track's artist (drafts included).
     OwnTrack,
+    /// The listener bought it (alone or with its release).
+    Owned,
     /// On the free tier: an agent of the account is active.
     FreeTier,
 }
@@ -33,6 +35,9 @@ pub fn full_stream_access(
 ) -> Result<Option<FullStreamAccess>, ApiError> {
     if own_artist == Some(media.artist_id) {
         return Ok(Some(FullStreamAccess::OwnTrack));
+    }
+    if megabox_payments::owns_track(connection, user, media.track_id)? {
+        return Ok(Some(FullStreamAccess::Owned));
     }
     let account = accounts::find_by_id(connection, user)?;
     if account.is_some_and(|account| account.agent_active) {
