@@ -80,6 +80,8 @@ pub struct Settings {
     pub analyzer_program: Option<PathBuf>,
     /// Checkouts allowed per listener per hour (`MEGABOX_CHECKOUTS_PER_HOUR`).
     pub checkouts_per_hour: u32,
+    /// Impression batches accepted per client address per minute (`MEGABOX_IMPRESSION_BATCHES_PER_MINUTE`).
+    pub impression_batches_per_minute: u32,
     /// Seconds a listener must hear for a play to count (`MEGABOX_PLAY_QUALIFYING_SECONDS`).
     pub play_qualifying_seconds: u64,
     /// Qualifying plays per listener, track and UTC day (`MEGABOX_PLAYS_PER_LISTENER_TRACK_DAY_MAX`).
@@ -131,6 +133,7 @@ impl Default for Settings {
             analysis_wall_seconds_max: catalog::sandbox::WALL_CLOCK_SECONDS_DEFAULT,
             analyzer_program: None,
             checkouts_per_hour: 120,
+            impression_batches_per_minute: 600,
             play_qualifying_seconds: 30,
             plays_per_listener_track_day_max: 3,
             sale_artist_share_bps: 9000,
@@ -174,7 +177,7 @@ impl Settings {
         if self.access_token_ttl_seconds == 0 || self.refresh_token_ttl_seconds == 0 {
             return Err(ConfigurationError("token lifetimes must be positive".to_owned()));
         }
-        if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 || self.uploads_per_hour == 0 || self.checkouts_per_hour == 0 {
+        if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 || self.uploads_per_hour == 0 || self.checkouts_per_hour == 0 || self.impression_batches_per_minute == 0 {
             return Err(ConfigurationError("rate limits must allow at least one request".to_owned()));
         }
         self.royalty_settings()?;

@@ -212,3 +212,33 @@ impl From<megabox_payments::PaymentsError> for ApiError {
         }
     }
 }
+
+impl From<megabox_ads::AdsError> for ApiError {
+    fn from(error: megabox_ads::AdsError) -> Self {
+        use actix_web::http::StatusCode;
+        use megabox_ads::{AdsError, Reason};
+        match &error {
+            AdsError::NotFound { .. } | AdsError::PairingCodeUnknown => ApiError::not_found(error.to_string()),
+            AdsError::InvalidInput(_) | AdsError::InvalidImage(_) | AdsError::InvalidPublicKey => ApiError::invalid("invalid_input", error.to_string()),
+            AdsError::InvalidStatusChange { .. } => ApiError::conflict("invalid_transition", error.to_string()),
+            AdsError::PairingCodeUsed => ApiError::conflict("pairing_code_used", error.to_string()),
+            AdsError::PublicKeyTaken => ApiError::conflict("public_key_taken", error.to_string()),
+            AdsError::PairingCodeExpired => ApiError::new(StatusCode::GONE, "pairing_code_expired", error.to_string()),
+            AdsError::TooManyPairingCodes => ApiError::too_many_requests(3600),
+            AdsError::NoCreditAvailable => ApiError::conflict("no_credit_available", error.to_string()),
+            AdsError::BatchRefused(reason) => {
+                let (status, code) = match reason {
+                    Reason::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
+                    Reason::UnknownDevice => (StatusCode::UNAUTHORIZED, "unknown_device"),
+                    Reason::RevokedDevice => (StatusCode::FORBIDDEN, "revoked_device"),
+                    Reason::StaleSequence => (StatusCode::CONFLICT, "stale_sequence"),
+                    Reason::MalformedBatch => (StatusCode::UNPROCESSABLE_ENTITY, "malformed_batch"),
+                    Reason::FlaggedDevice => (StatusCode::FORBIDDEN, "flagged_device"),
+                    _ => (StatusCode::UNPROCESSABLE_ENTITY, "batch_refused"),
+                };
+                ApiError::new(status, code, error.to_string())
+            }
+            _ => ApiError::internal(error),
+        }
+    }
+}

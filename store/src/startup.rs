@@ -26,6 +26,8 @@ const JSON_BODY_BYTES_MAX: usize = 64 * 1024;
 /// In-flight requests get this long to finish after SIGTERM.
 const SHUTDOWN_GRACE_SECONDS: u64 = 30;
 const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pairing codes are short; this bounds guessing from one address.
+const PAIRING_ATTEMPTS_PER_HOUR_PER_ADDRESS: u32 = 30;
 
 pub struct Application {
     port: u16,
@@ -83,9 +85,11 @@ impl Application {
             register: Limit { name: "register", requests: settings.registrations_per_hour, window: Duration::from_secs(3600) },
             upload: Limit { name: "upload", requests: settings.uploads_per_hour, window: Duration::from_secs(3600) },
             checkout: Limit { name: "checkout", requests: settings.checkouts_per_hour, window: Duration::from_secs(3600) },
+            pairing: Limit { name: "pairing", requests: PAIRING_ATTEMPTS_PER_HOUR_PER_ADDRESS, window: Duration::from_secs(3600) },
+            impressions: Limit { name: "impressions", requests: settings.impression_batches_per_minute, window: Duration::from_secs(60) },
         };
         let rate_limiter = RateLimiter::new(
-            &[limits.login, limits.register, limits.upload, limits.checkout],
+            &[limits.login, limits.register, limits.upload, limits.checkout, limits.pairing, limits.impressions],
             redis.clone().map(|connection| (connection, settings.redis_key_prefix.clone())),
         );
         let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
@@ -111,6 +115,30 @@ impl Application {
                 royalty_settings: settings.royalty_settings()?,
             },
         )?;
+        let ads_settings = megabox_ads::AdsSettings::default();
+        let impression_deduper = match &settings.redis_url {
+            Some(url) => {
+                let url = url.clone();
+                let age = ads_settings.event_age_max;
+                let deduper = tokio::task::spawn_blocking(move || megabox_ads::RedisDeduper::connect(&url, age)).await?;
+                match deduper {
+                    Ok(deduper) => Some(std::sync::Arc::new(deduper)),
+                    Err(error) => {
+                        tracing::warn!(error = %error, "impression dedupe runs on the database alone: Redis unreachable");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
+        // Ad revenue or redemptions a crash left between the ads tables and the ledger.
+        let settle_pool = pool.clone();
+        let royalty_settings = settings.royalty_settings()?;
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            megabox_ads::settle_royalties(&mut *settle_pool.get()?, chrono::Utc::now().naive_utc(), &royalty_settings)?;
+            Ok(())
+        })
+        .await??;
         let state = web::Data::new(AppState {
             settings,
             pool,
@@ -123,6 +151,8 @@ impl Application {
             analysis_sandbox,
             link_signer,
             payments,
+            ads_settings,
+            impression_deduper,
         });
         let document = web::Data::new(openapi_document());
         let frontend_dir = state.settings.frontend_dir.clone();

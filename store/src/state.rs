@@ -15,6 +15,8 @@ pub struct Limits {
     pub register: Limit,
     pub upload: Limit,
     pub checkout: Limit,
+    pub pairing: Limit,
+    pub impressions: Limit,
 }
 
 pub struct AppState {
@@ -29,6 +31,9 @@ pub struct AppState {
     pub analysis_sandbox: catalog::sandbox::AnalysisSandbox,
     pub link_signer: crate::signing::LinkSigner,
     pub payments: megabox_payments::Payments,
+    pub ads_settings: megabox_ads::AdsSettings,
+    /// Fast duplicate check in front of the database's unique constraint (Redis, when configured).
+    pub impression_deduper: Option<std::sync::Arc<megabox_ads::RedisDeduper>>,
 }
 
 impl AppState {

@@ -49,9 +49,10 @@ fn stream_path(track: TrackId) -> String {
 #[post("/plays")]
 pub async fn start_play(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<StartPlayRequest>) -> Result<HttpResponse, ApiError> {
     let track: TrackId = parse_id(&body.track_id, "track")?;
+    let ads_settings = state.ads_settings.clone();
     let started = state
         .write(move |connection| {
-            let (media, access) = entitlements::require_full_stream(connection, user.user_id, track)?;
+            let (media, access) = entitlements::require_full_stream(connection, user.user_id, track, &ads_settings)?;
             plays::start(connection, user.user_id, &media, access == FullStreamAccess::OwnTrack, chrono::Utc::now().naive_utc())
         })
         .await?;
@@ -129,7 +130,8 @@ pub async fn stream(
     };
     // The entitlement is checked on every request, so a refund or a lapsed free tier ends
     // streaming even with a link still unexpired.
-    let (media, _) = state.database(move |connection| entitlements::require_full_stream(connection, user, track)).await?;
+    let ads_settings = state.ads_settings.clone();
+    let (media, _) = state.database(move |connection| entitlements::require_full_stream(connection, user, track, &ads_settings)).await?;
     serve_blob(state.blobs.as_ref(), &media.storage_key, &request).await
 }
 

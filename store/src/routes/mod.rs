@@ -2,6 +2,7 @@
 //! call into a domain crate (in a transaction) → map to a response.
 
 pub mod accounts;
+pub mod ads;
 pub mod catalog;
 pub mod commerce;
 pub mod listening;
@@ -52,5 +53,19 @@ pub fn api(config: &mut ServiceConfig) {
         .service(commerce::show_library)
         .service(commerce::show_payout_account)
         .service(commerce::start_payout_onboarding)
-        .service(commerce::admin_run_payouts);
+        .service(commerce::admin_run_payouts)
+        .service(ads::create_pairing_code)
+        .service(ads::pair_device)
+        .service(ads::list_devices)
+        .service(ads::revoke_device)
+        .service(ads::creatives)
+        .service(ads::receive_impressions)
+        .service(ads::installer_status)
+        .service(ads::create_advertiser)
+        .service(ads::create_campaign)
+        .service(ads::list_campaigns)
+        .service(ads::set_campaign_status)
+        .service(ads::create_creative)
+        .service(ads::create_flag)
+        .service(ads::list_flags);
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod accounts;
+mod agents;
 mod buying;
 mod cli;
 mod listening;

@@ -1,0 +1,112 @@
+//! Walkthrough 3 at the HTTP edge: an installer pairs an agent, the operator runs a campaign,
+//! and signed impression batches flow in once each; forged, replayed and revoked reports do not.
+
+use ed25519_dalek::SigningKey;
+use megabox_database::Backend;
+use megabox_protocol::{CreativeId, DeviceId, EventId, ImpressionEvent, Nonce, PairingCode, PublicKey, SlotSize, TimeBucket, UnsignedBatch};
+use serde_json::{Value, json};
+
+use crate::on_every_backend;
+use crate::support::{Session, TestApp, error_code, spawn_app};
+
+on_every_backend!(signed_impressions_are_counted_once_and_hostile_batches_refused);
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_pixel(width, height, image::Rgb([20, 90, 200]));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    bytes.into_inner()
+}
+
+async fn campaign_with_creative(app: &TestApp, admin: &Session) -> String {
+    let advertiser: Value = app.client.post(app.url("/api/v1/admin/advertisers")).bearer_auth(&admin.access_token).json(&json!({"name": "Acme"})).send().await.unwrap().json().await.unwrap();
+    let now = chrono::Utc::now().naive_utc();
+    let campaign: Value = app
+        .client
+        .post(app.url("/api/v1/admin/campaigns"))
+        .bearer_auth(&admin.access_token)
+        .json(&json!({
+            "advertiser_id": advertiser["id"], "name": "Launch", "cpm_cents": 500, "budget_cents": 100_000,
+            "starts_at": now - chrono::TimeDelta::hours(1), "ends_at": now + chrono::TimeDelta::days(30),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(png(300, 250)).file_name("ad.png"));
+    let creative = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/campaigns/{}/creatives?size=300x250&headline=Hello&body=New%20music&link_url=https%3A%2F%2Fexample.com%2F", campaign["id"].as_str().unwrap())))
+        .bearer_auth(&admin.access_token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(creative.status(), 201);
+    let wrong_size = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(png(10, 10)).file_name("ad.png"));
+    let refused = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/campaigns/{}/creatives?size=300x250&headline=H&body=B&link_url=https%3A%2F%2Fexample.com%2F", campaign["id"].as_str().unwrap())))
+        .bearer_auth(&admin.access_token)
+        .multipart(wrong_size)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(refused, 422).await, "invalid_input", "an image of the wrong size");
+    let creatives: Value = app.client.get(app.url("/api/v1/ads/creatives?size=300x250")).send().await.unwrap().json().await.unwrap();
+    creatives["creatives"][0]["creative_id"].as_str().expect("the creative is offered").to_owned()
+}
+
+fn batch(key: &SigningKey, device: DeviceId, sequence: u64, creative: &str) -> Value {
+    let unix = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    let event = ImpressionEvent {
+        event_id: EventId::random(),
+        creative_id: CreativeId::parse(creative).unwrap(),
+        size: "300x250".parse::<SlotSize>().unwrap(),
+        time_bucket: TimeBucket::containing(unix),
+        nonce: Nonce(rand::random()),
+    };
+    let signed = UnsignedBatch { device_id: device, sequence, events: vec![event] }.sign(key).unwrap();
+    serde_json::to_value(signed).unwrap()
+}
+
+async fn signed_impressions_are_counted_once_and_hostile_batches_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin("ops@example.com").await;
+    let creative = campaign_with_creative(&app, &admin).await;
+    let installer = app.register("installer@example.com", "listener").await;
+
+    let code: Value = app.client.post(app.url("/api/v1/devices/pairing-codes")).bearer_auth(&installer.access_token).send().await.unwrap().json().await.unwrap();
+    let key = SigningKey::from_bytes(&rand::random());
+    let registration = json!({"code": PairingCode::parse(code["code"].as_str().unwrap()).unwrap(), "public_key": PublicKey::of(&key)});
+    let paired = app.post_json("/api/v1/devices", &registration).await;
+    assert_eq!(paired.status(), 201);
+    let device: DeviceId = serde_json::from_value(paired.json::<Value>().await.unwrap()["device_id"].clone()).unwrap();
+    let reused = app.post_json("/api/v1/devices", &json!({"code": code["code"], "public_key": PublicKey::of(&SigningKey::from_bytes(&rand::random()))})).await;
+    assert_eq!(error_code(reused, 409).await, "pairing_code_used");
+
+    let first = batch(&key, device, 1, &creative);
+    let receipt: Value = app.post_json("/api/v1/impressions", &first).await.json().await.unwrap();
+    assert_eq!(receipt["accepted"].as_array().unwrap().len(), 1, "{receipt}");
+    let resent: Value = app.post_json("/api/v1/impressions", &first).await.json().await.unwrap();
+    assert_eq!(resent, receipt, "a resent batch gets the same answer");
+
+    let forger = SigningKey::from_bytes(&rand::random());
+    let forged = app.post_json("/api/v1/impressions", &batch(&forger, device, 2, &creative)).await;
+    assert_eq!(error_code(forged, 401).await, "bad_signature");
+    let old = app.post_json("/api/v1/impressions", &batch(&key, device, 1, &creative)).await;
+    assert_eq!(error_code(old, 409).await, "stale_sequence", "a new batch under a used sequence is a replay");
+
+    let status: Value = app.get_authorized("/api/v1/installer/status", &installer.access_token).await.json().await.unwrap();
+    assert_eq!(status["accepted_impressions_7d"], 1, "counted once: {status}");
+
+    let stranger = app.register("stranger@example.com", "listener").await;
+    let foreign = app.client.delete(app.url(&format!("/api/v1/devices/{}", device.0))).bearer_auth(&stranger.access_token).send().await.unwrap();
+    assert_eq!(error_code(foreign, 404).await, "not_found", "another user's device");
+    let revoked = app.client.delete(app.url(&format!("/api/v1/devices/{}", device.0))).bearer_auth(&installer.access_token).send().await.unwrap();
+    assert_eq!(revoked.status(), 200);
+    let after_revoke = app.post_json("/api/v1/impressions", &batch(&key, device, 3, &creative)).await;
+    assert_eq!(error_code(after_revoke, 403).await, "revoked_device");
+}
