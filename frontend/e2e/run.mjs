@@ -25,6 +25,7 @@ const PASSWORD = "listen-to-the-music-42";
 const RELEASE_TITLE = "Harbour Lights";
 const SAMPLE_RATE_HZ = 44_100;
 const apiPaths = Object.keys(JSON.parse(readFileSync(path.join(frontendDirectory, "src", "api", "openapi.json"), "utf8")).paths);
+const checkoutExists = apiPaths.includes("/api/v1/checkout") && apiPaths.includes("/api/v1/library");
 const moneyExists = apiPaths.includes("/api/v1/artist/earnings") && apiPaths.includes("/api/v1/admin/ledger/verify");
 const freeTierSwitchExists = apiPaths.includes("/api/v1/admin/users/{id}/agent-active");
 const publishingExists = apiPaths.includes("/api/v1/releases/{id}/tracks") && apiPaths.includes("/api/v1/catalog/releases");
@@ -436,6 +437,26 @@ async function main() {
       });
     }
 
+    if (publishingExists && checkoutExists) {
+      await step("listener checks out the cart through the test-mode gateway", async () => {
+        await page.getByRole("link", { name: /^Cart/ }).click();
+        await expectVisible(page.getByTestId("cart-total").filter({ hasText: "$12.50" }));
+        await page.getByRole("button", { name: "Check out $12.50" }).click();
+        await expectVisible(page.getByText("TEST MODE"));
+        await page.getByRole("button", { name: /^Pay/ }).click();
+        await page.waitForURL(/\/checkout\/complete\?order_id=/);
+        await expectVisible(page.getByTestId("order-status").filter({ hasText: "Your payment went through" }));
+        await expectAccessible();
+      });
+
+      await step("the bought release is in the library and the cart is empty", async () => {
+        await page.getByRole("link", { name: "Go to your library" }).click();
+        await expectVisible(page.getByRole("list", { name: "Your music" }).getByRole("link", { name: RELEASE_TITLE }));
+        await page.getByRole("link", { name: /^Cart/ }).click();
+        await expectVisible(page.getByText("Your cart is empty."));
+      });
+    }
+
     await step("artist signs in and lands on the dashboard", async () => {
       await signOut();
       await signIn(artist);
@@ -451,6 +472,7 @@ async function main() {
         await expectAccessible();
         await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Payouts" }).click();
         await expectVisible(page.getByText(/No payouts yet|Payout history/).first());
+        if (checkoutExists) await expectVisible(page.getByTestId("payout-account-status"));
       });
     }
 

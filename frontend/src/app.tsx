@@ -14,6 +14,7 @@ import { SearchPage } from "./catalog/search-page";
 import { ReleasePage } from "./catalog/release-page";
 import { ArtistPage } from "./catalog/artist-page";
 import { CartPage } from "./cart/cart-page";
+import { CheckoutCompletePage } from "./cart/checkout-complete-page";
 import { LibraryPage } from "./library/library-page";
 import { ArtistDashboardPage } from "./artist/dashboard-page";
 import { UploadPage } from "./artist/upload-page";
@@ -41,6 +42,7 @@ const routes: readonly Route[] = [
   { pattern: "/cart", title: "Cart", render: () => <CartPage /> },
   { pattern: "/signin", title: "Sign in", render: () => <SignInPage /> },
   { pattern: "/signup", title: "Sign up", render: () => <SignUpPage /> },
+  { pattern: "/checkout/complete", title: "Thank you", roles: SIGNED_IN, render: (_, query) => <CheckoutCompletePage orderId={query.get("order_id") ?? ""} /> },
   { pattern: "/library", title: "Library", roles: SIGNED_IN, render: () => <LibraryPage /> },
   { pattern: "/free-music", title: "Free music", roles: SIGNED_IN, render: () => <InstallerPage /> },
   { pattern: "/artist", title: "Dashboard", roles: ["artist"], render: () => <ArtistDashboardPage /> },

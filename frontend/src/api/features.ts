@@ -13,18 +13,12 @@ function feature(title: string, summary: string, endpoints: readonly Endpoint[])
 }
 
 export const FEATURES = {
-  checkout: feature("Checkout", "One checkout for the whole cart, so the card fee is paid once.", [["post", "/api/v1/checkout"]]),
-  library: feature("Library", "Everything you bought, to stream in full or download in the format you choose.", [
-    ["get", "/api/v1/library"],
+  downloads: feature("Downloads", "Download what you own in the format you choose (FLAC, MP3, …) through a signed, expiring link.", [
     ["post", "/api/v1/library/{item}/download"],
   ]),
-  payoutAccount: feature("Payout account", "Connect the account your payouts go to, and see whether it is ready.", [["post", "/api/v1/artist/payout-account"]]),
   devices: feature("Free music with the agent", "Pair the Megabox agent, see your devices, impressions and download credits.", [
     ["post", "/api/v1/devices/pairing-codes"],
     ["get", "/api/v1/devices"],
   ]),
-  operations: feature("Campaigns and payout runs", "Advertising campaigns, payout runs and flagged devices.", [
-    ["get", "/api/v1/admin/campaigns"],
-    ["post", "/api/v1/admin/payouts/run"],
-  ]),
+  campaigns: feature("Campaigns", "Advertising campaigns and flagged devices.", [["get", "/api/v1/admin/campaigns"]]),
 } satisfies Record<string, Feature>;

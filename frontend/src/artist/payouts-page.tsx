@@ -1,13 +1,51 @@
-//! The artist's payouts: every transfer with its state, and (once the server offers it) the
-//! payout account they go to.
-import { hasEndpoint } from "../api/availability";
+//! The artist's payouts: the payout account they go to (set up with the payment provider) and
+//! every transfer with its state.
+import { useState } from "preact/hooks";
 import { dataOf } from "../api/client";
-import { FEATURES } from "../api/features";
-import { ComingSoon } from "../components/coming-soon";
 import { LoadedView } from "../components/loading";
 import { formatCents } from "../lib/money";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
+
+const ACCOUNT_STATUS_TEXT: Record<string, string> = {
+  none: "Not set up yet: payouts wait until you connect an account.",
+  pending: "Being checked by the payment provider.",
+  ready: "Ready: payouts go to this account.",
+  disabled: "Disabled by the payment provider: finish the setup to receive payouts again.",
+};
+
+function PayoutAccount() {
+  const [account] = useLoad(() => dataOf(session.api.GET("/api/v1/artist/payout-account")), []);
+  const [error, setError] = useState<string | null>(null);
+  const startOnboarding = async () => {
+    try {
+      const onboarding = await dataOf(session.api.POST("/api/v1/artist/payout-account"));
+      window.location.assign(onboarding.onboarding_url);
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    }
+  };
+  return (
+    <LoadedView loaded={account}>
+      {({ status }) => (
+        <div>
+          <p class={status === "ready" ? "status-pill status-good" : "status-pill"} data-testid="payout-account-status">
+            {status}
+          </p>
+          <p>{ACCOUNT_STATUS_TEXT[status] ?? status}</p>
+          {status === "ready" ? null : (
+            <button type="button" onClick={startOnboarding}>
+              {status === "none" ? "Set up payouts" : "Continue the setup"}
+            </button>
+          )}
+          <p class="error" role="alert" hidden={error === null}>
+            {error}
+          </p>
+        </div>
+      )}
+    </LoadedView>
+  );
+}
 
 export function PayoutsPage() {
   const [payouts] = useLoad(() => dataOf(session.api.GET("/api/v1/artist/payouts")), []);
@@ -16,6 +54,9 @@ export function PayoutsPage() {
       <section>
         <h1>Payouts</h1>
         <p>Each closed month, a balance above the payout threshold is transferred to your payout account once, exactly once.</p>
+        <h2>Payout account</h2>
+        <PayoutAccount />
+        <h2>History</h2>
         <LoadedView loaded={payouts}>
           {(list) =>
             list.length === 0 ? (
@@ -52,7 +93,6 @@ export function PayoutsPage() {
           }
         </LoadedView>
       </section>
-      {FEATURES.payoutAccount.endpoints.every(hasEndpoint) ? null : <ComingSoon feature={FEATURES.payoutAccount} heading="h2" />}
     </>
   );
 }

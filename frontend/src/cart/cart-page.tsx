@@ -1,10 +1,10 @@
 //! The cart: review items, choose pay-what-you-want amounts, and check out in one session.
-import { hasEndpoint } from "../api/availability";
-import { FEATURES } from "../api/features";
+import { useState } from "preact/hooks";
+import { dataOf } from "../api/client";
 import { Link } from "../lib/router";
 import { formatCents, parseCents } from "../lib/money";
-import { cart, useCart } from "../state";
-import { chooseAmount, lineProblem, removeItem, summarize, type CartItem } from "./cart";
+import { cart, session, useCart, useSession } from "../state";
+import { checkoutItems, chooseAmount, lineProblem, removeItem, summarize, type CartItem } from "./cart";
 
 function AmountInput({ item }: { item: CartItem }) {
   if (item.price.kind === "fixed") return <span>{formatCents(item.price.price_cents)}</span>;
@@ -36,7 +36,22 @@ function AmountInput({ item }: { item: CartItem }) {
 export function CartPage() {
   const items = useCart();
   const summary = summarize(items);
-  const checkoutAvailable = FEATURES.checkout.endpoints.every(hasEndpoint);
+  const state = useSession();
+  const [pending, setPending] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const checkout = async () => {
+    setPending(true);
+    setError(null);
+    try {
+      const started = await dataOf(session.api.POST("/api/v1/checkout", { body: { items: checkoutItems(items) } }));
+      // The payment page belongs to the gateway (or the test-mode page); it sends the listener back.
+      window.location.assign(started.checkout_url);
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+      setPending(false);
+    }
+  };
 
   if (items.length === 0) {
     return (
@@ -69,12 +84,20 @@ export function CartPage() {
         Total: <strong data-testid="cart-total">{formatCents(summary.total_cents)}</strong>
       </p>
       <p class="muted">90% of what you pay, after the card fee, goes to the artists.</p>
-      <p class="release-actions">
-        <button type="button" disabled={!checkoutAvailable || summary.problems.length > 0}>
-          Check out
-        </button>
-        {checkoutAvailable ? null : <span class="status-pill">Checkout is coming soon</span>}
+      <p class="error" role="alert" hidden={error === null}>
+        {error}
       </p>
+      {state.status === "signed_in" ? (
+        <button type="button" onClick={checkout} disabled={pending || summary.problems.length > 0}>
+          {pending ? "Starting checkout…" : `Check out ${formatCents(summary.total_cents)}`}
+        </button>
+      ) : (
+        <p>
+          <Link href="/signin" class="button">
+            Sign in to check out
+          </Link>
+        </p>
+      )}
     </section>
   );
 }

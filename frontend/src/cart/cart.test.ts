@@ -1,7 +1,7 @@
 //! Cart totals with fixed prices and pay-what-you-want minimums.
 import { describe, expect, it } from "vitest";
 import type { Price } from "../catalog/price";
-import { addItem, chooseAmount, parseStoredCart, removeItem, summarize, CART_ITEMS_MAX, type CartItem } from "./cart";
+import { addItem, checkoutItems, chooseAmount, parseStoredCart, removeItem, summarize, CART_ITEMS_MAX, type CartItem } from "./cart";
 
 function line(item_id: string, price: Price) {
   return { item_kind: "release" as const, item_id, title: item_id, artist_name: "Artist", price };
@@ -75,4 +75,16 @@ describe("parseStoredCart", () => {
       expect(parseStoredCart(stored)).toEqual([]);
     },
   );
+});
+
+describe("checkoutItems", () => {
+  it("names each item once and sends only pay-what-you-want amounts", () => {
+    let items = addItem([], line("release-1", fixed(999)));
+    items = addItem(items, { ...line("track-1", payWhatYouWant(100, 300)), item_kind: "track" });
+    items = chooseAmount(items, "track-1", 450);
+    expect(checkoutItems(items)).toEqual([
+      { release_id: "release-1", amount_cents: null },
+      { track_id: "track-1", amount_cents: 450 },
+    ]);
+  });
 });

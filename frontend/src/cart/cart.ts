@@ -1,6 +1,7 @@
 //! The cart: what a listener means to buy, kept in localStorage until checkout. Amounts are integer
 //! cents. The server decides the real price at checkout; the cart only helps the listener choose a
 //! pay-what-you-want amount at or above the minimum and shows what the total will be.
+import type { Schemas } from "../api/client";
 import type { Price } from "../catalog/price";
 import { formatCents } from "../lib/money";
 
@@ -91,4 +92,12 @@ function isCartItem(value: unknown): value is CartItem {
     Number.isSafeInteger(item.chosen_amount_cents) &&
     priceIsValid
   );
+}
+
+/** The cart as the checkout request's items: the server prices them; only chosen amounts go along. */
+export function checkoutItems(items: readonly CartItem[]): Schemas["CartItemRequest"][] {
+  return items.map((item) => {
+    const amount_cents = item.price.kind === "pay_what_you_want" ? item.chosen_amount_cents : null;
+    return item.item_kind === "release" ? { release_id: item.item_id, amount_cents } : { track_id: item.item_id, amount_cents };
+  });
 }

@@ -1,5 +1,5 @@
-//! The operator's console: period close, the ledger check, the free-tier switch, and the rest of
-//! operations (campaigns, payout runs) as they arrive.
+//! The operator's console: period close, payout runs, the ledger check, the free-tier switch, and
+//! campaigns once the server offers them.
 import { useState } from "preact/hooks";
 import { hasEndpoint } from "../api/availability";
 import { dataOf, type Schemas } from "../api/client";
@@ -100,6 +100,35 @@ function LedgerCheck() {
   );
 }
 
+function PayoutRun() {
+  const [result, setResult] = useState<Schemas["PayoutRunView"] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const run = async () => {
+    try {
+      setResult(await dataOf(session.api.POST("/api/v1/admin/payouts/run")));
+      setError(null);
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    }
+  };
+  return (
+    <div>
+      <p>Pays every artist whose balance reached the threshold and whose payout account is ready: one transfer each, even across crashes and re-runs.</p>
+      <button type="button" onClick={run}>
+        Run payouts
+      </button>
+      <p class="error" role="alert" hidden={error === null}>
+        {error}
+      </p>
+      {result === null ? null : (
+        <p role="status" data-testid="payout-run-result">
+          {result.created} created, {result.posted} posted, {result.voided} voided, {result.still_pending} still pending, {result.debts_recovered} debts recovered.
+        </p>
+      )}
+    </div>
+  );
+}
+
 function FreeTierSwitch() {
   const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
   const onSubmit = async (event: SubmitEvent) => {
@@ -149,12 +178,14 @@ export function OperatorPage() {
         <h1>Operator</h1>
         <h2>Close a month</h2>
         <PeriodClose />
+        <h2>Payouts</h2>
+        <PayoutRun />
         <h2>Ledger</h2>
         <LedgerCheck />
         <h2>Free streaming tier</h2>
         <FreeTierSwitch />
       </section>
-      {FEATURES.operations.endpoints.every(hasEndpoint) ? null : <ComingSoon feature={FEATURES.operations} heading="h2" />}
+      {FEATURES.campaigns.endpoints.every(hasEndpoint) ? null : <ComingSoon feature={FEATURES.campaigns} heading="h2" />}
     </>
   );
 }
