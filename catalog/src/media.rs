@@ -139,6 +139,7 @@ pub fn remove_track(connection: &mut DbConnection, blobs: &dyn BlobStore, acting
             .select((media_files::storage_key, media_files::artwork_key))
             .first::<(String, Option<String>)>(connection)?;
         diesel::delete(tracks_table::table.find(track.to_string())).execute(connection)?;
+        let transcode_keys = crate::transcode::take_transcodes_of_media(connection, &media_file_id)?;
         diesel::delete(media_files::table.find(&media_file_id)).execute(connection)?;
         let remaining = tracks::tracks_of_release(connection, release.id)?;
         for (position, remaining_track) in (1_i32..).zip(&remaining) {
@@ -152,6 +153,7 @@ pub fn remove_track(connection: &mut DbConnection, blobs: &dyn BlobStore, acting
         let parse = |key: &str| BlobKey::parse(key).map_err(|_| CatalogError::Corrupt(format!("malformed storage key of track {track}")));
         let mut keys = vec![parse(&storage_key)?];
         keys.extend(artwork_key.as_deref().map(parse).transpose()?);
+        keys.extend(transcode_keys);
         Ok(keys)
     })?;
     for key in &removed_keys {

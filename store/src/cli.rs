@@ -86,6 +86,8 @@ pub enum AdminCommand {
 /// The hidden subcommand that runs one file's analysis in a sandboxed child process:
 /// `megabox __analyze …`. It must not need settings, a database or logging.
 pub const ANALYZE_SUBCOMMAND: &str = "__analyze";
+/// The hidden subcommand that transcodes one file in a sandboxed child process.
+pub const TRANSCODE_SUBCOMMAND: &str = "__transcode";
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;

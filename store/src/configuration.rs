@@ -76,7 +76,8 @@ pub struct Settings {
     /// Wall-clock limit of one file's analysis (`MEGABOX_ANALYSIS_WALL_SECONDS_MAX`).
     pub analysis_wall_seconds_max: u64,
     /// The program that analyses uploads in a child process, called as `PROGRAM __analyze FILE`
-    /// (`MEGABOX_ANALYZER_PROGRAM`); defaults to this `megabox` binary itself.
+    /// (`MEGABOX_ANALYZER_PROGRAM`), and likewise `PROGRAM __transcode …` for previews and
+    /// downloads; defaults to this `megabox` binary itself.
     pub analyzer_program: Option<PathBuf>,
     /// Checkouts allowed per listener per hour (`MEGABOX_CHECKOUTS_PER_HOUR`).
     pub checkouts_per_hour: u32,
@@ -212,6 +213,11 @@ impl Settings {
 
     pub fn media_dir(&self) -> PathBuf {
         self.data_dir.join("media")
+    }
+
+    /// Where transcodes and release archives are made before they are stored or served.
+    pub fn work_dir(&self) -> PathBuf {
+        self.data_dir.join("work")
     }
 
     /// Where uploads are received before analysis; on the same disk as the media, so that a

@@ -5,9 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The sandboxed children of analysis and transcoding: no settings, database or logging.
     let mut arguments = std::env::args_os().skip(1);
-    if arguments.next().is_some_and(|first| first == megabox_store::cli::ANALYZE_SUBCOMMAND) {
-        return catalog::sandbox::child_main(arguments);
+    match arguments.next() {
+        Some(first) if first == megabox_store::cli::ANALYZE_SUBCOMMAND => return catalog::sandbox::child_main(arguments),
+        Some(first) if first == megabox_store::cli::TRANSCODE_SUBCOMMAND => return catalog::transcode::child_main(arguments),
+        _ => {}
     }
     let cli = megabox_store::cli::Cli::parse();
     match megabox_store::cli::run(cli) {

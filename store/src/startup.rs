@@ -104,6 +104,7 @@ impl Application {
         );
         let blobs = std::sync::Arc::new(catalog::storage::LocalBlobStore::open(settings.media_dir()).context("cannot open the media directory")?);
         let analysis_sandbox = analysis_sandbox(&settings)?;
+        let transcode_sandbox = transcode_sandbox(&settings)?;
         let link_signer = crate::signing::LinkSigner::load(&settings.data_dir).context("cannot create the link signing key")?;
         let payments = megabox_payments::Payments::new(
             pool.clone(),
@@ -149,6 +150,7 @@ impl Application {
             metrics: Metrics::new()?,
             blobs,
             analysis_sandbox,
+            transcode_sandbox,
             link_signer,
             payments,
             ads_settings,
@@ -215,18 +217,31 @@ impl Application {
 /// The sandbox that analyses uploads: `megabox __analyze` (or the configured program) in a child
 /// process with the configured limits.
 pub fn analysis_sandbox(settings: &Settings) -> anyhow::Result<catalog::sandbox::AnalysisSandbox> {
-    let program = match &settings.analyzer_program {
-        Some(program) => program.clone(),
-        None => std::env::current_exe().context("cannot find this program to run the analyser")?,
-    };
     Ok(catalog::sandbox::AnalysisSandbox::new(
-        program,
+        child_program(settings)?,
         [crate::cli::ANALYZE_SUBCOMMAND],
         catalog::sandbox::SandboxLimits {
             address_space_bytes: settings.analysis_memory_bytes_max,
             cpu_seconds: settings.analysis_cpu_seconds_max,
             wall_clock: Duration::from_secs(settings.analysis_wall_seconds_max),
         },
+    ))
+}
+
+/// The program that hosts the sandboxed children (`__analyze`, `__transcode`).
+fn child_program(settings: &Settings) -> anyhow::Result<std::path::PathBuf> {
+    match &settings.analyzer_program {
+        Some(program) => Ok(program.clone()),
+        None => std::env::current_exe().context("cannot find this program to run its sandboxed children"),
+    }
+}
+
+/// The sandbox that transcodes previews and downloads.
+pub fn transcode_sandbox(settings: &Settings) -> anyhow::Result<catalog::transcode::TranscodeSandbox> {
+    Ok(catalog::transcode::TranscodeSandbox::new(
+        child_program(settings)?,
+        [crate::cli::TRANSCODE_SUBCOMMAND],
+        catalog::transcode::default_transcode_limits(),
     ))
 }
 

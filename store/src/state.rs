@@ -29,6 +29,7 @@ pub struct AppState {
     pub metrics: Metrics,
     pub blobs: std::sync::Arc<catalog::storage::LocalBlobStore>,
     pub analysis_sandbox: catalog::sandbox::AnalysisSandbox,
+    pub transcode_sandbox: catalog::transcode::TranscodeSandbox,
     pub link_signer: crate::signing::LinkSigner,
     pub payments: megabox_payments::Payments,
     pub ads_settings: megabox_ads::AdsSettings,

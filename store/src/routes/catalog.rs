@@ -137,15 +137,19 @@ pub async fn release_artwork(state: web::Data<AppState>, request: HttpRequest, p
         .transpose()
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("this release has no artwork"))?;
-    serve_blob(state.blobs.as_ref(), &key, &request).await
+    serve_blob(state.blobs.as_ref(), &key, &request, None).await
 }
 
 /// Serves a stored blob with HTTP Range, ETag and Last-Modified, without reading it into memory.
-pub async fn serve_blob(blobs: &dyn BlobStore, key: &BlobKey, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+/// `content_type` names what the blob holds; without it, it is guessed from the first bytes.
+pub async fn serve_blob(blobs: &dyn BlobStore, key: &BlobKey, request: &HttpRequest, content_type: Option<&str>) -> Result<HttpResponse, ApiError> {
     match blobs.locate(key).map_err(ApiError::internal)? {
         BlobLocation::LocalFile(path) => {
-            let file = NamedFile::open_async(&path).await.map_err(ApiError::internal)?;
-            Ok(file.use_last_modified(true).use_etag(true).into_response(request))
+            let mut file = NamedFile::open_async(&path).await.map_err(ApiError::internal)?.use_last_modified(true).use_etag(true);
+            if let Some(mime) = content_type.and_then(|text| text.parse().ok()) {
+                file = file.set_content_type(mime);
+            }
+            Ok(file.into_response(request))
         }
     }
 }

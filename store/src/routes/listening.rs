@@ -132,7 +132,53 @@ pub async fn stream(
     // streaming even with a link still unexpired.
     let ads_settings = state.ads_settings.clone();
     let (media, _) = state.database(move |connection| entitlements::require_full_stream(connection, user, track, &ads_settings)).await?;
-    serve_blob(state.blobs.as_ref(), &media.storage_key, &request).await
+    let mime = catalog::transcode::Format::Original.mime_type(&media.container);
+    serve_blob(state.blobs.as_ref(), &media.storage_key, &request, Some(mime)).await
+}
+
+/// A 30-second clip of a published track (or of the caller's own), for anyone: MP3, made once
+/// from the original and cached. HTTP Range works as for full streams.
+#[utoipa::path(get, path = "/tracks/{id}/preview", tag = "listening", params(("id" = String, Path)),
+    responses((status = 200, content_type = "audio/mpeg"), (status = 206, description = "a range of the clip"), (status = 404, body = crate::error::ErrorBody)))]
+#[route("/tracks/{id}/preview", method = "GET", method = "HEAD")]
+pub async fn preview(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>, user: Option<AuthenticatedUser>) -> Result<HttpResponse, ApiError> {
+    let track: TrackId = parse_id(&path, "track")?;
+    let format = catalog::transcode::Format::Preview;
+    let key = transcode(&state, track, user.map(|user| user.user_id), format).await?.0;
+    serve_blob(state.blobs.as_ref(), &key, &request, Some(format.mime_type("mp3"))).await
+}
+
+/// Makes (once) or finds the transcode of a track the caller may see, in a blocking task and
+/// outside any transaction; returns the blob and the track's media.
+pub async fn transcode(
+    state: &AppState,
+    track: TrackId,
+    viewer: Option<UserId>,
+    format: catalog::transcode::Format,
+) -> Result<(catalog::storage::BlobKey, tracks::TrackMedia), ApiError> {
+    let pool = state.pool.clone();
+    let blobs = state.blobs.clone();
+    let sandbox = state.transcode_sandbox.clone();
+    let work_dir = state.settings.work_dir();
+    web::block(move || {
+        std::fs::create_dir_all(&work_dir).map_err(ApiError::internal)?;
+        let mut connection = pool.get().map_err(|error| ApiError::unavailable(format!("database unavailable: {error}")))?;
+        let artist = match viewer {
+            Some(user) => catalog::artists::artist_of_user(&mut connection, user)?.map(|artist| artist.id),
+            None => None,
+        };
+        let media = tracks::track_media(&mut connection, track, artist)?;
+        let (key, _) = catalog::transcode::ensure_transcode(&mut connection, blobs.as_ref(), &sandbox, &media, format, &work_dir)
+            .map_err(|error| match error {
+                catalog::transcode::TranscodeError::LossySource { .. } | catalog::transcode::TranscodeError::UnknownFormat { .. } => {
+                    ApiError::invalid("format_unavailable", error.to_string())
+                }
+                other => ApiError::internal(other),
+            })?;
+        Ok((key, media))
+    })
+    .await
+    .map_err(ApiError::internal)?
 }
 
 #[derive(Serialize, ToSchema)]

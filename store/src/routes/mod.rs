@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod ads;
 pub mod catalog;
 pub mod commerce;
+pub mod downloads;
 pub mod listening;
 pub mod money;
 pub mod releases;
@@ -40,6 +41,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(listening::start_play)
         .service(listening::report_progress)
         .service(listening::stream)
+        .service(listening::preview)
         .service(listening::waveform)
         .service(listening::set_agent_active)
         .service(money::artist_earnings)
@@ -51,6 +53,8 @@ pub fn api(config: &mut ServiceConfig) {
         .service(commerce::show_order)
         .service(commerce::receive_stripe_webhook)
         .service(commerce::show_library)
+        .service(downloads::request_download)
+        .service(downloads::download)
         .service(commerce::show_payout_account)
         .service(commerce::start_payout_onboarding)
         .service(commerce::admin_run_payouts)

@@ -66,6 +66,46 @@ async fn a_listener_buys_a_two_artist_cart_in_test_mode(backend: Backend) {
     assert_eq!(order["total_cents"], 200);
     assert_eq!(start_play(&app, &listener, &first_track).await.status(), 201, "bought music streams in full");
 
+    // Downloads in the chosen format, through signed links that cannot be stretched.
+    let link = |item: String, format: &'static str| {
+        let client = app.client.clone();
+        let url = app.url(&format!("/api/v1/library/{item}/download"));
+        let token = listener.access_token.clone();
+        async move { client.post(url).bearer_auth(token).json(&json!({"format": format})).send().await.unwrap() }
+    };
+    let mp3: Value = link(first_track.clone(), "mp3-320").await.json().await.unwrap();
+    let file = app.client.get(app.url(mp3["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert_eq!(file.headers()["content-type"], "audio/mpeg");
+    assert!(file.headers()["content-disposition"].to_str().unwrap().contains("01 - Stream Me.mp3"));
+    let bytes = file.bytes().await.unwrap();
+    let audio_dir = tempfile::tempdir().unwrap();
+    std::fs::write(audio_dir.path().join("download.mp3"), &bytes).unwrap();
+    let decoded = catalog::analysis::analyze_file(&audio_dir.path().join("download.mp3")).unwrap();
+    assert!(decoded.duration_ms.abs_diff(1000) < 60, "the MP3 lasts as long as the original: {}", decoded.duration_ms);
+    let zip: Value = link(second_release.clone(), "flac").await.json().await.unwrap();
+    let archive = app.client.get(app.url(zip["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(archive.headers()["content-type"], "application/zip");
+    assert!(archive.bytes().await.unwrap().starts_with(b"PK"), "a ZIP");
+    let tampered = mp3["url"].as_str().unwrap().replace("mp3-320", "flac");
+    assert_eq!(error_code(app.client.get(app.url(&tampered)).send().await.unwrap(), 403).await, "forbidden");
+    assert_eq!(error_code(link(first_track.clone(), "wav").await, 422).await, "unknown_format");
+    let not_owned = app.register("nonbuyer@example.com", "listener").await;
+    let foreign = app
+        .client
+        .post(app.url(&format!("/api/v1/library/{first_track}/download")))
+        .bearer_auth(&not_owned.access_token)
+        .json(&json!({"format": "original"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(foreign, 404).await, "not_found", "only what you own");
+
+    // Previews are for anyone: a real clip, not the file.
+    let preview = app.client.get(app.url(&format!("/api/v1/tracks/{first_track}/preview"))).send().await.unwrap();
+    assert_eq!(preview.status(), 200);
+    assert_eq!(preview.headers()["content-type"], "audio/mpeg");
+
     let twice = checkout(&app, &listener, json!([{"track_id": first_track}])).await;
     assert_eq!(error_code(twice, 409).await, "already_owned");
     let stranger = app.register("stranger@example.com", "listener").await;
