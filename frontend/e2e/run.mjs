@@ -381,6 +381,15 @@ async function main() {
       await expectVisible(page.getByTestId("free-tier-status").filter({ hasText: /^Free streaming: not active$/ }));
     });
 
+    if (apiPaths.includes("/api/v1/devices/pairing-codes")) {
+      await step("listener gets a pairing code for the agent", async () => {
+        await page.getByRole("button", { name: "Get a pairing code" }).click();
+        await expectVisible(page.getByTestId("pairing-code"));
+        await expectVisible(page.getByText("No devices paired yet."));
+        await expectAccessible();
+      });
+    }
+
     await step("signing out in one tab signs out the other", async () => {
       const otherTab = await context.newPage();
       await otherTab.goto(`${baseUrl}/library`);

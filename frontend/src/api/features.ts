@@ -16,9 +16,4 @@ export const FEATURES = {
   downloads: feature("Downloads", "Download what you own in the format you choose (FLAC, MP3, …) through a signed, expiring link.", [
     ["post", "/api/v1/library/{item}/download"],
   ]),
-  devices: feature("Free music with the agent", "Pair the Megabox agent, see your devices, impressions and download credits.", [
-    ["post", "/api/v1/devices/pairing-codes"],
-    ["get", "/api/v1/devices"],
-  ]),
-  campaigns: feature("Campaigns", "Advertising campaigns and flagged devices.", [["get", "/api/v1/admin/campaigns"]]),
 } satisfies Record<string, Feature>;
