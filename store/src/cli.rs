@@ -51,6 +51,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PeriodsCommand,
     },
+    /// Artists' payouts.
+    Payouts {
+        #[command(subcommand)]
+        command: PayoutsCommand,
+    },
     /// The royalty ledger.
     Ledger {
         #[command(subcommand)]
@@ -64,6 +69,13 @@ pub enum Command {
 pub enum PeriodsCommand {
     /// Close a period (YYYY-MM): allocate its ad revenue to artists. Idempotent and resumable.
     Close { period: String },
+}
+
+#[derive(Subcommand)]
+pub enum PayoutsCommand {
+    /// Pay every artist whose balance reached the threshold and whose payout account is ready;
+    /// exactly one transfer each, even when a run is interrupted and run again.
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -111,6 +123,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
             let closed = royalties::close_period(&mut *pool.get()?, period, settings.ad_allocation_model, &settings.royalty_settings()?)?;
             println!("{}", serde_json::to_string_pretty(&crate::routes::money::PeriodCloseView::from(closed))?);
+            Ok(())
+        }
+        Command::Payouts { command: PayoutsCommand::Run } => {
+            let pool = megabox_database::connect(&settings.effective_database_url(), 2)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let run = runtime.block_on(async {
+                let payments = crate::startup::payments(&settings, &pool, &format!("http://{}", settings.bind))?;
+                let threshold = megabox_domain::Cents(settings.payout_threshold_cents);
+                tokio::task::spawn_blocking(move || -> anyhow::Result<royalties::PayoutRun> {
+                    Ok(royalties::run_payouts(&mut *pool.get()?, payments.payout_gateway(), threshold)?)
+                })
+                .await?
+            })?;
+            println!("{}", serde_json::to_string_pretty(&crate::routes::commerce::PayoutRunView::from(run))?);
             Ok(())
         }
         Command::Ledger { command: LedgerCommand::Verify } => {

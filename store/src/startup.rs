@@ -106,16 +106,7 @@ impl Application {
         let analysis_sandbox = analysis_sandbox(&settings)?;
         let transcode_sandbox = transcode_sandbox(&settings)?;
         let link_signer = crate::signing::LinkSigner::load(&settings.data_dir).context("cannot create the link signing key")?;
-        let payments = megabox_payments::Payments::new(
-            pool.clone(),
-            megabox_payments::PaymentSettings {
-                stripe_secret_key: settings.stripe_secret_key.clone(),
-                stripe_webhook_secret: settings.stripe_webhook_secret.clone(),
-                stripe_api_base: settings.stripe_api_base.clone(),
-                public_url: settings.public_url.clone().unwrap_or_else(|| format!("http://127.0.0.1:{port}")),
-                royalty_settings: settings.royalty_settings()?,
-            },
-        )?;
+        let payments = payments(&settings, &pool, &format!("http://127.0.0.1:{port}"))?;
         let ads_settings = megabox_ads::AdsSettings::default();
         let impression_deduper = match &settings.redis_url {
             Some(url) => {
@@ -226,6 +217,20 @@ pub fn analysis_sandbox(settings: &Settings) -> anyhow::Result<catalog::sandbox:
             wall_clock: Duration::from_secs(settings.analysis_wall_seconds_max),
         },
     ))
+}
+
+/// The payment gateway the settings choose: Stripe with a key, the test-mode gateway without.
+pub fn payments(settings: &Settings, pool: &megabox_database::DbPool, default_public_url: &str) -> anyhow::Result<megabox_payments::Payments> {
+    Ok(megabox_payments::Payments::new(
+        pool.clone(),
+        megabox_payments::PaymentSettings {
+            stripe_secret_key: settings.stripe_secret_key.clone(),
+            stripe_webhook_secret: settings.stripe_webhook_secret.clone(),
+            stripe_api_base: settings.stripe_api_base.clone(),
+            public_url: settings.public_url.clone().unwrap_or_else(|| default_public_url.to_owned()),
+            royalty_settings: settings.royalty_settings()?,
+        },
+    )?)
 }
 
 /// The program that hosts the sandboxed children (`__analyze`, `__transcode`).

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::on_every_backend;
 use crate::support::{TestApp, spawn_app};
 
-on_every_backend!(import_is_resumable_and_reports_failures, admin_create_makes_an_operator);
+on_every_backend!(import_is_resumable_and_reports_failures, admin_create_makes_an_operator, batch_commands_run_against_the_database);
 
 fn megabox(app: &TestApp, arguments: &[&str], extra_env: &[(&str, &str)]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_megabox"))
@@ -66,4 +66,19 @@ async fn admin_create_makes_an_operator(backend: Backend) {
     assert!(!weak.status.success(), "the password policy applies to admins too");
     let output = format!("{}{}", String::from_utf8_lossy(&created.stdout), String::from_utf8_lossy(&created.stderr));
     assert!(!output.contains("correct horse battery"), "the password is never printed");
+}
+
+async fn batch_commands_run_against_the_database(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let payouts = megabox(&app, &["payouts", "run"], &[]);
+    assert!(payouts.status.success(), "{}", String::from_utf8_lossy(&payouts.stderr));
+    let run: Value = serde_json::from_slice(&payouts.stdout).unwrap();
+    assert_eq!(run["created"], 0, "nobody is owed anything yet");
+    let close = megabox(&app, &["periods", "close", "2026-02"], &[]);
+    assert!(close.status.success(), "{}", String::from_utf8_lossy(&close.stderr));
+    let closed: Value = serde_json::from_slice(&close.stdout).unwrap();
+    assert_eq!(closed["period"], "2026-02");
+    let bad = megabox(&app, &["periods", "close", "February"], &[]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
