@@ -324,9 +324,11 @@ async function main() {
         await expectAccessible();
       });
 
-      await step("visitors are asked to sign in to listen", async () => {
+      await step("visitors hear a 30-second preview", async () => {
         await page.getByRole("button", { name: "Play 01 Low Tide" }).click();
-        await expectVisible(page.getByRole("region", { name: "Player" }).getByRole("alert").filter({ hasText: "Sign in to listen." }));
+        const player = page.getByRole("region", { name: "Player" });
+        await expectVisible(player.getByText("Preview", { exact: true }));
+        await expectVisible(player.getByRole("button", { name: "Pause" }));
       });
 
       await step("the artist page shows the bio and the release", async () => {
@@ -464,6 +466,19 @@ async function main() {
         await page.getByRole("link", { name: /^Cart/ }).click();
         await expectVisible(page.getByText("Your cart is empty."));
       });
+
+      if (apiPaths.includes("/api/v1/library/{item}/download")) {
+        await step("listener downloads the release as MP3 320", async () => {
+          await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Library" }).click();
+          const form = page.getByRole("form", { name: new RegExp(`^Download .*${RELEASE_TITLE}$`) });
+          await form.getByLabel("Format").selectOption("mp3-320");
+          const [download] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), form.getByRole("button", { name: /^Download/ }).click()]);
+          if ((await download.failure()) !== null) throw new Error(`the download failed: ${await download.failure()}`);
+          const saved = await download.path();
+          if (saved === null || readFileSync(saved).length === 0) throw new Error("the download is empty");
+          await expectAccessible();
+        });
+      }
     }
 
     await step("artist signs in and lands on the dashboard", async () => {

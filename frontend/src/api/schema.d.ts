@@ -35,6 +35,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/campaigns/{id}/creatives": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Operator: add a creative to a campaign: the image (multipart `file`: PNG, JPEG or GIF of
+         *     exactly the slot size) and its texts. The image is checked by decoding it, and stored under a
+         *     key the server makes.
+         */
+        post: operations["create_creative"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/campaigns/{id}/status": {
         parameters: {
             query?: never;
@@ -482,6 +503,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/downloads/{item}/{format}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file a download link points at (made once per format and cached; releases are zipped on
+         *     demand).
+         */
+        get: operations["download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/impressions": {
         parameters: {
             query?: never;
@@ -531,6 +572,23 @@ export interface paths {
         get: operations["show_library"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/library/{item}/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A signed link to download an owned track or release in a format. */
+        post: operations["request_download"];
         delete?: never;
         options?: never;
         head?: never;
@@ -728,6 +786,26 @@ export interface paths {
         head?: never;
         /** Edit a track of one of the caller's releases. */
         patch: operations["update_track"];
+        trace?: never;
+    };
+    "/api/v1/tracks/{id}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A 30-second clip of a published track (or of the caller's own), for anyone: MP3, made once
+         *     from the original and cached. HTTP Range works as for full streams.
+         */
+        get: operations["preview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/tracks/{id}/stream": {
@@ -937,6 +1015,17 @@ export interface components {
             /** @description Optional: the first uploaded file's album tag fills it in. */
             title?: string | null;
         };
+        CreativeView: {
+            body: string;
+            campaign_id: string;
+            headline: string;
+            id: string;
+            /** Format: int64 */
+            image_bytes: number;
+            image_content_type: string;
+            link_url: string;
+            size: string;
+        };
         DeviceView: {
             id: string;
             /** Format: date-time */
@@ -945,6 +1034,19 @@ export interface components {
             paired_at: string;
             /** Format: date-time */
             revoked_at?: string | null;
+        };
+        DownloadLink: {
+            /**
+             * Format: int64
+             * @description Unix seconds.
+             */
+            expires_at: number;
+            /** @description Signed; works without a token until it expires. */
+            url: string;
+        };
+        DownloadRequest: {
+            /** @description `original`, `flac`, `mp3-320` or `mp3-v0`. */
+            format: string;
         };
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -1462,6 +1564,63 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_creative: {
+        parameters: {
+            query: {
+                /** @description An IAB size such as `300x250`; the image must be exactly that size. */
+                size: string;
+                headline: string;
+                body: string;
+                /** @description Where a click goes; https only. */
+                link_url: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description one part named `file` */
+        requestBody?: {
+            content: {
+                "multipart/form-data": unknown;
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreativeView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2409,6 +2568,59 @@ export interface operations {
             };
         };
     };
+    download: {
+        parameters: {
+            query: {
+                /** @description The account the link was issued to. */
+                sub: string;
+                /** @description Unix seconds after which the link is gone. */
+                expires: number;
+                /** @description Hex HMAC-SHA256 over purpose, path, subject and expiry. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                item: string;
+                format: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     receive_impressions: {
         parameters: {
             query?: never;
@@ -2506,6 +2718,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LibraryItemView"][];
+                };
+            };
+        };
+    };
+    request_download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description a track or release id from the library */
+                item: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DownloadRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadLink"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2982,6 +3236,42 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/mpeg": unknown;
+                };
+            };
+            /** @description a range of the clip */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,9 +1,8 @@
-//! What the listener owns. The library lists items by id, so their titles come from the orders
-//! that bought them; releases link to their page, where every track plays in full.
-import { hasEndpoint } from "../api/availability";
+//! What the listener owns, each item downloadable in a chosen format through a signed, expiring
+//! link. The library lists items by id, so their titles come from the orders that bought them;
+//! releases link to their page, where every track plays in full.
+import { useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
-import { FEATURES } from "../api/features";
-import { ComingSoon } from "../components/coming-soon";
 import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
@@ -12,6 +11,47 @@ import { session } from "../state";
 interface OwnedItem {
   entry: Schemas["LibraryItemView"];
   title: string;
+}
+
+/** The formats the server makes (see `DownloadRequest.format`), with the words people know them by. */
+const DOWNLOAD_FORMATS = [
+  ["flac", "FLAC (lossless)"],
+  ["mp3-320", "MP3 320 kbps"],
+  ["mp3-v0", "MP3 V0"],
+  ["original", "Original upload"],
+] as const;
+
+function Download({ item, title }: { item: Schemas["LibraryItemView"]["item"]; title: string }) {
+  const [error, setError] = useState<string | null>(null);
+  const selectId = `format-${item.id}`;
+  const onSubmit = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const format = String(new FormData(event.currentTarget as HTMLFormElement).get("format"));
+    try {
+      const link = await dataOf(session.api.POST("/api/v1/library/{item}/download", { params: { path: { item: item.id } }, body: { format } }));
+      setError(null);
+      // The link is signed and answers with an attachment, so the browser saves it and stays here.
+      window.location.assign(link.url);
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    }
+  };
+  return (
+    <form class="download-form" onSubmit={onSubmit} aria-label={`Download ${title}`}>
+      <label for={selectId}>Format</label>
+      <select id={selectId} name="format">
+        {DOWNLOAD_FORMATS.map(([value, label]) => (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        ))}
+      </select>
+      <button type="submit" class="button-secondary">
+        Download<span class="visually-hidden"> {title}</span>
+      </button>
+      {error === null ? null : <span class="error">{error}</span>}
+    </form>
+  );
 }
 
 async function loadLibrary(): Promise<OwnedItem[]> {
@@ -25,9 +65,8 @@ async function loadLibrary(): Promise<OwnedItem[]> {
 export function LibraryPage() {
   const [library] = useLoad(loadLibrary, []);
   return (
-    <>
-      <section>
-        <h1>Library</h1>
+    <section>
+      <h1>Library</h1>
         <LoadedView loaded={library}>
           {(items) =>
             items.length === 0 ? (
@@ -42,14 +81,13 @@ export function LibraryPage() {
                     <span class="muted">
                       {entry.item.kind === "release" ? "Release" : "Track"} · bought {entry.granted_at.slice(0, 10)}
                     </span>
+                    <Download item={entry.item} title={title} />
                   </li>
                 ))}
               </ul>
             )
           }
         </LoadedView>
-      </section>
-      {FEATURES.downloads.endpoints.every(hasEndpoint) ? null : <ComingSoon feature={FEATURES.downloads} heading="h2" />}
-    </>
+    </section>
   );
 }

@@ -1,8 +1,7 @@
 //! The player's state and its one <audio> element. Each track in the queue plays in full when the
 //! listener may hear it (its artist, a buyer, or the free tier): `POST /plays` hands out a signed
 //! stream link the <audio> element can use, and progress is reported so the play can count.
-//! Otherwise the 30-second preview plays, once the server offers previews.
-import { hasEndpoint } from "../api/availability";
+//! Otherwise the 30-second preview plays, which anyone may hear.
 import { dataOf } from "../api/client";
 import { Observable } from "../lib/store";
 import { session } from "../state";
@@ -36,25 +35,20 @@ export const SEEK_STEP_MS = 5_000;
 /** "Previous" restarts the current track when more than this has played, like every player. */
 const RESTART_THRESHOLD_MS = 3_000;
 
-const previewsAvailable = hasEndpoint(["get", "/api/v1/tracks/{id}/preview"]);
-
 interface Playback {
   source: PlaybackSource;
   url: string;
   play: (ReportState & { play_id: string }) | null;
 }
 
-class NotPlayable extends Error {}
-
 /** Decides how a track plays: in full when the server starts a play for this listener, else the preview. */
 async function startPlayback(track_id: string): Promise<Playback> {
   if (session.me !== null) {
     const { data, response } = await session.api.POST("/api/v1/plays", { body: { track_id } });
     if (data !== undefined) return { source: "full", url: data.stream_url, play: { play_id: data.play_id, last_reported_ms: 0, qualified: false } };
-    if (response.status !== 403) throw new NotPlayable(`This track cannot be played right now (${response.status}).`);
+    if (response.status !== 403) throw new Error(`This track cannot be played right now (${response.status}).`);
   }
-  if (previewsAvailable) return { source: "preview", url: `/api/v1/tracks/${encodeURIComponent(track_id)}/preview`, play: null };
-  throw new NotPlayable(session.me === null ? "Sign in to listen." : "Buy this track, or turn on the free tier with the Megabox agent, to listen.");
+  return { source: "preview", url: `/api/v1/tracks/${encodeURIComponent(track_id)}/preview`, play: null };
 }
 
 class PlayerController {
