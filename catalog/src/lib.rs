@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod artists;
+mod child_process;
 mod db;
 pub mod error;
 pub mod fields;

@@ -5,16 +5,15 @@
 //! The child is any binary whose entry point hands its arguments to [`child_main`]: the test binary
 //! `catalog-analyze`, and `megabox __analyze`. The child sets its own limits (with `setrlimit`)
 //! before it opens the file, then writes the JSON of `Result<Analysis, AnalysisError>` to stdout.
+//! The process handling is [`crate::child_process`], shared with the transcoding sandbox.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
-use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
 use crate::analysis::{Analysis, AnalysisError, analyze_file};
+use crate::child_process::{self, ADDRESS_SPACE_ARGUMENT, CPU_SECONDS_ARGUMENT, Ending};
 
 /// Address space of the child: decoding needs tens of MiB; artwork up to a few hundred.
 pub const ADDRESS_SPACE_BYTES_DEFAULT: u64 = 1024 * 1024 * 1024;
@@ -24,18 +23,6 @@ pub const CPU_SECONDS_DEFAULT: u64 = 60;
 pub const WALL_CLOCK_SECONDS_DEFAULT: u64 = 120;
 /// The most the child may write to stdout: the analysis with the largest artwork in base64 and its renditions.
 const OUTPUT_BYTES_MAX: u64 = 64 * 1024 * 1024;
-/// How much of the child's stderr is kept for the crash detail.
-const STDERR_BYTES_MAX: u64 = 16 * 1024;
-/// How often the parent checks whether the child has exited.
-const POLL_INTERVAL: Duration = Duration::from_millis(2);
-/// Linux's signal for a process over its soft processor-time limit.
-const SIGNAL_CPU_TIME_LIMIT: i32 = 24;
-/// The message Rust's allocation-failure handler prints before it aborts.
-const ALLOCATION_FAILURE_MESSAGE: &str = "memory allocation of";
-
-/// Argument names between the parent and [`child_main`].
-const ADDRESS_SPACE_ARGUMENT: &str = "--address-space-bytes";
-const CPU_SECONDS_ARGUMENT: &str = "--cpu-seconds";
 
 /// Limits of one analysis child process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,88 +64,17 @@ impl AnalysisSandbox {
     /// Analyses `path` in a child process; blocks until it finishes or is killed (call it from a
     /// blocking thread in async code).
     pub fn analyze(&self, path: &Path) -> Result<Analysis, AnalysisError> {
-        let mut child = Command::new(&self.program)
-            .args(&self.leading_args)
-            .arg(ADDRESS_SPACE_ARGUMENT)
-            .arg(self.limits.address_space_bytes.to_string())
-            .arg(CPU_SECONDS_ARGUMENT)
-            .arg(self.limits.cpu_seconds.to_string())
-            .arg(path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|error| sandbox_failed(&format!("could not start {}: {error}", self.program.display())))?;
-        let stdout = read_in_background(child.stdout.take(), OUTPUT_BYTES_MAX + 1);
-        let stderr = read_in_background(child.stderr.take(), STDERR_BYTES_MAX);
-        let status = self.wait_within_deadline(&mut child)?;
-        let stdout = join_reader(stdout)?;
-        let stderr = String::from_utf8_lossy(&join_reader(stderr)?).into_owned();
-        self.interpret(status, &stdout, &stderr)
-    }
-
-    fn wait_within_deadline(&self, child: &mut Child) -> Result<ExitStatus, AnalysisError> {
-        let deadline = Instant::now() + self.limits.wall_clock;
-        loop {
-            if let Some(status) = child.try_wait().map_err(|error| sandbox_failed(&error.to_string()))? {
-                return Ok(status);
-            }
-            if Instant::now() >= deadline {
-                // Killing an already exited child fails harmlessly; waiting reaps it either way.
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(AnalysisError::TimedOut { limit_seconds: self.limits.wall_clock.as_secs() });
-            }
-            std::thread::sleep(POLL_INTERVAL);
+        let ending = child_process::run(&self.program, &self.leading_args, &self.limits, &[path.as_os_str()], OUTPUT_BYTES_MAX)
+            .map_err(|message| AnalysisError::SandboxFailed { message })?;
+        match ending {
+            Ending::Finished(stdout) => serde_json::from_slice::<Result<Analysis, AnalysisError>>(&stdout)
+                .map_err(|error| AnalysisError::SandboxFailed { message: format!("unreadable analysis output: {error}") })?,
+            Ending::TimedOut => Err(AnalysisError::TimedOut { limit_seconds: self.limits.wall_clock.as_secs() }),
+            Ending::OutOfMemory => Err(AnalysisError::OutOfMemory { limit_mib: self.limits.address_space_bytes / (1024 * 1024) }),
+            Ending::CpuTimeExceeded => Err(AnalysisError::CpuTimeExceeded { limit_seconds: self.limits.cpu_seconds }),
+            Ending::Crashed(detail) => Err(AnalysisError::Crashed { detail }),
         }
     }
-
-    fn interpret(&self, status: ExitStatus, stdout: &[u8], stderr: &str) -> Result<Analysis, AnalysisError> {
-        if status.success() {
-            if u64::try_from(stdout.len()).unwrap_or(u64::MAX) > OUTPUT_BYTES_MAX {
-                return Err(sandbox_failed("the analysis output is too large"));
-            }
-            return serde_json::from_slice::<Result<Analysis, AnalysisError>>(stdout)
-                .map_err(|error| sandbox_failed(&format!("unreadable analysis output: {error}")))?;
-        }
-        if stderr.contains(ALLOCATION_FAILURE_MESSAGE) {
-            return Err(AnalysisError::OutOfMemory { limit_mib: self.limits.address_space_bytes / (1024 * 1024) });
-        }
-        if status.signal() == Some(SIGNAL_CPU_TIME_LIMIT) {
-            return Err(AnalysisError::CpuTimeExceeded { limit_seconds: self.limits.cpu_seconds });
-        }
-        let how = match (status.signal(), status.code()) {
-            (Some(signal), _) => format!("killed by signal {signal}"),
-            (None, Some(code)) => format!("exited with status {code}"),
-            (None, None) => "ended abnormally".to_owned(),
-        };
-        let panic_line = stderr.lines().find(|line| line.contains("panicked at")).unwrap_or_default();
-        Err(AnalysisError::Crashed { detail: format!("{how}; {panic_line}").trim_end_matches("; ").to_owned() })
-    }
-}
-
-fn sandbox_failed(message: &str) -> AnalysisError {
-    AnalysisError::SandboxFailed { message: message.to_owned() }
-}
-
-fn read_in_background<R: Read + Send + 'static>(pipe: Option<R>, bytes_max: u64) -> JoinHandle<std::io::Result<Vec<u8>>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(pipe) = pipe {
-            let mut limited = pipe.take(bytes_max);
-            limited.read_to_end(&mut bytes)?;
-            // Drain the rest so that a chatty child never blocks on a full pipe.
-            std::io::copy(&mut limited.into_inner(), &mut std::io::sink())?;
-        }
-        Ok(bytes)
-    })
-}
-
-fn join_reader(reader: JoinHandle<std::io::Result<Vec<u8>>>) -> Result<Vec<u8>, AnalysisError> {
-    reader
-        .join()
-        .map_err(|_| sandbox_failed("the output reader thread panicked"))?
-        .map_err(|error| sandbox_failed(&format!("could not read the analysis output: {error}")))
 }
 
 /// The child's entry point: `[--address-space-bytes N] [--cpu-seconds N] FILE` (the arguments after
@@ -171,71 +87,20 @@ where
     A: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let parsed = match parse_child_args(&args) {
-        Ok(parsed) => parsed,
-        Err(message) => {
-            eprintln!("usage: [{ADDRESS_SPACE_ARGUMENT} N] [{CPU_SECONDS_ARGUMENT} N] FILE: {message}");
-            return ExitCode::from(2);
-        }
+    let parsed = match child_process::parse_arguments(&args) {
+        Ok(parsed) if parsed.operands.len() == 1 => parsed,
+        Ok(parsed) => return usage(&format!("expected one FILE, got {} arguments", parsed.operands.len())),
+        Err(message) => return usage(&message),
     };
-    if let Err(error) = apply_limits(&parsed) {
+    if let Err(error) = parsed.apply_limits() {
         eprintln!("could not apply the sandbox limits: {error}");
         return ExitCode::FAILURE;
     }
-    let result = analyze_file(&parsed.path);
-    let mut stdout = std::io::stdout().lock();
-    match serde_json::to_writer(&mut stdout, &result).and_then(|()| stdout.flush().map_err(serde_json::Error::io)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("could not write the analysis: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    let path = PathBuf::from(&parsed.operands[0]);
+    child_process::write_result(&analyze_file(&path))
 }
 
-struct ChildArgs {
-    address_space_bytes: Option<u64>,
-    cpu_seconds: Option<u64>,
-    path: PathBuf,
-}
-
-fn parse_child_args(args: &[OsString]) -> Result<ChildArgs, String> {
-    let mut parsed = ChildArgs { address_space_bytes: None, cpu_seconds: None, path: PathBuf::new() };
-    let mut remaining = args.iter();
-    let mut path = None;
-    while let Some(arg) = remaining.next() {
-        let target = match arg.to_str() {
-            Some(ADDRESS_SPACE_ARGUMENT) => &mut parsed.address_space_bytes,
-            Some(CPU_SECONDS_ARGUMENT) => &mut parsed.cpu_seconds,
-            _ if path.is_none() => {
-                path = Some(PathBuf::from(arg));
-                continue;
-            }
-            _ => return Err(format!("unexpected argument {arg:?}")),
-        };
-        let value = remaining.next().and_then(|value| value.to_str()).ok_or(format!("{arg:?} needs a value"))?;
-        *target = Some(value.parse().map_err(|_| format!("{arg:?} needs a number, not {value:?}"))?);
-    }
-    parsed.path = path.ok_or("FILE is missing")?;
-    Ok(parsed)
-}
-
-fn apply_limits(args: &ChildArgs) -> std::io::Result<()> {
-    // A crashing decoder must not leave core files of uploads behind.
-    lower_limit(rlimit::Resource::CORE, 0, 0)?;
-    if let Some(bytes) = args.address_space_bytes {
-        lower_limit(rlimit::Resource::AS, bytes, bytes)?;
-    }
-    if let Some(seconds) = args.cpu_seconds {
-        // The soft limit sends SIGXCPU (reported as such); the hard limit one second later kills.
-        lower_limit(rlimit::Resource::CPU, seconds, seconds.saturating_add(1))?;
-    }
-    Ok(())
-}
-
-/// Sets a limit, never above the hard limit the process already has (raising it needs privileges).
-fn lower_limit(resource: rlimit::Resource, soft: u64, hard: u64) -> std::io::Result<()> {
-    let (_, current_hard) = rlimit::getrlimit(resource)?;
-    let hard = hard.min(current_hard);
-    rlimit::setrlimit(resource, soft.min(hard), hard)
+fn usage(message: &str) -> ExitCode {
+    eprintln!("usage: [{ADDRESS_SPACE_ARGUMENT} N] [{CPU_SECONDS_ARGUMENT} N] FILE: {message}");
+    ExitCode::from(2)
 }
