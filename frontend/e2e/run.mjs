@@ -231,7 +231,7 @@ async function main() {
         await expectVisible(page.getByRole("heading", { name: RELEASE_TITLE }));
       });
 
-      await step("artist uploads two tracks; a non-audio file fails on its own", async () => {
+      await step("artist uploads three tracks; a non-audio file fails on its own", async () => {
         await page.locator("#audio-files").setInputFiles([
           { name: "01 Low Tide.wav", mimeType: "audio/wav", buffer: sineWave(330, 3000) },
           { name: "02 High Water.wav", mimeType: "audio/wav", buffer: sineWave(550, 4000) },
