@@ -489,11 +489,23 @@ async function main() {
     });
 
     if (moneyExists) {
-      await step("artist sees earnings and payouts", async () => {
+      await step("artist sees the sale in the earnings chart and opens the statement", async () => {
         await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Earnings" }).click();
         await expectVisible(page.getByRole("heading", { name: "Earnings" }));
-        await expectVisible(page.getByText(/No earnings yet|Sales and ad shares per month/).first());
+        const expected = checkoutExists ? "Sales and ad shares per month" : /No earnings yet|Sales and ad shares per month/;
+        await expectVisible(page.getByText(expected).first());
+        if (checkoutExists) {
+          await page.getByRole("button", { name: /^Show the .* statement$/ }).first().click();
+          await expectVisible(page.getByRole("table", { name: /^Statement for / }));
+          const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: /^CSV of the .* statement$/ }).first().click()]);
+          const saved = await download.path();
+          const csv = saved === null ? "" : readFileSync(saved, "utf8");
+          if (!/sale/.test(csv)) throw new Error(`the statement CSV has no sale line: ${JSON.stringify(csv.slice(0, 200))}`);
+        }
         await expectAccessible();
+      });
+
+      await step("artist sees the payout account and history", async () => {
         await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Payouts" }).click();
         await expectVisible(page.getByText(/No payouts yet|Payout history/).first());
         if (checkoutExists) await expectVisible(page.getByTestId("payout-account-status"));

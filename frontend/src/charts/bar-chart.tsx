@@ -20,13 +20,15 @@ const WIDTH = 640;
 const HEIGHT = 240;
 const MARGIN = { top: 12, right: 12, bottom: 28, left: 72 };
 const TICK_COUNT = 4;
+/** With few periods, bars stay bar-shaped instead of filling the plot. */
+const BAR_WIDTH_MAX = 48;
 
 export function BarChart({ title, categories, series, formatValue }: BarChartProps) {
   const ceiling = niceCeiling(Math.max(0, ...series.flatMap((one) => one.values)));
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const groupWidth = categories.length === 0 ? 0 : plotWidth / categories.length;
-  const barWidth = series.length === 0 ? 0 : (groupWidth * 0.8) / series.length;
+  const barWidth = series.length === 0 ? 0 : Math.min(BAR_WIDTH_MAX, (groupWidth * 0.8) / series.length);
   const y = (value: number) => MARGIN.top + plotHeight - (Math.max(0, value) / ceiling) * plotHeight;
 
   return (
@@ -50,7 +52,8 @@ export function BarChart({ title, categories, series, formatValue }: BarChartPro
           </g>
         ))}
         {categories.map((category, categoryIndex) => {
-          const groupX = MARGIN.left + categoryIndex * groupWidth + groupWidth * 0.1;
+          // Each group's bars are centred in its slot.
+          const groupX = MARGIN.left + categoryIndex * groupWidth + (groupWidth - barWidth * series.length) / 2;
           return (
             <g key={category}>
               {series.map((one, seriesIndex) => {
