@@ -6,6 +6,8 @@
 //! way (an FTS5 virtual table on SQLite, a tsvector table on PostgreSQL): tables named
 //! `search_*` (and FTS5's shadow tables) are left out of the comparison.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on the first unexpected error")]
+
 use std::collections::BTreeMap;
 
 use diesel::prelude::*;

@@ -1,6 +1,8 @@
 //! `write_transaction` nests: inside another transaction it is a savepoint, so an inner failure
 //! rolls back only the inner work and an outer failure rolls back everything.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on the first unexpected error")]
+
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;

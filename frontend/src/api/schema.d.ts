@@ -2060,13 +2060,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the same as CSV */
+            /** @description the statement, as JSON or (with `format=csv` or `Accept: text/csv`) CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": unknown;
+                    "application/json": components["schemas"]["StatementView"];
+                    "text/csv": string;
                 };
             };
             422: {

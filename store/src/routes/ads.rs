@@ -118,7 +118,10 @@ pub async fn receive_impressions(state: web::Data<AppState>, request: HttpReques
     let deduper = state.impression_deduper.clone();
     let receipt = state
         .database(move |connection| {
-            let deduper = deduper.as_deref().map(|deduper| deduper as &dyn megabox_ads::Deduper);
+            let deduper: Option<&dyn megabox_ads::Deduper> = match deduper.as_deref() {
+                Some(redis) => Some(redis),
+                None => None,
+            };
             Ok(megabox_ads::intake_batch(connection, &batch, ip, now(), &settings, deduper)?)
         })
         .await?;

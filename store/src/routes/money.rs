@@ -101,7 +101,10 @@ pub struct StatementQuery {
 
 /// The caller's statement for a period (`YYYY-MM`), as JSON or CSV.
 #[utoipa::path(tag = "money", security(("bearer" = [])), params(("period" = String, Path), StatementQuery),
-    responses((status = 200, body = StatementView), (status = 200, content_type = "text/csv", description = "the same as CSV"), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the statement, as JSON or (with `format=csv` or `Accept: text/csv`) CSV", content(
+        (StatementView = "application/json"),
+        (String = "text/csv"),
+    )), (status = 422, body = crate::error::ErrorBody)))]
 #[get("/artist/statements/{period}")]
 pub async fn artist_statement(
     state: web::Data<AppState>,
@@ -230,7 +233,7 @@ pub struct LedgerVerificationView {
 #[get("/admin/ledger/verify")]
 pub async fn verify_ledger(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<LedgerVerificationView>, ApiError> {
     user.require_admin()?;
-    state.database(|connection| verification(connection)).await.map(web::Json)
+    state.database(verification).await.map(web::Json)
 }
 
 /// The outcome of `royalties::verify`, shared by the HTTP endpoint and `megabox ledger verify`.
