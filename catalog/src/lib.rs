@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod artists;
+pub mod artwork;
 mod child_process;
 mod db;
 pub mod error;

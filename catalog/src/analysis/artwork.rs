@@ -55,7 +55,7 @@ pub(super) fn process(bytes: &[u8]) -> Result<Artwork, String> {
 }
 
 /// Scales `image` to fit a `side_pixels` square, keeping its aspect ratio, and encodes it as JPEG.
-fn render_jpeg(image: &DynamicImage, side_pixels: u32) -> Result<ArtworkImage, String> {
+pub(crate) fn render_jpeg(image: &DynamicImage, side_pixels: u32) -> Result<ArtworkImage, String> {
     let scaled = image.resize(side_pixels, side_pixels, FilterType::Triangle).into_rgb8();
     let mut bytes = Vec::new();
     JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)

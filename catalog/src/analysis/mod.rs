@@ -7,7 +7,7 @@
 //! crafted files, so the server runs this code through [`crate::sandbox::AnalysisSandbox`],
 //! never directly on an upload.
 
-mod artwork;
+pub(crate) mod artwork;
 mod completeness;
 mod decode;
 mod serde_base64;

@@ -123,10 +123,18 @@ pub async fn search_catalog(state: web::Data<AppState>, query: web::Query<Search
     }))
 }
 
-/// The cover art of a published release.
-#[utoipa::path(tag = "catalog", params(("id" = String, Path)), responses((status = 200, content_type = "image/jpeg"), (status = 404, body = crate::error::ErrorBody)))]
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ArtworkQuery {
+    /// `small` (300 px), `medium` (600 px) or `large` (1200 px, the default).
+    pub size: Option<String>,
+}
+
+/// The cover art of a published release, in one of three sizes.
+#[utoipa::path(tag = "catalog", params(("id" = String, Path), ArtworkQuery), responses((status = 200, content_type = "image/jpeg"), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[get("/catalog/releases/{id}/artwork")]
-pub async fn release_artwork(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn release_artwork(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>, query: web::Query<ArtworkQuery>) -> Result<HttpResponse, ApiError> {
+    let size = catalog::artwork::ArtworkSize::parse(query.size.as_deref().unwrap_or("large"))?;
     let release: ReleaseId = parse_id(&path, "release")?;
     let detail = state.database(move |connection| Ok(releases::public_release(connection, release)?)).await?;
     let key = detail
@@ -137,7 +145,11 @@ pub async fn release_artwork(state: web::Data<AppState>, request: HttpRequest, p
         .transpose()
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("this release has no artwork"))?;
-    serve_blob(state.blobs.as_ref(), &key, &request, None).await
+    let blobs = state.blobs.clone();
+    let cache_dir = state.settings.media_dir().join("artwork-sizes");
+    let file = web::block(move || catalog::artwork::rendition(blobs.as_ref(), &key, size, &cache_dir)).await.map_err(ApiError::internal)??;
+    let file = NamedFile::open_async(&file).await.map_err(ApiError::internal)?;
+    Ok(file.use_etag(true).use_last_modified(true).into_response(&request))
 }
 
 /// Serves a stored blob with HTTP Range, ETag and Last-Modified, without reading it into memory.
