@@ -7,7 +7,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Operator: every advertiser. */
+        get: operations["list_advertisers"];
         put?: never;
         /** Operator: register an advertiser. */
         post: operations["create_advertiser"];
@@ -404,7 +405,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The cover art of a published release. */
+        /** The cover art of a published release, in one of three sizes. */
         get: operations["release_artwork"];
         put?: never;
         post?: never;
@@ -1111,10 +1112,13 @@ export interface components {
             violation?: string | null;
         };
         LibraryItemView: {
+            artist_name?: string | null;
             /** Format: date-time */
             granted_at: string;
             item: components["schemas"]["ItemView"];
             order_id: string;
+            /** @description The track or release title; absent when the artist has taken it off the store. */
+            title?: string | null;
         };
         LoginRequest: {
             email: string;
@@ -1484,6 +1488,33 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_advertisers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdvertiserView"][];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     create_advertiser: {
         parameters: {
             query?: never;
@@ -2316,7 +2347,10 @@ export interface operations {
     };
     release_artwork: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description `small` (300 px), `medium` (600 px) or `large` (1200 px, the default). */
+                size?: string | null;
+            };
             header?: never;
             path: {
                 id: string;
@@ -2334,6 +2368,14 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -175,6 +175,15 @@ pub async fn create_advertiser(state: web::Data<AppState>, user: AuthenticatedUs
     Ok(HttpResponse::Created().json(AdvertiserView { id: advertiser.id.to_string(), name: advertiser.name }))
 }
 
+/// Operator: every advertiser.
+#[utoipa::path(tag = "operations", security(("bearer" = [])), responses((status = 200, body = Vec<AdvertiserView>), (status = 403, body = crate::error::ErrorBody)))]
+#[get("/admin/advertisers")]
+pub async fn list_advertisers(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<AdvertiserView>>, ApiError> {
+    user.require_admin()?;
+    let advertisers = state.database(|connection| Ok(megabox_ads::list_advertisers(connection)?)).await?;
+    Ok(web::Json(advertisers.into_iter().map(|advertiser| AdvertiserView { id: advertiser.id.to_string(), name: advertiser.name }).collect()))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaignRequest {

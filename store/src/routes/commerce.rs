@@ -151,21 +151,53 @@ pub async fn receive_stripe_webhook(state: web::Data<AppState>, request: HttpReq
 #[derive(Serialize, ToSchema)]
 pub struct LibraryItemView {
     pub item: ItemView,
+    /// The track or release title; absent when the artist has taken it off the store.
+    pub title: Option<String>,
+    pub artist_name: Option<String>,
     pub order_id: String,
     pub granted_at: chrono::NaiveDateTime,
+}
+
+/// The title and artist of a bought item, as the catalog shows it now.
+fn describe(connection: &mut megabox_database::DbConnection, item: Item) -> Result<(Option<String>, Option<String>), ApiError> {
+    let release = match item {
+        Item::Release(release) => release,
+        Item::Track(track) => match catalog::tracks::track_media(connection, track, None) {
+            Ok(media) => media.release_id,
+            Err(catalog::CatalogError::NotFound { .. }) => return Ok((None, None)),
+            Err(error) => return Err(error.into()),
+        },
+    };
+    match catalog::releases::public_release(connection, release) {
+        Ok(detail) => {
+            let title = match item {
+                Item::Release(_) => detail.release.title,
+                Item::Track(track) => detail.tracks.into_iter().find(|candidate| candidate.id == track).map(|found| found.title),
+            };
+            Ok((title, Some(detail.artist_name)))
+        }
+        Err(catalog::CatalogError::NotFound { .. }) => Ok((None, None)),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// What the caller owns.
 #[utoipa::path(tag = "buying", security(("bearer" = [])), responses((status = 200, body = Vec<LibraryItemView>)))]
 #[get("/library")]
 pub async fn show_library(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<LibraryItemView>>, ApiError> {
-    let owned = state.database(move |connection| Ok(megabox_payments::entitlements_of(connection, user.user_id)?)).await?;
-    Ok(web::Json(
-        owned
-            .into_iter()
-            .map(|entitlement| LibraryItemView { item: entitlement.item.into(), order_id: entitlement.order_id, granted_at: entitlement.granted_at })
-            .collect(),
-    ))
+    let library = state
+        .database(move |connection| {
+            let owned = megabox_payments::entitlements_of(connection, user.user_id)?;
+            owned
+                .into_iter()
+                .map(|entitlement| {
+                    let (title, artist_name) = describe(connection, entitlement.item)?;
+                    Ok(LibraryItemView { item: entitlement.item.into(), title, artist_name, order_id: entitlement.order_id, granted_at: entitlement.granted_at })
+                })
+                .collect::<Result<Vec<_>, ApiError>>()
+        })
+        .await?;
+    Ok(web::Json(library))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -66,6 +66,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(ads::receive_impressions)
         .service(ads::installer_status)
         .service(ads::create_advertiser)
+        .service(ads::list_advertisers)
         .service(ads::create_campaign)
         .service(ads::list_campaigns)
         .service(ads::set_campaign_status)

@@ -56,6 +56,8 @@ async fn a_listener_buys_a_two_artist_cart_in_test_mode(backend: Backend) {
 
     let owned = library(&app, &listener).await;
     assert_eq!(owned.len(), 2, "{owned:?}");
+    assert!(owned.iter().all(|item| item["title"] == "Stream Me" || item["title"] == "Streams"), "items carry their titles: {owned:?}");
+    assert!(owned.iter().all(|item| item["artist_name"] == "Test"), "{owned:?}");
     let order: Value = app
         .get_authorized(&format!("/api/v1/orders/{}", started["order_id"].as_str().unwrap()), &listener.access_token)
         .await
