@@ -12,4 +12,5 @@ mod cli;
 mod listening;
 mod money;
 mod operations;
+mod process;
 mod publishing;
