@@ -34,7 +34,8 @@ nginx_port=$(free_port)
 export MEGABOX_DATA_DIR="$work/data" MEGABOX_BIND="127.0.0.1:$megabox_port" MEGABOX_LOG_FORMAT=json RUST_LOG=warn
 "$MEGABOX_BIN" serve --demo >"$work/megabox.log" 2>&1 &
 megabox_pid=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$megabox_port/healthz" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 600); do curl -sf "http://127.0.0.1:$megabox_port/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$megabox_port/healthz" >/dev/null || { echo "megabox did not start:" >&2; cat "$work/megabox.log" >&2; exit 1; }
 
 python3 - "$megabox_port" "$work" <<'PY'
 import json, sys, urllib.request

@@ -153,6 +153,14 @@ impl Default for Settings {
 #[error("invalid configuration: {0}")]
 pub struct ConfigurationError(String);
 
+/// `MEGABOX_*` variables that belong to other programs or to a command rather than to the
+/// server's settings: the agent's (`MEGABOX_AGENT_*`), the tests' and scripts'
+/// (`MEGABOX_TEST_*`, `MEGABOX_BIN`), the config file's name and the admin password. Any other
+/// unknown `MEGABOX_*` variable is an error, so a mistyped setting is never silently ignored.
+fn is_server_setting(key: &str) -> bool {
+    !(key.starts_with("agent_") || key.starts_with("test_") || ["bin", "config", "admin_password"].contains(&key))
+}
+
 impl Settings {
     /// Defaults, then the file named by `MEGABOX_CONFIG` (if set), then the environment.
     pub fn load() -> Result<Settings, ConfigurationError> {
@@ -164,7 +172,7 @@ impl Settings {
             figment = figment.merge(Toml::file(path));
         }
         figment = figment
-            .merge(Env::prefixed("MEGABOX_").ignore(&["config", "admin_password"]))
+            .merge(Env::prefixed("MEGABOX_").filter(|key| is_server_setting(key.as_str())))
             .merge(Env::raw().only(&["database_url", "redis_url"]));
         let settings: Settings = figment.extract().map_err(|error| ConfigurationError(error.to_string()))?;
         settings.validate()?;
@@ -224,5 +232,20 @@ impl Settings {
     /// full disk shows up while receiving, before anything is recorded.
     pub fn upload_dir(&self) -> PathBuf {
         self.data_dir.join("uploads")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_server_setting;
+
+    #[test]
+    fn other_programs_variables_are_not_settings() {
+        for key in ["bind", "data_dir", "stripe_secret_key", "bnid"] {
+            assert!(is_server_setting(key), "{key} is read (and a typo like `bnid` is refused)");
+        }
+        for key in ["agent_dir", "agent_bind", "test_postgres_url", "bin", "config", "admin_password"] {
+            assert!(!is_server_setting(key), "{key} belongs to something else");
+        }
     }
 }
