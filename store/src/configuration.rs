@@ -158,7 +158,8 @@ pub struct ConfigurationError(String);
 /// (`MEGABOX_TEST_*`, `MEGABOX_BIN`), the config file's name and the admin password. Any other
 /// unknown `MEGABOX_*` variable is an error, so a mistyped setting is never silently ignored.
 fn is_server_setting(key: &str) -> bool {
-    !(key.starts_with("agent_") || key.starts_with("test_") || ["bin", "config", "admin_password"].contains(&key))
+    let key = key.to_ascii_lowercase();
+    !(key.starts_with("agent_") || key.starts_with("test_") || ["bin", "config", "admin_password"].contains(&key.as_str()))
 }
 
 impl Settings {
@@ -244,7 +245,7 @@ mod tests {
         for key in ["bind", "data_dir", "stripe_secret_key", "bnid"] {
             assert!(is_server_setting(key), "{key} is read (and a typo like `bnid` is refused)");
         }
-        for key in ["agent_dir", "agent_bind", "test_postgres_url", "bin", "config", "admin_password"] {
+        for key in ["agent_dir", "AGENT_BIND", "test_postgres_url", "BIN", "config", "admin_password"] {
             assert!(!is_server_setting(key), "{key} belongs to something else");
         }
     }
