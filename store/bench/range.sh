@@ -61,6 +61,8 @@ PY
 find "$work/data/media/audio" -type f | sort | while read -r file; do
   echo "/${file#"$work/data/media/"} $(stat -c %s "$file")"
 done >"$work/nginx.paths"
+# nginx's workers run as an unprivileged user: let them read the files.
+chmod 755 "$work" && chmod -R a+rX "$work/data/media"
 cat >"$work/nginx.conf" <<NGINX
 worker_processes $(nproc);
 pid $work/nginx.pid;
@@ -94,18 +96,18 @@ end
 LUA
 
 run_wrk() { PATHS_FILE="$2" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION_SECONDS}s" -s "$work/ranges.lua" "$1"; }
-summary() { awk '/Requests\/sec/ {rps=$2} /Transfer\/sec/ {v=$2; if (v ~ /GB/) {sub("GB","",v); v*=1024} else if (v ~ /KB/) {sub("KB","",v); v/=1024} else {sub("MB","",v)}; mbs=v} END {printf "%.0f %.1f", rps, mbs}'; }
+summary() { awk '/Requests\/sec/ {rps=$2} /Transfer\/sec/ {v=$2; if (v ~ /GB/) {sub("GB","",v); v*=1024} else if (v ~ /KB/) {sub("KB","",v); v/=1024} else {sub("MB","",v)}; mbs=v} END {printf "%.0f %.1f\n", rps, mbs}'; }
 
 run_wrk "http://127.0.0.1:$nginx_port" "$work/nginx.paths" >"$work/nginx.wrk"
 run_wrk "http://127.0.0.1:$megabox_port" "$work/megabox.paths" >"$work/megabox.wrk"
 read -r nginx_rps nginx_mbs < <(summary <"$work/nginx.wrk")
 read -r megabox_rps megabox_mbs < <(summary <"$work/megabox.wrk")
 peak_kib=$(awk '/VmHWM/ {print $2}' "/proc/$megabox_pid/status")
-errors=$(grep -E "Non-2xx|Socket errors" "$work/megabox.wrk" || true)
+errors=$(grep -H -E "Non-2xx|Socket errors" "$work/megabox.wrk" "$work/nginx.wrk" || true)
 
 printf 'random 256 KiB ranges, %s connections, %s s each\n' "$CONNECTIONS" "$DURATION_SECONDS"
 printf 'nginx          %8s req/s  %8s MB/s\n' "$nginx_rps" "$nginx_mbs"
 printf 'megabox serve  %8s req/s  %8s MB/s\n' "$megabox_rps" "$megabox_mbs"
 python3 -c "print(f'ratio megabox/nginx: {float($megabox_rps)/float($nginx_rps):.2f}x (target >= 0.8x)')"
 printf 'megabox peak memory: %s MiB\n' "$((peak_kib / 1024))"
-[ -z "$errors" ] || printf 'megabox errors: %s\n' "$errors"
+[ -z "$errors" ] || printf 'errors (a run with errors is not comparable):\n%s\n' "$errors"
