@@ -37,6 +37,11 @@ pub struct AppState {
     pub impression_deduper: Option<std::sync::Arc<megabox_ads::RedisDeduper>>,
 }
 
+/// A connection from the pool, or 503 when none comes within the pool's timeout.
+pub fn pooled_connection(pool: &DbPool) -> Result<megabox_database::PooledDbConnection, ApiError> {
+    pool.get().map_err(|error| ApiError::unavailable(format!("database unavailable: {error}")))
+}
+
 impl AppState {
     /// Runs blocking database work on the blocking thread pool with a pooled connection.
     pub async fn database<T, F>(&self, work: F) -> Result<T, ApiError>
@@ -46,7 +51,7 @@ impl AppState {
     {
         let pool = self.pool.clone();
         actix_web::web::block(move || {
-            let mut connection = pool.get().map_err(|error| ApiError::unavailable(format!("database unavailable: {error}")))?;
+            let mut connection = pooled_connection(&pool)?;
             work(&mut connection)
         })
         .await

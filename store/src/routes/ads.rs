@@ -308,7 +308,7 @@ pub struct FlagView {
 impl From<megabox_ads::Flag> for FlagView {
     fn from(flag: megabox_ads::Flag) -> Self {
         FlagView {
-            kind: serde_json::to_value(flag.kind).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+            kind: super::views::wire_name(flag.kind),
             subject_id: flag.subject_id,
             reason: flag.reason,
             flagged_at: flag.flagged_at,

@@ -107,7 +107,7 @@ impl From<OrderSummary> for OrderView {
     fn from(order: OrderSummary) -> Self {
         OrderView {
             id: order.id,
-            status: serde_json::to_value(order.status).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+            status: super::views::wire_name(order.status),
             total_cents: order.total.0,
             lines: order.lines.into_iter().map(OrderLineView::from).collect(),
             created_at: order.created_at,
@@ -214,7 +214,7 @@ pub async fn show_payout_account(state: web::Data<AppState>, user: Authenticated
     let status = state.database(move |connection| Ok(megabox_payments::payout_account_status(connection, artist)?)).await?;
     let status = status.map_or_else(
         || "none".to_owned(),
-        |status| serde_json::to_value(status).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+        super::views::wire_name,
     );
     Ok(web::Json(PayoutAccountView { status }))
 }

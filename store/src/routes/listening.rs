@@ -162,7 +162,7 @@ pub async fn transcode(
     let work_dir = state.settings.work_dir();
     web::block(move || {
         std::fs::create_dir_all(&work_dir).map_err(ApiError::internal)?;
-        let mut connection = pool.get().map_err(|error| ApiError::unavailable(format!("database unavailable: {error}")))?;
+        let mut connection = crate::state::pooled_connection(&pool)?;
         let artist = match viewer {
             Some(user) => catalog::artists::artist_of_user(&mut connection, user)?.map(|artist| artist.id),
             None => None,

@@ -81,7 +81,7 @@ impl From<Statement> for StatementView {
                 .into_iter()
                 .map(|line| StatementLineView {
                     booked_at: line.booked_at,
-                    kind: serde_json::to_value(line.kind).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+                    kind: super::views::wire_name(line.kind),
                     source_id: line.source_id,
                     source_ref: line.source_ref,
                     amount_cents: line.amount.0,
@@ -151,7 +151,7 @@ impl From<royalties::PayoutRecord> for PayoutView {
         PayoutView {
             id: payout.id,
             amount_cents: payout.amount.0,
-            status: serde_json::to_value(payout.status).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+            status: super::views::wire_name(payout.status),
             attempts: payout.attempts,
             last_error: payout.last_error,
             created_at: payout.created_at,
@@ -189,7 +189,7 @@ impl From<royalties::PeriodClose> for PeriodCloseView {
     fn from(close: royalties::PeriodClose) -> Self {
         PeriodCloseView {
             period: close.period.to_string(),
-            model: serde_json::to_value(close.model).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default(),
+            model: super::views::wire_name(close.model),
             ad_revenue_micro_cents: close.ad_revenue.0,
             pool_cents: close.pool.0,
             artists_total_cents: close.artists_total.0,

@@ -167,7 +167,7 @@ pub async fn upload_track(state: web::Data<AppState>, user: AuthenticatedUser, p
     let quota = StorageQuota { bytes_max: state.settings.storage_quota_bytes };
     let pool = state.pool.clone();
     let ingested = web::block(move || {
-        let mut connection = pool.get().map_err(|error| ApiError::unavailable(format!("database unavailable: {error}")))?;
+        let mut connection = crate::state::pooled_connection(&pool)?;
         let upload = Upload { path: &received.file, original_file_name: &received.original_file_name, analysis: &analysis };
         media::ingest(&mut connection, blobs.as_ref(), artist, release, upload, quota).map_err(ApiError::from)
     })

@@ -212,6 +212,12 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// The name a domain enum has on the wire (its serde name, e.g. `user_centric`), for views that
+/// carry it as a plain string.
+pub fn wire_name(value: impl Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
 /// Parses an id from a path segment; anything malformed is simply not found.
 pub fn parse_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, crate::error::ApiError> {
     text.parse().map_err(|_| crate::error::ApiError::not_found(format!("{what} not found")))
