@@ -146,6 +146,7 @@ impl Application {
             payments,
             ads_settings,
             impression_deduper,
+            stream_grants: Default::default(),
         });
         let document = web::Data::new(openapi_document());
         let frontend_dir = state.settings.frontend_dir.clone();

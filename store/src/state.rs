@@ -35,6 +35,8 @@ pub struct AppState {
     pub ads_settings: megabox_ads::AdsSettings,
     /// Fast duplicate check in front of the database's unique constraint (Redis, when configured).
     pub impression_deduper: Option<std::sync::Arc<megabox_ads::RedisDeduper>>,
+    /// Recent full-stream grants, so a player's Range requests skip the database.
+    pub stream_grants: crate::storefront::entitlements::StreamGrants,
 }
 
 /// A connection from the pool, or 503 when none comes within the pool's timeout.

@@ -1,7 +1,8 @@
 //! Generated audio: WAV files with RIFF INFO tags, used by the demo catalog and by the tests, so
 //! neither needs recordings or external tools.
 
-const SAMPLE_RATE_HZ: u32 = 44_100;
+/// The sample rate of all generated audio.
+pub const SAMPLE_RATE_HZ: u32 = 44_100;
 const CHANNELS: u16 = 2;
 
 /// A 16-bit stereo WAV holding `samples` (mono, -1.0..=1.0) on both channels, tagged with

@@ -154,10 +154,20 @@ pub async fn release_artwork(state: web::Data<AppState>, request: HttpRequest, p
 
 /// Serves a stored blob with HTTP Range, ETag and Last-Modified, without reading it into memory.
 /// `content_type` names what the blob holds; without it, it is guessed from the first bytes.
+/// Response bodies up to this size are read without leaving the worker thread.
+const SYNC_READ_BYTES_MAX: u64 = 1024 * 1024;
+
 pub async fn serve_blob(blobs: &dyn BlobStore, key: &BlobKey, request: &HttpRequest, content_type: Option<&str>) -> Result<HttpResponse, ApiError> {
     match blobs.locate(key).map_err(ApiError::internal)? {
         BlobLocation::LocalFile(path) => {
-            let mut file = NamedFile::open_async(&path).await.map_err(ApiError::internal)?.use_last_modified(true).use_etag(true);
+            // Opening is two syscalls on local media, cheaper than a hop to the blocking pool.
+            // Ranges up to SYNC_READ_BYTES_MAX are read on the worker thread too (the size of a
+            // player's seek or an audio element's probe); longer bodies stream from the pool.
+            let mut file = NamedFile::open(&path)
+                .map_err(ApiError::internal)?
+                .use_last_modified(true)
+                .use_etag(true)
+                .read_mode_threshold(SYNC_READ_BYTES_MAX);
             if let Some(mime) = content_type.and_then(|text| text.parse().ok()) {
                 file = file.set_content_type(mime);
             }

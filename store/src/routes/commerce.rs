@@ -139,6 +139,8 @@ pub async fn show_order(state: web::Data<AppState>, user: AuthenticatedUser, pat
 pub async fn receive_stripe_webhook(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
     let signature = request.headers().get("stripe-signature").and_then(|value| value.to_str().ok());
     let outcome = state.payments.handle_webhook(&body, signature).await?;
+    // A refund or a dispute may have revoked a stream grant.
+    state.stream_grants.forget_all();
     let (event_id, result) = match &outcome {
         WebhookOutcome::Applied { event_id, .. } => (event_id, "applied"),
         WebhookOutcome::Duplicate { event_id } => (event_id, "duplicate"),

@@ -130,6 +130,7 @@ pub async fn unpublish(state: web::Data<AppState>, user: AuthenticatedUser, path
     let artist = acting_artist(&state, user).await?;
     let release: ReleaseId = parse_id(&path, "release")?;
     let unpublished = state.write(move |connection| Ok(releases::unpublish(connection, artist, release)?)).await?;
+    state.stream_grants.forget_all();
     Ok(web::Json(unpublished.into()))
 }
 

@@ -1,5 +1,15 @@
 //! The one place that decides who may stream a full track. Everyone may hear previews of
 //! published tracks; a full stream needs one of the reasons below.
+//!
+//! A player fetches a track in many Range requests, and each is authorised again, so a refund or
+//! a lapsed free tier ends streaming even with a link still unexpired. Granted decisions are
+//! remembered for [`STREAM_GRANT_TTL`] so those requests do not each query the database;
+//! refusals are never remembered. The server that handles a revocation (a refund or dispute
+//! webhook, the operator's free-tier switch, an unpublish) forgets every grant at once; other
+//! servers of a deployment stop within the TTL.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use catalog::tracks::TrackMedia;
 use megabox_database::DbConnection;
@@ -46,6 +56,37 @@ pub fn full_stream_access(
         return Ok(Some(FullStreamAccess::FreeTier));
     }
     Ok(None)
+}
+
+/// How long a granted full stream is trusted without asking the database again.
+pub const STREAM_GRANT_TTL: Duration = Duration::from_secs(5);
+/// Grants remembered at most; beyond that the least recently used are forgotten.
+const STREAM_GRANTS_MAX: u64 = 100_000;
+
+/// Recent full-stream grants per (listener, track).
+#[derive(Clone)]
+pub struct StreamGrants(moka::sync::Cache<(UserId, TrackId), Arc<TrackMedia>>);
+
+impl Default for StreamGrants {
+    fn default() -> Self {
+        Self(moka::sync::Cache::builder().max_capacity(STREAM_GRANTS_MAX).time_to_live(STREAM_GRANT_TTL).build())
+    }
+}
+
+impl StreamGrants {
+    /// The media `user` may stream in full, if a recent check granted it.
+    pub fn granted(&self, user: UserId, track: TrackId) -> Option<Arc<TrackMedia>> {
+        self.0.get(&(user, track))
+    }
+
+    pub fn remember(&self, user: UserId, track: TrackId, media: Arc<TrackMedia>) {
+        self.0.insert((user, track), media);
+    }
+
+    /// Forgets every grant: something that may revoke one has happened.
+    pub fn forget_all(&self) {
+        self.0.invalidate_all();
+    }
 }
 
 /// Like [`full_stream_access`], as an error a handler can return.

@@ -5,14 +5,20 @@ use megabox_database::Backend;
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use serde_json::{Value, json};
 
-use megabox_store::demo::audio::tagged_wav;
+use megabox_store::demo::audio::{SAMPLE_RATE_HZ, tagged_wav, tagged_wav_from_samples};
 use crate::on_every_backend;
 use crate::support::{Session, TestApp, error_code, spawn_app_with};
 
-on_every_backend!(full_streams_need_an_entitlement_and_serve_exact_ranges, plays_qualify_only_under_the_rules);
+on_every_backend!(full_streams_need_an_entitlement_and_serve_exact_ranges, streams_decode_after_a_seek, plays_qualify_only_under_the_rules);
 
 /// An artist with one published track; returns the artist's session, the track id and its bytes.
 pub async fn published_track(app: &TestApp, email: &str, seconds: u32) -> (Session, String, Vec<u8>) {
+    let audio = tagged_wav(seconds, 440, "Stream Me", "Streamer", "Streams");
+    published_file(app, email, audio, "s.wav").await
+}
+
+/// An artist with one published track made of `audio` (a file named `file_name`).
+pub async fn published_file(app: &TestApp, email: &str, audio: Vec<u8>, file_name: &str) -> (Session, String, Vec<u8>) {
     let artist = app.register(email, "artist").await;
     let release: Value = app
         .client
@@ -26,8 +32,7 @@ pub async fn published_track(app: &TestApp, email: &str, seconds: u32) -> (Sessi
         .await
         .unwrap();
     let release_id = release["id"].as_str().unwrap();
-    let audio = tagged_wav(seconds, 440, "Stream Me", "Streamer", "Streams");
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(audio.clone()).file_name("s.wav"));
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(audio.clone()).file_name(file_name.to_owned()));
     let uploaded: Value = app
         .client
         .post(app.url(&format!("/api/v1/releases/{release_id}/tracks")))
@@ -180,4 +185,165 @@ async fn plays_qualify_only_under_the_rules(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let own_progress = report(&app, &artist, own["play_id"].as_str().unwrap(), 3_500).await;
     assert_eq!(own_progress["not_qualified"], "own_track", "{own_progress}");
+}
+
+/// The stepped test signal: a sine whose frequency says which stretch of the track it is, so a
+/// decoder that lands anywhere can tell where it is by counting zero crossings.
+const STEP_SECONDS: f64 = 4.0;
+const STEPPED_TRACK_SECONDS: u32 = 60;
+
+fn step_frequency_hz(time_seconds: f64) -> f64 {
+    300.0 + 100.0 * (time_seconds / STEP_SECONDS).floor()
+}
+
+#[allow(clippy::as_conversions, reason = "test signal arithmetic")]
+fn stepped_flac(directory: &std::path::Path) -> Vec<u8> {
+    let rate = f64::from(SAMPLE_RATE_HZ);
+    let mut phase = 0.0_f64;
+    let samples: Vec<f32> = (0..STEPPED_TRACK_SECONDS * SAMPLE_RATE_HZ)
+        .map(|frame| {
+            phase += step_frequency_hz(f64::from(frame) / rate) * std::f64::consts::TAU / rate;
+            (phase.sin() * 0.5) as f32
+        })
+        .collect();
+    let wav = directory.join("stepped.wav");
+    std::fs::write(&wav, tagged_wav_from_samples(&samples, "Steps", "Stepper", "Stairs")).unwrap();
+    let flac = directory.join("stepped.flac");
+    let status = std::process::Command::new("flac").args(["--silent", "--force", "-o"]).arg(&flac).arg(&wav).status().expect("the flac encoder (installed by .ci/install)");
+    assert!(status.success());
+    std::fs::read(flac).unwrap()
+}
+
+/// A seekable byte source over HTTP: every read the decoder makes becomes a Range request, the
+/// way a browser's media element fetches what it needs after a seek.
+struct HttpRangeSource {
+    runtime: tokio::runtime::Handle,
+    client: reqwest::Client,
+    url: String,
+    length: u64,
+    position: u64,
+    bytes_fetched: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+const RANGE_REQUEST_BYTES: u64 = 64 * 1024;
+
+impl std::io::Read for HttpRangeSource {
+    #[allow(clippy::as_conversions, reason = "buffer lengths fit u64")]
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.position >= self.length || buffer.is_empty() {
+            return Ok(0);
+        }
+        let wanted = (buffer.len() as u64).min(RANGE_REQUEST_BYTES);
+        let last = (self.position + wanted).min(self.length) - 1;
+        let range = format!("bytes={}-{last}", self.position);
+        let (status, content_range, body) = self.runtime.block_on(async {
+            let response = self.client.get(&self.url).header(RANGE, &range).send().await.unwrap();
+            let content_range = response.headers().get(CONTENT_RANGE).map(|value| value.to_str().unwrap().to_owned());
+            (response.status(), content_range, response.bytes().await.unwrap())
+        });
+        assert_eq!(status, 206, "{range}");
+        assert_eq!(content_range.as_deref(), Some(format!("bytes {}-{last}/{}", self.position, self.length).as_str()));
+        buffer[..body.len()].copy_from_slice(&body);
+        self.position += body.len() as u64;
+        self.bytes_fetched.fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(body.len())
+    }
+}
+
+impl std::io::Seek for HttpRangeSource {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            std::io::SeekFrom::Start(offset) => Some(offset),
+            std::io::SeekFrom::End(delta) => self.length.checked_add_signed(delta),
+            std::io::SeekFrom::Current(delta) => self.position.checked_add_signed(delta),
+        };
+        self.position = target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start"))?;
+        Ok(self.position)
+    }
+}
+
+impl symphonia::core::io::MediaSource for HttpRangeSource {
+    fn is_seekable(&self) -> bool {
+        true
+    }
+    fn byte_len(&self) -> Option<u64> {
+        Some(self.length)
+    }
+}
+
+/// Opens `url` over Range requests, seeks to `seek_seconds` and decodes a fifth of a second;
+/// returns the frequency heard there and how many bytes were fetched in all.
+#[allow(clippy::as_conversions, reason = "test signal arithmetic")]
+fn frequency_after_seek(source: HttpRangeSource, extension: &str, seek_seconds: f64) -> (f64, u64) {
+    use symphonia::core::formats::{FormatOptions, SeekMode, SeekTo, TrackType};
+    let bytes_fetched = source.bytes_fetched.clone();
+    let mut hint = symphonia::core::formats::probe::Hint::new();
+    hint.with_extension(extension);
+    let stream = symphonia::core::io::MediaSourceStream::new(Box::new(source), Default::default());
+    let mut reader = symphonia::default::get_probe().probe(&hint, stream, FormatOptions::default(), Default::default()).unwrap();
+    let track = reader.default_track(TrackType::Audio).unwrap();
+    let track_id = track.id;
+    let parameters = track.codec_params.as_ref().and_then(|parameters| parameters.audio()).unwrap().clone();
+    let rate = f64::from(parameters.sample_rate.unwrap());
+    let mut decoder = symphonia::default::get_codecs().make_audio_decoder(&parameters, &Default::default()).unwrap();
+    let time = symphonia::core::units::Time::try_from_secs_f64(seek_seconds).unwrap();
+    let seeked = reader.seek(SeekMode::Accurate, SeekTo::Time { time, track_id: Some(track_id) }).unwrap();
+    let wanted_frames = (rate / 5.0) as usize;
+    let mut heard: Vec<f32> = Vec::new();
+    let mut interleaved: Vec<f32> = Vec::new();
+    while heard.len() < wanted_frames {
+        let packet = reader.next_packet().unwrap().expect("audio after the seek point");
+        if packet.track_id != track_id {
+            continue;
+        }
+        let buffer = decoder.decode(&packet).unwrap();
+        let channels = buffer.spec().channels().count();
+        buffer.copy_to_vec_interleaved(&mut interleaved);
+        // Skip what lies before the requested time in the packet the seek landed in.
+        let skip_frames = if packet.pts < seeked.required_ts { usize::try_from(seeked.required_ts.get() - packet.pts.get()).unwrap() } else { 0 };
+        heard.extend(interleaved.chunks(channels).skip(skip_frames).map(|frame| frame[0]));
+    }
+    heard.truncate(wanted_frames);
+    let crossings = heard.windows(2).filter(|pair| (pair[0] < 0.0) != (pair[1] < 0.0)).count();
+    (crossings as f64 / 2.0 / (heard.len() as f64 / rate), bytes_fetched.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+async fn decode_after_seek(app: &TestApp, url: String, extension: &'static str, seek_seconds: f64) -> (f64, u64, u64) {
+    let head = app.client.head(&url).send().await.unwrap();
+    assert_eq!(head.headers()["accept-ranges"], "bytes");
+    let length: u64 = head.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let source = HttpRangeSource {
+        runtime: tokio::runtime::Handle::current(),
+        client: app.client.clone(),
+        url,
+        length,
+        position: 0,
+        bytes_fetched: Default::default(),
+    };
+    let (frequency_hz, fetched) = tokio::task::spawn_blocking(move || frequency_after_seek(source, extension, seek_seconds)).await.unwrap();
+    (frequency_hz, fetched, length)
+}
+
+async fn streams_decode_after_a_seek(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let directory = tempfile::tempdir().unwrap();
+    let (_artist, track_id, _) = published_file(&app, "seeker@example.com", stepped_flac(directory.path()), "stepped.flac").await;
+    let listener = app.register("skipper@example.com", "listener").await;
+    let admin = app.admin("ops@example.com").await;
+    set_free_tier(&app, &admin, &listener, true).await;
+    let started: Value = start_play(&app, &listener, &track_id).await.json().await.unwrap();
+
+    // The full stream (the original FLAC): a jump to 0:42 plays what is at 0:42, and reaching
+    // it did not need the bytes in between.
+    let seek_seconds = 42.5;
+    let (frequency_hz, fetched, length) = decode_after_seek(&app, app.url(started["stream_url"].as_str().unwrap()), "flac", seek_seconds).await;
+    let expected_hz = step_frequency_hz(seek_seconds);
+    assert!((frequency_hz - expected_hz).abs() < 25.0, "heard {frequency_hz:.0} Hz after the seek, expected {expected_hz} Hz");
+    assert!(fetched < length / 2, "the seek fetched {fetched} of {length} bytes: it read through instead of seeking");
+
+    // The preview (an MP3 cut from 25% into the track): 10 s into the clip is 25 s into the track.
+    let clip_seek_seconds = 10.0;
+    let (frequency_hz, _, _) = decode_after_seek(&app, app.url(&format!("/api/v1/tracks/{track_id}/preview")), "mp3", clip_seek_seconds).await;
+    let expected_hz = step_frequency_hz(f64::from(STEPPED_TRACK_SECONDS) * 0.25 + clip_seek_seconds);
+    assert!((frequency_hz - expected_hz).abs() < 25.0, "heard {frequency_hz:.0} Hz in the preview after the seek, expected {expected_hz} Hz");
 }
