@@ -291,6 +291,7 @@ async fn a_view_is_recorded_once_after_a_second() {
         headline: "New <album>".to_owned(),
         body: "Listen free".to_owned(),
         link_url: "https://megabox.test/r/1".to_owned(),
+        image_url: "/api/v1/ads/creatives/spring/image".to_owned(),
     };
     agent.agent.creatives.lock().expect("lock").insert(size, creative);
     let (_, page) = through_proxy(&agent, "/article").await;

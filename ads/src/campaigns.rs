@@ -539,8 +539,29 @@ impl CreativeOffer {
             headline: self.headline.clone(),
             body: self.body.clone(),
             link_url: self.link_url.clone(),
+            image_url: megabox_protocol::Creative::image_path(&self.creative_id),
         }
     }
+}
+
+/// Where a creative's image is stored and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCreativeImage {
+    /// The key [`validate_creative_image`] made, under which the store wrote the bytes.
+    pub key: String,
+    pub content_type: String,
+}
+
+/// The stored image of any creative, whatever its campaign's state: an agent may still hold an
+/// offer from before a campaign ended. [`AdsError::NotFound`] for an unknown id.
+pub fn creative_image(connection: &mut DbConnection, creative: &CreativeId) -> Result<StoredCreativeImage, AdsError> {
+    let (key, content_type): (String, String) = ads_creatives::table
+        .filter(ads_creatives::id.eq(creative.as_str()))
+        .select((ads_creatives::image_key, ads_creatives::image_content_type))
+        .first(connection)
+        .optional()?
+        .ok_or(AdsError::NotFound { what: "creative" })?;
+    Ok(StoredCreativeImage { key, content_type })
 }
 
 /// The most a campaign may have spent at `now` to still be offered: its flight-elapsed share of

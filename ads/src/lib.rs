@@ -30,8 +30,8 @@ use std::time::Duration;
 
 pub use campaigns::{
     AdvertiserId, Advertiser, Campaign, CampaignId, CampaignStatus, CreativeImage, CreativeOffer, CreativeRecord,
-    ImageFormat, NewCampaign, NewCreative, ALLOWED_CREATIVE_SIZES, CREATIVE_IMAGE_BYTES_MAX, create_advertiser,
-    create_campaign, create_creative, eligible_creatives, list_advertisers, list_campaigns, list_creatives,
+    ImageFormat, NewCampaign, NewCreative, StoredCreativeImage, ALLOWED_CREATIVE_SIZES, CREATIVE_IMAGE_BYTES_MAX,
+    create_advertiser, create_campaign, create_creative, creative_image, eligible_creatives, list_advertisers, list_campaigns, list_creatives,
     update_campaign_status, validate_creative_image,
 };
 pub use devices::{

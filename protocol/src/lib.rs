@@ -524,6 +524,19 @@ pub struct Creative {
     pub body: String,
     /// Where a click goes (a Megabox page); opened in a new top-level tab.
     pub link_url: String,
+    /// The creative's picture (PNG, JPEG or GIF of exactly `size`), as a server-relative path
+    /// such as `/api/v1/ads/creatives/{creative_id}/image` ([`Creative::image_path`]). The agent
+    /// resolves it against the server URL it was paired with, so a creative can never make the
+    /// agent fetch from another host.
+    pub image_url: String,
+}
+
+impl Creative {
+    /// The server-relative path of `creative_id`'s image; the server fills [`Creative::image_url`]
+    /// with it and serves the image there.
+    pub fn image_path(creative_id: &CreativeId) -> String {
+        format!("/api/v1/ads/creatives/{creative_id}/image")
+    }
 }
 
 /// Answer to `GET /api/v1/ads/creatives?size=`.

@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use megabox_ads::{AdvertiserId, CampaignId, CampaignStatus, NewCampaign};
 use megabox_domain::{Cents, UserId};
-use megabox_protocol::{DeviceId, DeviceRegistered, DeviceRegistration, ImpressionBatch, SlotSize};
+use megabox_protocol::{CreativeId, DeviceId, DeviceRegistered, DeviceRegistration, ImpressionBatch, SlotSize};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -101,6 +101,31 @@ pub async fn creatives(state: web::Data<AppState>, query: web::Query<CreativesQu
     let offers = state.database(move |connection| Ok(megabox_ads::eligible_creatives(connection, size, now(), &mut rand::rng(), &settings)?)).await?;
     let creatives: Vec<_> = offers.iter().map(megabox_ads::CreativeOffer::to_protocol).collect();
     Ok(HttpResponse::Ok().json(megabox_protocol::CreativeList { creatives }))
+}
+
+/// How long browsers and caches may keep a creative image: a creative's image never changes
+/// (a new picture is a new creative with a new id), so a year, the longest RFC 9111 advises.
+const CREATIVE_IMAGE_CACHE_SECONDS: u32 = 365 * 24 * 3600;
+
+/// The picture of a creative, for the agent's ad frame (the path `megabox-protocol`'s
+/// `Creative::image_url` names). Public like the creative list; 404 for an unknown id.
+#[utoipa::path(tag = "agent", params(("id" = String, Path)),
+    responses((status = 200, description = "the image (PNG, JPEG or GIF)", content_type = "image/*"), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/ads/creatives/{id}/image")]
+pub async fn creative_image(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let creative = CreativeId::parse(&path).map_err(|_| ApiError::not_found("creative not found"))?;
+    let image = state.database(move |connection| Ok(megabox_ads::creative_image(connection, &creative)?)).await?;
+    // The key was made by `validate_creative_image` (`creatives/<uuid>.<ext>`), never from input.
+    let file = actix_files::NamedFile::open_async(state.settings.data_dir.join(&image.key)).await.map_err(ApiError::internal)?;
+    let content_type = image.content_type.parse().map_err(ApiError::internal)?;
+    let mut response = file.set_content_type(content_type).use_etag(true).use_last_modified(true).into_response(&request);
+    let headers = response.headers_mut();
+    headers.insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_str(&format!("public, max-age={CREATIVE_IMAGE_CACHE_SECONDS}, immutable")).map_err(ApiError::internal)?,
+    );
+    headers.insert(actix_web::http::header::X_CONTENT_TYPE_OPTIONS, actix_web::http::header::HeaderValue::from_static("nosniff"));
+    Ok(response)
 }
 
 /// A batch of viewable impressions signed by the agent's device key. Every event is answered,

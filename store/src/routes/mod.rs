@@ -63,6 +63,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(ads::list_devices)
         .service(ads::revoke_device)
         .service(ads::creatives)
+        .service(ads::creative_image)
         .service(ads::receive_impressions)
         .service(ads::installer_status)
         .service(ads::create_advertiser)

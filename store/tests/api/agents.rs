@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::on_every_backend;
 use crate::support::{Session, TestApp, error_code, spawn_app};
 
-on_every_backend!(signed_impressions_are_counted_once_and_hostile_batches_refused);
+on_every_backend!(signed_impressions_are_counted_once_and_hostile_batches_refused, creative_images_are_served_from_the_offered_path);
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_pixel(width, height, image::Rgb([20, 90, 200]));
@@ -57,6 +57,29 @@ async fn campaign_with_creative(app: &TestApp, admin: &Session) -> String {
     assert_eq!(error_code(refused, 422).await, "invalid_input", "an image of the wrong size");
     let creatives: Value = app.client.get(app.url("/api/v1/ads/creatives?size=300x250")).send().await.unwrap().json().await.unwrap();
     creatives["creatives"][0]["creative_id"].as_str().expect("the creative is offered").to_owned()
+}
+
+
+async fn creative_images_are_served_from_the_offered_path(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin("ops@example.com").await;
+    let creative = campaign_with_creative(&app, &admin).await;
+    let offers: Value = app.client.get(app.url("/api/v1/ads/creatives?size=300x250")).send().await.unwrap().json().await.unwrap();
+    let image_url = offers["creatives"][0]["image_url"].as_str().expect("an image path");
+    assert_eq!(image_url, format!("/api/v1/ads/creatives/{creative}/image"), "server-relative, resolved by the agent");
+
+    let image = app.client.get(app.url(image_url)).send().await.unwrap();
+    assert_eq!(image.status(), 200);
+    let header = |name: &str| image.headers().get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(header("content-type"), "image/png");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(header("cache-control").contains("max-age=31536000"), "{}", header("cache-control"));
+    assert_eq!(image.bytes().await.unwrap().as_ref(), png(300, 250).as_slice(), "the uploaded bytes");
+
+    for unknown in [format!("/api/v1/ads/creatives/{}/image", uuid::Uuid::now_v7()), "/api/v1/ads/creatives/..%2F..%2Fsecret/image".to_owned()] {
+        let missing = app.client.get(app.url(&unknown)).send().await.unwrap();
+        assert_eq!(error_code(missing, 404).await, "not_found", "{unknown}");
+    }
 }
 
 fn batch(key: &SigningKey, device: DeviceId, sequence: u64, creative: &str) -> Value {
