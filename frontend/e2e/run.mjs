@@ -24,10 +24,14 @@ const STEP_TIMEOUT_MS = 15_000;
 const PASSWORD = "listen-to-the-music-42";
 const RELEASE_TITLE = "Harbour Lights";
 const SAMPLE_RATE_HZ = 44_100;
+const ADVERTISER_NAME = "Harbour Records";
+const CAMPAIGN_NAME = "Harbour Lights launch";
+const CAMPAIGN_DAYS = 30;
 const apiPaths = Object.keys(JSON.parse(readFileSync(path.join(frontendDirectory, "src", "api", "openapi.json"), "utf8")).paths);
 const checkoutExists = apiPaths.includes("/api/v1/checkout") && apiPaths.includes("/api/v1/library");
 const moneyExists = apiPaths.includes("/api/v1/artist/earnings") && apiPaths.includes("/api/v1/admin/ledger/verify");
 const freeTierSwitchExists = apiPaths.includes("/api/v1/admin/users/{id}/agent-active");
+const advertisingExists = apiPaths.includes("/api/v1/admin/campaigns/{id}/creatives") && apiPaths.includes("/api/v1/admin/advertisers");
 const publishingExists = apiPaths.includes("/api/v1/releases/{id}/tracks") && apiPaths.includes("/api/v1/catalog/releases");
 
 /** An MP3 with ID3 tags and a cover picture, made by ffmpeg (a CI package), to exercise tag and artwork reading. */
@@ -36,6 +40,13 @@ function taggedMp3WithCover(directory) {
   execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=660:duration=3", "-f", "lavfi", "-i", "color=c=0x5b21b6:s=64x64:d=1",
     "-map", "0:a", "-map", "1:v", "-frames:v", "1", "-c:a", "libmp3lame", "-b:a", "128k", "-c:v", "mjpeg", "-pix_fmt", "yuvj420p", "-id3v2_version", "3",
     "-metadata", "title=Lighthouse", "-metadata", `album=${RELEASE_TITLE}`, "-metadata", "artist=Ada Artist", "-disposition:v", "attached_pic", file]);
+  return readFileSync(file);
+}
+
+/** A PNG of one colour and the given size, made by ffmpeg, for creative uploads. */
+function png(directory, width_pixels, height_pixels) {
+  const file = path.join(directory, `creative-${width_pixels}x${height_pixels}.png`);
+  execFileSync("ffmpeg", ["-v", "error", "-y", "-f", "lavfi", "-i", `color=c=0x0f766e:s=${width_pixels}x${height_pixels}:d=1`, "-frames:v", "1", file]);
   return readFileSync(file);
 }
 
@@ -423,6 +434,49 @@ async function main() {
         await form.getByRole("button", { name: "Apply" }).click();
         await expectVisible(form.getByRole("status").filter({ hasText: "Free streaming is now on" }));
       });
+
+      if (advertisingExists) {
+        await step("operator adds an advertiser and starts a campaign", async () => {
+          const advertiserForm = page.getByRole("form", { name: "New advertiser" });
+          await advertiserForm.getByLabel("Advertiser name").fill(ADVERTISER_NAME);
+          await advertiserForm.getByRole("button", { name: "Add advertiser" }).click();
+          await expectVisible(advertiserForm.getByRole("status").filter({ hasText: `Added ${ADVERTISER_NAME}.` }));
+          const campaignForm = page.getByRole("form", { name: "New campaign" });
+          await campaignForm.getByLabel("Campaign name").fill(CAMPAIGN_NAME);
+          await campaignForm.getByLabel("CPM in dollars").fill("2.50");
+          await campaignForm.getByRole("button", { name: "Start the campaign" }).click();
+          await expectVisible(campaignForm.getByText("Enter a budget above $0.00, like 500."));
+          await campaignForm.getByLabel("Budget in dollars").fill("100");
+          await campaignForm.getByLabel("Last day (UTC)").fill(new Date(Date.now() + CAMPAIGN_DAYS * 86_400_000).toISOString().slice(0, 10));
+          await campaignForm.getByRole("button", { name: "Start the campaign" }).click();
+          const row = page.getByRole("table", { name: "Campaigns" }).getByRole("row").filter({ hasText: CAMPAIGN_NAME });
+          await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "active" }));
+          await expectVisible(row.getByTestId("campaign-spend").filter({ hasText: "$0.00 of $100.00 (0.0%)" }));
+          await row.getByRole("button", { name: `Pause ${CAMPAIGN_NAME}` }).click();
+          await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "paused" }));
+          await row.getByRole("button", { name: `Resume ${CAMPAIGN_NAME}` }).click();
+          await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "active" }));
+        });
+
+        await step("operator uploads a creative; a wrong-sized image is refused at its field", async () => {
+          const creativeForm = page.getByRole("form", { name: "New creative" });
+          await creativeForm.getByLabel("Size").selectOption("300x250");
+          await creativeForm.getByLabel("Headline").fill("Harbour Lights, the album");
+          await creativeForm.getByLabel("Text").fill("Songs about the sea.");
+          await creativeForm.getByLabel("Click URL").fill("https://example.com/harbour");
+          await creativeForm.getByLabel("Image").setInputFiles({ name: "wrong.png", mimeType: "image/png", buffer: png(dataDirectory, 250, 200) });
+          await creativeForm.getByRole("button", { name: "Add the creative" }).click();
+          const image = creativeForm.getByLabel("Image");
+          await page.waitForFunction(() => document.getElementById("creative-file")?.getAttribute("aria-invalid") === "true");
+          const description = await image.evaluate((input) => input.getAttribute("aria-describedby") ?? "");
+          const errorText = await page.locator(`[id="${description.split(" ").at(-1)}"]`).textContent();
+          if (!/250x200, not 300x250/.test(errorText ?? "")) throw new Error(`the image field does not show the size refusal: ${JSON.stringify(errorText)}`);
+          await image.setInputFiles({ name: "harbour.png", mimeType: "image/png", buffer: png(dataDirectory, 300, 250) });
+          await creativeForm.getByRole("button", { name: "Add the creative" }).click();
+          await expectVisible(page.getByRole("list", { name: "Creatives added" }).getByText("Harbour Lights, the album"));
+          await expectAccessible();
+        });
+      }
 
       if (moneyExists) {
         await step("operator closes a month and verifies the ledger", async () => {

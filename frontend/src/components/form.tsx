@@ -1,4 +1,5 @@
-//! Form pieces shared by every page: a labelled field and an error message that screen readers announce.
+//! Form pieces shared by every page: a labelled field, an error message that screen readers
+//! announce, and per-field errors tied to their control.
 interface FieldProps {
   id: string;
   label: string;
@@ -34,6 +35,25 @@ export function Field({ id, label, hint, type = "text", ...input }: FieldProps) 
 export function ErrorMessage({ message }: { message: string | null }) {
   return (
     <p class="error" role="alert" hidden={message === null}>
+      {message}
+    </p>
+  );
+}
+
+/**
+ * The ARIA attributes of a control with an optional hint and error below it: the error (when
+ * there is one) is read out with the label, and the control is marked invalid.
+ */
+export function fieldAria(id: string, { hint = false, error }: { hint?: boolean; error?: string | null | undefined }) {
+  const described = [hint ? `${id}-hint` : null, error == null ? null : `${id}-error`].filter((part) => part !== null);
+  return { "aria-invalid": error == null ? undefined : true, "aria-describedby": described.length === 0 ? undefined : described.join(" ") };
+}
+
+/** The error line under one control, named by `fieldAria`'s `aria-describedby`. */
+export function FieldError({ id, message }: { id: string; message: string | null | undefined }) {
+  if (message == null) return null;
+  return (
+    <p class="error" id={`${id}-error`}>
       {message}
     </p>
   );

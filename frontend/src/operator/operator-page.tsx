@@ -1,12 +1,12 @@
 //! The operator's console: period close, payout runs, the ledger check, the free-tier switch,
-//! advertising campaigns (pause and resume) and flagged devices.
+//! advertising (advertisers, campaigns, creatives) and flagged devices and accounts.
 import { useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
 import { apiError } from "../auth/session";
-import { LoadedView } from "../components/loading";
-import { useLoad } from "../lib/use-load";
 import { formatCents, formatMicroCents } from "../lib/money";
 import { session } from "../state";
+import { Advertising } from "./advertising";
+import { Flags } from "./flags";
 
 /** The month before the current one, in the API's `YYYY-MM` form: the one usually being closed. */
 function previousMonth(today: Date): string {
@@ -99,120 +99,6 @@ function LedgerCheck() {
   );
 }
 
-function Campaigns() {
-  const [campaigns, reload] = useLoad(() => dataOf(session.api.GET("/api/v1/admin/campaigns")), []);
-  const [error, setError] = useState<string | null>(null);
-  const setStatus = async (id: string, status: "active" | "paused") => {
-    try {
-      await dataOf(session.api.PUT("/api/v1/admin/campaigns/{id}/status", { params: { path: { id } }, body: { status } }));
-      setError(null);
-      reload();
-    } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
-    }
-  };
-  return (
-    <LoadedView loaded={campaigns}>
-      {(list) =>
-        list.length === 0 ? (
-          <p>No campaigns yet.</p>
-        ) : (
-          <div class="table-scroll">
-            <table class="figures">
-              <caption>Campaigns</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col" class="amount">
-                    CPM
-                  </th>
-                  <th scope="col" class="amount">
-                    Spent of budget
-                  </th>
-                  <th scope="col">Runs</th>
-                  <th scope="col">State</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((campaign) => (
-                  <tr key={campaign.id}>
-                    <td>{campaign.name}</td>
-                    <td class="amount">{formatCents(campaign.cpm_cents)}</td>
-                    <td class="amount">
-                      {formatMicroCents(campaign.spent_micro_cents)} of {formatCents(campaign.budget_cents)}
-                    </td>
-                    <td>
-                      {campaign.starts_at.slice(0, 10)} to {campaign.ends_at.slice(0, 10)}
-                    </td>
-                    <td class="row-actions">
-                      {campaign.status}
-                      {campaign.status === "active" ? (
-                        <button type="button" class="button-secondary" onClick={() => setStatus(campaign.id, "paused")}>
-                          Pause<span class="visually-hidden"> {campaign.name}</span>
-                        </button>
-                      ) : campaign.status === "paused" ? (
-                        <button type="button" class="button-secondary" onClick={() => setStatus(campaign.id, "active")}>
-                          Resume<span class="visually-hidden"> {campaign.name}</span>
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            <p class="error" role="alert" hidden={error === null}>
-              {error}
-            </p>
-          </div>
-        )
-      }
-    </LoadedView>
-  );
-}
-
-function Flags() {
-  const [flags] = useLoad(() => dataOf(session.api.GET("/api/v1/admin/flags")), []);
-  return (
-    <LoadedView loaded={flags}>
-      {(list) =>
-        list.length === 0 ? (
-          <p>No flagged devices or accounts.</p>
-        ) : (
-          <div class="table-scroll">
-            <table class="figures">
-              <caption>Flagged devices and accounts</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Flagged</th>
-                  <th scope="col">Kind</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Reason</th>
-                  <th scope="col" class="amount">
-                    Clawed back
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((flag) => (
-                  <tr key={`${flag.kind}-${flag.subject_id}-${flag.flagged_at}`}>
-                    <td>{flag.flagged_at.replace("T", " ").slice(0, 16)}</td>
-                    <td>{flag.kind}</td>
-                    <td>
-                      <code>{flag.subject_id}</code>
-                    </td>
-                    <td>{flag.reason}</td>
-                    <td class="amount">{formatMicroCents(flag.clawed_back_micro_cents)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )
-      }
-    </LoadedView>
-  );
-}
-
 function PayoutRun() {
   const [result, setResult] = useState<Schemas["PayoutRunView"] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -297,8 +183,8 @@ export function OperatorPage() {
         <LedgerCheck />
         <h2>Free streaming tier</h2>
         <FreeTierSwitch />
-        <h2>Campaigns</h2>
-        <Campaigns />
+        <h2>Advertising</h2>
+        <Advertising />
         <h2>Flags</h2>
         <Flags />
       </section>
