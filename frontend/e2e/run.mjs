@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { TestAgent } from "./agent.mjs";
 
 const frontendDirectory = fileURLToPath(new URL("..", import.meta.url));
 const distDirectory = path.join(frontendDirectory, "dist");
@@ -27,6 +28,12 @@ const SAMPLE_RATE_HZ = 44_100;
 const ADVERTISER_NAME = "Harbour Records";
 const CAMPAIGN_NAME = "Harbour Lights launch";
 const CAMPAIGN_DAYS = 30;
+const CREATIVE_SIZE = "300x250";
+/**
+ * The server's defaults (ads/src/lib.rs, not settable by environment): a device may report 30
+ * impressions a UTC day and 50 earn a download credit, so two agents at their cap earn exactly one.
+ */
+const IMPRESSIONS_PER_AGENT = 30;
 const apiPaths = Object.keys(JSON.parse(readFileSync(path.join(frontendDirectory, "src", "api", "openapi.json"), "utf8")).paths);
 const checkoutExists = apiPaths.includes("/api/v1/checkout") && apiPaths.includes("/api/v1/library");
 const moneyExists = apiPaths.includes("/api/v1/artist/earnings") && apiPaths.includes("/api/v1/admin/ledger/verify");
@@ -178,6 +185,7 @@ async function main() {
       }
     }
     const accountName = page.getByTestId("account-name");
+    const firstAgent = new TestAgent(baseUrl);
     const suffix = Date.now().toString(36);
     const artist = { email: `artist-${suffix}@example.com`, name: "Ada Artist" };
     const listener = { email: `listener-${suffix}@example.com`, name: "Lee Listener" };
@@ -401,6 +409,24 @@ async function main() {
         await expectVisible(page.getByText("No devices paired yet."));
         await expectAccessible();
       });
+
+      await step("an agent pairs with the code and shows up on the page; the code works once", async () => {
+        const code = (await page.getByTestId("pairing-code").textContent()) ?? "";
+        const paired = await firstAgent.pair(code);
+        if (paired.status !== 201) throw new Error(`pairing answered ${paired.status}: ${JSON.stringify(paired.body)}`);
+        // No click: the page polls while its code waits for an agent.
+        await expectVisible(page.getByTestId("pairing-result"));
+        await expectVisible(page.getByRole("table", { name: "Your devices" }).getByRole("row").filter({ hasText: firstAgent.deviceId.split("-").at(-1) }));
+        const reused = await new TestAgent(baseUrl).pair(code);
+        if (reused.status !== 409 || reused.body.error?.code !== "pairing_code_used") throw new Error(`a second use of the code answered ${reused.status}: ${JSON.stringify(reused.body)}`);
+        await expectAccessible();
+      });
+
+      await step("listener revokes the device from the page", async () => {
+        const row = page.getByRole("table", { name: "Your devices" }).getByRole("row").filter({ hasText: firstAgent.deviceId.split("-").at(-1) });
+        await row.getByRole("button", { name: `Revoke device ${firstAgent.deviceId.split("-").at(-1)}` }).click();
+        await expectVisible(row.getByText(/^Revoked /));
+      });
     }
 
     await step("signing out in one tab signs out the other", async () => {
@@ -460,7 +486,7 @@ async function main() {
 
         await step("operator uploads a creative; a wrong-sized image is refused at its field", async () => {
           const creativeForm = page.getByRole("form", { name: "New creative" });
-          await creativeForm.getByLabel("Size").selectOption("300x250");
+          await creativeForm.getByLabel("Size").selectOption(CREATIVE_SIZE);
           await creativeForm.getByLabel("Headline").fill("Harbour Lights, the album");
           await creativeForm.getByLabel("Text").fill("Songs about the sea.");
           await creativeForm.getByLabel("Click URL").fill("https://example.com/harbour");
@@ -471,10 +497,21 @@ async function main() {
           const description = await image.evaluate((input) => input.getAttribute("aria-describedby") ?? "");
           const errorText = await page.locator(`[id="${description.split(" ").at(-1)}"]`).textContent();
           if (!/250x200, not 300x250/.test(errorText ?? "")) throw new Error(`the image field does not show the size refusal: ${JSON.stringify(errorText)}`);
-          await image.setInputFiles({ name: "harbour.png", mimeType: "image/png", buffer: png(dataDirectory, 300, 250) });
+          await image.setInputFiles({ name: "harbour.png", mimeType: "image/png", buffer: png(dataDirectory, ...CREATIVE_SIZE.split("x").map(Number)) });
           await creativeForm.getByRole("button", { name: "Add the creative" }).click();
           await expectVisible(page.getByRole("list", { name: "Creatives added" }).getByText("Harbour Lights, the album"));
           await expectAccessible();
+        });
+      }
+
+      if (advertisingExists && firstAgent.deviceId !== null) {
+        await step("operator flags the revoked device", async () => {
+          const form = page.getByRole("form", { name: "Flag invalid traffic" });
+          await form.getByLabel("Device or account id").fill(firstAgent.deviceId);
+          await form.getByLabel("Reason").fill("reports from a lab machine");
+          await form.getByRole("button", { name: "Flag and claw back" }).click();
+          await expectVisible(form.getByRole("status").filter({ hasText: `Flagged device ${firstAgent.deviceId}.` }));
+          await expectVisible(page.getByRole("table", { name: "Flagged devices and accounts" }).getByRole("row").filter({ hasText: "reports from a lab machine" }));
         });
       }
 
@@ -499,6 +536,34 @@ async function main() {
         await page.getByRole("link", { name: RELEASE_TITLE }).click();
         await page.getByRole("button", { name: "Play 01 Low Tide" }).click();
         await expectVisible(page.getByRole("region", { name: "Player" }).getByText("Full track"));
+      });
+    }
+
+    if (publishingExists && freeTierSwitchExists && advertisingExists) {
+      await step("two agents report signed impressions; the page shows them and a download credit", async () => {
+        const offers = await (await fetch(`${baseUrl}/api/v1/ads/creatives?size=${CREATIVE_SIZE}`)).json();
+        const creative = offers.creatives?.[0];
+        if (creative === undefined) throw new Error(`no creative is offered for ${CREATIVE_SIZE}: ${JSON.stringify(offers)}`);
+        const refused = await firstAgent.reportImpressions(creative.creative_id, CREATIVE_SIZE, 1);
+        if (refused.status !== 403) throw new Error(`a revoked, flagged device's report answered ${refused.status}: ${JSON.stringify(refused.body)}`);
+        await page.goto(`${baseUrl}/free-music`);
+        let accepted = 0;
+        for (const agent of [new TestAgent(baseUrl), new TestAgent(baseUrl)]) {
+          await page.getByRole("button", { name: /^Get a (pairing|new) code$/ }).click();
+          const code = (await page.getByTestId("pairing-code").textContent()) ?? "";
+          const paired = await agent.pair(code);
+          if (paired.status !== 201) throw new Error(`pairing answered ${paired.status}: ${JSON.stringify(paired.body)}`);
+          await expectVisible(page.getByTestId("pairing-result"));
+          const receipt = await agent.reportImpressions(creative.creative_id, CREATIVE_SIZE, IMPRESSIONS_PER_AGENT);
+          if (receipt.status !== 200) throw new Error(`the batch answered ${receipt.status}: ${JSON.stringify(receipt.body)}`);
+          accepted += receipt.body.accepted.length;
+        }
+        if (accepted !== 2 * IMPRESSIONS_PER_AGENT) throw new Error(`${accepted} of ${2 * IMPRESSIONS_PER_AGENT} impressions were accepted`);
+        await page.reload();
+        await expectVisible(page.getByTestId("impressions-today").filter({ hasText: String(accepted) }));
+        await expectVisible(page.getByTestId("credits-earned").filter({ hasText: /^1$/ }));
+        await expectVisible(page.getByTestId("credits-available").filter({ hasText: /^1$/ }));
+        await expectAccessible();
       });
     }
 

@@ -1,10 +1,18 @@
 //! Free music with the Megabox agent: the free-tier status, impressions and credits, pairing an
 //! agent with a short code, and the paired devices (revocable).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { useLoad } from "../lib/use-load";
 import { session, useSession } from "../state";
+
+/**
+ * A device's short name: the last group of its UUID. Not the first: ids are UUIDv7, whose
+ * leading characters are a timestamp and shared by devices paired in the same minutes.
+ */
+function deviceLabel(id: string): string {
+  return id.slice(id.lastIndexOf("-") + 1);
+}
 
 function formatTime(timestamp: string | null | undefined): string {
   return timestamp == null ? "—" : timestamp.replace("T", " ").slice(0, 16);
@@ -25,11 +33,11 @@ function Status() {
           </p>
           <dl class="figures-list">
             <dt>Megabox ads seen today</dt>
-            <dd>{loaded.impressions_today}</dd>
+            <dd data-testid="impressions-today">{loaded.impressions_today}</dd>
             <dt>Accepted in the last 7 days</dt>
             <dd>{loaded.accepted_impressions_7d}</dd>
             <dt>Download credits earned</dt>
-            <dd>{loaded.credits_earned}</dd>
+            <dd data-testid="credits-earned">{loaded.credits_earned}</dd>
             <dt>Download credits available</dt>
             <dd data-testid="credits-available">{loaded.credits_available}</dd>
           </dl>
@@ -39,12 +47,29 @@ function Status() {
   );
 }
 
-function Pairing({ onPaired }: { onPaired: () => void }) {
+/** How often the page asks for the device list while a pairing code waits for its agent. */
+const PAIRING_POLL_INTERVAL_MS = 3_000;
+
+function Pairing({ deviceCount, onPaired }: { deviceCount: number | null; onPaired: () => void }) {
   const [code, setCode] = useState<Schemas["PairingCodeView"] | null>(null);
+  // The device count when the code was made: a larger count means the agent used it.
+  const [devicesBefore, setDevicesBefore] = useState(0);
   const [error, setError] = useState<string | null>(null);
+  const paired = code !== null && deviceCount !== null && deviceCount > devicesBefore;
+  useEffect(() => {
+    if (code === null || paired) return;
+    const expires_ms = Date.parse(`${code.expires_at}Z`);
+    const timer = setInterval(() => {
+      if (Date.now() > expires_ms) clearInterval(timer);
+      else onPaired();
+    }, PAIRING_POLL_INTERVAL_MS);
+    return () => clearInterval(timer);
+  }, [code, paired]);
   const createCode = async () => {
     try {
       setCode(await dataOf(session.api.POST("/api/v1/devices/pairing-codes")));
+      // Devices not loaded yet: never claim a pairing, the list below still shows it.
+      setDevicesBefore(deviceCount ?? Number.POSITIVE_INFINITY);
       setError(null);
     } catch (failure) {
       setError(failure instanceof Error ? failure.message : String(failure));
@@ -55,7 +80,7 @@ function Pairing({ onPaired }: { onPaired: () => void }) {
       <ol>
         <li>Install the Megabox agent on your computer.</li>
         <li>Get a pairing code here, then run the command it shows on that computer.</li>
-        <li>Refresh this page: your device appears below.</li>
+        <li>Your device appears below as soon as the agent has used the code.</li>
       </ol>
       <p class="release-actions">
         <button type="button" onClick={createCode}>
@@ -70,12 +95,18 @@ function Pairing({ onPaired }: { onPaired: () => void }) {
       </p>
       {code === null ? null : (
         <div role="status" class="pairing-code">
-          <p>
-            Your code: <strong data-testid="pairing-code">{code.code}</strong>
-          </p>
-          <p>
-            Run <code>megabox-agent pair {code.code}</code> before {formatTime(code.expires_at)} UTC.
-          </p>
+          {paired ? (
+            <p data-testid="pairing-result">Your agent is paired: it shows in your devices below.</p>
+          ) : (
+            <>
+              <p>
+                Your code: <strong data-testid="pairing-code">{code.code}</strong>
+              </p>
+              <p>
+                Run <code>megabox-agent pair {code.code}</code> before {formatTime(code.expires_at)} UTC. This page is waiting for it.
+              </p>
+            </>
+          )}
         </div>
       )}
     </div>
@@ -111,14 +142,14 @@ function Devices({ devices, onChanged }: { devices: Schemas["DeviceView"][]; onC
             {devices.map((device) => (
               <tr key={device.id}>
                 <td>
-                  <code>{device.id.slice(0, 8)}</code>
+                  <code>{deviceLabel(device.id)}</code>
                 </td>
                 <td>{formatTime(device.paired_at)}</td>
                 <td>{formatTime(device.last_batch_at)}</td>
                 <td>
                   {device.revoked_at == null ? (
                     <button type="button" class="button-secondary" onClick={() => revoke(device.id)}>
-                      Revoke<span class="visually-hidden"> device {device.id.slice(0, 8)}</span>
+                      Revoke<span class="visually-hidden"> device {deviceLabel(device.id)}</span>
                     </button>
                   ) : (
                     `Revoked ${formatTime(device.revoked_at)}`
@@ -152,7 +183,7 @@ export function InstallerPage() {
         <li>Signed: each report is signed by a key that only your agent holds.</li>
       </ul>
       <h2>Pair an agent</h2>
-      <Pairing onPaired={reloadDevices} />
+      <Pairing deviceCount={devices.status === "ready" ? devices.data.length : null} onPaired={reloadDevices} />
       <h2>Devices</h2>
       <LoadedView loaded={devices}>{(list) => <Devices devices={list} onChanged={reloadDevices} />}</LoadedView>
     </section>
