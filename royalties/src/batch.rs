@@ -23,12 +23,23 @@ pub(crate) enum SqlValue {
     Timestamp(NaiveDateTime),
 }
 
-/// Inserts `rows` into `table (columns)`; every row has one value per column.
+/// What an insert does with a row whose key already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnConflict {
+    /// Fail the statement (and so the caller's transaction).
+    Fail,
+    /// Leave the existing row and skip this one.
+    Skip,
+}
+
+/// Inserts `rows` into `table (columns)`; every row has one value per column. Returns how many
+/// rows were inserted (fewer than given when `OnConflict::Skip` skipped some).
 pub(crate) fn insert_rows(
     connection: &mut DbConnection,
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<SqlValue>>,
+    on_conflict: OnConflict,
 ) -> Result<usize, diesel::result::Error> {
     let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();
@@ -48,7 +59,11 @@ pub(crate) fn insert_rows(
                 format!("({})", names.join(", "))
             })
             .collect();
-        let sql = format!("INSERT INTO {table} ({}) VALUES {}", columns.join(", "), tuples.join(", "));
+        let suffix = match on_conflict {
+            OnConflict::Fail => "",
+            OnConflict::Skip => " ON CONFLICT DO NOTHING",
+        };
+        let sql = format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", "));
         let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
         for value in chunk.into_iter().flatten() {
             query = match value {

@@ -20,7 +20,7 @@ use megabox_domain::{Cents, MicroCents};
 
 use crate::ledger::{self, Account, Posting, PostingLine, TransactionKind, micro};
 use crate::period::{Period, PeriodStatus, booking_period, lock_period_status};
-use crate::batch::{SqlValue, insert_rows};
+use crate::batch::{OnConflict, SqlValue, insert_rows};
 use crate::revenue::insert_ad_revenue;
 use crate::schema::{royalty_ad_allocations, royalty_periods};
 use crate::split::largest_remainder;
@@ -199,7 +199,7 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
             Party::Platform => None,
         })
         .collect();
-    insert_rows(connection, "royalty_ad_allocations", &["period", "artist_id", "weight", "plays", "amount_cents"], rows)?;
+    insert_rows(connection, "royalty_ad_allocations", &["period", "artist_id", "weight", "plays", "amount_cents"], rows, OnConflict::Fail)?;
     if carried != 0 {
         // The carry stays in the pending account; this row books it into the next open period.
         let next = booking_period(connection, period.next().start())?;

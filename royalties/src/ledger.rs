@@ -16,8 +16,8 @@ use megabox_domain::{ArtistId, MicroCents};
 
 use crate::RoyaltyError;
 use crate::period::Period;
-use crate::batch::{SqlValue, insert_rows};
-use crate::schema::{ledger_accounts, ledger_transactions};
+use crate::batch::{OnConflict, SqlValue, insert_rows};
+use crate::schema::ledger_accounts;
 
 /// Account codes looked up per query when creating missing accounts.
 const ACCOUNT_LOOKUPS_PER_QUERY_MAX: usize = 1000;
@@ -182,14 +182,63 @@ struct SumRow {
 /// commit: a rejected posting (unbalanced, or an internal account driven negative) is an error
 /// and the caller's transaction rolls back.
 pub(crate) fn post(connection: &mut DbConnection, posting: Posting) -> Result<Posted, RoyaltyError> {
-    let existing: Option<String> = ledger_transactions::table
-        .filter(ledger_transactions::idempotency_key.eq(&posting.idempotency_key))
-        .select(ledger_transactions::id)
-        .first(connection)
-        .optional()?;
-    if let Some(transaction_id) = existing {
-        return Ok(Posted::AlreadyPosted { transaction_id });
+    match claim(connection, &posting)? {
+        Claim::New { transaction_id } => {
+            write_lines(connection, &transaction_id, posting)?;
+            Ok(Posted::New { transaction_id })
+        }
+        Claim::Taken { transaction_id, .. } => Ok(Posted::AlreadyPosted { transaction_id }),
     }
+}
+
+/// Whether a posting's idempotency key was free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Claim {
+    /// The transaction row is inserted (inside the caller's transaction); its lines come next.
+    New { transaction_id: String },
+    /// Another posting holds the key: the event is already recorded.
+    Taken { transaction_id: String, period: Period },
+}
+
+#[derive(QueryableByName)]
+struct ClaimedRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    period: String,
+}
+
+/// Claims the posting's idempotency key by inserting its transaction row (without lines). The
+/// key's unique constraint decides between concurrent writers: on PostgreSQL a second insert of
+/// the same key waits for the first writer's transaction and, once it commits, inserts nothing;
+/// so a `record_*` call that claims its key before any other write has its effect exactly once
+/// however many copies of it run at the same time.
+pub(crate) fn claim(connection: &mut DbConnection, posting: &Posting) -> Result<Claim, RoyaltyError> {
+    let transaction_id = uuid::Uuid::now_v7().to_string();
+    let inserted = diesel::sql_query(
+        "INSERT INTO ledger_transactions (id, idempotency_key, kind, source_id, period, reverses_transaction_id, booked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind::<Text, _>(&transaction_id)
+    .bind::<Text, _>(&posting.idempotency_key)
+    .bind::<Text, _>(posting.kind.as_str())
+    .bind::<Text, _>(&posting.source_id)
+    .bind::<Text, _>(posting.period.to_string())
+    .bind::<diesel::sql_types::Nullable<Text>, _>(&posting.reverses_transaction_id)
+    .bind::<diesel::sql_types::Timestamp, _>(posting.booked_at)
+    .execute(connection)?;
+    if inserted == 1 {
+        return Ok(Claim::New { transaction_id });
+    }
+    let taken: ClaimedRow = diesel::sql_query("SELECT id, period FROM ledger_transactions WHERE idempotency_key = $1")
+        .bind::<Text, _>(&posting.idempotency_key)
+        .get_result(connection)?;
+    let period = taken.period.parse().map_err(|_| RoyaltyError::CorruptRow(format!("period {:?}", taken.period)))?;
+    Ok(Claim::Taken { transaction_id: taken.id, period })
+}
+
+/// Writes the lines of a claimed transaction and applies them to the balances.
+pub(crate) fn write_lines(connection: &mut DbConnection, transaction_id: &str, posting: Posting) -> Result<(), RoyaltyError> {
     let total = posting
         .lines
         .iter()
@@ -198,18 +247,6 @@ pub(crate) fn post(connection: &mut DbConnection, posting: Posting) -> Result<Po
     if total != 0 {
         return Err(RoyaltyError::Unbalanced { transaction: posting.idempotency_key, sum_micro_cents: total });
     }
-    let transaction_id = uuid::Uuid::now_v7().to_string();
-    diesel::insert_into(ledger_transactions::table)
-        .values((
-            ledger_transactions::id.eq(&transaction_id),
-            ledger_transactions::idempotency_key.eq(&posting.idempotency_key),
-            ledger_transactions::kind.eq(posting.kind.as_str()),
-            ledger_transactions::source_id.eq(&posting.source_id),
-            ledger_transactions::period.eq(posting.period.to_string()),
-            ledger_transactions::reverses_transaction_id.eq(&posting.reverses_transaction_id),
-            ledger_transactions::booked_at.eq(posting.booked_at),
-        ))
-        .execute(connection)?;
     let lines: Vec<PostingLine> = posting.lines.into_iter().filter(|line| line.amount.0 != 0).collect();
     ensure_accounts(connection, lines.iter().map(|line| &line.account), posting.booked_at)?;
     let rows = lines
@@ -217,7 +254,7 @@ pub(crate) fn post(connection: &mut DbConnection, posting: Posting) -> Result<Po
         .zip(0_i64..)
         .map(|(line, line_number)| {
             vec![
-                SqlValue::Text(transaction_id.clone()),
+                SqlValue::Text(transaction_id.to_owned()),
                 SqlValue::BigInt(line_number),
                 SqlValue::Text(line.account.code()),
                 SqlValue::BigInt(line.amount.0),
@@ -230,18 +267,18 @@ pub(crate) fn post(connection: &mut DbConnection, posting: Posting) -> Result<Po
         "ledger_lines",
         &["transaction_id", "line_number", "account_code", "amount_micro_cents", "source_ref"],
         rows,
+        OnConflict::Fail,
     )?;
     // Read back what was written: the pair of the check above.
     let written: SumRow = diesel::sql_query(
         "SELECT CAST(COALESCE(SUM(amount_micro_cents), 0) AS BIGINT) AS total FROM ledger_lines WHERE transaction_id = $1",
     )
-    .bind::<Text, _>(&transaction_id)
+    .bind::<Text, _>(transaction_id)
     .get_result(connection)?;
     if written.total != 0 {
-        return Err(RoyaltyError::Unbalanced { transaction: transaction_id, sum_micro_cents: written.total });
+        return Err(RoyaltyError::Unbalanced { transaction: transaction_id.to_owned(), sum_micro_cents: written.total });
     }
-    apply_to_balances(connection, &transaction_id)?;
-    Ok(Posted::New { transaction_id })
+    apply_to_balances(connection, transaction_id)
 }
 
 /// Creates the accounts that do not exist yet.
@@ -274,13 +311,14 @@ fn ensure_accounts<'a>(
                 ]
             })
             .collect();
-        // Two writers creating the same account at once: on PostgreSQL the second fails on the
-        // primary key and its caller retries; SQLite writers are serialised.
+        // Two writers creating the same account at once: on PostgreSQL the second waits for the
+        // first and then skips the row; SQLite writers are serialised.
         insert_rows(
             connection,
             "ledger_accounts",
             &["code", "kind", "artist_id", "balance_micro_cents", "created_at"],
             missing,
+            OnConflict::Skip,
         )?;
     }
     Ok(())

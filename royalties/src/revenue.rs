@@ -6,11 +6,11 @@
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use megabox_database::{DbConnection, write_transaction};
 use megabox_domain::{ArtistId, Cents, MicroCents, TrackId, UserId};
 
-use crate::ledger::{self, Account, Posting, PostingLine, TransactionKind, micro};
+use crate::ledger::{self, Account, Claim, Posting, PostingLine, TransactionKind, micro};
 use crate::period::{Period, PeriodStatus, booking_period, lock_period_status};
 use crate::schema::{royalty_ad_revenue, royalty_plays, royalty_sale_items};
 use crate::split::largest_remainder;
@@ -150,15 +150,20 @@ pub fn record_sale(connection: &mut DbConnection, sale: &SaleInput, settings: &R
     let share_bps = settings.sale_artist_share.value();
 
     write_transaction(connection, |connection| {
-        let recorded_period: Option<String> = royalty_sale_items::table
-            .filter(royalty_sale_items::sale_id.eq(&sale.sale_id))
-            .select(royalty_sale_items::period)
-            .first(connection)
-            .optional()?;
-        if let Some(period) = recorded_period {
-            return Ok(Recorded { period: parse_period(&period)?, duplicate: true });
-        }
         let period = booking_period(connection, sale.occurred_at)?;
+        let mut posting = Posting {
+            idempotency_key: sale_key(&sale.sale_id),
+            kind: TransactionKind::Sale,
+            source_id: sale.sale_id.clone(),
+            period,
+            reverses_transaction_id: None,
+            booked_at: now(),
+            lines: Vec::new(),
+        };
+        let transaction_id = match ledger::claim(connection, &posting)? {
+            Claim::New { transaction_id } => transaction_id,
+            Claim::Taken { period, .. } => return Ok(Recorded { period, duplicate: true }),
+        };
         let mut lines = vec![
             PostingLine { account: Account::Gateway, amount: micro(-gross_total)?, source_ref: sale.cart_id.clone() },
             PostingLine {
@@ -197,18 +202,8 @@ pub fn record_sale(connection: &mut DbConnection, sale: &SaleInput, settings: &R
                 source_ref: item.item_ref.clone(),
             });
         }
-        ledger::post(
-            connection,
-            Posting {
-                idempotency_key: sale_key(&sale.sale_id),
-                kind: TransactionKind::Sale,
-                source_id: sale.sale_id.clone(),
-                period,
-                reverses_transaction_id: None,
-                booked_at: now(),
-                lines,
-            },
-        )?;
+        posting.lines = lines;
+        ledger::write_lines(connection, &transaction_id, posting)?;
         Ok(Recorded { period, duplicate: false })
     })
 }
@@ -298,15 +293,28 @@ pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Res
         if rows.is_empty() {
             return Err(RoyaltyError::UnknownSale(refund.sale_id.clone()));
         }
-        let refund_booking: Option<String> = crate::schema::ledger_transactions::table
-            .filter(crate::schema::ledger_transactions::idempotency_key.eq(refund_key(&refund.refund_id)))
-            .select(crate::schema::ledger_transactions::period)
+        let sale_transaction_id: Option<String> = crate::schema::ledger_transactions::table
+            .filter(crate::schema::ledger_transactions::idempotency_key.eq(sale_key(&refund.sale_id)))
+            .select(crate::schema::ledger_transactions::id)
             .first(connection)
             .optional()?;
-        if let Some(period) = refund_booking {
-            return Ok(Recorded { period: parse_period(&period)?, duplicate: true });
-        }
-        let selected: Vec<&SaleItemRow> = match &refund.scope {
+        let period = booking_period(connection, refund.occurred_at)?;
+        let mut posting = Posting {
+            idempotency_key: refund_key(&refund.refund_id),
+            kind: TransactionKind::Refund,
+            source_id: refund.refund_id.clone(),
+            period,
+            reverses_transaction_id: sale_transaction_id,
+            booked_at: now(),
+            lines: Vec::new(),
+        };
+        let transaction_id = match ledger::claim(connection, &posting)? {
+            Claim::New { transaction_id } => transaction_id,
+            Claim::Taken { period, .. } => return Ok(Recorded { period, duplicate: true }),
+        };
+        // `rows` may predate another refund of the same items committed meanwhile: the update
+        // below claims each item only while it is still unrefunded.
+        let mut selected: Vec<&SaleItemRow> = match &refund.scope {
             RefundScope::WholeSale => {
                 let open: Vec<&SaleItemRow> = rows.iter().filter(|row| row.refund_id.is_none()).collect();
                 if open.is_empty() {
@@ -331,16 +339,19 @@ pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Res
                 selected
             }
         };
-        let period = booking_period(connection, refund.occurred_at)?;
-        let sale_transaction_id: Option<String> = crate::schema::ledger_transactions::table
-            .filter(crate::schema::ledger_transactions::idempotency_key.eq(sale_key(&refund.sale_id)))
-            .select(crate::schema::ledger_transactions::id)
-            .first(connection)
-            .optional()?;
+        // One lock order for every refund of the sale, so that two of them cannot deadlock.
+        selected.sort_by(|left, right| left.item_ref.cmp(&right.item_ref));
         let mut lines = Vec::new();
         // Payable still available per artist, decreasing as this refund takes from it.
         let mut available: Vec<(ArtistId, i64)> = Vec::new();
         for row in selected {
+            let claimed = diesel::update(royalty_sale_items::table.find((&row.sale_id, &row.item_ref)))
+                .filter(royalty_sale_items::refund_id.is_null())
+                .set(royalty_sale_items::refund_id.eq(&refund.refund_id))
+                .execute(connection)?;
+            if claimed != 1 {
+                return Err(RoyaltyError::AlreadyRefunded { sale_id: refund.sale_id.clone(), item_ref: row.item_ref.clone() });
+            }
             let artist = parse_artist(&row.artist_id)?;
             let numerator = row.net_cents.checked_mul(row.artist_share_bps).ok_or(RoyaltyError::Overflow)?;
             // The refund reverses the entitlement of the sale's own period.
@@ -373,24 +384,11 @@ pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Res
                 },
             ]);
             diesel::update(royalty_sale_items::table.find((&row.sale_id, &row.item_ref)))
-                .set((
-                    royalty_sale_items::refund_id.eq(&refund.refund_id),
-                    royalty_sale_items::refund_artist_cents.eq(artist_cents),
-                ))
+                .set(royalty_sale_items::refund_artist_cents.eq(artist_cents))
                 .execute(connection)?;
         }
-        ledger::post(
-            connection,
-            Posting {
-                idempotency_key: refund_key(&refund.refund_id),
-                kind: TransactionKind::Refund,
-                source_id: refund.refund_id.clone(),
-                period,
-                reverses_transaction_id: sale_transaction_id,
-                booked_at: now(),
-                lines,
-            },
-        )?;
+        posting.lines = lines;
+        ledger::write_lines(connection, &transaction_id, posting)?;
         Ok(Recorded { period, duplicate: false })
     })
 }
@@ -407,11 +405,8 @@ pub fn record_ad_revenue(connection: &mut DbConnection, revenue: &AdRevenueInput
         return Err(RoyaltyError::InvalidInput("ad revenue must be positive".to_owned()));
     }
     write_transaction(connection, |connection| {
-        if let Some(period) = ad_revenue_period(connection, &revenue.event_id)? {
-            return Ok(Recorded { period, duplicate: true });
-        }
         let period = booking_period(connection, revenue.occurred_at)?;
-        insert_ad_revenue(
+        let inserted = insert_ad_revenue(
             connection,
             &revenue.event_id,
             "accrual",
@@ -421,6 +416,9 @@ pub fn record_ad_revenue(connection: &mut DbConnection, revenue: &AdRevenueInput
             period,
             revenue.occurred_at,
         )?;
+        if !inserted {
+            return Ok(Recorded { period: ad_revenue_period(connection, &revenue.event_id)?, duplicate: true });
+        }
         ledger::post(
             connection,
             Posting {
@@ -446,9 +444,6 @@ pub fn clawback_ad_revenue(connection: &mut DbConnection, event_id: &str, found_
     check_source_id("event_id", event_id)?;
     let clawback_id = format!("clawback:{event_id}");
     write_transaction(connection, |connection| {
-        if let Some(period) = ad_revenue_period(connection, &clawback_id)? {
-            return Ok(Recorded { period, duplicate: true });
-        }
         let original: Option<(Option<String>, Option<String>, i64, String)> = royalty_ad_revenue::table
             .find(event_id)
             .filter(royalty_ad_revenue::kind.eq("accrual"))
@@ -470,7 +465,9 @@ pub fn clawback_ad_revenue(connection: &mut DbConnection, event_id: &str, found_
             ("adjustment", None, booking_period(connection, after_close)?)
         };
         let amount = MicroCents(-amount_micro_cents);
-        insert_ad_revenue(connection, &clawback_id, kind, installer_id, campaign_id.as_deref(), amount, period, found_at)?;
+        if !insert_ad_revenue(connection, &clawback_id, kind, installer_id, campaign_id.as_deref(), amount, period, found_at)? {
+            return Ok(Recorded { period: ad_revenue_period(connection, &clawback_id)?, duplicate: true });
+        }
         ledger::post(
             connection,
             Posting {
@@ -490,13 +487,9 @@ pub fn clawback_ad_revenue(connection: &mut DbConnection, event_id: &str, found_
     })
 }
 
-fn ad_revenue_period(connection: &mut DbConnection, source_id: &str) -> Result<Option<Period>, RoyaltyError> {
-    let period: Option<String> = royalty_ad_revenue::table
-        .find(source_id)
-        .select(royalty_ad_revenue::period)
-        .first(connection)
-        .optional()?;
-    period.map(|period| parse_period(&period)).transpose()
+fn ad_revenue_period(connection: &mut DbConnection, source_id: &str) -> Result<Period, RoyaltyError> {
+    let period: String = royalty_ad_revenue::table.find(source_id).select(royalty_ad_revenue::period).first(connection)?;
+    parse_period(&period)
 }
 
 #[allow(clippy::too_many_arguments)] // One row's columns; a struct would only rename them.
@@ -509,19 +502,21 @@ pub(crate) fn insert_ad_revenue(
     amount: MicroCents,
     period: Period,
     occurred_at: NaiveDateTime,
-) -> Result<(), RoyaltyError> {
-    diesel::insert_into(royalty_ad_revenue::table)
-        .values((
-            royalty_ad_revenue::source_id.eq(source_id),
-            royalty_ad_revenue::kind.eq(kind),
-            royalty_ad_revenue::installer_id.eq(installer_id),
-            royalty_ad_revenue::campaign_id.eq(campaign_id),
-            royalty_ad_revenue::amount_micro_cents.eq(amount.0),
-            royalty_ad_revenue::period.eq(period.to_string()),
-            royalty_ad_revenue::occurred_at.eq(occurred_at),
-        ))
-        .execute(connection)?;
-    Ok(())
+) -> Result<bool, RoyaltyError> {
+    // The source id's primary key decides between concurrent writers of one event (see `ledger::claim`).
+    let inserted = diesel::sql_query(
+        "INSERT INTO royalty_ad_revenue (source_id, kind, installer_id, campaign_id, amount_micro_cents, period, occurred_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source_id) DO NOTHING",
+    )
+    .bind::<Text, _>(source_id)
+    .bind::<Text, _>(kind)
+    .bind::<Nullable<Text>, _>(installer_id)
+    .bind::<Nullable<Text>, _>(campaign_id)
+    .bind::<BigInt, _>(amount.0)
+    .bind::<Text, _>(period.to_string())
+    .bind::<Timestamp, _>(occurred_at)
+    .execute(connection)?;
+    Ok(inserted == 1)
 }
 
 /// Records a qualifying play (the store decides what qualifies: ≥ 30 s, caps, not the artist's own).
@@ -556,27 +551,25 @@ fn record_play_weight(
     occurred_at: NaiveDateTime,
 ) -> Result<Recorded, RoyaltyError> {
     write_transaction(connection, |connection| {
-        let recorded: Option<String> = royalty_plays::table
-            .find((kind, source_id))
-            .select(royalty_plays::period)
-            .first(connection)
-            .optional()?;
-        if let Some(period) = recorded {
+        let period = booking_period(connection, occurred_at)?;
+        // The primary key decides between concurrent writers of one play (see `ledger::claim`).
+        let inserted = diesel::sql_query(
+            "INSERT INTO royalty_plays (kind, source_id, listener_id, artist_id, track_id, weight, period, occurred_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (kind, source_id) DO NOTHING",
+        )
+        .bind::<Text, _>(kind)
+        .bind::<Text, _>(source_id)
+        .bind::<Text, _>(listener.to_string())
+        .bind::<Text, _>(artist.to_string())
+        .bind::<Nullable<Text>, _>(track.map(|track| track.to_string()))
+        .bind::<BigInt, _>(weight)
+        .bind::<Text, _>(period.to_string())
+        .bind::<Timestamp, _>(occurred_at)
+        .execute(connection)?;
+        if inserted != 1 {
+            let period: String = royalty_plays::table.find((kind, source_id)).select(royalty_plays::period).first(connection)?;
             return Ok(Recorded { period: parse_period(&period)?, duplicate: true });
         }
-        let period = booking_period(connection, occurred_at)?;
-        diesel::insert_into(royalty_plays::table)
-            .values((
-                royalty_plays::kind.eq(kind),
-                royalty_plays::source_id.eq(source_id),
-                royalty_plays::listener_id.eq(listener.to_string()),
-                royalty_plays::artist_id.eq(artist.to_string()),
-                royalty_plays::track_id.eq(track.map(|track| track.to_string())),
-                royalty_plays::weight.eq(weight),
-                royalty_plays::period.eq(period.to_string()),
-                royalty_plays::occurred_at.eq(occurred_at),
-            ))
-            .execute(connection)?;
         Ok(Recorded { period, duplicate: false })
     })
 }
