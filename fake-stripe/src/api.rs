@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
 use futures_util::StreamExt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::Shared;
 use crate::error::ApiError;
@@ -164,6 +165,11 @@ async fn create(
     }
     let idempotency_key = idempotency_key(&request)?;
     let path = request.path().to_owned();
+    let latency_half = match creation {
+        Creation::Transfer => shared.transfer_latency / 2,
+        _ => Duration::ZERO,
+    };
+    tokio::time::sleep(latency_half).await;
     let (stored, new_events) = {
         let mut state = shared.lock();
         if let Some(key) = &idempotency_key {
@@ -206,6 +212,7 @@ async fn create(
         }
         (stored, state.take_new_events())
     };
+    tokio::time::sleep(latency_half).await;
     // Events caused by the store's own API calls (a refund) go out in the background: the store
     // may still be inside the request that caused them, as it would be with the real Stripe.
     let shared: Arc<Shared> = shared.into_inner();

@@ -86,6 +86,10 @@ pub struct FakeStripeConfig {
     pub currency: String,
     /// Where events go; can also be set later with [`FakeStripe::set_webhook_endpoint`].
     pub webhook_endpoint: Option<WebhookEndpoint>,
+    /// How long `POST /v1/transfers` takes, as a slow network and gateway would: half of it
+    /// before the transfer is made, half after it is made and before the answer is sent, so that
+    /// a client killed meanwhile may or may not have moved the money (crash-safety tests).
+    pub transfer_latency: Duration,
 }
 
 impl Default for FakeStripeConfig {
@@ -96,6 +100,7 @@ impl Default for FakeStripeConfig {
             fees: FeeSchedule::default(),
             currency: "usd".to_owned(),
             webhook_endpoint: None,
+            transfer_latency: Duration::ZERO,
         }
     }
 }
@@ -118,6 +123,7 @@ pub(crate) struct Shared {
     /// `http://127.0.0.1:{port}/`, with the trailing slash async-stripe expects.
     base_url: String,
     http: reqwest::Client,
+    transfer_latency: Duration,
 }
 
 impl Shared {
@@ -166,6 +172,7 @@ impl FakeStripe {
             secret_key: config.secret_key,
             base_url: format!("http://{address}/"),
             http,
+            transfer_latency: config.transfer_latency,
         });
         let data = web::Data::from(Arc::clone(&shared));
         let server = HttpServer::new(move || {

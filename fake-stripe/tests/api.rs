@@ -741,3 +741,60 @@ async fn hosted_payment_page_completes_and_redirects() {
         .unwrap();
     assert_eq!(bogus.status().as_u16(), 400);
 }
+
+#[tokio::test]
+async fn transfers_take_the_configured_latency_and_are_made_half_way() {
+    let latency = std::time::Duration::from_millis(400);
+    let fake = FakeStripe::start(FakeStripeConfig {
+        transfer_latency: latency,
+        ..FakeStripeConfig::default()
+    })
+    .await
+    .unwrap();
+    let account = common::ready_account(&fake).await;
+    fake.add_available_balance(1_000).unwrap();
+    let form = [
+        ("destination", account.as_str()),
+        ("amount", "600"),
+        ("currency", "usd"),
+    ];
+    let started = std::time::Instant::now();
+    let answer = post_form(&fake, "v1/transfers", &form, Some("payout-slow")).await;
+    assert_eq!(answer.status, 200);
+    assert!(started.elapsed() >= latency, "{:?}", started.elapsed());
+    // A client that gives up after the transfer is made (half-way) never hears of it, but the
+    // money moved: its retry with the same key gets the same transfer.
+    let impatient = reqwest::Client::builder()
+        .timeout(latency * 3 / 4)
+        .build()
+        .unwrap();
+    let given_up = impatient
+        .post(format!("{}v1/transfers", fake.base_url()))
+        .bearer_auth(fake.secret_key())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("idempotency-key", "payout-lost")
+        .body(serde_urlencoded::to_string([
+            ("destination", account.as_str()),
+            ("amount", "400"),
+            ("currency", "usd"),
+        ])
+        .unwrap())
+        .send()
+        .await;
+    assert!(given_up.is_err(), "the client timed out");
+    assert_eq!(fake.transfer_count_for_idempotency_key("payout-lost"), 1);
+    let retried = post_form(
+        &fake,
+        "v1/transfers",
+        &[
+            ("destination", account.as_str()),
+            ("amount", "400"),
+            ("currency", "usd"),
+        ],
+        Some("payout-lost"),
+    )
+    .await;
+    assert_eq!((retried.status, retried.replayed), (200, true));
+    assert_eq!(fake.transfers().len(), 2);
+    assert_eq!(fake.available_balance_cents(), 0);
+}
