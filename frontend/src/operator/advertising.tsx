@@ -370,6 +370,14 @@ function CreativeList({ creatives, campaigns }: { creatives: Creative[]; campaig
     <ul class="creative-list" aria-label="Creatives added">
       {creatives.map((creative) => (
         <li key={creative.id} class="card">
+          <img
+            class="creative-thumbnail"
+            src={`/api/v1/ads/creatives/${encodeURIComponent(creative.id)}/image`}
+            alt={`The ${creative.size} image of “${creative.headline}”`}
+            width={Number(creative.size.split("x")[0])}
+            height={Number(creative.size.split("x")[1])}
+            loading="lazy"
+          />
           <p class="release-title">{creative.headline}</p>
           <p class="muted">
             {campaignName.get(creative.campaign_id) ?? creative.campaign_id} · {creative.size} · {creative.image_content_type}, {Math.ceil(creative.image_bytes / 1024)} KB
