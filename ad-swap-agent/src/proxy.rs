@@ -24,6 +24,35 @@ use crate::settings::Settings;
 use crate::slots::{DailyCount, SlotChooser};
 use crate::viewability::{NonceRegistry, VIEWABILITY_SCRIPT};
 
+/// The creative frame's Content-Security-Policy before its image source is added.
+const FRAME_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'";
+
+const VIEWABILITY_TAG: &str = r#"<script src="/megabox/viewability.js"></script>"#;
+
+/// Where a creative's image comes from, and the origin the frame's policy allows for it.
+#[derive(Debug, PartialEq, Eq)]
+struct ImageSource {
+    url: String,
+    origin: String,
+}
+
+/// Resolves a creative's server-relative `image_path` against the paired server's URL. The path
+/// must be a plain absolute path (no `//`, no scheme, URL-safe characters only), so whatever a
+/// creative says, the browser fetches its image from the paired server's origin and nowhere else.
+fn creative_image_source(server_url: &str, image_path: &str) -> Option<ImageSource> {
+    let (scheme, rest) = server_url.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    let authority_valid = !authority.is_empty() && authority.bytes().all(|byte| byte.is_ascii_alphanumeric() || b".-:[]".contains(&byte));
+    let path_valid = image_path.starts_with('/')
+        && !image_path.starts_with("//")
+        && image_path.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-._~/%".contains(&byte));
+    if !matches!(scheme, "http" | "https") || !authority_valid || !path_valid {
+        return None;
+    }
+    let origin = format!("{scheme}://{authority}");
+    Some(ImageSource { url: format!("{origin}{image_path}"), origin })
+}
+
 /// Largest body the agent accepts on its own endpoints (view beacons, buttons).
 const LOCAL_REQUEST_BYTES_MAX: usize = 1024;
 
@@ -45,6 +74,9 @@ pub struct Agent {
     pub server: Option<ServerClient>,
     pub creatives: Mutex<HashMap<SlotSize, Creative>>,
     pub limits: RewriteLimits,
+    /// Wakes the reporter when a view is recorded, so an impression leaves within moments
+    /// instead of waiting for the next idle poll.
+    pub report_wakeup: tokio::sync::Notify,
 }
 
 /// Errors when assembling the agent from its files.
@@ -73,6 +105,7 @@ impl Agent {
             server,
             creatives: Mutex::default(),
             limits: RewriteLimits::default(),
+            report_wakeup: tokio::sync::Notify::new(),
             settings,
             directory,
         })
@@ -80,6 +113,11 @@ impl Agent {
 
     fn is_paused(&self) -> bool {
         self.state.lock().map(|state| state.paused).unwrap_or(true)
+    }
+
+    /// True when a CONNECT to `host` is decrypted; every other CONNECT is a blind tunnel.
+    fn intercepts(&self, host: &str) -> bool {
+        !self.is_paused() && self.settings.allow_list.contains(host)
     }
 
     /// Sets the paused flag and persists it.
@@ -117,6 +155,23 @@ impl Agent {
     fn record_swap(&self) {
         let day = unix_seconds() / SECONDS_PER_DAY;
         self.update_state(|state| state.swaps = state.swaps.record(day));
+    }
+
+    /// A CONNECT that will not be intercepted is tunnelled by hudsucker, which dials the target
+    /// itself rather than through the upstream connector; `MEGABOX_AGENT_RESOLVE` overrides are
+    /// applied here so they hold for blind tunnels too. Intercepted hosts keep their name (the
+    /// connector resolves them, and certificates are minted for the name).
+    fn tunnel_target(&self, mut request: Request<Body>) -> Request<Body> {
+        let Some(host) = request.uri().host().map(str::to_ascii_lowercase) else { return request };
+        if self.intercepts(&host) {
+            return request;
+        }
+        if let Some(address) = self.settings.resolve_overrides.get(&host)
+            && let Ok(target) = address.to_string().parse::<hudsucker::hyper::Uri>()
+        {
+            *request.uri_mut() = target;
+        }
+        request
     }
 
     fn origin(&self) -> String {
@@ -285,32 +340,49 @@ impl AgentHandler {
         let bound = creative.as_ref().is_some_and(|creative| {
             self.agent.nonces.lock().is_ok_and(|mut nonces| nonces.bind_creative(&nonce, creative.creative_id.clone(), Instant::now()).is_ok())
         });
-        let content = match creative.filter(|_| bound) {
-            Some(creative) => format!(
-                r#"<a href="{link}" target="_blank" rel="noopener noreferrer"><strong>{headline}</strong><br>{body}</a><script src="/megabox/viewability.js"></script>"#,
+        let creative = creative.filter(|_| bound);
+        let image = creative.as_ref().zip(self.agent.server.as_ref()).and_then(|(creative, server)| creative_image_source(server.base_url(), &creative.image_url));
+        let (width, height) = (size.width_pixels(), size.height_pixels());
+        let content = match (&creative, &image) {
+            (Some(creative), Some(image)) => format!(
+                r#"<a href="{link}" target="_blank" rel="noopener noreferrer" title="{headline}"><img src="{source}" width="{width}" height="{height}" alt="{headline}. {body}" referrerpolicy="no-referrer"></a>{VIEWABILITY_TAG}"#,
+                link = html_escape(&creative.link_url),
+                source = html_escape(&image.url),
+                headline = html_escape(&creative.headline),
+                body = html_escape(&creative.body),
+            ),
+            (Some(creative), None) => format!(
+                r#"<a class="text" href="{link}" target="_blank" rel="noopener noreferrer"><strong>{headline}</strong><br>{body}</a>{VIEWABILITY_TAG}"#,
                 link = html_escape(&creative.link_url),
                 headline = html_escape(&creative.headline),
                 body = html_escape(&creative.body),
             ),
-            None => "<span>Music for everyone at Megabox.</span>".to_owned(),
+            (None, _) => r#"<span class="text">Music for everyone at Megabox.</span>"#.to_owned(),
         };
         let page = format!(
             concat!(
                 r#"<!doctype html><html data-nonce="{nonce}"><head><meta charset=utf-8><title>Megabox ad</title>"#,
-                r#"<style>body{{margin:0;font:14px sans-serif;width:{width}px;height:{height}px;overflow:hidden;box-sizing:border-box;border:1px solid #888;padding:18px 8px 8px}}"#,
+                r#"<style>body{{margin:0;font:14px sans-serif;width:{width}px;height:{height}px;overflow:hidden;position:relative}}"#,
+                r#"img{{display:block;border:0}}.text{{display:block;box-sizing:border-box;height:100%;border:1px solid #888;padding:18px 8px 8px}}"#,
                 r#".label{{position:absolute;top:0;left:0;background:#222;color:#fff;font-size:11px;padding:1px 4px}}</style></head>"#,
-                r#"<body><span class="label">Megabox ad</span>{content}</body></html>"#
+                r#"<body>{content}<span class="label">Megabox ad</span></body></html>"#
             ),
             nonce = nonce,
-            width = size.width_pixels(),
-            height = size.height_pixels(),
+            width = width,
+            height = height,
             content = content,
         );
         let mut frame = response(StatusCode::OK, "text/html; charset=utf-8", page);
-        frame.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'"),
-        );
+        // Nothing but our own script, our own beacon, and the one image from the paired server.
+        let policy = match &image {
+            Some(image) => format!("{FRAME_POLICY}; img-src {}", image.origin),
+            None => FRAME_POLICY.to_owned(),
+        };
+        if let Ok(policy) = HeaderValue::from_str(&policy) {
+            frame.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+        } else {
+            frame.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FRAME_POLICY));
+        }
         frame
     }
 
@@ -346,6 +418,7 @@ impl AgentHandler {
         }
         let day = unix_seconds() / SECONDS_PER_DAY;
         self.agent.update_state(|state| state.impressions = state.impressions.record(day));
+        self.agent.report_wakeup.notify_one();
         response(StatusCode::NO_CONTENT, "text/plain", "")
     }
 
@@ -409,7 +482,9 @@ impl AgentHandler {
             Ok((rewritten, swapped)) => {
                 agent.record_swap();
                 tracing::info!(size = %swapped.size, "swapped one ad slot");
-                parts.headers.remove(header::CONTENT_LENGTH);
+                // The new body has a known length: a publisher's `Transfer-Encoding: chunked` next
+                // to a Content-Length would make the response unreadable to the browser.
+                parts.headers.remove(header::TRANSFER_ENCODING);
                 parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(rewritten.len()));
                 Response::from_parts(parts, Body::from(rewritten))
             }
@@ -433,7 +508,10 @@ fn futures_prefix(bytes: Vec<u8>) -> DataStream {
 impl HttpHandler for AgentHandler {
     async fn handle_request(&mut self, _context: &HttpContext, mut request: Request<Body>) -> RequestOrResponse {
         self.page = None;
-        if request.method() != Method::CONNECT && self.is_local(&request) {
+        if request.method() == Method::CONNECT {
+            return self.agent.tunnel_target(request).into();
+        }
+        if self.is_local(&request) {
             return self.serve_local(request).await.into();
         }
         if request.method() != Method::GET || self.agent.is_paused() {
@@ -461,8 +539,7 @@ impl HttpHandler for AgentHandler {
     }
 
     async fn should_intercept_connect(&mut self, _context: &HttpContext, request: &Request<Body>) -> bool {
-        let host = request.uri().host().unwrap_or("");
-        !self.agent.is_paused() && self.agent.settings.allow_list.contains(host)
+        self.agent.intercepts(request.uri().host().unwrap_or(""))
     }
 }
 
@@ -498,7 +575,8 @@ pub async fn report_forever(agent: Arc<Agent>, key: ed25519_dalek::SigningKey, d
             outbox.next_batch(device_id, &key).map_err(|error| tracing::error!(%error, "sealing a batch failed"))
         });
         let (Ok(Some(batch)), Some(server)) = (batch, agent.server.as_ref()) else {
-            tokio::time::sleep(REPORT_INTERVAL.max(backoff.delay())).await;
+            // Idle: a new view wakes the reporter at once; the interval is only a safety net.
+            let _ = tokio::time::timeout(REPORT_INTERVAL, agent.report_wakeup.notified()).await;
             continue;
         };
         match server.send_batch(&batch).await {
@@ -521,6 +599,31 @@ pub async fn report_forever(agent: Arc<Agent>, key: ed25519_dalek::SigningKey, d
                 tracing::warn!(%error, retry_in_ms = backoff.delay().as_millis(), "sending impressions failed");
                 tokio::time::sleep(backoff.delay()).await;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creative_images_come_only_from_the_paired_server() {
+        let image = |url: &str, origin: &str| Some(ImageSource { url: url.to_owned(), origin: origin.to_owned() });
+        let cases = [
+            ("http://127.0.0.1:8080", "/api/v1/ads/creatives/c1/image", image("http://127.0.0.1:8080/api/v1/ads/creatives/c1/image", "http://127.0.0.1:8080")),
+            ("https://megabox.example/base", "/i/c1.png", image("https://megabox.example/i/c1.png", "https://megabox.example")),
+            ("https://megabox.example", "//evil.example/x.png", None),
+            ("https://megabox.example", "https://evil.example/x.png", None),
+            ("https://megabox.example", "x.png", None),
+            ("https://megabox.example", "/x.png\"#;script-src", None),
+            ("https://megabox.example", "/x\".png", None),
+            ("https://megabox.example", "", None),
+            ("ftp://megabox.example", "/x.png", None),
+            ("https://megabox.example; script-src *", "/x.png", None),
+        ];
+        for (server, path, expected) in cases {
+            assert_eq!(creative_image_source(server, path), expected, "{server} {path}");
         }
     }
 }

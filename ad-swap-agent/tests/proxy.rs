@@ -23,6 +23,8 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
 const PUBLISHER: &str = "news.test";
+/// A host outside the allow-list whose name the agent resolves through `MEGABOX_AGENT_RESOLVE`.
+const OTHER_HOST: &str = "blog.test";
 const ARTICLE: &str = r#"<html><body><h1>News</h1><div id="div-gpt-ad-1" style="width:300px;height:250px"><iframe src="https://ads.example/x"></iframe></div><p>text</p></body></html>"#;
 const NO_SLOTS: &str = "<html><body><h1>Plain</h1><p>no ads here</p></body></html>";
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,6 +48,10 @@ fn publisher_response(path: &str) -> String {
         "/latin1" => ("text/html; charset=iso-8859-1", "", ARTICLE),
         _ => ("text/plain", "", "not found"),
     };
+    if path == "/chunked" {
+        // One chunk, as servers that stream their pages send them (no Content-Length).
+        return format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{ARTICLE}\r\n0\r\n\r\n", ARTICLE.len());
+    }
     format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
 }
 
@@ -144,7 +150,7 @@ async fn start_agent_with_server(publisher: SocketAddr, extra_root_pem: Option<&
         ("MEGABOX_AGENT_DIR", directory.path().join("agent").display().to_string()),
         ("MEGABOX_AGENT_BIND", address.to_string()),
         ("MEGABOX_AGENT_INTERCEPT", PUBLISHER.to_owned()),
-        ("MEGABOX_AGENT_RESOLVE", format!("{PUBLISHER}={publisher}")),
+        ("MEGABOX_AGENT_RESOLVE", format!("{PUBLISHER}={publisher},{OTHER_HOST}={publisher}")),
         ("MEGABOX_AGENT_SWAP_PERCENT", "100".to_owned()),
     ]);
     if let Some(pem) = extra_root_pem {
@@ -198,6 +204,17 @@ async fn plain_http_page_gets_one_labelled_sandboxed_creative() {
     assert!(body.contains(&format!("http://{}/megabox/frame?nonce=", agent.address)));
     assert!(!body.contains("ads.example"), "the original ad frame is gone, so it is never requested");
     assert_eq!(agent.agent.status()["swaps_today"], 1);
+}
+
+#[tokio::test]
+async fn a_chunked_page_is_rewritten_into_a_well_formed_response() {
+    let agent = start_agent(start_http_publisher().await, None).await;
+    let (head, body) = through_proxy(&agent, "/chunked").await;
+    let head = head.to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!head.contains("transfer-encoding"), "a rewritten page has one length, not two: {head}");
+    assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
+    assert!(String::from_utf8_lossy(&body).contains(r#"title="Megabox ad""#));
 }
 
 #[tokio::test]
@@ -266,6 +283,26 @@ async fn other_hosts_get_a_blind_tunnel_and_no_certificate() {
 }
 
 #[tokio::test]
+async fn blind_tunnels_follow_the_resolve_overrides_too() {
+    let publisher = start_https_publisher().await;
+    let agent = start_agent(publisher.address, Some(&publisher.root_pem)).await;
+    // hudsucker dials blind tunnels itself; `blog.test` only exists through the override, so the
+    // handshake below reaches the publisher only if the agent applied it.
+    let stream = connect_tunnel(agent.address, &format!("{OTHER_HOST}:443")).await;
+    let tls = client_trusting(&publisher.root_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("real server");
+    let (_, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
+    assert_eq!(body, body_of("/article"), "tunnelled bytes are untouched");
+
+    // Paused, even the allow-listed publisher is a blind tunnel, dialled through the override.
+    agent.agent.set_paused(true).expect("pause");
+    let stream = connect_tunnel(agent.address, &format!("{PUBLISHER}:443")).await;
+    let tls = client_trusting(&publisher.root_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("real server");
+    let (_, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
+    assert_eq!(body, body_of("/article"), "paused: untouched");
+    assert!(agent.authority.minted_hosts().is_empty());
+}
+
+#[tokio::test]
 async fn status_page_and_buttons_refuse_cross_origin_posts() {
     let agent = start_agent(start_http_publisher().await, None).await;
     let (head, body) = exchange(TcpStream::connect(agent.address).await.expect("connect"), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
@@ -283,7 +320,9 @@ async fn status_page_and_buttons_refuse_cross_origin_posts() {
 
 #[tokio::test]
 async fn a_view_is_recorded_once_after_a_second() {
-    let agent = start_agent(start_http_publisher().await, None).await;
+    // The server is never called (the creative is cached below); it only names the image's origin.
+    let server = ServerClient::new("http://megabox.test:8080", &HashMap::new()).expect("client");
+    let agent = start_agent_with_server(start_http_publisher().await, None, Some(server)).await;
     let size = SlotSize::new(300, 250).expect("size");
     let creative = Creative {
         creative_id: CreativeId::parse("spring").expect("id"),
@@ -301,8 +340,10 @@ async fn a_view_is_recorded_once_after_a_second() {
     let local = |request: String| async move { exchange(TcpStream::connect(agent.address).await.expect("connect"), &request).await };
     let (head, frame) = local(format!("GET /megabox/frame?nonce={nonce}&size=300x250 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).await;
     let frame = String::from_utf8(frame).expect("utf-8");
-    assert!(head.to_ascii_lowercase().contains("content-security-policy"), "{head}");
+    let policy = head.lines().find_map(|line| line.to_ascii_lowercase().strip_prefix("content-security-policy:").map(str::to_owned)).expect("policy");
+    assert!(policy.contains("default-src 'none'") && policy.trim_end().ends_with("img-src http://megabox.test:8080"), "{policy}");
     assert!(frame.contains("Megabox ad") && frame.contains("New &lt;album&gt;") && frame.contains("/megabox/viewability.js"));
+    assert!(frame.contains(r#"<img src="http://megabox.test:8080/api/v1/ads/creatives/spring/image" width="300" height="250""#), "{frame}");
 
     let view = |nonce: &str| {
         let body = format!(r#"{{"nonce":"{nonce}"}}"#);
