@@ -9,11 +9,13 @@
 //! only through `royalties`' API. Every function takes the caller's
 //! [`megabox_database::DbConnection`] and the current time, so tests control the clock.
 //!
-//! Royalties runs each `record_*` call in its own write transaction. On PostgreSQL that nests
-//! as a savepoint, so revenue and redemptions are recorded in the same transaction as the batch
-//! or the redemption. SQLite cannot nest transactions: there they are first written to this
-//! crate's own tables and handed to royalties (idempotently, by source id) right after the
-//! commit; [`settle_royalties`] hands over whatever a crash left in between.
+//! Royalties runs each `record_*` call in its own write transaction, which nests as a savepoint
+//! of the caller's. A credit redemption is recorded inside the caller's transaction on both
+//! backends (the store grants the download in the same one). Impression revenue is recorded in
+//! the batch's transaction on PostgreSQL; on SQLite it is first written to this crate's own
+//! tables and handed to royalties (idempotently, by source id) right after the commit, so the
+//! single SQLite writer is not held for the ledger postings; [`settle_royalties`] hands over
+//! whatever is left in between.
 
 mod campaigns;
 mod devices;
@@ -42,7 +44,7 @@ pub use flags::{Flag, FlagKind, flag_account, flag_device, flagged};
 pub use intake::{Deduper, DeduperUnavailable, IntakeReceipt, Reason, RejectedEvent, intake_batch};
 #[cfg(feature = "redis")]
 pub use redis_dedupe::RedisDeduper;
-pub use rewards::{InstallerStatus, Redemption, installer_status, is_agent_active, redeem_credit};
+pub use rewards::{InstallerStatus, Redemption, RedemptionRecord, installer_status, is_agent_active, list_redemptions, redeem_credit};
 pub use settle::{SettleReport, settle_royalties};
 
 /// The rules an operator may tune; [`Default`] gives the documented defaults.

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use megabox_database::{Backend as Engine, DbConnection, write_transaction};
+use megabox_database::{DbConnection, write_transaction};
 use megabox_domain::{ArtistId, TrackId, UserId};
 use royalties::RoyaltySettings;
 
@@ -76,9 +76,11 @@ pub fn is_agent_active(connection: &mut DbConnection, user: UserId, now: NaiveDa
     Ok(installer_status(connection, user, now, settings)?.agent_active)
 }
 
-/// Spends one download credit on `track` by `artist`. The credit is taken by one conditional
-/// update, so concurrent redemptions can never spend more credits than were earned. The store
-/// grants the download entitlement when this returns; royalties counts the redemption as plays.
+/// Spends one download credit on `track` by `artist`, and records the redemption in royalties
+/// (weighted as `plays_per_redemption` plays) in the same transaction. The credit is taken by one
+/// conditional update, so concurrent redemptions can never spend more credits than were earned.
+/// Run it inside the caller's write transaction that grants the download (it nests as a
+/// savepoint), so a crash leaves either all of it or none.
 pub fn redeem_credit(
     connection: &mut DbConnection,
     user: UserId,
@@ -114,16 +116,36 @@ pub fn redeem_credit(
             .find(user.to_string())
             .select((ads_installer_credits::impressions_total, ads_installer_credits::credits_redeemed))
             .first(connection)?;
-        // On PostgreSQL royalties' transaction nests as a savepoint: record in this one.
-        if connection.backend() == Engine::Postgres {
-            record_pending_redemptions(connection, Some(user), now, royalty_settings)?;
-        }
+        record_pending_redemptions(connection, Some(user), now, royalty_settings)?;
         Ok(impressions_total / per_credit - credits_redeemed)
     })?;
-    if connection.backend() == Engine::Sqlite
-        && let Err(error) = record_pending_redemptions(connection, Some(user), now, royalty_settings)
-    {
-        tracing::warn!(%error, user.id = %user, "credit redemption not yet recorded in royalties; will retry");
-    }
     Ok(Redemption { redemption_id, track, artist, credits_available })
+}
+
+/// One spent credit as the installer's history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RedemptionRecord {
+    pub redemption_id: String,
+    pub track: TrackId,
+    pub artist: ArtistId,
+    pub redeemed_at: NaiveDateTime,
+}
+
+/// The installer's redemptions, newest first.
+pub fn list_redemptions(connection: &mut DbConnection, user: UserId) -> Result<Vec<RedemptionRecord>, AdsError> {
+    let rows: Vec<(String, String, String, NaiveDateTime)> = ads_redemptions::table
+        .filter(ads_redemptions::user_id.eq(user.to_string()))
+        .select((ads_redemptions::id, ads_redemptions::track_id, ads_redemptions::artist_id, ads_redemptions::redeemed_at))
+        .order((ads_redemptions::redeemed_at.desc(), ads_redemptions::id.desc()))
+        .load(connection)?;
+    rows.into_iter()
+        .map(|(redemption_id, track, artist, redeemed_at)| {
+            Ok(RedemptionRecord {
+                track: track.parse().map_err(|_| AdsError::CorruptRow(format!("track id {track:?}")))?,
+                artist: artist.parse().map_err(|_| AdsError::CorruptRow(format!("artist id {artist:?}")))?,
+                redemption_id,
+                redeemed_at,
+            })
+        })
+        .collect()
 }

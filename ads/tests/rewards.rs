@@ -122,3 +122,25 @@ fn concurrent_redemptions_spend_each_credit_once() {
         assert_eq!(royalty_plays(connection, user), i64::try_from(CREDITS * 10).unwrap_or_default());
     });
 }
+
+#[test]
+fn a_redemption_in_a_rolled_back_transaction_leaves_nothing() {
+    on_each_backend(|database| {
+        let connection = &mut *database.connection();
+        let fixture = campaign(connection, 200, 10_000);
+        let user = UserId::generate();
+        let mut agent = pair(connection, user, 1);
+        report(connection, &mut agent, &fixture.creative.id, 4);
+        // The store spends the credit and grants the download in one transaction; a failure after
+        // the spend (here: the grant refused) must take the credit and the royalty record back.
+        let outcome: Result<(), AdsError> = megabox_database::write_transaction(connection, |connection| {
+            redeem_credit(connection, user, TrackId::generate(), ArtistId::generate(), now(), &settings(), &RoyaltySettings::default())?;
+            Err(AdsError::InvalidInput("the grant failed".to_owned()))
+        });
+        assert!(matches!(outcome, Err(AdsError::InvalidInput(_))), "{outcome:?}");
+        let status = installer_status(connection, user, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(status.credits_available, 1, "{:?}: the credit is back", database.backend);
+        assert_eq!(royalty_plays(connection, user), 0, "no play recorded");
+        assert!(megabox_ads::list_redemptions(connection, user).unwrap_or_else(|error| panic!("{error}")).is_empty());
+    });
+}

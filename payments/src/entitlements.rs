@@ -1,30 +1,42 @@
-//! What a listener owns: the items of their paid orders. A track is owned when it was bought alone
-//! or as part of its release. Entitlements are granted and revoked only by the webhook handler, in
-//! the transaction that records the event.
+//! What a listener owns: the items of their paid orders, and the tracks they spent an installer's
+//! download credit on. A track is owned when it was bought alone or as part of its release, or
+//! redeemed. Order entitlements are granted and revoked only by the webhook handler, in the
+//! transaction that records the event; a credit entitlement is granted by [`grant_for_credit`] in
+//! the transaction that spends the credit, and is never revoked (the credit is not refundable).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamp};
 use megabox_database::DbConnection;
 use megabox_domain::{TrackId, UserId};
 
 use crate::catalog_items::release_of_track;
 use crate::orders::Item;
-use crate::schema::{payment_entitlements, payment_order_lines};
+use crate::schema::{payment_credit_entitlements, payment_entitlements, payment_order_lines};
 use crate::{PaymentsError, now};
 
-/// An item in the listener's library, from the first paid order that still grants it.
+/// How a listener came to own an item.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntitlementSource {
+    /// Bought in this paid order.
+    Order(String),
+    /// Redeemed with an installer's download credit (the ads crate's redemption id).
+    CreditRedemption(String),
+}
+
+/// An item in the listener's library, from the first grant that still holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entitlement {
     pub item: Item,
-    pub order_id: String,
+    pub source: EntitlementSource,
     pub granted_at: NaiveDateTime,
 }
 
-/// The listener's library, oldest purchase first, each item once.
+/// The listener's library, oldest grant first, each item once.
 pub fn entitlements_of(connection: &mut DbConnection, listener: UserId) -> Result<Vec<Entitlement>, PaymentsError> {
-    let rows: Vec<(String, String, String, NaiveDateTime)> = payment_entitlements::table
+    let bought: Vec<(String, String, String, NaiveDateTime)> = payment_entitlements::table
         .filter(payment_entitlements::listener_id.eq(listener.to_string()))
-        .order((payment_entitlements::granted_at, payment_entitlements::order_id))
         .select((
             payment_entitlements::item_kind,
             payment_entitlements::item_id,
@@ -32,11 +44,23 @@ pub fn entitlements_of(connection: &mut DbConnection, listener: UserId) -> Resul
             payment_entitlements::granted_at,
         ))
         .load(connection)?;
-    let mut library: Vec<Entitlement> = Vec::with_capacity(rows.len());
-    for (kind, id, order_id, granted_at) in rows {
-        let item = Item::parse(&kind, &id)?;
-        if !library.iter().any(|owned| owned.item == item) {
-            library.push(Entitlement { item, order_id, granted_at });
+    let redeemed: Vec<(String, String, NaiveDateTime)> = payment_credit_entitlements::table
+        .filter(payment_credit_entitlements::listener_id.eq(listener.to_string()))
+        .select((payment_credit_entitlements::track_id, payment_credit_entitlements::redemption_id, payment_credit_entitlements::granted_at))
+        .load(connection)?;
+    let mut grants = Vec::with_capacity(bought.len() + redeemed.len());
+    for (kind, id, order_id, granted_at) in bought {
+        grants.push(Entitlement { item: Item::parse(&kind, &id)?, source: EntitlementSource::Order(order_id), granted_at });
+    }
+    for (track_id, redemption_id, granted_at) in redeemed {
+        grants.push(Entitlement { item: Item::parse("track", &track_id)?, source: EntitlementSource::CreditRedemption(redemption_id), granted_at });
+    }
+    // Oldest first; the source breaks ties, so the order is stable.
+    grants.sort_by(|left, right| (left.granted_at, &left.source).cmp(&(right.granted_at, &right.source)));
+    let mut library: Vec<Entitlement> = Vec::with_capacity(grants.len());
+    for grant in grants {
+        if !library.iter().any(|owned| owned.item == grant.item) {
+            library.push(grant);
         }
     }
     Ok(library)
@@ -64,13 +88,48 @@ pub fn owns_item(connection: &mut DbConnection, listener: UserId, item: Item) ->
 }
 
 fn has_entitlement(connection: &mut DbConnection, listener: UserId, item: Item) -> Result<bool, PaymentsError> {
-    let count: i64 = payment_entitlements::table
+    let bought: i64 = payment_entitlements::table
         .filter(payment_entitlements::listener_id.eq(listener.to_string()))
         .filter(payment_entitlements::item_kind.eq(item.kind()))
         .filter(payment_entitlements::item_id.eq(item.id_text()))
         .count()
         .get_result(connection)?;
-    Ok(count > 0)
+    if bought > 0 {
+        return Ok(true);
+    }
+    let Item::Track(track) = item else { return Ok(false) };
+    let redeemed: i64 = payment_credit_entitlements::table
+        .find((listener.to_string(), track.to_string()))
+        .count()
+        .get_result(connection)?;
+    Ok(redeemed > 0)
+}
+
+/// Grants `track` to `listener` for the download credit spent in `redemption_id`. Call it in the
+/// transaction that spends the credit, so both happen or neither. A listener redeems a track at
+/// most once (the table's key): a second grant is [`PaymentsError::AlreadyOwned`], which rolls
+/// back the caller's transaction and with it the second credit.
+pub fn grant_for_credit(
+    connection: &mut DbConnection,
+    listener: UserId,
+    track: TrackId,
+    redemption_id: &str,
+    granted_at: NaiveDateTime,
+) -> Result<(), PaymentsError> {
+    // The key decides between concurrent grants (`ON CONFLICT`, spelled the same on both backends).
+    let inserted = diesel::sql_query(
+        "INSERT INTO payment_credit_entitlements (listener_id, track_id, redemption_id, granted_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (listener_id, track_id) DO NOTHING",
+    )
+    .bind::<Text, _>(listener.to_string())
+    .bind::<Text, _>(track.to_string())
+    .bind::<Text, _>(redemption_id)
+    .bind::<Timestamp, _>(granted_at)
+    .execute(connection)?;
+    if inserted == 0 {
+        return Err(PaymentsError::AlreadyOwned(Item::Track(track)));
+    }
+    Ok(())
 }
 
 /// Grants every line of the order to its listener (inside the caller's transaction).

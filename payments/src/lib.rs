@@ -27,7 +27,7 @@ mod webhooks;
 
 use megabox_database::{DbConnection, DbPool};
 
-pub use entitlements::{Entitlement, entitlements_of, owns_item, owns_track};
+pub use entitlements::{Entitlement, EntitlementSource, entitlements_of, grant_for_credit, owns_item, owns_track};
 pub use gateway::{
     ChargeState, CheckoutLine, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture, GatewayKind, PaymentGateway,
     SessionPayment, SessionState,

@@ -1,4 +1,5 @@
-//! The payments crate's tables (migrations `2026-11-21-000005_payments`); no other crate reads them.
+//! The payments crate's tables (migrations `2026-11-21-000005_payments` and
+//! `2026-11-21-000009_credit_redemptions`); no other crate reads them.
 
 diesel::table! {
     payment_orders (id) {
@@ -36,6 +37,15 @@ diesel::table! {
         item_kind -> Text,
         item_id -> Text,
         order_id -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    payment_credit_entitlements (listener_id, track_id) {
+        listener_id -> Text,
+        track_id -> Text,
+        redemption_id -> Text,
         granted_at -> Timestamp,
     }
 }

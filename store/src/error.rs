@@ -225,7 +225,7 @@ impl From<megabox_ads::AdsError> for ApiError {
             AdsError::PublicKeyTaken => ApiError::conflict("public_key_taken", error.to_string()),
             AdsError::PairingCodeExpired => ApiError::new(StatusCode::GONE, "pairing_code_expired", error.to_string()),
             AdsError::TooManyPairingCodes => ApiError::too_many_requests(3600),
-            AdsError::NoCreditAvailable => ApiError::conflict("no_credit_available", error.to_string()),
+            AdsError::NoCreditAvailable => ApiError::conflict("no_credits", error.to_string()),
             AdsError::BatchRefused(reason) => {
                 let (status, code) = match reason {
                     Reason::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),

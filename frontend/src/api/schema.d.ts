@@ -565,6 +565,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/installer/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's spent credits, newest first. */
+        get: operations["list_redemptions"];
+        put?: never;
+        /**
+         * Spend one download credit on a track (see `redeem`): 201 with the credits left; 409
+         *     `no_credits` without a credit, 409 `already_owned` for a track the caller owns, 409
+         *     `own_track` for the caller's own music, 404 for an unknown or unpublished track.
+         */
+        post: operations["redeem_credit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/installer/status": {
         parameters: {
             query?: never;
@@ -1136,7 +1158,10 @@ export interface components {
             /** Format: date-time */
             granted_at: string;
             item: components["schemas"]["ItemView"];
-            order_id: string;
+            /** @description The paid order that granted the item, or… */
+            order_id?: string | null;
+            /** @description …the download credit it was redeemed with (`POST /installer/redemptions`). */
+            redemption_id?: string | null;
             /** @description The track or release title; absent when the artist has taken it off the store. */
             title?: string | null;
         };
@@ -1305,6 +1330,25 @@ export interface components {
             /** @description `ok`, `unreachable`, or `not_configured`. */
             redis: string;
             status: string;
+        };
+        RedemptionRecordView: {
+            /** Format: date-time */
+            redeemed_at: string;
+            redemption_id: string;
+            track_id: string;
+        };
+        RedemptionRequest: {
+            /** @description A published track the caller does not own yet. */
+            track_id: string;
+        };
+        RedemptionView: {
+            /**
+             * Format: int64
+             * @description Credits left after this one.
+             */
+            credits_available: number;
+            redemption_id: string;
+            track_id: string;
         };
         RefreshRequest: {
             refresh_token: string;
@@ -2768,6 +2812,72 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_redemptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedemptionRecordView"][];
+                };
+            };
+        };
+    };
+    redeem_credit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedemptionRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedemptionView"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,7 +5,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use megabox_ads::{AdvertiserId, CampaignId, CampaignStatus, NewCampaign};
-use megabox_domain::{Cents, UserId};
+use megabox_domain::{Cents, TrackId, UserId};
 use megabox_protocol::{CreativeId, DeviceId, DeviceRegistered, DeviceRegistration, ImpressionBatch, SlotSize};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -176,6 +176,85 @@ pub async fn installer_status(state: web::Data<AppState>, user: AuthenticatedUse
         credits_available: status.credits_available,
         credits_earned: status.credits_earned,
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedemptionRequest {
+    /// A published track the caller does not own yet.
+    pub track_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RedemptionView {
+    pub redemption_id: String,
+    pub track_id: String,
+    /// Credits left after this one.
+    pub credits_available: i64,
+}
+
+/// Spends one of the caller's download credits on a track: the credit, the download
+/// entitlement (the track then appears in `GET /library` and downloads like a bought one) and
+/// the royalty record (the track's artist is credited as for several plays) are written in one
+/// transaction, so a crash leaves all of it or none. Redeeming a track the caller already owns,
+/// bought or redeemed, is refused with 409 `already_owned` and spends nothing: a retried request
+/// therefore cannot spend a second credit.
+fn redeem(
+    connection: &mut megabox_database::DbConnection,
+    user: UserId,
+    track: TrackId,
+    ads_settings: &megabox_ads::AdsSettings,
+    royalty_settings: &royalties::RoyaltySettings,
+) -> Result<RedemptionView, ApiError> {
+    megabox_database::write_transaction(connection, |connection| {
+        // Unknown and unpublished tracks are both 404 (`track_media` shows listeners published ones).
+        let media = catalog::tracks::track_media(connection, track, None)?;
+        if catalog::artists::artist_of_user(connection, user)?.is_some_and(|artist| artist.id == media.artist_id) {
+            return Err(ApiError::conflict("own_track", "a credit cannot be spent on your own music"));
+        }
+        // Checked first for a clear answer; the grant's key below decides between concurrent requests.
+        if megabox_payments::owns_track(connection, user, track)? {
+            return Err(megabox_payments::PaymentsError::AlreadyOwned(megabox_payments::Item::Track(track)).into());
+        }
+        let now = now();
+        let redemption = megabox_ads::redeem_credit(connection, user, track, media.artist_id, now, ads_settings, royalty_settings)?;
+        megabox_payments::grant_for_credit(connection, user, track, &redemption.redemption_id, now)?;
+        Ok(RedemptionView { redemption_id: redemption.redemption_id, track_id: track.to_string(), credits_available: redemption.credits_available })
+    })
+}
+
+/// Spend one download credit on a track (see `redeem`): 201 with the credits left; 409
+/// `no_credits` without a credit, 409 `already_owned` for a track the caller owns, 409
+/// `own_track` for the caller's own music, 404 for an unknown or unpublished track.
+#[utoipa::path(tag = "agent", security(("bearer" = [])), request_body = RedemptionRequest,
+    responses((status = 201, body = RedemptionView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+#[post("/installer/redemptions")]
+pub async fn redeem_credit(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<RedemptionRequest>) -> Result<HttpResponse, ApiError> {
+    let track: TrackId = parse_id(&body.track_id, "track")?;
+    let ads_settings = state.ads_settings.clone();
+    let royalty_settings = state.settings.royalty_settings().map_err(ApiError::internal)?;
+    let view = state.database(move |connection| redeem(connection, user.user_id, track, &ads_settings, &royalty_settings)).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RedemptionRecordView {
+    pub redemption_id: String,
+    pub track_id: String,
+    pub redeemed_at: chrono::NaiveDateTime,
+}
+
+/// The caller's spent credits, newest first.
+#[utoipa::path(tag = "agent", security(("bearer" = [])), responses((status = 200, body = Vec<RedemptionRecordView>)))]
+#[get("/installer/redemptions")]
+pub async fn list_redemptions(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<RedemptionRecordView>>, ApiError> {
+    let redemptions = state.database(move |connection| Ok(megabox_ads::list_redemptions(connection, user.user_id)?)).await?;
+    Ok(web::Json(
+        redemptions
+            .into_iter()
+            .map(|record| RedemptionRecordView { redemption_id: record.redemption_id, track_id: record.track.to_string(), redeemed_at: record.redeemed_at })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use megabox_domain::Cents;
-use megabox_payments::{CartItem, Item, OrderLine, OrderSummary, WebhookOutcome};
+use megabox_payments::{CartItem, EntitlementSource, Item, OrderLine, OrderSummary, WebhookOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -156,7 +156,10 @@ pub struct LibraryItemView {
     /// The track or release title; absent when the artist has taken it off the store.
     pub title: Option<String>,
     pub artist_name: Option<String>,
-    pub order_id: String,
+    /// The paid order that granted the item, or…
+    pub order_id: Option<String>,
+    /// …the download credit it was redeemed with (`POST /installer/redemptions`).
+    pub redemption_id: Option<String>,
     pub granted_at: chrono::NaiveDateTime,
 }
 
@@ -194,7 +197,11 @@ pub async fn show_library(state: web::Data<AppState>, user: AuthenticatedUser) -
                 .into_iter()
                 .map(|entitlement| {
                     let (title, artist_name) = describe(connection, entitlement.item)?;
-                    Ok(LibraryItemView { item: entitlement.item.into(), title, artist_name, order_id: entitlement.order_id, granted_at: entitlement.granted_at })
+                    let (order_id, redemption_id) = match entitlement.source {
+                        EntitlementSource::Order(order) => (Some(order), None),
+                        EntitlementSource::CreditRedemption(redemption) => (None, Some(redemption)),
+                    };
+                    Ok(LibraryItemView { item: entitlement.item.into(), title, artist_name, order_id, redemption_id, granted_at: entitlement.granted_at })
                 })
                 .collect::<Result<Vec<_>, ApiError>>()
         })

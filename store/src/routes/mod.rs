@@ -66,6 +66,8 @@ pub fn api(config: &mut ServiceConfig) {
         .service(ads::creative_image)
         .service(ads::receive_impressions)
         .service(ads::installer_status)
+        .service(ads::redeem_credit)
+        .service(ads::list_redemptions)
         .service(ads::create_advertiser)
         .service(ads::list_advertisers)
         .service(ads::create_campaign)

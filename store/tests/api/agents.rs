@@ -6,10 +6,20 @@ use megabox_database::Backend;
 use megabox_protocol::{CreativeId, DeviceId, EventId, ImpressionEvent, Nonce, PairingCode, PublicKey, SlotSize, TimeBucket, UnsignedBatch};
 use serde_json::{Value, json};
 
+use crate::listening::published_track;
 use crate::on_every_backend;
 use crate::support::{Session, TestApp, error_code, spawn_app};
 
-on_every_backend!(signed_impressions_are_counted_once_and_hostile_batches_refused, creative_images_are_served_from_the_offered_path);
+/// Accepted impressions that earn one download credit (`AdsSettings::default`).
+const IMPRESSIONS_PER_CREDIT: usize = 50;
+/// Accepted impressions one device may report per UTC day (`AdsSettings::default`).
+const DEVICE_DAILY_CAP: usize = 30;
+
+on_every_backend!(
+    signed_impressions_are_counted_once_and_hostile_batches_refused,
+    creative_images_are_served_from_the_offered_path,
+    credits_redeem_downloads_once_and_hostile_redemptions_are_refused,
+);
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_pixel(width, height, image::Rgb([20, 90, 200]));
@@ -27,7 +37,8 @@ async fn campaign_with_creative(app: &TestApp, admin: &Session) -> String {
         .bearer_auth(&admin.access_token)
         .json(&json!({
             "advertiser_id": advertiser["id"], "name": "Launch", "cpm_cents": 500, "budget_cents": 100_000,
-            "starts_at": now - chrono::TimeDelta::hours(1), "ends_at": now + chrono::TimeDelta::days(30),
+            // Started days ago, so impressions from yesterday's time buckets are in its flight.
+            "starts_at": now - chrono::TimeDelta::days(3), "ends_at": now + chrono::TimeDelta::days(30),
         }))
         .send()
         .await
@@ -83,16 +94,154 @@ async fn creative_images_are_served_from_the_offered_path(backend: Backend) {
 }
 
 fn batch(key: &SigningKey, device: DeviceId, sequence: u64, creative: &str) -> Value {
-    let unix = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
-    let event = ImpressionEvent {
-        event_id: EventId::random(),
-        creative_id: CreativeId::parse(creative).unwrap(),
-        size: "300x250".parse::<SlotSize>().unwrap(),
-        time_bucket: TimeBucket::containing(unix),
-        nonce: Nonce(rand::random()),
-    };
-    let signed = UnsignedBatch { device_id: device, sequence, events: vec![event] }.sign(key).unwrap();
+    batch_of(key, device, sequence, creative, 1, chrono::TimeDelta::zero())
+}
+
+/// A signed batch of `count` impressions of `creative` that happened `ago`.
+fn batch_of(key: &SigningKey, device: DeviceId, sequence: u64, creative: &str, count: usize, ago: chrono::TimeDelta) -> Value {
+    let unix = u64::try_from((chrono::Utc::now() - ago).timestamp()).unwrap();
+    let events = (0..count)
+        .map(|_| ImpressionEvent {
+            event_id: EventId::random(),
+            creative_id: CreativeId::parse(creative).unwrap(),
+            size: "300x250".parse::<SlotSize>().unwrap(),
+            time_bucket: TimeBucket::containing(unix),
+            nonce: Nonce(rand::random()),
+        })
+        .collect();
+    let signed = UnsignedBatch { device_id: device, sequence, events }.sign(key).unwrap();
     serde_json::to_value(signed).unwrap()
+}
+
+/// Pairs a new agent key with `installer`'s account.
+async fn pair(app: &TestApp, installer: &Session) -> (SigningKey, DeviceId) {
+    let code: Value = app.client.post(app.url("/api/v1/devices/pairing-codes")).bearer_auth(&installer.access_token).send().await.unwrap().json().await.unwrap();
+    let key = SigningKey::from_bytes(&rand::random());
+    let registration = json!({"code": PairingCode::parse(code["code"].as_str().unwrap()).unwrap(), "public_key": PublicKey::of(&key)});
+    let paired = app.post_json("/api/v1/devices", &registration).await;
+    assert_eq!(paired.status(), 201);
+    let device: DeviceId = serde_json::from_value(paired.json::<Value>().await.unwrap()["device_id"].clone()).unwrap();
+    (key, device)
+}
+
+/// Earns `installer` download credits the real way: signed batches from paired agents, within
+/// the per-device daily cap (today and yesterday, on as many devices as that takes).
+async fn earn_credits(app: &TestApp, installer: &Session, creative: &str, credits: usize) {
+    let mut remaining = credits * IMPRESSIONS_PER_CREDIT;
+    while remaining > 0 {
+        let (key, device) = pair(app, installer).await;
+        for (sequence, ago) in [(1, chrono::TimeDelta::zero()), (2, chrono::TimeDelta::days(1))] {
+            let count = remaining.min(DEVICE_DAILY_CAP);
+            if count == 0 {
+                break;
+            }
+            let receipt: Value = app.post_json("/api/v1/impressions", &batch_of(&key, device, sequence, creative, count, ago)).await.json().await.unwrap();
+            assert_eq!(receipt["accepted"].as_array().unwrap().len(), count, "{receipt}");
+            remaining -= count;
+        }
+    }
+}
+
+async fn redeem(app: &TestApp, session: &Session, track: &str) -> reqwest::Response {
+    app.client.post(app.url("/api/v1/installer/redemptions")).bearer_auth(&session.access_token).json(&json!({"track_id": track})).send().await.unwrap()
+}
+
+async fn credits_available(app: &TestApp, session: &Session) -> i64 {
+    let status: Value = app.get_authorized("/api/v1/installer/status", &session.access_token).await.json().await.unwrap();
+    status["credits_available"].as_i64().unwrap()
+}
+
+async fn credits_redeem_downloads_once_and_hostile_redemptions_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin("ops@example.com").await;
+    let creative = campaign_with_creative(&app, &admin).await;
+    let (artist, first, _) = published_track(&app, "one@example.com", 1).await;
+    let (_, second, _) = published_track(&app, "two@example.com", 1).await;
+    let (_, third, _) = published_track(&app, "three@example.com", 1).await;
+    let (hidden_artist, hidden, _) = published_track(&app, "hidden@example.com", 1).await;
+    let releases: Value = app.get_authorized("/api/v1/releases", &hidden_artist.access_token).await.json().await.unwrap();
+    let unpublish = app
+        .client
+        .post(app.url(&format!("/api/v1/releases/{}/unpublish", releases[0]["id"].as_str().unwrap())))
+        .bearer_auth(&hidden_artist.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unpublish.status(), 200);
+    let installer = app.register("installer@example.com", "listener").await;
+
+    assert_eq!(error_code(redeem(&app, &installer, &first).await, 409).await, "no_credits", "nothing earned yet");
+    earn_credits(&app, &installer, &creative, 2).await;
+    assert_eq!(credits_available(&app, &installer).await, 2);
+
+    assert_eq!(error_code(redeem(&app, &installer, &uuid::Uuid::now_v7().to_string()).await, 404).await, "not_found", "an unknown track");
+    assert_eq!(error_code(redeem(&app, &installer, &hidden).await, 404).await, "not_found", "an unpublished track");
+    assert_eq!(error_code(redeem(&app, &artist, &first).await, 409).await, "own_track", "an artist's own music");
+    let extra = app.post_json("/api/v1/installer/redemptions", &json!({"track_id": first, "credits": 5})).await;
+    assert!(extra.status().is_client_error(), "unknown fields are refused");
+    let anonymous = app.post_json("/api/v1/installer/redemptions", &json!({"track_id": first})).await;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(credits_available(&app, &installer).await, 2, "refusals spend nothing");
+
+    // Five requests at once for three tracks with two credits: two succeed, no track twice.
+    let requests = [&first, &first, &first, &second, &third].map(|track| redeem(&app, &installer, track));
+    let responses = futures_util::future::join_all(requests).await;
+    let mut redeemed = Vec::new();
+    for (track, response) in [&first, &first, &first, &second, &third].into_iter().zip(responses) {
+        if response.status() == 201 {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["track_id"], track.as_str());
+            redeemed.push(track.clone());
+        } else {
+            let code = error_code(response, 409).await;
+            assert!(code == "no_credits" || code == "already_owned", "{code}");
+        }
+    }
+    assert_eq!(redeemed.len(), 2, "exactly the credits earned: {redeemed:?}");
+    assert!(redeemed[0] != redeemed[1], "a track is redeemed once: {redeemed:?}");
+    assert_eq!(credits_available(&app, &installer).await, 0);
+    assert_eq!(error_code(redeem(&app, &installer, &redeemed[0]).await, 409).await, "already_owned", "a retry spends nothing");
+
+    // The redeemed tracks are owned like bought ones: listed, downloadable.
+    let library: Value = app.get_authorized("/api/v1/library", &installer.access_token).await.json().await.unwrap();
+    let mut owned: Vec<String> = library.as_array().unwrap().iter().map(|item| item["item"]["id"].as_str().unwrap().to_owned()).collect();
+    owned.sort();
+    redeemed.sort();
+    assert_eq!(owned, redeemed, "{library}");
+    assert!(library.as_array().unwrap().iter().all(|item| item["redemption_id"].is_string() && item["order_id"].is_null()), "{library}");
+    let link = app
+        .client
+        .post(app.url(&format!("/api/v1/library/{}/download", redeemed[0])))
+        .bearer_auth(&installer.access_token)
+        .json(&json!({"format": "original"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.status(), 200);
+    let link: Value = link.json().await.unwrap();
+    let file = app.client.get(app.url(link["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert!(!file.bytes().await.unwrap().is_empty());
+
+    // The history is the caller's own.
+    let history: Value = app.get_authorized("/api/v1/installer/redemptions", &installer.access_token).await.json().await.unwrap();
+    let mut listed: Vec<String> = history.as_array().unwrap().iter().map(|record| record["track_id"].as_str().unwrap().to_owned()).collect();
+    listed.sort();
+    assert_eq!(listed, redeemed, "{history}");
+    let stranger = app.register("stranger@example.com", "listener").await;
+    let foreign: Value = app.get_authorized("/api/v1/installer/redemptions", &stranger.access_token).await.json().await.unwrap();
+    assert_eq!(foreign, json!([]));
+    let not_theirs = app
+        .client
+        .post(app.url(&format!("/api/v1/library/{}/download", redeemed[0])))
+        .bearer_auth(&stranger.access_token)
+        .json(&json!({"format": "original"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(not_theirs, 404).await, "not_found", "another listener's redemption grants them nothing");
+    let verify = app.get_authorized("/api/v1/admin/ledger/verify", &admin.access_token).await;
+    assert_eq!(verify.status(), 200);
 }
 
 async fn signed_impressions_are_counted_once_and_hostile_batches_refused(backend: Backend) {
