@@ -12,5 +12,6 @@ mod cli;
 mod listening;
 mod money;
 mod operations;
+mod payout_crash;
 mod process;
 mod publishing;
