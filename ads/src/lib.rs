@@ -44,7 +44,9 @@ pub use flags::{Flag, FlagKind, flag_account, flag_device, flagged};
 pub use intake::{Deduper, DeduperUnavailable, IntakeReceipt, Reason, RejectedEvent, intake_batch};
 #[cfg(feature = "redis")]
 pub use redis_dedupe::RedisDeduper;
-pub use rewards::{InstallerStatus, Redemption, RedemptionRecord, installer_status, is_agent_active, list_redemptions, redeem_credit};
+pub use rewards::{
+    FreeTierReason, InstallerStatus, Redemption, RedemptionRecord, free_tier, installer_status, list_redemptions, redeem_credit,
+};
 pub use settle::{SettleReport, settle_royalties};
 
 /// The rules an operator may tune; [`Default`] gives the documented defaults.

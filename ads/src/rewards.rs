@@ -16,10 +16,35 @@ use crate::{AdsError, AdsSettings, day_of};
 /// The window of the agent-active rule, in days (today included).
 const AGENT_ACTIVE_WINDOW_DAYS: i64 = 7;
 
+/// Why an account streams for free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FreeTierReason {
+    /// The operator switched the free tier on for the account (it does not lapse, so it is
+    /// reported first when both hold).
+    Operator,
+    /// The account's agents reported enough accepted impressions in the last 7 days.
+    AgentActive,
+}
+
+/// The free-tier rule, the one both the installer's status and the storefront's stream check
+/// use: the operator's switch, or an active agent.
+fn free_tier_rule(operator_granted: bool, agent_active: bool) -> Option<FreeTierReason> {
+    if operator_granted {
+        Some(FreeTierReason::Operator)
+    } else if agent_active {
+        Some(FreeTierReason::AgentActive)
+    } else {
+        None
+    }
+}
+
 /// The installer page's numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct InstallerStatus {
-    /// Free streaming is on.
+    /// Free streaming is on, and why; `None` when it is off.
+    pub free_tier: Option<FreeTierReason>,
+    /// The account's agents reported enough in the last 7 days (one way into the free tier).
     pub agent_active: bool,
     pub accepted_impressions_7d: i64,
     pub impressions_today: i64,
@@ -43,7 +68,15 @@ fn impressions_per_credit(settings: &AdsSettings) -> Result<i64, AdsError> {
     Ok(settings.impressions_per_credit)
 }
 
-pub fn installer_status(connection: &mut DbConnection, user: UserId, now: NaiveDateTime, settings: &AdsSettings) -> Result<InstallerStatus, AdsError> {
+/// The account's rewards. `operator_granted` is the operator's free-tier switch for the account
+/// (kept with the account, outside this crate).
+pub fn installer_status(
+    connection: &mut DbConnection,
+    user: UserId,
+    operator_granted: bool,
+    now: NaiveDateTime,
+    settings: &AdsSettings,
+) -> Result<InstallerStatus, AdsError> {
     let per_credit = impressions_per_credit(settings)?;
     let today = day_of(now);
     let days: Vec<String> = (0..AGENT_ACTIVE_WINDOW_DAYS).map(|back| day_of(now - chrono::TimeDelta::days(back))).collect();
@@ -62,8 +95,10 @@ pub fn installer_status(connection: &mut DbConnection, user: UserId, now: NaiveD
         .optional()?;
     let (impressions_total, credits_redeemed) = credits.unwrap_or((0, 0));
     let credits_earned = impressions_total / per_credit;
+    let agent_active = accepted_impressions_7d >= settings.agent_active_impressions_7d_min;
     Ok(InstallerStatus {
-        agent_active: accepted_impressions_7d >= settings.agent_active_impressions_7d_min,
+        free_tier: free_tier_rule(operator_granted, agent_active),
+        agent_active,
         accepted_impressions_7d,
         impressions_today,
         credits_available: (credits_earned - credits_redeemed).max(0),
@@ -71,9 +106,19 @@ pub fn installer_status(connection: &mut DbConnection, user: UserId, now: NaiveD
     })
 }
 
-/// The storefront's entitlement rule for free streaming.
-pub fn is_agent_active(connection: &mut DbConnection, user: UserId, now: NaiveDateTime, settings: &AdsSettings) -> Result<bool, AdsError> {
-    Ok(installer_status(connection, user, now, settings)?.agent_active)
+/// Whether, and why, the account streams for free (the storefront's entitlement check; the same
+/// answer as [`InstallerStatus::free_tier`]). The operator's switch needs no further query.
+pub fn free_tier(
+    connection: &mut DbConnection,
+    user: UserId,
+    operator_granted: bool,
+    now: NaiveDateTime,
+    settings: &AdsSettings,
+) -> Result<Option<FreeTierReason>, AdsError> {
+    if operator_granted {
+        return Ok(free_tier_rule(true, false));
+    }
+    Ok(installer_status(connection, user, operator_granted, now, settings)?.free_tier)
 }
 
 /// Spends one download credit on `track` by `artist`, and records the redemption in royalties

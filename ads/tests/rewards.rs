@@ -7,7 +7,7 @@ mod common;
 use std::net::IpAddr;
 
 use common::*;
-use megabox_ads::{AdsError, AdsSettings, installer_status, intake_batch, is_agent_active, redeem_credit};
+use megabox_ads::{AdsError, AdsSettings, FreeTierReason, free_tier, installer_status, intake_batch, redeem_credit};
 use megabox_database::DbConnection;
 use megabox_domain::{ArtistId, TrackId, UserId};
 use megabox_protocol::CreativeId;
@@ -31,19 +31,27 @@ fn agent_active_needs_enough_impressions_in_the_last_seven_days() {
         let fixture = campaign(connection, 200, 10_000);
         let user = UserId::generate();
         let mut agent = pair(connection, user, 1);
-        let active = |connection: &mut DbConnection, at| is_agent_active(connection, user, at, &settings()).unwrap_or_else(|error| panic!("{error}"));
+        let active = |connection: &mut DbConnection, at| {
+            free_tier(connection, user, false, at, &settings()).unwrap_or_else(|error| panic!("{error}")) == Some(FreeTierReason::AgentActive)
+        };
         assert!(!active(connection, now()));
         report(connection, &mut agent, &fixture.creative.id, 4);
         assert!(!active(connection, now()), "4 < 5");
         report(connection, &mut agent, &fixture.creative.id, 1);
-        let status = installer_status(connection, user, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
+        let status = installer_status(connection, user, false, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
         assert!(status.agent_active);
+        assert_eq!(status.free_tier, Some(FreeTierReason::AgentActive));
         assert_eq!((status.accepted_impressions_7d, status.impressions_today), (5, 5));
         let day = chrono::TimeDelta::days(1);
         assert!(active(connection, now() + day * 6), "still inside the 7-day window");
         assert!(!active(connection, now() + day * 7), "the window has moved past");
         // Another account's impressions do not count for this one.
-        assert_eq!(is_agent_active(connection, UserId::generate(), now(), &settings()).ok(), Some(false));
+        assert_eq!(free_tier(connection, UserId::generate(), false, now(), &settings()).ok(), Some(None));
+        // The operator's switch grants the free tier without any impression, and says so.
+        let granted = UserId::generate();
+        assert_eq!(free_tier(connection, granted, true, now(), &settings()).ok(), Some(Some(FreeTierReason::Operator)));
+        let status = installer_status(connection, granted, true, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!((status.free_tier, status.agent_active), (Some(FreeTierReason::Operator), false));
     });
 }
 
@@ -55,7 +63,7 @@ fn credits_are_earned_per_impressions_and_never_spent_below_zero() {
         let user = UserId::generate();
         let mut agent = pair(connection, user, 1);
         report(connection, &mut agent, &fixture.creative.id, 9);
-        let status = installer_status(connection, user, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
+        let status = installer_status(connection, user, false, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!((status.credits_earned, status.credits_available), (2, 2));
         let (track, artist) = (TrackId::generate(), ArtistId::generate());
         let redeem = |connection: &mut DbConnection| redeem_credit(connection, user, track, artist, now(), &settings(), &RoyaltySettings::default());
@@ -66,7 +74,7 @@ fn credits_are_earned_per_impressions_and_never_spent_below_zero() {
         assert!(matches!(stranger, Err(AdsError::NoCreditAvailable)));
         // Three more impressions complete the third credit.
         report(connection, &mut agent, &fixture.creative.id, 3);
-        let status = installer_status(connection, user, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
+        let status = installer_status(connection, user, false, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!((status.credits_earned, status.credits_available), (3, 1));
         assert_eq!(royalty_plays(connection, user), 2 * 10, "two redemptions weigh 10 plays each");
         assert_ledger_verifies(connection, "after redemptions");
@@ -117,7 +125,7 @@ fn concurrent_redemptions_spend_each_credit_once() {
         let refused = outcomes.iter().filter(|outcome| outcome.as_ref().is_err_and(|error| error.contains("no download credit"))).count();
         assert_eq!((succeeded, refused), (CREDITS, ATTEMPTS - CREDITS), "{:?}: {outcomes:?}", database.backend);
         let connection = &mut *database.connection();
-        let status = installer_status(connection, user, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
+        let status = installer_status(connection, user, false, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(status.credits_available, 0);
         assert_eq!(royalty_plays(connection, user), i64::try_from(CREDITS * 10).unwrap_or_default());
     });
@@ -138,7 +146,7 @@ fn a_redemption_in_a_rolled_back_transaction_leaves_nothing() {
             Err(AdsError::InvalidInput("the grant failed".to_owned()))
         });
         assert!(matches!(outcome, Err(AdsError::InvalidInput(_))), "{outcome:?}");
-        let status = installer_status(connection, user, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
+        let status = installer_status(connection, user, false, now(), &settings()).unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(status.credits_available, 1, "{:?}: the credit is back", database.backend);
         assert_eq!(royalty_plays(connection, user), 0, "no play recorded");
         assert!(megabox_ads::list_redemptions(connection, user).unwrap_or_else(|error| panic!("{error}")).is_empty());

@@ -594,7 +594,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The caller's agent rewards: free-tier status, impressions and download credits. */
+        /** The caller's agent rewards: free-tier status and why, impressions and download credits. */
         get: operations["installer_status"];
         put?: never;
         post?: never;
@@ -1120,18 +1120,29 @@ export interface components {
             reason: string;
             subject_id: string;
         };
+        FreeTierView: {
+            /** @description Full streams are free for this account now. */
+            active: boolean;
+            /**
+             * @description Why: `operator` (an operator switched it on) or `agent_active` (the account's agents
+             *     reported enough this week); absent when not active.
+             */
+            reason?: string | null;
+        };
         Health: {
             status: string;
         };
         InstallerStatusView: {
             /** Format: int64 */
             accepted_impressions_7d: number;
-            /** @description Free streaming is on. */
+            /** @description The account's agents reported enough accepted impressions in the last 7 days. */
             agent_active: boolean;
             /** Format: int64 */
             credits_available: number;
             /** Format: int64 */
             credits_earned: number;
+            /** @description The free streaming tier, decided exactly as the stream check decides it. */
+            free_tier: components["schemas"]["FreeTierView"];
             /** Format: int64 */
             impressions_today: number;
         };

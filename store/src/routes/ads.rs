@@ -154,8 +154,19 @@ pub async fn receive_impressions(state: web::Data<AppState>, request: HttpReques
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct FreeTierView {
+    /// Full streams are free for this account now.
+    pub active: bool,
+    /// Why: `operator` (an operator switched it on) or `agent_active` (the account's agents
+    /// reported enough this week); absent when not active.
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct InstallerStatusView {
-    /// Free streaming is on.
+    /// The free streaming tier, decided exactly as the stream check decides it.
+    pub free_tier: FreeTierView,
+    /// The account's agents reported enough accepted impressions in the last 7 days.
     pub agent_active: bool,
     pub accepted_impressions_7d: i64,
     pub impressions_today: i64,
@@ -163,13 +174,19 @@ pub struct InstallerStatusView {
     pub credits_earned: i64,
 }
 
-/// The caller's agent rewards: free-tier status, impressions and download credits.
+/// The caller's agent rewards: free-tier status and why, impressions and download credits.
 #[utoipa::path(tag = "agent", security(("bearer" = [])), responses((status = 200, body = InstallerStatusView)))]
 #[get("/installer/status")]
 pub async fn installer_status(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<InstallerStatusView>, ApiError> {
     let settings = state.ads_settings.clone();
-    let status = state.database(move |connection| Ok(megabox_ads::installer_status(connection, user.user_id, now(), &settings)?)).await?;
+    let status = state
+        .database(move |connection| {
+            let operator_granted = crate::storefront::entitlements::operator_granted_free_tier(connection, user.user_id)?;
+            Ok(megabox_ads::installer_status(connection, user.user_id, operator_granted, now(), &settings)?)
+        })
+        .await?;
     Ok(web::Json(InstallerStatusView {
+        free_tier: FreeTierView { active: status.free_tier.is_some(), reason: status.free_tier.map(super::views::wire_name) },
         agent_active: status.agent_active,
         accepted_impressions_7d: status.accepted_impressions_7d,
         impressions_today: status.impressions_today,

@@ -50,12 +50,18 @@ pub fn full_stream_access(
     if megabox_payments::owns_track(connection, user, media.track_id)? {
         return Ok(Some(FullStreamAccess::Owned));
     }
-    // The free tier: an agent of the account reported enough recently, or an operator said so.
-    let operator_override = accounts::find_by_id(connection, user)?.is_some_and(|account| account.agent_active);
-    if operator_override || megabox_ads::is_agent_active(connection, user, chrono::Utc::now().naive_utc(), ads_settings)? {
+    // The free tier: `megabox_ads::free_tier`, the rule the installer's status reports too.
+    let operator_granted = operator_granted_free_tier(connection, user)?;
+    if megabox_ads::free_tier(connection, user, operator_granted, chrono::Utc::now().naive_utc(), ads_settings)?.is_some() {
         return Ok(Some(FullStreamAccess::FreeTier));
     }
     Ok(None)
+}
+
+/// The operator's free-tier switch for the account (`PUT /admin/users/{id}/agent-active`), an
+/// input of `megabox_ads::free_tier`.
+pub fn operator_granted_free_tier(connection: &mut DbConnection, user: UserId) -> Result<bool, ApiError> {
+    Ok(accounts::find_by_id(connection, user)?.is_some_and(|account| account.agent_active))
 }
 
 /// How long a granted full stream is trusted without asking the database again.

@@ -6,12 +6,14 @@ use megabox_database::Backend;
 use megabox_protocol::{CreativeId, DeviceId, EventId, ImpressionEvent, Nonce, PairingCode, PublicKey, SlotSize, TimeBucket, UnsignedBatch};
 use serde_json::{Value, json};
 
-use crate::listening::published_track;
+use crate::listening::{published_track, set_free_tier, start_play};
 use crate::on_every_backend;
 use crate::support::{Session, TestApp, error_code, spawn_app};
 
 /// Accepted impressions that earn one download credit (`AdsSettings::default`).
 const IMPRESSIONS_PER_CREDIT: usize = 50;
+/// Accepted impressions over 7 days that make an account agent-active (`AdsSettings::default`).
+const AGENT_ACTIVE_IMPRESSIONS: usize = 5;
 /// Accepted impressions one device may report per UTC day (`AdsSettings::default`).
 const DEVICE_DAILY_CAP: usize = 30;
 
@@ -19,6 +21,7 @@ on_every_backend!(
     signed_impressions_are_counted_once_and_hostile_batches_refused,
     creative_images_are_served_from_the_offered_path,
     credits_redeem_downloads_once_and_hostile_redemptions_are_refused,
+    the_free_tier_status_is_the_stream_checks_answer,
 );
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -281,4 +284,40 @@ async fn signed_impressions_are_counted_once_and_hostile_batches_refused(backend
     assert_eq!(revoked.status(), 200);
     let after_revoke = app.post_json("/api/v1/impressions", &batch(&key, device, 3, &creative)).await;
     assert_eq!(error_code(after_revoke, 403).await, "revoked_device");
+}
+
+async fn the_free_tier_status_is_the_stream_checks_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin("ops@example.com").await;
+    let creative = campaign_with_creative(&app, &admin).await;
+    let (_, track, _) = published_track(&app, "artist@example.com", 1).await;
+    let installer = app.register("installer@example.com", "listener").await;
+    let free_tier = || async {
+        let status: Value = app.get_authorized("/api/v1/installer/status", &installer.access_token).await.json().await.unwrap();
+        (status["free_tier"].clone(), status["agent_active"].clone())
+    };
+    let streams = || async { start_play(&app, &installer, &track).await.status().as_u16() };
+
+    assert_eq!(free_tier().await, (json!({"active": false, "reason": null}), json!(false)));
+    assert_eq!(streams().await, 403);
+    set_free_tier(&app, &admin, &installer, true).await;
+    assert_eq!(free_tier().await, (json!({"active": true, "reason": "operator"}), json!(false)), "the operator's switch counts");
+    assert_eq!(streams().await, 201);
+    set_free_tier(&app, &admin, &installer, false).await;
+    assert_eq!(free_tier().await, (json!({"active": false, "reason": null}), json!(false)));
+    assert_eq!(streams().await, 403);
+
+    let (key, device) = pair(&app, &installer).await;
+    let receipt: Value = app
+        .post_json("/api/v1/impressions", &batch_of(&key, device, 1, &creative, AGENT_ACTIVE_IMPRESSIONS - 1, chrono::TimeDelta::zero()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(receipt["accepted"].as_array().unwrap().len(), AGENT_ACTIVE_IMPRESSIONS - 1);
+    assert_eq!(free_tier().await.0, json!({"active": false, "reason": null}), "one impression short");
+    assert_eq!(streams().await, 403);
+    app.post_json("/api/v1/impressions", &batch(&key, device, 2, &creative)).await;
+    assert_eq!(free_tier().await, (json!({"active": true, "reason": "agent_active"}), json!(true)));
+    assert_eq!(streams().await, 201);
 }
