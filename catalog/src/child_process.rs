@@ -28,7 +28,7 @@ const SIGNAL_CPU_TIME_LIMIT: i32 = 24;
 const ALLOCATION_FAILURE_MESSAGE: &str = "memory allocation of";
 
 /// How a child ended.
-pub(crate) enum Ending {
+enum Ending {
     /// Exited successfully, with this stdout.
     Finished(Vec<u8>),
     TimedOut,
@@ -38,9 +38,39 @@ pub(crate) enum Ending {
     Crashed(String),
 }
 
+/// Why a child gave no answer, in the terms both sandboxes report to their callers.
+pub(crate) enum NoAnswer {
+    /// The child could not be run or read, or its answer was not what it should be.
+    SandboxFailed(String),
+    TimedOut { limit_seconds: u64 },
+    OutOfMemory { limit_mib: u64 },
+    CpuTimeExceeded { limit_seconds: u64 },
+    Crashed(String),
+}
+
+/// Runs the child like [`run`] and reads its answer: the JSON of a `Result<T, E>` the child
+/// wrote with [`write_result`]. Every other ending becomes an `E` through `From<NoAnswer>`.
+pub(crate) fn run_for_answer<T, E>(program: &Path, leading_args: &[OsString], limits: &SandboxLimits, operands: &[&OsStr], output_bytes_max: u64) -> Result<T, E>
+where
+    T: serde::de::DeserializeOwned,
+    E: serde::de::DeserializeOwned + From<NoAnswer>,
+{
+    let ending = run(program, leading_args, limits, operands, output_bytes_max).map_err(|message| E::from(NoAnswer::SandboxFailed(message)))?;
+    Err(E::from(match ending {
+        Ending::Finished(stdout) => {
+            return serde_json::from_slice::<Result<T, E>>(&stdout)
+                .map_err(|error| E::from(NoAnswer::SandboxFailed(format!("unreadable output of the child process: {error}"))))?;
+        }
+        Ending::TimedOut => NoAnswer::TimedOut { limit_seconds: limits.wall_clock.as_secs() },
+        Ending::OutOfMemory => NoAnswer::OutOfMemory { limit_mib: limits.address_space_bytes / (1024 * 1024) },
+        Ending::CpuTimeExceeded => NoAnswer::CpuTimeExceeded { limit_seconds: limits.cpu_seconds },
+        Ending::Crashed(detail) => NoAnswer::Crashed(detail),
+    }))
+}
+
 /// Runs `program leading_args… --address-space-bytes N --cpu-seconds N operands…` and waits
 /// for it within the wall-clock limit. `Err` means the child could not be run or read at all.
-pub(crate) fn run(
+fn run(
     program: &Path,
     leading_args: &[OsString],
     limits: &SandboxLimits,

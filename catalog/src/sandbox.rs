@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::analysis::{Analysis, AnalysisError, analyze_file};
-use crate::child_process::{self, ADDRESS_SPACE_ARGUMENT, CPU_SECONDS_ARGUMENT, Ending};
+use crate::child_process::{self, ADDRESS_SPACE_ARGUMENT, CPU_SECONDS_ARGUMENT, NoAnswer};
 
 /// Address space of the child: decoding needs tens of MiB; artwork up to a few hundred.
 pub const ADDRESS_SPACE_BYTES_DEFAULT: u64 = 1024 * 1024 * 1024;
@@ -64,15 +64,18 @@ impl AnalysisSandbox {
     /// Analyses `path` in a child process; blocks until it finishes or is killed (call it from a
     /// blocking thread in async code).
     pub fn analyze(&self, path: &Path) -> Result<Analysis, AnalysisError> {
-        let ending = child_process::run(&self.program, &self.leading_args, &self.limits, &[path.as_os_str()], OUTPUT_BYTES_MAX)
-            .map_err(|message| AnalysisError::SandboxFailed { message })?;
+        child_process::run_for_answer(&self.program, &self.leading_args, &self.limits, &[path.as_os_str()], OUTPUT_BYTES_MAX)
+    }
+}
+
+impl From<NoAnswer> for AnalysisError {
+    fn from(ending: NoAnswer) -> Self {
         match ending {
-            Ending::Finished(stdout) => serde_json::from_slice::<Result<Analysis, AnalysisError>>(&stdout)
-                .map_err(|error| AnalysisError::SandboxFailed { message: format!("unreadable analysis output: {error}") })?,
-            Ending::TimedOut => Err(AnalysisError::TimedOut { limit_seconds: self.limits.wall_clock.as_secs() }),
-            Ending::OutOfMemory => Err(AnalysisError::OutOfMemory { limit_mib: self.limits.address_space_bytes / (1024 * 1024) }),
-            Ending::CpuTimeExceeded => Err(AnalysisError::CpuTimeExceeded { limit_seconds: self.limits.cpu_seconds }),
-            Ending::Crashed(detail) => Err(AnalysisError::Crashed { detail }),
+            NoAnswer::SandboxFailed(message) => AnalysisError::SandboxFailed { message },
+            NoAnswer::TimedOut { limit_seconds } => AnalysisError::TimedOut { limit_seconds },
+            NoAnswer::OutOfMemory { limit_mib } => AnalysisError::OutOfMemory { limit_mib },
+            NoAnswer::CpuTimeExceeded { limit_seconds } => AnalysisError::CpuTimeExceeded { limit_seconds },
+            NoAnswer::Crashed(detail) => AnalysisError::Crashed { detail },
         }
     }
 }

@@ -558,7 +558,7 @@ fn crashes_timeouts_and_runaway_children_become_clear_errors() {
     assert_eq!(shell_sandbox("ulimit -S -t 1; while :; do :; done", spinning).analyze(&file), Err(AnalysisError::CpuTimeExceeded { limit_seconds: 1 }));
 
     let garbled = shell_sandbox("echo not json", short).analyze(&file);
-    assert!(matches!(&garbled, Err(AnalysisError::SandboxFailed { message }) if message.starts_with("unreadable analysis output")), "{garbled:?}");
+    assert!(matches!(&garbled, Err(AnalysisError::SandboxFailed { message }) if message.starts_with("unreadable output of the child process")), "{garbled:?}");
     let missing = AnalysisSandbox::new("/nonexistent/catalog-analyze", Vec::<String>::new(), short);
     assert!(matches!(missing.analyze(&file), Err(AnalysisError::SandboxFailed { .. })));
 }

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use super::{Format, TranscodeError, partial_path, transcode_file};
-use crate::child_process::{self, ADDRESS_SPACE_ARGUMENT, CPU_SECONDS_ARGUMENT, Ending};
+use crate::child_process::{self, ADDRESS_SPACE_ARGUMENT, CPU_SECONDS_ARGUMENT, NoAnswer};
 use crate::sandbox::{ADDRESS_SPACE_BYTES_DEFAULT, SandboxLimits};
 
 /// Processor time of a transcoding child: LAME encodes a two-hour track at V0 in a few minutes.
@@ -67,15 +67,18 @@ impl TranscodeSandbox {
 
     fn run_child(&self, input: &Path, output: &Path, format: Format) -> Result<(), TranscodeError> {
         let operands = [std::ffi::OsStr::new(format.as_str()), input.as_os_str(), output.as_os_str()];
-        let ending = child_process::run(&self.program, &self.leading_args, &self.limits, &operands, OUTPUT_BYTES_MAX)
-            .map_err(|message| TranscodeError::SandboxFailed { message })?;
+        child_process::run_for_answer(&self.program, &self.leading_args, &self.limits, &operands, OUTPUT_BYTES_MAX)
+    }
+}
+
+impl From<NoAnswer> for TranscodeError {
+    fn from(ending: NoAnswer) -> Self {
         match ending {
-            Ending::Finished(stdout) => serde_json::from_slice::<Result<(), TranscodeError>>(&stdout)
-                .map_err(|error| TranscodeError::SandboxFailed { message: format!("unreadable transcoding output: {error}") })?,
-            Ending::TimedOut => Err(TranscodeError::TimedOut { limit_seconds: self.limits.wall_clock.as_secs() }),
-            Ending::OutOfMemory => Err(TranscodeError::OutOfMemory { limit_mib: self.limits.address_space_bytes / (1024 * 1024) }),
-            Ending::CpuTimeExceeded => Err(TranscodeError::CpuTimeExceeded { limit_seconds: self.limits.cpu_seconds }),
-            Ending::Crashed(detail) => Err(TranscodeError::Crashed { detail }),
+            NoAnswer::SandboxFailed(message) => TranscodeError::SandboxFailed { message },
+            NoAnswer::TimedOut { limit_seconds } => TranscodeError::TimedOut { limit_seconds },
+            NoAnswer::OutOfMemory { limit_mib } => TranscodeError::OutOfMemory { limit_mib },
+            NoAnswer::CpuTimeExceeded { limit_seconds } => TranscodeError::CpuTimeExceeded { limit_seconds },
+            NoAnswer::Crashed(detail) => TranscodeError::Crashed { detail },
         }
     }
 }
