@@ -34,11 +34,13 @@ const CREATIVE_SIZE = "300x250";
  * impressions a UTC day and 50 earn a download credit, so two agents at their cap earn exactly one.
  */
 const IMPRESSIONS_PER_AGENT = 30;
+const REDEEMED_TRACK = "02 High Water";
 const apiPaths = Object.keys(JSON.parse(readFileSync(path.join(frontendDirectory, "src", "api", "openapi.json"), "utf8")).paths);
 const checkoutExists = apiPaths.includes("/api/v1/checkout") && apiPaths.includes("/api/v1/library");
 const moneyExists = apiPaths.includes("/api/v1/artist/earnings") && apiPaths.includes("/api/v1/admin/ledger/verify");
 const freeTierSwitchExists = apiPaths.includes("/api/v1/admin/users/{id}/agent-active");
 const advertisingExists = apiPaths.includes("/api/v1/admin/campaigns/{id}/creatives") && apiPaths.includes("/api/v1/admin/advertisers");
+const redemptionExists = apiPaths.includes("/api/v1/installer/redemptions");
 const publishingExists = apiPaths.includes("/api/v1/releases/{id}/tracks") && apiPaths.includes("/api/v1/catalog/releases");
 
 /** An MP3 with ID3 tags and a cover picture, made by ffmpeg (a CI package), to exercise tag and artwork reading. */
@@ -173,7 +175,21 @@ async function main() {
     }
     async function expectNoSidewaysScroll() {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-      if (overflow > 0) throw new Error(`the page scrolls sideways by ${overflow} px`);
+      if (overflow > 0) {
+        // Name the outermost element that sticks out, so the failure says what to fix.
+        const culprit = await page.evaluate(() => {
+          const width = document.documentElement.clientWidth;
+          const clipped = (element) => {
+            for (let parent = element.parentElement; parent !== null; parent = parent.parentElement) {
+              if (getComputedStyle(parent).overflowX !== "visible") return true;
+            }
+            return false;
+          };
+          const wide = [...document.querySelectorAll("body *")].find((element) => element.getBoundingClientRect().right > width + 1 && !clipped(element));
+          return wide === undefined ? "?" : `${wide.tagName.toLowerCase()}${wide.id ? `#${wide.id}` : ""}.${[...wide.classList].join(".")}`;
+        });
+        throw new Error(`the page scrolls sideways by ${overflow} px (${culprit})`);
+      }
     }
     async function waitForValue(locator, expected) {
       const deadline = Date.now() + STEP_TIMEOUT_MS;
@@ -186,6 +202,12 @@ async function main() {
     }
     const accountName = page.getByTestId("account-name");
     const firstAgent = new TestAgent(baseUrl);
+    async function releaseIdOf(title) {
+      const found = await (await fetch(`${baseUrl}/api/v1/catalog/search?q=${encodeURIComponent(title)}`)).json();
+      const release = found.releases.find((candidate) => candidate.title === title);
+      if (release === undefined) throw new Error(`search does not find the release ${title}`);
+      return release.id;
+    }
     const suffix = Date.now().toString(36);
     const artist = { email: `artist-${suffix}@example.com`, name: "Ada Artist" };
     const listener = { email: `listener-${suffix}@example.com`, name: "Lee Listener" };
@@ -558,6 +580,8 @@ async function main() {
           const code = (await page.getByTestId("pairing-code").textContent()) ?? "";
           const paired = await agent.pair(code);
           if (paired.status !== 201) throw new Error(`pairing answered ${paired.status}: ${JSON.stringify(paired.body)}`);
+          // The page's polling was walked above; a click is quicker.
+          await page.getByRole("button", { name: "Refresh devices" }).click();
           await expectVisible(page.getByTestId("pairing-result"));
           const receipt = await agent.reportImpressions(creative.creative_id, CREATIVE_SIZE, IMPRESSIONS_PER_AGENT);
           if (receipt.status !== 200) throw new Error(`the batch answered ${receipt.status}: ${JSON.stringify(receipt.body)}`);
@@ -569,6 +593,39 @@ async function main() {
         await expectVisible(page.getByTestId("credits-earned").filter({ hasText: /^1$/ }));
         await expectVisible(page.getByTestId("credits-available").filter({ hasText: /^1$/ }));
         await expectAccessible();
+      });
+    }
+
+    if (publishingExists && freeTierSwitchExists && advertisingExists && redemptionExists) {
+      await step("listener spends the credit on a track found from the free music page", async () => {
+        await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
+        // With a credit to spend, every track of a release page offers it.
+        await expectVisible(page.getByRole("button", { name: `Get with a credit — ${REDEEMED_TRACK}` }));
+        await page.goto(`${baseUrl}/free-music`);
+        const finder = page.getByRole("search", { name: "Find a track for a credit" });
+        await finder.getByRole("searchbox").fill("high water");
+        await finder.getByRole("button", { name: "Find" }).click();
+        const hit = page.getByRole("list", { name: "Tracks found" }).getByRole("listitem").filter({ hasText: REDEEMED_TRACK });
+        await hit.getByRole("button", { name: `Get with a credit — ${REDEEMED_TRACK}` }).click();
+        // That was the only credit: the finder gives way to what happened.
+        await expectVisible(page.getByTestId("redemption-status").filter({ hasText: `${REDEEMED_TRACK} is in your library` }));
+        await expectVisible(page.getByTestId("credits-available").filter({ hasText: /^0$/ }));
+        await expectVisible(page.getByRole("list", { name: "Redeemed with credits" }).getByText(REDEEMED_TRACK));
+        await expectVisible(page.getByText("You have no download credits to spend yet."));
+        await expectAccessible();
+      });
+
+      await step("the redeemed track downloads from the library; no credit is left to spend", async () => {
+        await page.getByRole("list", { name: "Redeemed with credits" }).getByRole("link", { name: REDEEMED_TRACK }).click();
+        const form = page.getByRole("form", { name: `Download ${REDEEMED_TRACK}` });
+        await expectVisible(page.getByRole("list", { name: "Your music" }).getByText("redeemed with a credit"));
+        // The original file needs no transcoding (the release's download below walks that).
+        await form.getByLabel("Format").selectOption("original");
+        const [download] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), form.getByRole("button", { name: /^Download/ }).click()]);
+        if ((await download.failure()) !== null) throw new Error(`the download failed: ${await download.failure()}`);
+        await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
+        await expectVisible(page.getByRole("button", { name: "Play 01 Low Tide" }));
+        if ((await page.getByRole("button", { name: /^Get with a credit/ }).count()) !== 0) throw new Error("a release page offers a credit the listener no longer has");
       });
     }
 
@@ -648,6 +705,16 @@ async function main() {
         await page.goto(`${baseUrl}/artist`);
         await page.getByRole("link", { name: RELEASE_TITLE }).click();
         await expectVisible(page.getByRole("form", { name: "Track 2" }));
+        await expectNoSidewaysScroll();
+      });
+    }
+
+    if (advertisingExists) {
+      await step("phone-sized operator console", async () => {
+        await signOut();
+        await signIn(operator);
+        await page.waitForURL(`${baseUrl}/operator`);
+        await expectVisible(page.getByRole("table", { name: "Campaigns" }));
         await expectNoSidewaysScroll();
       });
     }

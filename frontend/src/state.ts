@@ -1,6 +1,8 @@
-//! The app's singletons: the session (and through it the typed API client) and the cart.
+//! The app's singletons: the session (and through it the typed API client), the cart and the
+//! installer's download credits.
 import { REFRESH_TOKEN_STORAGE_KEY, Session, type SessionState } from "./auth/session";
 import { parseStoredCart, type CartItem } from "./cart/cart";
+import { Credits, type CreditsAvailable } from "./installer/credits";
 import { Observable, useObservable } from "./lib/store";
 
 export const session = new Session((request) => fetch(request), window.localStorage, window.location.origin);
@@ -28,4 +30,13 @@ cart.subscribe((items) => window.localStorage.setItem(CART_STORAGE_KEY, JSON.str
 
 export function useCart(): CartItem[] {
   return useObservable(cart);
+}
+
+export const credits = new Credits();
+session.subscribe((state) => {
+  if (state.status !== "signed_in") credits.clear();
+});
+
+export function useCredits(): CreditsAvailable {
+  return useObservable(credits.available);
 }

@@ -1,8 +1,9 @@
-//! A release: artwork, the tracklist to play or queue, and adding the release or single tracks to
-//! the cart.
+//! A release: artwork, the tracklist to play or queue, adding the release or single tracks to the
+//! cart, and getting a track with a download credit.
 import { dataOf, type Schemas } from "../api/client";
 import { addItem } from "../cart/cart";
 import { LoadedView } from "../components/loading";
+import { RedeemButton, useCreditRefresh } from "../installer/redeem";
 import { formatDuration } from "../lib/duration";
 import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
@@ -75,6 +76,7 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
               Queue
             </button>
             {track.price == null ? null : <AddToCart id={track.id} kind="track" title={track.title} artistName={artistName} price={track.price} />}
+            <RedeemButton trackId={track.id} title={track.title} />
           </li>
         ))}
       </ol>
@@ -83,6 +85,7 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
 }
 
 export function ReleasePage({ releaseId }: { releaseId: string }) {
+  useCreditRefresh();
   const [detail] = useLoad(() => dataOf(session.api.GET("/api/v1/catalog/releases/{id}", { params: { path: { id: releaseId } } })), [releaseId]);
   return <LoadedView loaded={detail}>{(loaded) => <Release detail={loaded} />}</LoadedView>;
 }

@@ -1,10 +1,11 @@
-//! Free music with the Megabox agent: the free-tier status, impressions and credits, pairing an
-//! agent with a short code, and the paired devices (revocable).
+//! Free music with the Megabox agent: the free-tier status, impressions and credits, spending a
+//! credit on a track, pairing an agent with a short code, and the paired devices (revocable).
 import { useEffect, useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { useLoad } from "../lib/use-load";
-import { session, useSession } from "../state";
+import { credits, session, useCredits, useSession } from "../state";
+import { RedeemCredits } from "./redeem";
 
 /**
  * A device's short name: the last group of its UUID. Not the first: ids are UUIDv7, whose
@@ -19,8 +20,14 @@ function formatTime(timestamp: string | null | undefined): string {
 }
 
 function Status() {
-  const [status] = useLoad(() => dataOf(session.api.GET("/api/v1/installer/status")), []);
+  const [status] = useLoad(async () => {
+    const loaded = await dataOf(session.api.GET("/api/v1/installer/status"));
+    credits.set(loaded.credits_available);
+    return loaded;
+  }, []);
   const state = useSession();
+  // Redeeming below changes the count; the shared store has the server's latest figure.
+  const available = useCredits();
   // The server streams for free when an agent is active or an operator switched the tier on
   // (the account's `agent_active`); the status endpoint reports only the agent.
   const operatorOverride = state.status === "signed_in" && state.me.agent_active;
@@ -39,7 +46,7 @@ function Status() {
             <dt>Download credits earned</dt>
             <dd data-testid="credits-earned">{loaded.credits_earned}</dd>
             <dt>Download credits available</dt>
-            <dd data-testid="credits-available">{loaded.credits_available}</dd>
+            <dd data-testid="credits-available">{available ?? loaded.credits_available}</dd>
           </dl>
         </>
       )}
@@ -182,6 +189,8 @@ export function InstallerPage() {
         <li>Local: nothing about your browsing leaves your machine — reports carry only which ad was seen, never a URL.</li>
         <li>Signed: each report is signed by a key that only your agent holds.</li>
       </ul>
+      <h2>Spend a credit</h2>
+      <RedeemCredits />
       <h2>Pair an agent</h2>
       <Pairing deviceCount={devices.status === "ready" ? devices.data.length : null} onPaired={reloadDevices} />
       <h2>Devices</h2>

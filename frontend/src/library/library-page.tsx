@@ -1,17 +1,11 @@
 //! What the listener owns, each item downloadable in a chosen format through a signed, expiring
-//! link. The library lists items by id, so their titles come from the orders that bought them;
-//! releases link to their page, where every track plays in full.
+//! link; releases link to their page, where every track plays in full.
 import { useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
-
-interface OwnedItem {
-  entry: Schemas["LibraryItemView"];
-  title: string;
-}
 
 /** The formats the server makes (see `DownloadRequest.format`), with the words people know them by. */
 const DOWNLOAD_FORMATS = [
@@ -54,40 +48,39 @@ function Download({ item, title }: { item: Schemas["LibraryItemView"]["item"]; t
   );
 }
 
-async function loadLibrary(): Promise<OwnedItem[]> {
-  const entries = await dataOf(session.api.GET("/api/v1/library"));
-  const orderIds = [...new Set(entries.map((entry) => entry.order_id))];
-  const orders = await Promise.all(orderIds.map((id) => dataOf(session.api.GET("/api/v1/orders/{id}", { params: { path: { id } } }))));
-  const titles = new Map(orders.flatMap((order) => order.lines.map((line) => [line.item.id, line.title] as const)));
-  return entries.map((entry) => ({ entry, title: titles.get(entry.item.id) ?? `${entry.item.kind} ${entry.item.id}` }));
+function Owned({ entry }: { entry: Schemas["LibraryItemView"] }) {
+  const title = entry.title ?? `A ${entry.item.kind} no longer in the store`;
+  return (
+    <li class="card">
+      {entry.item.kind === "release" ? <Link href={`/releases/${entry.item.id}`}>{title}</Link> : <span>{title}</span>}
+      <span class="muted">
+        {entry.item.kind === "release" ? "Release" : "Track"} · {entry.redemption_id == null ? "bought" : "redeemed with a credit"} {entry.granted_at.slice(0, 10)}
+      </span>
+      <Download item={entry.item} title={title} />
+    </li>
+  );
 }
 
 export function LibraryPage() {
-  const [library] = useLoad(loadLibrary, []);
+  const [library] = useLoad(() => dataOf(session.api.GET("/api/v1/library")), []);
   return (
     <section>
       <h1>Library</h1>
-        <LoadedView loaded={library}>
-          {(items) =>
-            items.length === 0 ? (
-              <p>
-                Nothing here yet. <Link href="/">Find something to buy</Link>.
-              </p>
-            ) : (
-              <ul class="library" aria-label="Your music">
-                {items.map(({ entry, title }) => (
-                  <li key={`${entry.item.kind}-${entry.item.id}`} class="card">
-                    {entry.item.kind === "release" ? <Link href={`/releases/${entry.item.id}`}>{title}</Link> : <span>{title}</span>}
-                    <span class="muted">
-                      {entry.item.kind === "release" ? "Release" : "Track"} · bought {entry.granted_at.slice(0, 10)}
-                    </span>
-                    <Download item={entry.item} title={title} />
-                  </li>
-                ))}
-              </ul>
-            )
-          }
-        </LoadedView>
+      <LoadedView loaded={library}>
+        {(items) =>
+          items.length === 0 ? (
+            <p>
+              Nothing here yet. <Link href="/">Find something to buy</Link>.
+            </p>
+          ) : (
+            <ul class="library" aria-label="Your music">
+              {items.map((entry) => (
+                <Owned key={`${entry.item.kind}-${entry.item.id}`} entry={entry} />
+              ))}
+            </ul>
+          )
+        }
+      </LoadedView>
     </section>
   );
 }
