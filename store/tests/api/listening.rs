@@ -32,18 +32,7 @@ pub async fn published_file(app: &TestApp, email: &str, audio: Vec<u8>, file_nam
         .await
         .unwrap();
     let release_id = release["id"].as_str().unwrap();
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(audio.clone()).file_name(file_name.to_owned()));
-    let uploaded: Value = app
-        .client
-        .post(app.url(&format!("/api/v1/releases/{release_id}/tracks")))
-        .bearer_auth(&artist.access_token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let uploaded: Value = app.upload_track(&artist.access_token, release_id, file_name, audio.clone()).await.json().await.unwrap();
     let track_id = uploaded["track"]["id"].as_str().unwrap().to_owned();
     let price = json!({"price": {"kind": "fixed", "price_cents": 100}});
     for path in [format!("/api/v1/tracks/{track_id}"), format!("/api/v1/releases/{release_id}")] {

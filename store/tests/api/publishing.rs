@@ -3,7 +3,7 @@
 //! search; and every way an upload or an edit can go wrong.
 
 use megabox_database::Backend;
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use serde_json::{Value, json};
 
 use megabox_store::demo::audio::tagged_wav;
@@ -24,11 +24,6 @@ async fn create_release(app: &TestApp, token: &str, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
-async fn upload(app: &TestApp, token: &str, release_id: &str, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let form = Form::new().part("file", Part::bytes(bytes).file_name(file_name.to_owned()));
-    app.client.post(app.url(&format!("/api/v1/releases/{release_id}/tracks"))).bearer_auth(token).multipart(form).send().await.unwrap()
-}
-
 async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
     app.client.patch(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
 }
@@ -40,14 +35,14 @@ async fn an_artist_uploads_edits_prices_and_publishes(backend: Backend) {
     let release_id = release["id"].as_str().unwrap();
     assert_eq!(release["state"], "draft");
 
-    let first = upload(&app, &artist.access_token, release_id, "01.wav", tagged_wav(2, 440, "Opening Tune", "The Testers", "Loud Quiet Loud")).await;
+    let first = app.upload_track(&artist.access_token, release_id, "01.wav", tagged_wav(2, 440, "Opening Tune", "The Testers", "Loud Quiet Loud")).await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
     let first_id = first["track"]["id"].as_str().unwrap();
     assert_eq!(first["track"]["title"], "Opening Tune", "pre-filled from the tags");
     assert_eq!(first["track"]["duration_ms"], 2000);
     assert_eq!(first["release"]["title"], "Loud Quiet Loud", "the release title comes from the album tag");
-    let second = upload(&app, &artist.access_token, release_id, "02.wav", tagged_wav(1, 660, "Secnod Song", "The Testers", "Loud Quiet Loud")).await;
+    let second = app.upload_track(&artist.access_token, release_id, "02.wav", tagged_wav(1, 660, "Secnod Song", "The Testers", "Loud Quiet Loud")).await;
     assert_eq!(second.status(), 201);
     let second: Value = second.json().await.unwrap();
     let second_id = second["track"]["id"].as_str().unwrap();
@@ -108,7 +103,7 @@ async fn hostile_uploads_are_refused_and_leave_nothing_behind(backend: Backend) 
         ("huge-declared.wav", huge_declared, 422, &["invalid_audio", "unsupported_format"]),
     ];
     for (name, bytes, status, codes) in cases {
-        let response = upload(&app, &artist.access_token, release_id, name, bytes).await;
+        let response = app.upload_track(&artist.access_token, release_id, name, bytes).await;
         let code = error_code(response, status).await;
         assert!(codes.contains(&code.as_str()), "{name}: {code}");
     }
@@ -141,12 +136,12 @@ async fn duplicate_and_oversized_uploads_are_refused(backend: Backend) {
     let release = create_release(&app, &artist.access_token, json!({"title": "Dupes", "kind": "ep"})).await;
     let release_id = release["id"].as_str().unwrap();
     let audio = tagged_wav(1, 440, "Same", "Artist", "Album");
-    assert_eq!(upload(&app, &artist.access_token, release_id, "a.wav", audio.clone()).await.status(), 201);
+    assert_eq!(app.upload_track(&artist.access_token, release_id, "a.wav", audio.clone()).await.status(), 201);
     // The same audio with other tags is still the same audio.
     let retagged = tagged_wav(1, 440, "Other title", "Artist", "Album");
-    let duplicate = upload(&app, &artist.access_token, release_id, "b.wav", retagged).await;
+    let duplicate = app.upload_track(&artist.access_token, release_id, "b.wav", retagged).await;
     assert_eq!(error_code(duplicate, 409).await, "duplicate_audio");
-    let too_large = upload(&app, &artist.access_token, release_id, "long.wav", tagged_wav(3, 440, "Long", "Artist", "Album")).await;
+    let too_large = app.upload_track(&artist.access_token, release_id, "long.wav", tagged_wav(3, 440, "Long", "Artist", "Album")).await;
     assert_eq!(error_code(too_large, 413).await, "file_too_large");
     let no_file = app
         .client
@@ -166,7 +161,7 @@ async fn artists_never_see_each_others_drafts(backend: Backend) {
     let listener = app.register("fan@example.com", "listener").await;
     let release = create_release(&app, &owner.access_token, json!({"title": "Secret", "kind": "single"})).await;
     let release_id = release["id"].as_str().unwrap();
-    let uploaded: Value = upload(&app, &owner.access_token, release_id, "s.wav", tagged_wav(1, 500, "Secret Song", "Owner", "Secret")).await.json().await.unwrap();
+    let uploaded: Value = app.upload_track(&owner.access_token, release_id, "s.wav", tagged_wav(1, 500, "Secret Song", "Owner", "Secret")).await.json().await.unwrap();
     let track_id = uploaded["track"]["id"].as_str().unwrap();
 
     let reads = [format!("/api/v1/releases/{release_id}")];
@@ -180,7 +175,7 @@ async fn artists_never_see_each_others_drafts(backend: Backend) {
     assert_eq!(error_code(edit_track, 404).await, "not_found");
     let publish = app.client.post(app.url(&format!("/api/v1/releases/{release_id}/publish"))).bearer_auth(&other.access_token).send().await.unwrap();
     assert_eq!(error_code(publish, 404).await, "not_found");
-    let upload_into = upload(&app, &other.access_token, release_id, "x.wav", tagged_wav(1, 300, "x", "y", "z")).await;
+    let upload_into = app.upload_track(&other.access_token, release_id, "x.wav", tagged_wav(1, 300, "x", "y", "z")).await;
     assert_eq!(error_code(upload_into, 404).await, "not_found");
     let public = app.client.get(app.url(&format!("/api/v1/catalog/releases/{release_id}"))).send().await.unwrap();
     assert_eq!(error_code(public, 404).await, "not_found", "drafts are not public");

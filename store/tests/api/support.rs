@@ -134,6 +134,12 @@ impl TestApp {
         session_of(self.post_json("/api/v1/auth/login", &json!({"email": email, "password": "correct horse battery"})).await).await
     }
 
+    /// Uploads `bytes` as a track of the release, the way the web app's upload form does.
+    pub async fn upload_track(&self, access_token: &str, release_id: &str, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()));
+        self.client.post(self.url(&format!("/api/v1/releases/{release_id}/tracks"))).bearer_auth(access_token).multipart(form).send().await.expect("request")
+    }
+
     pub async fn me(&self, session: &Session) -> Value {
         self.get_authorized("/api/v1/me", &session.access_token).await.json().await.unwrap()
     }
