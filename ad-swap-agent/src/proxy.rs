@@ -122,12 +122,15 @@ impl Agent {
 
     /// Sets the paused flag and persists it.
     pub fn set_paused(&self, paused: bool) -> Result<(), crate::install::InstallError> {
-        let snapshot = {
-            let Ok(mut state) = self.state.lock() else { return Ok(()) };
-            state.paused = paused;
-            state.clone()
-        };
-        self.directory.save_state(&snapshot)
+        self.change_state(|state| state.paused = paused)
+    }
+
+    /// Changes the state and persists it. The file is written while the lock is held: two
+    /// writers at once would share the temporary file, and an older snapshot could land last.
+    fn change_state(&self, change: impl FnOnce(&mut AgentState)) -> Result<(), crate::install::InstallError> {
+        let Ok(mut state) = self.state.lock() else { return Ok(()) };
+        change(&mut state);
+        self.directory.save_state(&state)
     }
 
     /// Today's value of one of the daily counts in the state.
@@ -138,12 +141,7 @@ impl Agent {
 
     /// Changes the state and persists it; a failed write only loses a counter update.
     fn update_state(&self, change: impl FnOnce(&mut AgentState)) {
-        let snapshot = {
-            let Ok(mut state) = self.state.lock() else { return };
-            change(&mut state);
-            state.clone()
-        };
-        if let Err(error) = self.directory.save_state(&snapshot) {
+        if let Err(error) = self.change_state(change) {
             tracing::warn!(%error, "could not persist the agent state");
         }
     }
@@ -606,6 +604,28 @@ pub async fn report_forever(agent: Arc<Agent>, key: ed25519_dalek::SigningKey, d
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_state_changes_are_all_persisted() {
+        const THREADS: u32 = 8;
+        const SWAPS_PER_THREAD: u32 = 25;
+        let directory = tempfile::tempdir().expect("tempdir");
+        let environment = HashMap::from([("MEGABOX_AGENT_DIR", directory.path().display().to_string())]);
+        let settings = Settings::from_lookup(|name| environment.get(name).cloned()).expect("settings");
+        let install = InstallDirectory::open(&settings.agent_directory).expect("install");
+        let agent = Agent::new(settings, install.clone(), FilterEngine::from_list_text(""), None).expect("agent");
+        let day = unix_seconds() / SECONDS_PER_DAY;
+        std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    for _ in 0..SWAPS_PER_THREAD {
+                        agent.change_state(|state| state.swaps = state.swaps.record(day)).expect("every write lands");
+                    }
+                });
+            }
+        });
+        assert_eq!(install.state().expect("state").swaps.on(day), THREADS * SWAPS_PER_THREAD);
+    }
 
     #[test]
     fn creative_images_come_only_from_the_paired_server() {
