@@ -559,6 +559,7 @@ async function main() {
         await expectVisible(accountName.filter({ hasText: listener.name }));
         await page.goto(`${baseUrl}/free-music`);
         await expectVisible(page.getByTestId("free-tier-status").filter({ hasText: /^Free streaming: active$/ }));
+        await expectVisible(page.getByTestId("free-tier-reason").filter({ hasText: "Megabox support switched it on for your account." }));
         await page.goto(`${baseUrl}/`);
         await page.getByRole("link", { name: RELEASE_TITLE }).click();
         await page.getByRole("button", { name: "Play 01 Low Tide" }).click();

@@ -4,7 +4,8 @@ import { useEffect, useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { useLoad } from "../lib/use-load";
-import { credits, session, useCredits, useSession } from "../state";
+import { credits, session, useCredits } from "../state";
+import { freeTierExplanation } from "./free-tier";
 import { RedeemCredits } from "./redeem";
 
 /**
@@ -25,18 +26,17 @@ function Status() {
     credits.set(loaded.credits_available);
     return loaded;
   }, []);
-  const state = useSession();
   // Redeeming below changes the count; the shared store has the server's latest figure.
   const available = useCredits();
-  // The server streams for free when an agent is active or an operator switched the tier on
-  // (the account's `agent_active`); the status endpoint reports only the agent.
-  const operatorOverride = state.status === "signed_in" && state.me.agent_active;
   return (
     <LoadedView loaded={status}>
       {(loaded) => (
         <>
-          <p class={loaded.agent_active || operatorOverride ? "status-pill status-good" : "status-pill"} data-testid="free-tier-status">
-            Free streaming: {loaded.agent_active || operatorOverride ? "active" : "not active"}
+          <p class={loaded.free_tier.active ? "status-pill status-good" : "status-pill"} data-testid="free-tier-status">
+            Free streaming: {loaded.free_tier.active ? "active" : "not active"}
+          </p>
+          <p class="muted" data-testid="free-tier-reason">
+            {freeTierExplanation(loaded.free_tier)}
           </p>
           <dl class="figures-list">
             <dt>Megabox ads seen today</dt>
