@@ -27,6 +27,7 @@ pub mod sandbox;
 mod schema;
 pub mod search;
 pub mod storage;
+pub mod sweep;
 pub mod tracks;
 pub mod transcode;
 

@@ -7,6 +7,7 @@ use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 /// What a blob holds; the first segment of its key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +70,8 @@ pub enum StorageError {
     TooLarge { key: BlobKey, bytes_max: u64 },
     #[error("storage i/o failed for {key}: {source}")]
     Io { key: BlobKey, source: io::Error },
+    #[error("cannot list the stored blobs: {0}")]
+    Listing(io::Error),
 }
 
 /// Where a stored blob can be served from.
@@ -87,6 +90,9 @@ pub trait BlobStore: Send + Sync {
     fn locate(&self, key: &BlobKey) -> Result<BlobLocation, StorageError>;
     /// Removes the blob; removing a missing blob is not an error, so cleanup can be retried.
     fn delete(&self, key: &BlobKey) -> Result<(), StorageError>;
+    /// Every blob last written before `cutoff`; writes that a crash cut short and that are that
+    /// old are removed on the way.
+    fn keys_written_before(&self, cutoff: SystemTime) -> Result<Vec<BlobKey>, StorageError>;
 }
 
 /// Blobs as files under `root`, at `root/<kind>/<two hex digits>/<uuid>`; the middle level
@@ -185,4 +191,44 @@ impl BlobStore for LocalBlobStore {
     fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         remove_if_present(&self.path_of(key)).map_err(|source| StorageError::Io { key: key.clone(), source })
     }
+
+    fn keys_written_before(&self, cutoff: SystemTime) -> Result<Vec<BlobKey>, StorageError> {
+        let mut keys = Vec::new();
+        for kind in [BlobKind::Audio, BlobKind::Artwork] {
+            for file in files_written_before(&self.root.join(kind.prefix()), cutoff).map_err(StorageError::Listing)? {
+                let Some(name) = file.file_name().and_then(|name| name.to_str()) else { continue };
+                if name.starts_with(TEMPORARY_PREFIX) {
+                    remove_if_present(&file).map_err(StorageError::Listing)?;
+                } else if let Ok(key) = BlobKey::parse(&format!("{}/{name}", kind.prefix()))
+                    && self.path_of(&key) == file
+                {
+                    keys.push(key);
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// The regular files anywhere under `directory` last modified before `cutoff` (none if the
+/// directory does not exist).
+pub fn files_written_before(directory: &Path, cutoff: SystemTime) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![directory.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        let entries = match fs::read_dir(&directory) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            entries => entries?,
+        };
+        for entry in entries {
+            let entry = entry?;
+            let file_type = entry.file_type()?;
+            if file_type.is_dir() {
+                pending.push(entry.path());
+            } else if file_type.is_file() && entry.metadata()?.modified()? < cutoff {
+                found.push(entry.path());
+            }
+        }
+    }
+    Ok(found)
 }

@@ -91,3 +91,43 @@ fn keys_cannot_name_a_path() {
     }
     assert!(BlobKey::parse("artwork/0190e7a0-0000-7000-8000-000000000000").is_ok());
 }
+
+/// Backdates a file's modification time, as if it had been written `age` ago.
+fn backdate(path: &std::path::Path, age: std::time::Duration) -> TestResult {
+    std::fs::File::options().write(true).open(path)?.set_modified(std::time::SystemTime::now() - age)?;
+    Ok(())
+}
+
+#[test]
+fn a_sweep_removes_old_blobs_no_row_refers_to_and_nothing_else() -> TestResult {
+    use catalog::sweep::{SWEEP_MIN_AGE_DEFAULT, SweepReport, sweep_unreferenced_blobs};
+    let two_hours = std::time::Duration::from_secs(2 * 60 * 60);
+    for fixture in catalog_support::fixtures()? {
+        let artist = fixture.artist("Sweeper")?;
+        fixture.complete_draft(&artist, "Kept", &["One", "Two"], 7)?;
+        let orphan = BlobKey::generate(BlobKind::Audio);
+        fixture.blobs.put(&orphan, &mut [1_u8; 500].as_slice(), 1 << 20)?;
+        // A put a crash cut short, in one of the shard directories.
+        let BlobLocation::LocalFile(orphan_path) = fixture.blobs.locate(&orphan)?;
+        let partial = orphan_path.with_file_name(".partial-0123");
+        std::fs::write(&partial, b"half")?;
+        for file in fixture.stored_blobs() {
+            backdate(&file, two_hours)?;
+        }
+        // Written just now: its rows may be about to commit, so it stays.
+        let fresh = BlobKey::generate(BlobKind::Artwork);
+        fixture.blobs.put(&fresh, &mut [2_u8; 500].as_slice(), 1 << 20)?;
+        let referenced_before = fixture.stored_blobs().len() - 3;
+
+        let mut connection = fixture.connection()?;
+        let report = sweep_unreferenced_blobs(&mut connection, &fixture.blobs, SWEEP_MIN_AGE_DEFAULT)?;
+        assert_eq!(report, SweepReport { examined: u64::try_from(referenced_before)? + 1, removed: 1 });
+        assert!(matches!(fixture.blobs.locate(&orphan), Err(StorageError::Missing(_))));
+        assert!(!partial.exists(), "a stale partial write is removed");
+        assert!(fixture.blobs.locate(&fresh).is_ok(), "a fresh blob is left alone");
+        assert_eq!(fixture.stored_blobs().len(), referenced_before + 1, "every referenced blob stays");
+        let again = sweep_unreferenced_blobs(&mut connection, &fixture.blobs, SWEEP_MIN_AGE_DEFAULT)?;
+        assert_eq!(again.removed, 0, "a second sweep finds nothing");
+    }
+    Ok(())
+}

@@ -61,8 +61,24 @@ pub enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Stored files.
+    Storage {
+        #[command(subcommand)]
+        command: StorageCommand,
+    },
     /// Print the OpenAPI document of the REST API.
     Openapi,
+}
+
+#[derive(Subcommand)]
+pub enum StorageCommand {
+    /// Delete what a crash can leave behind: blobs no row refers to, and stale temporary files
+    /// of uploads and transcodes. Only files older than --min-age-minutes are touched, so it is
+    /// safe while servers run.
+    Sweep {
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..))]
+        min_age_minutes: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -146,6 +162,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(outcome.ok, "the ledger is inconsistent");
             Ok(())
         }
+        Command::Storage { command: StorageCommand::Sweep { min_age_minutes } } => sweep_storage(&settings, std::time::Duration::from_secs(min_age_minutes * 60)),
         Command::Openapi => {
             println!("{}", serde_json::to_string_pretty(&crate::startup::openapi_document())?);
             Ok(())
@@ -159,6 +176,23 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let application = Application::build(settings).await?;
         application.run_until_stopped().await.context("server failed")
     })
+}
+
+fn sweep_storage(settings: &Settings, min_age: std::time::Duration) -> anyhow::Result<()> {
+    let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
+    let blobs = catalog::storage::LocalBlobStore::open(settings.media_dir())?;
+    let blob_report = catalog::sweep::sweep_unreferenced_blobs(&mut *pool.get()?, &blobs, min_age)?;
+    // Uploads and transcodes in progress live in these directories for seconds to minutes.
+    let cutoff = std::time::SystemTime::now() - min_age;
+    let mut temporary_files_removed = 0_u64;
+    for directory in [settings.upload_dir(), settings.work_dir()] {
+        for file in catalog::storage::files_written_before(&directory, cutoff)? {
+            std::fs::remove_file(&file)?;
+            temporary_files_removed += 1;
+        }
+    }
+    println!("{}", serde_json::json!({"blobs_examined": blob_report.examined, "blobs_removed": blob_report.removed, "temporary_files_removed": temporary_files_removed}));
+    Ok(())
 }
 
 fn seed_demo(settings: &Settings) -> anyhow::Result<()> {

@@ -8,7 +8,7 @@
 //! when complete, so a reader never sees half a file.
 
 mod archive;
-mod cache;
+pub(crate) mod cache;
 mod decode;
 mod flac;
 mod mp3;
