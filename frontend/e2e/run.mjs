@@ -28,6 +28,7 @@ const SAMPLE_RATE_HZ = 44_100;
 const ADVERTISER_NAME = "Harbour Records";
 const CAMPAIGN_NAME = "Harbour Lights launch";
 const CAMPAIGN_DAYS = 30;
+const CAMPAIGN_CPM_CENTS = 250;
 const CREATIVE_SIZE = "300x250";
 /**
  * The server's defaults (ads/src/lib.rs, not settable by environment): a device may report 30
@@ -491,7 +492,7 @@ async function main() {
           await expectVisible(advertiserForm.getByRole("status").filter({ hasText: `Added ${ADVERTISER_NAME}.` }));
           const campaignForm = page.getByRole("form", { name: "New campaign" });
           await campaignForm.getByLabel("Campaign name").fill(CAMPAIGN_NAME);
-          await campaignForm.getByLabel("CPM in dollars").fill("2.50");
+          await campaignForm.getByLabel("CPM in dollars").fill(String(CAMPAIGN_CPM_CENTS / 100));
           await campaignForm.getByRole("button", { name: "Start the campaign" }).click();
           await expectVisible(campaignForm.getByText("Enter a budget above $0.00, like 500."));
           await campaignForm.getByLabel("Budget in dollars").fill("100");
@@ -710,12 +711,15 @@ async function main() {
       });
     }
 
-    if (advertisingExists) {
-      await step("phone-sized operator console", async () => {
+    if (publishingExists && freeTierSwitchExists && advertisingExists) {
+      await step("phone-sized operator console shows what the impressions spent", async () => {
         await signOut();
         await signIn(operator);
         await page.waitForURL(`${baseUrl}/operator`);
-        await expectVisible(page.getByRole("table", { name: "Campaigns" }));
+        const row = page.getByRole("table", { name: "Campaigns" }).getByRole("row").filter({ hasText: CAMPAIGN_NAME });
+        // Each accepted impression costs CPM / 1000: 2 × 30 × $2.50 / 1000 = $0.15.
+        const spent_cents = (2 * IMPRESSIONS_PER_AGENT * CAMPAIGN_CPM_CENTS) / 1000;
+        await expectVisible(row.getByTestId("campaign-spend").filter({ hasText: `$0.${String(spent_cents).padStart(2, "0")} of $100.00` }));
         await expectNoSidewaysScroll();
       });
     }
