@@ -712,7 +712,7 @@ async function main() {
     }
 
     if (publishingExists && freeTierSwitchExists && advertisingExists) {
-      await step("phone-sized operator console shows what the impressions spent", async () => {
+      await step("phone-sized operator console shows what the impressions spent; the campaign ends", async () => {
         await signOut();
         await signIn(operator);
         await page.waitForURL(`${baseUrl}/operator`);
@@ -721,6 +721,13 @@ async function main() {
         const spent_cents = (2 * IMPRESSIONS_PER_AGENT * CAMPAIGN_CPM_CENTS) / 1000;
         await expectVisible(row.getByTestId("campaign-spend").filter({ hasText: `$0.${String(spent_cents).padStart(2, "0")} of $100.00` }));
         await expectNoSidewaysScroll();
+        // Ending cannot be undone: it takes a second, explicit click.
+        await row.getByRole("button", { name: `End ${CAMPAIGN_NAME}` }).click();
+        await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "active" }));
+        await row.getByRole("button", { name: `End for good ${CAMPAIGN_NAME}` }).click();
+        await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "ended" }));
+        if ((await row.getByRole("button").count()) !== 0) throw new Error("an ended campaign still offers status changes");
+        await expectVisible(page.getByText("Start a campaign first; every creative belongs to one that has not ended."));
       });
     }
   } catch (error) {
