@@ -591,7 +591,8 @@ async function main() {
         }
         if (accepted !== 2 * IMPRESSIONS_PER_AGENT) throw new Error(`${accepted} of ${2 * IMPRESSIONS_PER_AGENT} impressions were accepted`);
         await page.reload();
-        await expectVisible(page.getByTestId("impressions-today").filter({ hasText: String(accepted) }));
+        // The 7-day figure, not today's: a run that crosses midnight UTC splits the day's count.
+        await expectVisible(page.getByTestId("impressions-7d").filter({ hasText: String(accepted) }));
         await expectVisible(page.getByTestId("credits-earned").filter({ hasText: /^1$/ }));
         await expectVisible(page.getByTestId("credits-available").filter({ hasText: /^1$/ }));
         await expectAccessible();

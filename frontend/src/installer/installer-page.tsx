@@ -42,7 +42,7 @@ function Status() {
             <dt>Megabox ads seen today</dt>
             <dd data-testid="impressions-today">{loaded.impressions_today}</dd>
             <dt>Accepted in the last 7 days</dt>
-            <dd>{loaded.accepted_impressions_7d}</dd>
+            <dd data-testid="impressions-7d">{loaded.accepted_impressions_7d}</dd>
             <dt>Download credits earned</dt>
             <dd data-testid="credits-earned">{loaded.credits_earned}</dd>
             <dt>Download credits available</dt>
