@@ -725,6 +725,8 @@ async function main() {
         // Ending cannot be undone: it takes a second, explicit click.
         await row.getByRole("button", { name: `End ${CAMPAIGN_NAME}` }).click();
         await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "active" }));
+        const focused = await page.evaluate(() => document.activeElement?.textContent ?? "");
+        if (!focused.startsWith("End for good")) throw new Error(`focus went to ${JSON.stringify(focused)}, not the confirming button`);
         await row.getByRole("button", { name: `End for good ${CAMPAIGN_NAME}` }).click();
         await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "ended" }));
         if ((await row.getByRole("button").count()) !== 0) throw new Error("an ended campaign still offers status changes");

@@ -1,6 +1,6 @@
 //! Spending a download credit on a track: the "Get with a credit" button (release pages, the
 //! installer page's track finder), the finder itself, and the tracks already redeemed.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { dataOf } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
@@ -33,6 +33,11 @@ export function RedeemButton({ trackId, title, onRedeemed }: { trackId: string; 
   const available = useCredits();
   const [outcome, setOutcome] = useState<RedeemOutcome | null>(null);
   const [busy, setBusy] = useState(false);
+  // The clicked button gives way to the link; keyboard users continue there.
+  const libraryLink = useRef<HTMLSpanElement>(null);
+  useEffect(() => {
+    if (outcome?.ok) libraryLink.current?.querySelector("a")?.focus();
+  }, [outcome]);
   const redeem = async () => {
     setBusy(true);
     const result = await credits.redeem(trackId, (track_id) => session.api.POST("/api/v1/installer/redemptions", { body: { track_id } }));
@@ -42,7 +47,7 @@ export function RedeemButton({ trackId, title, onRedeemed }: { trackId: string; 
   };
   if (outcome?.ok) {
     return (
-      <span class="redeemed" data-testid="redeemed">
+      <span class="redeemed" data-testid="redeemed" ref={libraryLink}>
         <Link href="/library">
           In your library<span class="visually-hidden"> — {title}</span>
         </Link>

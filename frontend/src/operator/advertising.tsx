@@ -1,6 +1,6 @@
 //! The operator's advertising console: advertisers, campaigns (CPM, budget, flight; pause, resume,
 //! end; spend against budget) and creatives (image upload with its texts, per-field refusals).
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
 import { ApiError } from "../auth/session";
 import { ErrorMessage, FieldError, fieldAria } from "../components/form";
@@ -178,6 +178,11 @@ function CampaignTable({ campaigns, advertisers, onChanged }: { campaigns: Campa
   const [error, setError] = useState<string | null>(null);
   // Ending cannot be undone, so it takes a second click on a button that says so.
   const [confirmingEnd, setConfirmingEnd] = useState<string | null>(null);
+  // The clicked End button is gone; keyboard users continue on the one that replaced it.
+  const confirmButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirmingEnd !== null) confirmButton.current?.focus();
+  }, [confirmingEnd]);
   const advertiserName = new Map(advertisers.map((advertiser) => [advertiser.id, advertiser.name]));
   const setStatus = async (id: string, status: "active" | "paused" | "ended") => {
     try {
@@ -223,7 +228,7 @@ function CampaignTable({ campaigns, advertisers, onChanged }: { campaigns: Campa
                 <span class="row-actions">
                   {confirmingEnd === campaign.id ? (
                     <>
-                      <button type="button" class="button-danger" onClick={() => setStatus(campaign.id, "ended")}>
+                      <button type="button" class="button-danger" ref={confirmButton} onClick={() => setStatus(campaign.id, "ended")}>
                         End for good<span class="visually-hidden"> {campaign.name}</span>
                       </button>
                       <button type="button" class="button-secondary" onClick={() => setConfirmingEnd(null)}>
