@@ -83,6 +83,10 @@ pub struct Settings {
     pub checkouts_per_hour: u32,
     /// Impression batches accepted per client address per minute (`MEGABOX_IMPRESSION_BATCHES_PER_MINUTE`).
     pub impression_batches_per_minute: u32,
+    /// Seconds between two hand-overs to the royalty ledger of ad revenue and credit redemptions
+    /// still waiting there (say after a crash between an impression batch and its ledger entry);
+    /// safe with several servers (`MEGABOX_ADS_SETTLE_INTERVAL_SECONDS`).
+    pub ads_settle_interval_seconds: u64,
     /// Seconds a listener must hear for a play to count (`MEGABOX_PLAY_QUALIFYING_SECONDS`).
     pub play_qualifying_seconds: u64,
     /// Qualifying plays per listener, track and UTC day (`MEGABOX_PLAYS_PER_LISTENER_TRACK_DAY_MAX`).
@@ -135,6 +139,7 @@ impl Default for Settings {
             analyzer_program: None,
             checkouts_per_hour: 120,
             impression_batches_per_minute: 600,
+            ads_settle_interval_seconds: 60,
             play_qualifying_seconds: 30,
             plays_per_listener_track_day_max: 3,
             sale_artist_share_bps: 9000,
@@ -189,6 +194,9 @@ impl Settings {
         }
         if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 || self.uploads_per_hour == 0 || self.checkouts_per_hour == 0 || self.impression_batches_per_minute == 0 {
             return Err(ConfigurationError("rate limits must allow at least one request".to_owned()));
+        }
+        if self.ads_settle_interval_seconds == 0 {
+            return Err(ConfigurationError("ads_settle_interval_seconds must be at least 1".to_owned()));
         }
         self.royalty_settings()?;
         if self.payout_threshold_cents <= 0 {

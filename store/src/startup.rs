@@ -32,6 +32,45 @@ const PAIRING_ATTEMPTS_PER_HOUR_PER_ADDRESS: u32 = 30;
 pub struct Application {
     port: u16,
     server: Server,
+    settlement: Settlement,
+}
+
+/// The periodic [`megabox_ads::settle_royalties`]: ad revenue and credit redemptions that did not
+/// reach the royalty ledger with their own transaction (a crash or a refusal in between) get
+/// there within one interval, without a restart. Every server of a deployment runs it; a row is
+/// claimed and recorded in one transaction, so they never record one twice.
+struct Settlement {
+    pool: megabox_database::DbPool,
+    royalty_settings: royalties::RoyaltySettings,
+    interval: Duration,
+}
+
+impl Settlement {
+    /// Settles every interval until `stopped` fires; a round in progress is finished first.
+    async fn run(self, mut stopped: tokio::sync::watch::Receiver<()>) {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                _ = stopped.changed() => return,
+            }
+            let (pool, settings) = (self.pool.clone(), self.royalty_settings);
+            let round = tokio::task::spawn_blocking(move || -> anyhow::Result<megabox_ads::SettleReport> {
+                Ok(megabox_ads::settle_royalties(&mut *pool.get()?, chrono::Utc::now().naive_utc(), &settings)?)
+            })
+            .await;
+            match round {
+                Ok(Ok(report)) if report.revenue_recorded + report.redemptions_recorded > 0 => {
+                    tracing::info!(revenue = report.revenue_recorded, redemptions = report.redemptions_recorded, "waiting ad revenue and redemptions handed to royalties");
+                }
+                Ok(Ok(_)) => {}
+                // Nothing is lost: the rows wait for the next round.
+                Ok(Err(error)) => tracing::warn!(error = %error, "settling ad revenue with royalties failed; retrying next interval"),
+                Err(error) => tracing::error!(error = %error, "the settlement round panicked"),
+            }
+        }
+    }
 }
 
 /// Everything served, in one place: health, metrics and the API under `/api/v1`.
@@ -123,7 +162,8 @@ impl Application {
             }
             None => None,
         };
-        // Ad revenue or redemptions a crash left between the ads tables and the ledger.
+        // Ad revenue or redemptions a crash left between the ads tables and the ledger; later
+        // ones are settled periodically while the server runs.
         let settle_pool = pool.clone();
         let royalty_settings = settings.royalty_settings()?;
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -131,6 +171,7 @@ impl Application {
             Ok(())
         })
         .await??;
+        let settlement = Settlement { pool: pool.clone(), royalty_settings, interval: Duration::from_secs(settings.ads_settle_interval_seconds) };
         let state = web::Data::new(AppState {
             settings,
             pool,
@@ -193,16 +234,24 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
         .run();
-        Ok(Application { port, server })
+        Ok(Application { port, server, settlement })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    /// Serves (and settles periodically) until SIGINT or SIGTERM, then lets in-flight requests
+    /// and a settlement round in progress finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let settling = tokio::spawn(self.settlement.run(stopped));
+        let served = self.server.await;
+        drop(stop);
+        if let Err(error) = settling.await {
+            tracing::error!(error = %error, "the settlement task failed");
+        }
+        served
     }
 }
 

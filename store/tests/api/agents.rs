@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::listening::{published_track, set_free_tier, start_play};
 use crate::on_every_backend;
-use crate::support::{Session, TestApp, error_code, spawn_app};
+use crate::support::{Session, TestApp, error_code, spawn_app, spawn_app_with};
 
 /// Accepted impressions that earn one download credit (`AdsSettings::default`).
 const IMPRESSIONS_PER_CREDIT: usize = 50;
@@ -22,6 +22,7 @@ on_every_backend!(
     creative_images_are_served_from_the_offered_path,
     credits_redeem_downloads_once_and_hostile_redemptions_are_refused,
     the_free_tier_status_is_the_stream_checks_answer,
+    waiting_ad_revenue_reaches_the_ledger_without_a_restart,
 );
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -320,4 +321,59 @@ async fn the_free_tier_status_is_the_stream_checks_answer(backend: Backend) {
     app.post_json("/api/v1/impressions", &batch(&key, device, 2, &creative)).await;
     assert_eq!(free_tier().await, (json!({"active": true, "reason": "agent_active"}), json!(true)));
     assert_eq!(streams().await, 201);
+}
+
+/// The settlement interval the test runs the server with, and how long it waits for a round.
+const SETTLE_INTERVAL_SECONDS: u64 = 1;
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+fn count(connection: &mut megabox_database::DbConnection, sql: &str, subject: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    diesel::sql_query(sql).bind::<diesel::sql_types::Text, _>(subject).get_result::<Count>(connection).unwrap().count
+}
+
+async fn waiting_ad_revenue_reaches_the_ledger_without_a_restart(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| settings.ads_settle_interval_seconds = SETTLE_INTERVAL_SECONDS).await;
+    let admin = app.admin("ops@example.com").await;
+    let creative = campaign_with_creative(&app, &admin).await;
+    let installer = app.register("installer@example.com", "listener").await;
+    let (key, device) = pair(&app, &installer).await;
+    let receipt: Value = app.post_json("/api/v1/impressions", &batch(&key, device, 1, &creative)).await.json().await.unwrap();
+    assert_eq!(receipt["accepted"].as_array().unwrap().len(), 1);
+
+    // What a crash between a batch's commit and its ledger entry leaves behind: revenue in the
+    // ads tables that royalties has not seen (a copy of the batch's row under a new source id).
+    let pool = megabox_database::connect(&app._database.url, 1).unwrap();
+    let connection = &mut *pool.get().unwrap();
+    let waiting = format!("crashed:{}", device.0);
+    {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(
+            "INSERT INTO ads_revenue (source_id, device_id, user_id, campaign_id, amount_micro_cents, occurred_at) \
+             SELECT $1, device_id, user_id, campaign_id, amount_micro_cents, occurred_at FROM ads_revenue WHERE device_id = $2",
+        )
+        .bind::<diesel::sql_types::Text, _>(&waiting)
+        .bind::<diesel::sql_types::Text, _>(device.0.to_string())
+        .execute(connection)
+        .unwrap();
+    }
+    let in_ledger = |connection: &mut megabox_database::DbConnection| count(connection, "SELECT COUNT(*) AS count FROM royalty_ad_revenue WHERE source_id = $1", &waiting);
+    assert_eq!(in_ledger(connection), 0);
+    let started = std::time::Instant::now();
+    while in_ledger(connection) == 0 {
+        assert!(started.elapsed() < SETTLE_WAIT, "the waiting revenue never reached the ledger");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // Exactly once, and marked as handed over, however many rounds run.
+    tokio::time::sleep(std::time::Duration::from_secs(2 * SETTLE_INTERVAL_SECONDS)).await;
+    assert_eq!(in_ledger(connection), 1);
+    assert_eq!(count(connection, "SELECT COUNT(*) AS count FROM ads_revenue WHERE source_id = $1 AND recorded_at IS NOT NULL", &waiting), 1);
+    let verify = app.get_authorized("/api/v1/admin/ledger/verify", &admin.access_token).await;
+    assert_eq!(verify.status(), 200);
 }
