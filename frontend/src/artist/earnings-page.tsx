@@ -7,6 +7,7 @@ import { BarChart } from "../charts/bar-chart";
 import { LoadedView } from "../components/loading";
 import { formatCents } from "../lib/money";
 import { useLoad } from "../lib/use-load";
+import { formatMinute } from "../lib/time";
 import { session } from "../state";
 
 /** Colours with at least 3:1 contrast against the page, told apart by more than hue in the legend. */
@@ -62,7 +63,7 @@ function Statement({ period }: { period: string }) {
             </tr>
             {loaded.lines.map((line) => (
               <tr key={`${line.source_id}-${line.kind}-${line.booked_at}`}>
-                <td>{line.booked_at.replace("T", " ").slice(0, 16)}</td>
+                <td>{formatMinute(line.booked_at)}</td>
                 <td>{line.kind.replaceAll("_", " ")}</td>
                 <td>{line.source_ref}</td>
                 <td class="amount">{formatCents(line.amount_cents)}</td>

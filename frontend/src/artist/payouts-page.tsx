@@ -5,6 +5,7 @@ import { dataOf } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { formatCents } from "../lib/money";
 import { useLoad } from "../lib/use-load";
+import { formatMinute } from "../lib/time";
 import { session } from "../state";
 
 const ACCOUNT_STATUS_TEXT: Record<string, string> = {
@@ -79,7 +80,7 @@ export function PayoutsPage() {
                   <tbody>
                     {list.map((payout) => (
                       <tr key={payout.id}>
-                        <td>{payout.created_at.replace("T", " ").slice(0, 16)}</td>
+                        <td>{formatMinute(payout.created_at)}</td>
                         <td class="amount">{formatCents(payout.amount_cents)}</td>
                         <td>{payout.status}</td>
                         <td>{payout.attempts}</td>

@@ -7,7 +7,7 @@ import { session } from "../state";
 import { ReleaseGrid } from "./release-card";
 
 /** The server rejects longer queries; stop people typing them. */
-const QUERY_LENGTH_MAX = 200;
+export const QUERY_LENGTH_MAX = 200;
 
 function Results({ query }: { query: string }) {
   const [results] = useLoad(() => dataOf(session.api.GET("/api/v1/catalog/search", { params: { query: { q: query } } })), [query]);

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
 import { LoadedView } from "../components/loading";
+import { formatMinute } from "../lib/time";
 import { useLoad } from "../lib/use-load";
 import { credits, session, useCredits } from "../state";
 import { freeTierExplanation } from "./free-tier";
@@ -14,10 +15,6 @@ import { RedeemCredits } from "./redeem";
  */
 function deviceLabel(id: string): string {
   return id.slice(id.lastIndexOf("-") + 1);
-}
-
-function formatTime(timestamp: string | null | undefined): string {
-  return timestamp == null ? "—" : timestamp.replace("T", " ").slice(0, 16);
 }
 
 function Status() {
@@ -110,7 +107,7 @@ function Pairing({ deviceCount, onPaired }: { deviceCount: number | null; onPair
                 Your code: <strong data-testid="pairing-code">{code.code}</strong>
               </p>
               <p>
-                Run <code>megabox-agent pair {code.code}</code> before {formatTime(code.expires_at)} UTC. This page is waiting for it.
+                Run <code>megabox-agent pair {code.code}</code> before {formatMinute(code.expires_at)} UTC. This page is waiting for it.
               </p>
             </>
           )}
@@ -151,15 +148,15 @@ function Devices({ devices, onChanged }: { devices: Schemas["DeviceView"][]; onC
                 <td>
                   <code>{deviceLabel(device.id)}</code>
                 </td>
-                <td>{formatTime(device.paired_at)}</td>
-                <td>{formatTime(device.last_batch_at)}</td>
+                <td>{formatMinute(device.paired_at)}</td>
+                <td>{formatMinute(device.last_batch_at)}</td>
                 <td>
                   {device.revoked_at == null ? (
                     <button type="button" class="button-secondary" onClick={() => revoke(device.id)}>
                       Revoke<span class="visually-hidden"> device {deviceLabel(device.id)}</span>
                     </button>
                   ) : (
-                    `Revoked ${formatTime(device.revoked_at)}`
+                    `Revoked ${formatMinute(device.revoked_at)}`
                   )}
                 </td>
               </tr>

@@ -2,14 +2,13 @@
 //! installer page's track finder), the finder itself, and the tracks already redeemed.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { dataOf } from "../api/client";
+import { QUERY_LENGTH_MAX } from "../catalog/search-page";
 import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
+import { formatMinute } from "../lib/time";
 import { useLoad } from "../lib/use-load";
 import { credits, session, useCredits, useSession } from "../state";
 import type { RedeemOutcome } from "./credits";
-
-/** The server refuses longer search queries. */
-const QUERY_LENGTH_MAX = 200;
 
 /** Loads the signed-in caller's credit count into the shared store when a page that offers credits opens. */
 export function useCreditRefresh() {
@@ -159,7 +158,7 @@ export function RedeemCredits() {
                 {list.map((redemption) => (
                   <li key={redemption.redemption_id}>
                     <Link href="/library">{redemption.title}</Link>
-                    <span class="muted">{redemption.redeemed_at.replace("T", " ").slice(0, 16)} UTC</span>
+                    <span class="muted">{formatMinute(redemption.redeemed_at)} UTC</span>
                   </li>
                 ))}
               </ul>

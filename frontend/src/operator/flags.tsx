@@ -5,6 +5,7 @@ import { dataOf } from "../api/client";
 import { ErrorMessage } from "../components/form";
 import { LoadedView } from "../components/loading";
 import { formatMicroCents } from "../lib/money";
+import { formatMinute } from "../lib/time";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
 
@@ -90,7 +91,7 @@ export function Flags() {
                 <tbody>
                   {list.map((flag) => (
                     <tr key={`${flag.kind}-${flag.subject_id}-${flag.flagged_at}`}>
-                      <td>{flag.flagged_at.replace("T", " ").slice(0, 16)}</td>
+                      <td>{formatMinute(flag.flagged_at)}</td>
                       <td>{flag.kind}</td>
                       <td>
                         <code>{flag.subject_id}</code>
