@@ -147,7 +147,7 @@ export function RedeemCredits() {
           <TrackFinder onRedeemed={onRedeemed} />
         </>
       ) : (
-        <p>You have no download credits to spend yet. The agent earns them as it shows Megabox ads.</p>
+        <p>You have no download credits to spend. The agent earns them as it shows Megabox ads.</p>
       )}
       <LoadedView loaded={redeemed}>
         {(list) =>
