@@ -91,15 +91,28 @@ fn generate(connection: &mut DbConnection, backend: Backend, plays: u64, listene
     for period in ["2026-11", "2026-12"] {
         generate_period(connection, backend, period, plays, listeners, artists)?;
     }
+    // The running totals that record_qualifying_play, record_credit_redemption and
+    // record_ad_revenue keep as they record; the generated rows bypassed them.
+    connection.batch_execute(COUNTERS_SQL)?;
     if backend == Backend::Postgres {
         // VACUUM cannot run in the implicit transaction of a multi-statement batch.
-        connection.batch_execute("VACUUM ANALYZE royalty_plays")?;
-        connection.batch_execute("VACUUM ANALYZE royalty_ad_revenue")?;
+        for table in ["royalty_plays", "royalty_ad_revenue", "royalty_play_counts", "royalty_artist_plays", "royalty_installer_revenue"] {
+            connection.batch_execute(&format!("VACUUM ANALYZE {table}"))?;
+        }
     } else {
         connection.batch_execute("ANALYZE")?;
     }
     book_generated_revenue(connection)
 }
+
+/// The same totals as the migration `2026-11-21-000008_royalty_counters` fills in.
+const COUNTERS_SQL: &str = "
+INSERT INTO royalty_play_counts (period, listener_id, artist_id, plays)
+SELECT period, listener_id, artist_id, SUM(weight) FROM royalty_plays GROUP BY period, listener_id, artist_id;
+INSERT INTO royalty_artist_plays (period, artist_id, plays)
+SELECT period, artist_id, SUM(weight) FROM royalty_plays GROUP BY period, artist_id;
+INSERT INTO royalty_installer_revenue (period, installer_id, revenue_micro_cents)
+SELECT period, installer_id, SUM(amount_micro_cents) FROM royalty_ad_revenue WHERE installer_id IS NOT NULL GROUP BY period, installer_id;";
 
 fn generate_period(connection: &mut DbConnection, backend: Backend, period: &str, plays: u64, listeners: u64, artists: u64) -> anyhow::Result<()> {
     let installers = listeners + listeners * SILENT_INSTALLERS_PER_TEN / 10;

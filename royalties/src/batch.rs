@@ -1,6 +1,6 @@
 //! Multi-row INSERTs written once for both backends. Diesel's typed batch insert is not
 //! available on the two-backend connection, so the statement is built here with numbered
-//! placeholders (`$1`, `$2`, … in order, which SQLite also accepts) and bound value by value.
+//! placeholders (`$1`, `$2`, … on PostgreSQL, `?1`, `?2`, … on SQLite) and bound value by value.
 
 use chrono::NaiveDateTime;
 use diesel::RunQueryDsl;
@@ -41,6 +41,12 @@ pub(crate) fn insert_rows(
     rows: Vec<Vec<SqlValue>>,
     on_conflict: OnConflict,
 ) -> Result<usize, diesel::result::Error> {
+    // SQLite reads `$N` as a parameter name and looks each one up among the names seen so far
+    // (quadratic in a statement of thousands); `?N` is a plain index there.
+    let sigil = match connection {
+        DbConnection::Postgresql(_) => '$',
+        DbConnection::Sqlite(_) => '?',
+    };
     let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -53,7 +59,7 @@ pub(crate) fn insert_rows(
                     .iter()
                     .map(|_| {
                         placeholder += 1;
-                        format!("${placeholder}")
+                        format!("{sigil}{placeholder}")
                     })
                     .collect();
                 format!("({})", names.join(", "))

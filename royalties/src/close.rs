@@ -2,15 +2,16 @@
 //! leftover micro-cents are carried into the next period, and the pool is split between the
 //! artists (90% by default) and the platform, weighted by plays.
 //!
-//! The heavy lifting is SQL aggregates that both backends run the same way (GROUP BY listener
-//! and artist, window functions for the per-installer largest remainder); only one row per
-//! artist comes back to Rust, so memory does not grow with the number of plays.
+//! The close reads running totals (`counters`) rather than every play and impression: plays per
+//! artist (the pro-rata weights), and for user-centric weights each installer's revenue with
+//! their plays per artist, walked in installer order a batch of installers at a time, so memory
+//! does not grow with the number of installers or plays.
 //!
 //! Crash safety: the close first commits the period as `closing` (new events then go to the
 //! next period), then computes and posts everything and marks it `closed` in one transaction.
 //! A crash rolls that transaction back; running the close again redoes it, exactly once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -22,13 +23,13 @@ use crate::ledger::{self, Account, Posting, PostingLine, TransactionKind, micro}
 use crate::period::{Period, PeriodStatus, booking_period, lock_period_status};
 use crate::batch::{OnConflict, SqlValue, insert_rows};
 use crate::revenue::insert_ad_revenue;
-use crate::schema::{royalty_ad_allocations, royalty_periods};
+use crate::schema::{royalty_ad_allocations, royalty_artist_plays, royalty_installer_revenue, royalty_periods};
 use crate::split::largest_remainder;
 use crate::{RoyaltyError, RoyaltySettings, parse_artist};
 
 const MICRO_CENTS_PER_CENT: i64 = 1_000_000;
-/// PostgreSQL sort memory for the close's transaction (a batch job, one at a time).
-const CLOSE_WORK_MEMORY_MB: u32 = 256;
+/// Installers whose revenue is split per round trip; their plays per artist are read together.
+const INSTALLERS_PER_BATCH: i64 = 20_000;
 
 /// How the artists' part of a period's ad pool is weighted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -75,16 +76,6 @@ pub struct PeriodClose {
     pub artists_allocated: usize,
     /// True when this call found the period already closed and changed nothing.
     pub already_closed: bool,
-}
-
-#[derive(QueryableByName)]
-struct ArtistWeightRow {
-    #[diesel(sql_type = Text)]
-    artist_id: String,
-    #[diesel(sql_type = BigInt)]
-    plays: i64,
-    #[diesel(sql_type = BigInt)]
-    weight: i64,
 }
 
 #[derive(QueryableByName)]
@@ -151,10 +142,6 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
     .bind::<Text, _>(period.to_string())
     .get_result(connection)?;
     let ad_revenue = ad_revenue.total;
-    if let DbConnection::Postgresql(_) = connection {
-        // The aggregates sort millions of rows; give this batch transaction room to do it in memory.
-        diesel::sql_query(format!("SET LOCAL work_mem = '{CLOSE_WORK_MEMORY_MB}MB'")).execute(connection)?;
-    }
     let PeriodWeights { play_counts, weights } = artist_weights(connection, period, model, ad_revenue)?;
     let weight_sum: u64 = weights.values().try_fold(0_u64, |sum, weight| sum.checked_add(*weight)).ok_or(RoyaltyError::Overflow)?;
     // With no plays (or no revenue) there is nobody to pay: everything waits for the next period.
@@ -245,38 +232,31 @@ struct PeriodWeights {
 
 /// Each artist's plays in the period and weight in the pool. Pro-rata: the weight is their
 /// plays. User-centric: the micro-cents of installer revenue attributed to them (each
-/// installer's revenue split over the artists they played by largest remainder, in SQL), plus
-/// their pro-rata part of the revenue nobody's plays claimed (installers who played nothing,
-/// carried micro-cents). Negative unattributed revenue (clawbacks after a close) shrinks the
-/// pool without changing the proportions.
+/// installer's revenue split over the artists they played, in proportion to plays, by largest
+/// remainder), plus their pro-rata part of the revenue nobody's plays claimed (installers who
+/// played nothing, carried micro-cents). Negative unattributed revenue (clawbacks after a
+/// close) shrinks the pool without changing the proportions.
 fn artist_weights(
     connection: &mut DbConnection,
     period: Period,
     model: AllocationModel,
     ad_revenue: i64,
 ) -> Result<PeriodWeights, RoyaltyError> {
-    let sql = match model {
-        AllocationModel::ProRata => PLAYS_PER_ARTIST_SQL,
-        AllocationModel::UserCentric => USER_CENTRIC_WEIGHTS_SQL,
-    };
-    let rows: Vec<ArtistWeightRow> = diesel::sql_query(sql).bind::<Text, _>(period.to_string()).load(connection)?;
-    let mut play_counts = BTreeMap::new();
-    let mut play_weights = Vec::with_capacity(rows.len());
-    let mut weights = BTreeMap::new();
-    let mut attributed_total = 0_i64;
-    for row in rows {
-        let plays = u64::try_from(row.plays).map_err(|_| RoyaltyError::CorruptRow(format!("negative plays for {}", row.artist_id)))?;
-        let weight = u64::try_from(row.weight).map_err(|_| RoyaltyError::CorruptRow(format!("negative weight for {}", row.artist_id)))?;
-        attributed_total = attributed_total.checked_add(row.weight).ok_or(RoyaltyError::Overflow)?;
-        if plays > 0 {
-            play_weights.push((row.artist_id.clone(), plays));
-        }
-        play_counts.insert(row.artist_id.clone(), row.plays);
-        weights.insert(row.artist_id, weight);
-    }
+    let play_counts: BTreeMap<String, i64> = royalty_artist_plays::table
+        .filter(royalty_artist_plays::period.eq(period.to_string()))
+        .filter(royalty_artist_plays::plays.gt(0))
+        .select((royalty_artist_plays::artist_id, royalty_artist_plays::plays))
+        .load::<(String, i64)>(connection)?
+        .into_iter()
+        .collect();
+    let play_weights = play_counts
+        .iter()
+        .map(|(artist_id, plays)| Ok((artist_id.clone(), u64::try_from(*plays).map_err(|_| RoyaltyError::Overflow)?)))
+        .collect::<Result<Vec<(String, u64)>, RoyaltyError>>()?;
     if model == AllocationModel::ProRata {
         return Ok(PeriodWeights { play_counts, weights: play_weights.into_iter().collect() });
     }
+    let (mut weights, attributed_total) = installer_shares(connection, period)?;
     let unattributed = ad_revenue - attributed_total;
     if unattributed > 0 && !play_weights.is_empty() {
         for (artist_id, part) in largest_remainder(unattributed, &play_weights)? {
@@ -288,56 +268,80 @@ fn artist_weights(
     Ok(PeriodWeights { play_counts, weights })
 }
 
-/// Per artist, the period's plays (redemptions weighted); the weight is the plays.
-const PLAYS_PER_ARTIST_SQL: &str = "
-SELECT artist_id, CAST(SUM(weight) AS BIGINT) AS plays, CAST(SUM(weight) AS BIGINT) AS weight
-FROM royalty_plays WHERE period = $1
-GROUP BY artist_id
-ORDER BY artist_id";
+/// The user-centric part of the weights: each installer with positive revenue who played
+/// something has that revenue split over the artists they played by their plays (largest
+/// remainder, ties to the smaller artist id). Returns the micro-cents per artist and their sum.
+/// Installers and their plays are read in id order, a batch of installers at a time.
+fn installer_shares(connection: &mut DbConnection, period: Period) -> Result<(BTreeMap<String, u64>, i64), RoyaltyError> {
+    let period = period.to_string();
+    let mut weights: HashMap<String, u64> = HashMap::new();
+    let mut attributed_total = 0_i64;
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = royalty_installer_revenue::table
+            .filter(royalty_installer_revenue::period.eq(&period))
+            .filter(royalty_installer_revenue::revenue_micro_cents.gt(0))
+            .order(royalty_installer_revenue::installer_id)
+            .limit(INSTALLERS_PER_BATCH)
+            .select((royalty_installer_revenue::installer_id, royalty_installer_revenue::revenue_micro_cents))
+            .into_boxed();
+        if let Some(after) = &after {
+            query = query.filter(royalty_installer_revenue::installer_id.gt(after.clone()));
+        }
+        let installers: Vec<(String, i64)> = query.load(connection)?;
+        let (Some((first, _)), Some((last, _))) = (installers.first(), installers.last()) else { break };
+        let played: Vec<ListenerPlaysRow> = diesel::sql_query(LISTENER_PLAYS_SQL)
+            .bind::<Text, _>(&period)
+            .bind::<Text, _>(first)
+            .bind::<Text, _>(last)
+            .load(connection)?;
+        // Both lists are in listener id order: walk them together.
+        let mut rest = played.as_slice();
+        for (installer_id, revenue) in &installers {
+            let skipped = rest.partition_point(|row| row.listener_id < *installer_id);
+            rest = &rest[skipped..];
+            let Some((row, later)) = rest.split_first().filter(|(row, _)| row.listener_id == *installer_id) else { continue };
+            rest = later;
+            let parts = row
+                .plays
+                .split(',')
+                .map(|part| {
+                    let (artist_id, plays) = part.rsplit_once(':').ok_or_else(|| RoyaltyError::CorruptRow(format!("plays {part:?}")))?;
+                    Ok((artist_id, plays.parse::<u64>().map_err(|_| RoyaltyError::CorruptRow(format!("plays {part:?}")))?))
+                })
+                .collect::<Result<Vec<(&str, u64)>, RoyaltyError>>()?;
+            for (artist_id, part) in largest_remainder(*revenue, &parts)? {
+                let part = u64::try_from(part).map_err(|_| RoyaltyError::Overflow)?;
+                match weights.get_mut(artist_id) {
+                    Some(weight) => *weight = weight.checked_add(part).ok_or(RoyaltyError::Overflow)?,
+                    None => {
+                        weights.insert(artist_id.to_owned(), part);
+                    }
+                }
+            }
+            attributed_total = attributed_total.checked_add(*revenue).ok_or(RoyaltyError::Overflow)?;
+        }
+        after = Some(last.clone());
+    }
+    Ok((weights.into_iter().collect(), attributed_total))
+}
 
-/// Per artist, the period's plays and the micro-cents of installer revenue their listeners'
-/// plays claim, in one pass over the plays. Each installer's revenue R is split over the
-/// artists they played by plays p (of P in all): floor(R·p/P) each, computed as
-/// q·p + floor(r·p/P) with R = q·P + r so nothing overflows, and the leftover units go to the
-/// largest remainders (r·p mod P), ties to the smaller artist id. Listeners without positive
-/// revenue contribute plays but no weight.
-const USER_CENTRIC_WEIGHTS_SQL: &str = "
-WITH revenue AS (
-    SELECT installer_id, CAST(SUM(amount_micro_cents) AS BIGINT) AS revenue
-    FROM royalty_ad_revenue WHERE period = $1 AND installer_id IS NOT NULL
-    GROUP BY installer_id
-),
-played AS (
-    SELECT listener_id, artist_id, CAST(SUM(weight) AS BIGINT) AS plays
-    FROM royalty_plays WHERE period = $1
-    GROUP BY listener_id, artist_id
-),
-joined AS (
-    SELECT played.listener_id, played.artist_id, played.plays,
-           CASE WHEN revenue.revenue > 0 THEN revenue.revenue ELSE 0 END AS revenue,
-           CAST(SUM(played.plays) OVER (PARTITION BY played.listener_id) AS BIGINT) AS listener_plays
-    FROM played LEFT JOIN revenue ON revenue.installer_id = played.listener_id
-),
-shares AS (
-    SELECT listener_id, artist_id, plays, revenue,
-           (revenue / listener_plays) * plays + ((revenue % listener_plays) * plays) / listener_plays AS base,
-           ((revenue % listener_plays) * plays) % listener_plays AS remainder
-    FROM joined
-),
-ranked AS (
-    SELECT artist_id, plays, base,
-           ROW_NUMBER() OVER by_remainder AS position,
-           revenue - SUM(base) OVER by_remainder AS leftover
-    FROM shares
-    -- One window (one sort) for both: the frame spans the whole partition for the sum.
-    WINDOW by_remainder AS (PARTITION BY listener_id ORDER BY remainder DESC, artist_id
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-)
-SELECT artist_id, CAST(SUM(plays) AS BIGINT) AS plays,
-       CAST(SUM(base + CASE WHEN position <= leftover THEN 1 ELSE 0 END) AS BIGINT) AS weight
-FROM ranked
-GROUP BY artist_id
-ORDER BY artist_id";
+#[derive(QueryableByName)]
+struct ListenerPlaysRow {
+    #[diesel(sql_type = Text)]
+    listener_id: String,
+    /// `artist:plays,artist:plays,…` in no particular order (a split does not depend on it).
+    #[diesel(sql_type = Text)]
+    plays: String,
+}
+
+/// The plays per artist of the listeners in a range of ids, one row per listener: fetching one
+/// row per (listener, artist) would cost the client far more than the database's aggregate.
+/// Artist ids are UUIDs, so the separators cannot occur in them.
+const LISTENER_PLAYS_SQL: &str = "
+SELECT listener_id, string_agg(artist_id || ':' || CAST(plays AS TEXT), ',') AS plays
+FROM royalty_play_counts WHERE period = $1 AND listener_id BETWEEN $2 AND $3
+GROUP BY listener_id ORDER BY listener_id";
 
 /// The summary of a closed period, from what was stored when it closed.
 fn closed_summary(connection: &mut DbConnection, period: Period, already_closed: bool) -> Result<PeriodClose, RoyaltyError> {

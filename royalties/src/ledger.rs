@@ -335,11 +335,14 @@ fn apply_to_balances(connection: &mut DbConnection, transaction_id: &str) -> Res
         .bind::<Text, _>(transaction_id)
         .load::<AccountBalanceRow>(connection)?;
     }
+    // A correlated sum per account (through the index on the lines' account) rather than
+    // UPDATE … FROM a grouped subquery, which SQLite joins by scanning the subquery once per
+    // account: quadratic in the lines of a period's allocation (one per artist).
     diesel::sql_query(
-        "UPDATE ledger_accounts SET balance_micro_cents = balance_micro_cents + delta.amount \
-         FROM (SELECT account_code, CAST(SUM(amount_micro_cents) AS BIGINT) AS amount FROM ledger_lines \
-               WHERE transaction_id = $1 GROUP BY account_code) AS delta \
-         WHERE ledger_accounts.code = delta.account_code",
+        "UPDATE ledger_accounts SET balance_micro_cents = balance_micro_cents + \
+             (SELECT CAST(SUM(lines.amount_micro_cents) AS BIGINT) FROM ledger_lines AS lines \
+              WHERE lines.account_code = ledger_accounts.code AND lines.transaction_id = $1) \
+         WHERE code IN (SELECT account_code FROM ledger_lines WHERE transaction_id = $1)",
     )
     .bind::<Text, _>(transaction_id)
     .execute(connection)?;

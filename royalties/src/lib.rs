@@ -10,6 +10,7 @@
 
 mod batch;
 mod close;
+mod counters;
 mod ledger;
 mod payouts;
 mod period;

@@ -10,6 +10,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use megabox_database::{DbConnection, write_transaction};
 use megabox_domain::{ArtistId, Cents, MicroCents, TrackId, UserId};
 
+use crate::counters;
 use crate::ledger::{self, Account, Claim, Posting, PostingLine, TransactionKind, micro};
 use crate::period::{Period, PeriodStatus, booking_period, lock_period_status};
 use crate::schema::{royalty_ad_revenue, royalty_plays, royalty_sale_items};
@@ -419,6 +420,7 @@ pub fn record_ad_revenue(connection: &mut DbConnection, revenue: &AdRevenueInput
         if !inserted {
             return Ok(Recorded { period: ad_revenue_period(connection, &revenue.event_id)?, duplicate: true });
         }
+        counters::add_installer_revenue(connection, period, &revenue.installer.to_string(), revenue.amount)?;
         ledger::post(
             connection,
             Posting {
@@ -465,8 +467,11 @@ pub fn clawback_ad_revenue(connection: &mut DbConnection, event_id: &str, found_
             ("adjustment", None, booking_period(connection, after_close)?)
         };
         let amount = MicroCents(-amount_micro_cents);
-        if !insert_ad_revenue(connection, &clawback_id, kind, installer_id, campaign_id.as_deref(), amount, period, found_at)? {
+        if !insert_ad_revenue(connection, &clawback_id, kind, installer_id.clone(), campaign_id.as_deref(), amount, period, found_at)? {
             return Ok(Recorded { period: ad_revenue_period(connection, &clawback_id)?, duplicate: true });
+        }
+        if let Some(installer_id) = installer_id {
+            counters::add_installer_revenue(connection, period, &installer_id, amount)?;
         }
         ledger::post(
             connection,
@@ -570,6 +575,7 @@ fn record_play_weight(
             let period: String = royalty_plays::table.find((kind, source_id)).select(royalty_plays::period).first(connection)?;
             return Ok(Recorded { period: parse_period(&period)?, duplicate: true });
         }
+        counters::add_play(connection, period, listener, artist, weight)?;
         Ok(Recorded { period, duplicate: false })
     })
 }

@@ -1,5 +1,6 @@
-//! The royalties crate's tables (migrations `2026-11-21-000003_royalties`). No other crate
-//! reads them; they call this crate's API instead.
+//! The royalties crate's tables (migrations `2026-11-21-000003_royalties` and
+//! `2026-11-21-000008_royalty_counters`). No other crate reads them; they call this crate's API
+//! instead.
 
 diesel::table! {
     royalty_periods (period) {
@@ -134,3 +135,28 @@ diesel::table! {
 
 diesel::joinable!(ledger_lines -> ledger_transactions (transaction_id));
 diesel::allow_tables_to_appear_in_same_query!(ledger_accounts, ledger_lines, ledger_transactions);
+
+diesel::table! {
+    royalty_play_counts (period, listener_id, artist_id) {
+        period -> Text,
+        listener_id -> Text,
+        artist_id -> Text,
+        plays -> BigInt,
+    }
+}
+
+diesel::table! {
+    royalty_artist_plays (period, artist_id) {
+        period -> Text,
+        artist_id -> Text,
+        plays -> BigInt,
+    }
+}
+
+diesel::table! {
+    royalty_installer_revenue (period, installer_id) {
+        period -> Text,
+        installer_id -> Text,
+        revenue_micro_cents -> BigInt,
+    }
+}

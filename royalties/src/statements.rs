@@ -159,7 +159,8 @@ pub fn earnings(connection: &mut DbConnection, artist: ArtistId) -> Result<Vec<P
     .bind::<Text, _>(Account::ArtistReceivable(artist).code())
     .load(connection)?;
     let plays: Vec<PeriodTotalRow> = diesel::sql_query(
-        "SELECT period, CAST(SUM(weight) AS BIGINT) AS total FROM royalty_plays WHERE artist_id = $1 GROUP BY period",
+        // The running per-artist totals: one row per period instead of every play.
+        "SELECT period, plays AS total FROM royalty_artist_plays WHERE artist_id = $1",
     )
     .bind::<Text, _>(artist.to_string())
     .load(connection)?;

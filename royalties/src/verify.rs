@@ -1,8 +1,9 @@
 //! The ledger's invariant check (`megabox ledger verify`): reads everything back and proves
 //! that every transaction balances, cached balances equal their lines, no internal account is
 //! negative, each artist's share of each period's net revenue is the configured share within
-//! one cent, the pending ad revenue and the money in transit match their sources, and no artist
-//! was paid more than they earned. The first violation found is reported precisely.
+//! one cent, the pending ad revenue and the money in transit match their sources, no artist
+//! was paid more than they earned, and the running totals the close reads equal the events
+//! they count. The first violation found is reported precisely.
 
 use std::collections::BTreeMap;
 
@@ -28,6 +29,8 @@ pub enum Violation {
     PeriodTotals { period: String, what: &'static str, expected: i64, found: i64 },
     #[error("account {account}: balance {found_micro_cents} micro-cents, its sources say {expected_micro_cents}")]
     SourceMismatch { account: String, expected_micro_cents: i64, found_micro_cents: i64 },
+    #[error("{counter} {key}: the running total is {counted}, its events sum to {summed}")]
+    CounterMismatch { counter: &'static str, key: String, counted: i64, summed: i64 },
     #[error("artist {artist_id}: paid out {paid_out_cents} cents, more than earned {earned_cents} plus owed {owed_cents}")]
     OverPaid { artist_id: String, paid_out_cents: i64, earned_cents: i64, owed_cents: i64 },
 }
@@ -90,6 +93,65 @@ fn key_amounts(connection: &mut DbConnection, sql: &str) -> Result<BTreeMap<Stri
     Ok(rows.into_iter().map(|row| (row.key, row.amount)).collect())
 }
 
+/// A running total kept by `counters`: its table and key columns, what it counts, and the same
+/// totals summed from the recorded events.
+struct Counter {
+    table: &'static str,
+    keys: &'static [&'static str],
+    value: &'static str,
+    summed: &'static str,
+}
+
+const COUNTERS: [Counter; 3] = [
+    Counter {
+        table: "royalty_play_counts",
+        keys: &["period", "listener_id", "artist_id"],
+        value: "plays",
+        summed: "SELECT period, listener_id, artist_id, SUM(weight) AS total FROM royalty_plays GROUP BY period, listener_id, artist_id",
+    },
+    Counter {
+        table: "royalty_artist_plays",
+        keys: &["period", "artist_id"],
+        value: "plays",
+        summed: "SELECT period, artist_id, SUM(weight) AS total FROM royalty_plays GROUP BY period, artist_id",
+    },
+    Counter {
+        table: "royalty_installer_revenue",
+        keys: &["period", "installer_id"],
+        value: "revenue_micro_cents",
+        summed: "SELECT period, installer_id, SUM(amount_micro_cents) AS total FROM royalty_ad_revenue \
+                 WHERE installer_id IS NOT NULL GROUP BY period, installer_id",
+    },
+];
+
+/// The running totals the close reads equal the sums over the events they count, both ways:
+/// no total differs from its events, and no events lack their total.
+fn verify_counters(connection: &mut DbConnection) -> Result<(), VerifyError> {
+    for counter in &COUNTERS {
+        let key = |table: &str| counter.keys.iter().map(|column| format!("{table}.{column}")).collect::<Vec<_>>().join(" || '/' || ");
+        let joined = counter.keys.iter().map(|column| format!("counted.{column} = summed.{column}")).collect::<Vec<_>>().join(" AND ");
+        let sql = format!(
+            "SELECT {counted_key} AS key, counted.{value} AS first, CAST(COALESCE(summed.total, 0) AS BIGINT) AS second \
+             FROM {table} AS counted LEFT JOIN ({summed}) AS summed ON {joined} \
+             WHERE counted.{value} <> COALESCE(summed.total, 0) \
+             UNION ALL \
+             SELECT {summed_key} AS key, 0 AS first, CAST(summed.total AS BIGINT) AS second \
+             FROM ({summed}) AS summed LEFT JOIN {table} AS counted ON {joined} \
+             WHERE counted.{value} IS NULL AND summed.total <> 0",
+            counted_key = key("counted"),
+            summed_key = key("summed"),
+            value = counter.value,
+            table = counter.table,
+            summed = counter.summed,
+        );
+        let mismatch: Option<KeyPairRow> = diesel::sql_query(format!("{sql} LIMIT 1")).get_result(connection).optional()?;
+        if let Some(row) = mismatch {
+            return Err(Violation::CounterMismatch { counter: counter.table, key: row.key, counted: row.first, summed: row.second }.into());
+        }
+    }
+    Ok(())
+}
+
 /// Checks every invariant; `Ok` only if all hold. Run it inside a read transaction (or on a
 /// quiet database) for a consistent snapshot.
 pub fn verify(connection: &mut DbConnection) -> Result<VerifyReport, VerifyError> {
@@ -133,6 +195,7 @@ pub fn verify(connection: &mut DbConnection) -> Result<VerifyReport, VerifyError
     let closed_periods = verify_ad_allocations(connection)?;
     verify_sources(connection)?;
     verify_payouts(connection)?;
+    verify_counters(connection)?;
 
     Ok(VerifyReport {
         transactions: count(connection, "ledger_transactions")?,

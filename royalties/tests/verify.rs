@@ -54,6 +54,21 @@ const CASES: &[Case] = &[
          VALUES ('forged', 'accrual', NULL, NULL, 5, '2026-12', '2026-12-01 00:00:00')",
         |violation| matches!(violation, Violation::SourceMismatch { account, .. } if account == "ads:pending"),
     ),
+    (
+        "a play counted twice in the close's running totals",
+        "UPDATE royalty_play_counts SET plays = plays + 1 WHERE artist_id = '00000000-0000-7000-8000-000000000002'",
+        |violation| matches!(violation, Violation::CounterMismatch { counter: "royalty_play_counts", counted: 3, summed: 2, .. }),
+    ),
+    (
+        "a play missing from the close's running totals",
+        "DELETE FROM royalty_artist_plays WHERE artist_id = '00000000-0000-7000-8000-000000000001'",
+        |violation| matches!(violation, Violation::CounterMismatch { counter: "royalty_artist_plays", counted: 0, summed: 1, .. }),
+    ),
+    (
+        "an installer's revenue inflated in the close's running totals",
+        "UPDATE royalty_installer_revenue SET revenue_micro_cents = revenue_micro_cents + 1",
+        |violation| matches!(violation, Violation::CounterMismatch { counter: "royalty_installer_revenue", .. }),
+    ),
 ];
 
 #[test]
