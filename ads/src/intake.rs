@@ -1,7 +1,7 @@
 //! Intake of signed impression batches (DESIGN.md §3.3, §5): the whole batch is checked against
 //! its device (known, not revoked, not flagged, signature, sequence), then each event on its own
 //! (duplicate, freshness, creative, campaign, caps, budget); accepted events are charged to their
-//! campaign and their revenue attributed to the installer — all in one transaction per batch.
+//! campaign and their revenue recorded in royalties for the installer — all in one transaction per batch.
 //!
 //! Idempotency: the receipt of every batch is stored by (device, sequence). A byte-identical
 //! resend gets the stored receipt back and changes nothing; other bytes under a used sequence,
@@ -15,17 +15,18 @@ use std::net::IpAddr;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
-use megabox_database::{Backend as Engine, DbConnection, write_transaction};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use megabox_database::{DbConnection, write_transaction};
 use megabox_protocol::{BatchResponse, DeviceId, EventId, ImpressionBatch, ImpressionEvent, ProtocolError, RejectionReason};
-use royalties::Period;
+use megabox_domain::MicroCents;
+use royalties::{AdRevenueInput, Period};
 use sha2::{Digest, Sha256};
 
 use crate::campaigns::{CampaignStatus, IMPRESSION_MICRO_CENTS_PER_CPM_CENT};
 use crate::devices::{Device, find_device};
 use crate::schema::{ads_batches, ads_campaigns, ads_creatives, ads_devices, ads_impressions};
-use crate::sql::{OnConflict, SqlValue, insert_rows};
-use crate::{AdsError, AdsSettings, chrono_duration, day_of, flags, settle};
+use crate::sql::{OnConflict, SqlValue, insert_rows, insert_statement};
+use crate::{AdsError, AdsSettings, chrono_duration, day_of, flags};
 
 const MICRO_CENTS_PER_CENT: i64 = 1_000_000;
 /// Length of a time bucket (`megabox_protocol::TIME_BUCKET_SECONDS`); an event may have
@@ -174,7 +175,7 @@ fn refused(reason: Reason) -> AdsError {
 
 /// Processes one signed batch from `client_ip` at `now` (see the module documentation).
 /// A refused batch is an `Err(AdsError::BatchRefused(reason))` and has no effect; otherwise the
-/// receipt says what happened to each event. Revenue reaches royalties right after the commit.
+/// receipt says what happened to each event. Revenue reaches royalties in the same transaction.
 pub fn intake_batch(
     connection: &mut DbConnection,
     batch: &ImpressionBatch,
@@ -218,14 +219,6 @@ pub fn intake_batch(
             }
         }
     };
-    // On SQLite the impressions are committed but their revenue is not recorded yet (see
-    // `process`); if royalties fails now, `settle_royalties` or this device's next batch
-    // hands it over later.
-    if connection.backend() == Engine::Sqlite
-        && let Err(error) = settle::record_pending_revenue(connection, settle::RevenueScope::Device(device.id), now)
-    {
-        tracing::warn!(%error, device.id = %device.id.0, "ad revenue not yet recorded in royalties; will retry");
-    }
     Ok(receipt)
 }
 
@@ -237,6 +230,32 @@ struct BatchContext<'a> {
     client_ip: IpAddr,
     now: NaiveDateTime,
     settings: &'a AdsSettings,
+}
+
+/// The device's row as the batch's first statement locks and reads it.
+#[derive(QueryableByName)]
+struct DeviceState {
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    revoked_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    last_sequence: Option<i64>,
+}
+
+/// A campaign's row as intake locks and reads it.
+#[derive(QueryableByName)]
+struct CampaignRow {
+    #[diesel(sql_type = BigInt)]
+    cpm_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    budget_cents: i64,
+    #[diesel(sql_type = BigInt)]
+    spent_micro_cents: i64,
+    #[diesel(sql_type = Timestamp)]
+    starts_at: NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    ends_at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    status: String,
 }
 
 /// One campaign as intake needs it, read under its row lock.
@@ -271,8 +290,47 @@ type CounterKey = (CapScope, String, String);
 
 #[derive(QueryableByName)]
 struct CounterRow {
+    #[diesel(sql_type = Text)]
+    scope: String,
+    #[diesel(sql_type = Text)]
+    subject: String,
+    #[diesel(sql_type = Text)]
+    day: String,
     #[diesel(sql_type = BigInt)]
     impressions: i64,
+}
+
+/// The columns of `ads_daily_counts` rows written by intake.
+const COUNTER_COLUMNS: [&str; 4] = ["scope", "subject", "day", "impressions"];
+
+/// One `ads_daily_counts` row to write: the key and a count.
+fn counter_row((scope, subject, day): &CounterKey, impressions: i64) -> Vec<SqlValue> {
+    vec![SqlValue::Text(scope.as_str().to_owned()), SqlValue::Text(subject.clone()), SqlValue::Text(day.clone()), SqlValue::BigInt(impressions)]
+}
+
+/// Creates the counter rows that are missing, locks them all (PostgreSQL locks them in the
+/// given order, the keys' sorted order, so batches never deadlock) and fills in their counts —
+/// in one statement.
+fn lock_counters(connection: &mut DbConnection, counters: &mut BTreeMap<CounterKey, (i64, i64)>) -> Result<(), AdsError> {
+    let rows = counters.keys().map(|key| counter_row(key, 0)).collect();
+    let locked: Vec<CounterRow> = insert_statement(
+        connection.backend(),
+        "ads_daily_counts",
+        &COUNTER_COLUMNS,
+        rows,
+        " ON CONFLICT (scope, subject, day) DO UPDATE SET impressions = ads_daily_counts.impressions RETURNING scope, subject, day, impressions",
+    )
+    .load(connection)?;
+    for row in locked {
+        let scope = [CapScope::Account, CapScope::Device, CapScope::Ip]
+            .into_iter()
+            .find(|scope| scope.as_str() == row.scope)
+            .ok_or_else(|| AdsError::CorruptRow(format!("counter scope {:?}", row.scope)))?;
+        if let Some((count, _)) = counters.get_mut(&(scope, row.subject, row.day)) {
+            *count = row.impressions;
+        }
+    }
+    Ok(())
 }
 
 /// The address whose daily cap a client counts against: IPv4 as is, IPv6 by its /64.
@@ -284,20 +342,6 @@ fn ip_cap_subject(client_ip: IpAddr) -> String {
             format!("{}/{IPV6_CAP_PREFIX_BITS}", std::net::Ipv6Addr::from(prefix))
         }
     }
-}
-
-/// Creates the counter row if needed, locks it (PostgreSQL) and returns its count.
-fn lock_counter(connection: &mut DbConnection, (scope, subject, day): &CounterKey) -> Result<i64, diesel::result::Error> {
-    let row: CounterRow = diesel::sql_query(
-        "INSERT INTO ads_daily_counts (scope, subject, day, impressions) VALUES ($1, $2, $3, 0) \
-         ON CONFLICT (scope, subject, day) DO UPDATE SET impressions = ads_daily_counts.impressions \
-         RETURNING impressions",
-    )
-    .bind::<Text, _>(scope.as_str())
-    .bind::<Text, _>(subject)
-    .bind::<Text, _>(day)
-    .get_result(connection)?;
-    Ok(row.impressions)
 }
 
 /// When the event's time bucket starts, or why it is not acceptable now.
@@ -322,9 +366,11 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
     let user_id = device.user.to_string();
 
     // The device row lock serialises this device's batches (PostgreSQL; SQLite has one writer).
-    diesel::update(ads_devices::table.find(&device_id)).set(ads_devices::last_batch_at.eq(now)).execute(connection)?;
-    let (revoked_at, last_sequence): (Option<NaiveDateTime>, Option<i64>) =
-        ads_devices::table.find(&device_id).select((ads_devices::revoked_at, ads_devices::last_sequence)).first(connection)?;
+    let DeviceState { revoked_at, last_sequence } =
+        diesel::sql_query("UPDATE ads_devices SET last_batch_at = $1 WHERE id = $2 RETURNING revoked_at, last_sequence")
+            .bind::<Timestamp, _>(now)
+            .bind::<Text, _>(&device_id)
+            .get_result(connection)?;
     let stored: Option<(String, String)> = ads_batches::table
         .find((&device_id, sequence))
         .select((ads_batches::digest, ads_batches::receipt))
@@ -378,21 +424,12 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
     let campaign_ids: BTreeSet<&String> = creatives.values().map(|(_, campaign)| campaign).collect();
     let mut campaigns: HashMap<String, CampaignState> = HashMap::new();
     for campaign_id in campaign_ids {
-        diesel::update(ads_campaigns::table.find(campaign_id))
-            .set(ads_campaigns::spent_micro_cents.eq(ads_campaigns::spent_micro_cents))
-            .execute(connection)?;
-        let (cpm_cents, budget_cents, spent_micro_cents, starts_at, ends_at, status): (i64, i64, i64, NaiveDateTime, NaiveDateTime, String) =
-            ads_campaigns::table
-                .find(campaign_id)
-                .select((
-                    ads_campaigns::cpm_cents,
-                    ads_campaigns::budget_cents,
-                    ads_campaigns::spent_micro_cents,
-                    ads_campaigns::starts_at,
-                    ads_campaigns::ends_at,
-                    ads_campaigns::status,
-                ))
-                .first(connection)?;
+        let CampaignRow { cpm_cents, budget_cents, spent_micro_cents, starts_at, ends_at, status } = diesel::sql_query(
+            "UPDATE ads_campaigns SET spent_micro_cents = spent_micro_cents WHERE id = $1 \
+             RETURNING cpm_cents, budget_cents, spent_micro_cents, starts_at, ends_at, status",
+        )
+        .bind::<Text, _>(campaign_id)
+        .get_result(connection)?;
         campaigns.insert(
             campaign_id.clone(),
             CampaignState {
@@ -424,8 +461,8 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
             counters.insert(counter_key(scope, day), (0, 0));
         }
     }
-    for (key, (count, _)) in counters.iter_mut() {
-        *count = lock_counter(connection, key)?;
+    if !counters.is_empty() {
+        lock_counters(connection, &mut counters)?;
     }
 
     let mut receipt = IntakeReceipt::default();
@@ -511,15 +548,17 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
     if inserted != accepted_count {
         return Err(ProcessError::DeduperMissedDuplicate);
     }
-    for ((scope, subject, day), (_, added)) in &counters {
-        if *added > 0 {
-            diesel::sql_query("UPDATE ads_daily_counts SET impressions = impressions + $1 WHERE scope = $2 AND subject = $3 AND day = $4")
-                .bind::<BigInt, _>(added)
-                .bind::<Text, _>(scope.as_str())
-                .bind::<Text, _>(subject)
-                .bind::<Text, _>(day)
-                .execute(connection)?;
-        }
+    // Every counter that grew, in one statement (the rows exist and are locked: see above).
+    let increments: Vec<Vec<SqlValue>> = counters.iter().filter(|(_, (_, added))| *added > 0).map(|(key, (_, added))| counter_row(key, *added)).collect();
+    if !increments.is_empty() {
+        insert_statement(
+            connection.backend(),
+            "ads_daily_counts",
+            &COUNTER_COLUMNS,
+            increments,
+            " ON CONFLICT (scope, subject, day) DO UPDATE SET impressions = ads_daily_counts.impressions + excluded.impressions",
+        )
+        .execute(connection)?;
     }
     for (campaign_id, campaign) in &campaigns {
         diesel::update(ads_campaigns::table.find(campaign_id))
@@ -535,26 +574,43 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         .bind::<BigInt, _>(i64::try_from(accepted_count).map_err(|_| AdsError::Overflow)?)
         .execute(connection)?;
     }
-    let revenue_rows: Vec<Vec<SqlValue>> = revenue
+    // The batch's revenue, one row and one ledger posting per campaign and period (usually one
+    // per batch), recorded in royalties in this very transaction (a savepoint of it): stored as
+    // already handed over, so settlement never touches it.
+    let revenue: Vec<AdRevenueInput> = revenue
         .into_iter()
-        .map(|((campaign_id, period), (amount, occurred_at))| {
+        .map(|((campaign_id, period), (amount, occurred_at))| AdRevenueInput {
+            event_id: format!("impressions:{device_id}:{sequence}:{campaign_id}:{period}"),
+            installer: device.user,
+            campaign_id,
+            amount: MicroCents(amount),
+            occurred_at,
+        })
+        .collect();
+    let revenue_rows: Vec<Vec<SqlValue>> = revenue
+        .iter()
+        .map(|revenue| {
             vec![
-                SqlValue::Text(format!("impressions:{device_id}:{sequence}:{campaign_id}:{period}")),
+                SqlValue::Text(revenue.event_id.clone()),
                 SqlValue::Text(device_id.clone()),
                 SqlValue::Text(user_id.clone()),
-                SqlValue::Text(campaign_id),
-                SqlValue::BigInt(amount),
-                SqlValue::Timestamp(occurred_at),
+                SqlValue::Text(revenue.campaign_id.clone()),
+                SqlValue::BigInt(revenue.amount.0),
+                SqlValue::Timestamp(revenue.occurred_at),
+                SqlValue::Timestamp(now),
             ]
         })
         .collect();
     insert_rows(
         connection,
         "ads_revenue",
-        &["source_id", "device_id", "user_id", "campaign_id", "amount_micro_cents", "occurred_at"],
+        &["source_id", "device_id", "user_id", "campaign_id", "amount_micro_cents", "occurred_at", "recorded_at"],
         revenue_rows,
         OnConflict::Fail,
     )?;
+    for revenue in &revenue {
+        royalties::record_ad_revenue(connection, revenue).map_err(AdsError::from)?;
+    }
     let receipt_text = serde_json::to_string(&receipt).map_err(|error| AdsError::CorruptRow(format!("batch receipt: {error}")))?;
     diesel::insert_into(ads_batches::table)
         .values((
@@ -566,12 +622,6 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         ))
         .execute(connection)?;
     diesel::update(ads_devices::table.find(&device_id)).set(ads_devices::last_sequence.eq(sequence)).execute(connection)?;
-    // PostgreSQL nests royalties' own transaction as a savepoint, so there the revenue is
-    // recorded in this very transaction (one commit per batch). SQLite cannot nest
-    // transactions: `intake_batch` records it right after the commit instead.
-    if connection.backend() == Engine::Postgres {
-        settle::record_pending_revenue(connection, settle::RevenueScope::Device(device.id), now)?;
-    }
     Ok(receipt)
 }
 

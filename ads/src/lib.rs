@@ -10,12 +10,10 @@
 //! [`megabox_database::DbConnection`] and the current time, so tests control the clock.
 //!
 //! Royalties runs each `record_*` call in its own write transaction, which nests as a savepoint
-//! of the caller's. A credit redemption is recorded inside the caller's transaction on both
-//! backends (the store grants the download in the same one). Impression revenue is recorded in
-//! the batch's transaction on PostgreSQL; on SQLite it is first written to this crate's own
-//! tables and handed to royalties (idempotently, by source id) right after the commit, so the
-//! single SQLite writer is not held for the ledger postings; [`settle_royalties`] hands over
-//! whatever is left in between.
+//! of the caller's: impression revenue is recorded in the batch's transaction, a credit
+//! redemption in the caller's transaction that also grants the download. Both are also kept in
+//! this crate's own tables with a `recorded_at`; [`settle_royalties`] hands over any row still
+//! waiting (as an earlier version, which recorded after the commit on SQLite, could leave one).
 
 mod campaigns;
 mod devices;

@@ -8,6 +8,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::RunQueryDsl;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::connection::Connection;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use megabox_database::{Backend as Engine, DbConnection};
@@ -33,6 +34,42 @@ pub(crate) enum OnConflict {
     Skip,
 }
 
+/// `INSERT INTO table (columns) VALUES (…), (…)` followed by `suffix` (an `ON CONFLICT` or
+/// `RETURNING` clause), every value bound; at most [`ROWS_PER_STATEMENT_MAX`] rows.
+pub(crate) fn insert_statement(
+    engine: Engine,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SqlValue>>,
+    suffix: &str,
+) -> BoxedSqlQuery<'static, Backend, SqlQuery> {
+    let numbered = engine == Engine::Postgres;
+    let mut placeholder = 0;
+    let tuples: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let names: Vec<String> = row
+                .iter()
+                .map(|_| {
+                    placeholder += 1;
+                    if numbered { format!("${placeholder}") } else { "?".to_owned() }
+                })
+                .collect();
+            format!("({})", names.join(", "))
+        })
+        .collect();
+    let sql = format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", "));
+    let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
+    for value in rows.into_iter().flatten() {
+        query = match value {
+            SqlValue::Text(text) => query.bind::<Text, _>(text),
+            SqlValue::BigInt(number) => query.bind::<BigInt, _>(number),
+            SqlValue::Timestamp(instant) => query.bind::<Timestamp, _>(instant),
+        };
+    }
+    query
+}
+
 /// Inserts `rows` into `table (columns)` and returns how many rows were inserted (with
 /// [`OnConflict::Skip`], rows whose key existed are not counted).
 pub(crate) fn insert_rows(
@@ -46,35 +83,12 @@ pub(crate) fn insert_rows(
         OnConflict::Fail => "",
         OnConflict::Skip => " ON CONFLICT DO NOTHING",
     };
-    let numbered = connection.backend() == Engine::Postgres;
+    let engine = connection.backend();
     let mut inserted = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(ROWS_PER_STATEMENT_MAX).collect();
-        let mut placeholder = 0;
-        let tuples: Vec<String> = chunk
-            .iter()
-            .map(|row| {
-                let names: Vec<String> = row
-                    .iter()
-                    .map(|_| {
-                        placeholder += 1;
-                        if numbered { format!("${placeholder}") } else { "?".to_owned() }
-                    })
-                    .collect();
-                format!("({})", names.join(", "))
-            })
-            .collect();
-        let sql = format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", "));
-        let mut query = diesel::sql_query(sql).into_boxed::<Backend>();
-        for value in chunk.into_iter().flatten() {
-            query = match value {
-                SqlValue::Text(text) => query.bind::<Text, _>(text),
-                SqlValue::BigInt(number) => query.bind::<BigInt, _>(number),
-                SqlValue::Timestamp(instant) => query.bind::<Timestamp, _>(instant),
-            };
-        }
-        inserted += query.execute(connection)?;
+        inserted += insert_statement(engine, table, columns, chunk, suffix).execute(connection)?;
     }
     Ok(inserted)
 }
