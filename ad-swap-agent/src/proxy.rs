@@ -11,6 +11,7 @@ use http_body_util::BodyExt as _;
 use hudsucker::futures::StreamExt as _;
 use hudsucker::hyper::body::Bytes;
 use hudsucker::hyper::header::{self, HeaderValue};
+use hudsucker::hyper::http::uri::Authority;
 use hudsucker::hyper::{Method, Request, Response, StatusCode};
 use hudsucker::{Body, HttpContext, HttpHandler, RequestOrResponse};
 use megabox_protocol::{Creative, EventId, ImpressionEvent, Nonce, SlotSize, TimeBucket};
@@ -22,7 +23,7 @@ use crate::rewrite::{CreativeOrigin, PageRewrite, RewriteLimits, Unchanged};
 use crate::server::ServerClient;
 use crate::settings::Settings;
 use crate::slots::{DailyCount, SlotChooser};
-use crate::viewability::{NonceRegistry, VIEWABILITY_SCRIPT};
+use crate::viewability::{NonceRegistry, VIEWABILITY_SCRIPT, ViewClaim, ViewRefused};
 
 /// The creative frame's Content-Security-Policy before its image source is added.
 const FRAME_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'";
@@ -209,15 +210,24 @@ impl AgentHandler {
         Self { agent, page: None }
     }
 
+    /// True for requests to the agent itself: direct ones (origin-form, no authority in the URI)
+    /// and proxied ones addressed to its own address.
     fn is_local(&self, request: &Request<Body>) -> bool {
-        match request.uri().authority() {
-            None => true,
-            Some(authority) => {
-                let bind = self.agent.settings.bind;
-                authority.as_str() == bind.to_string()
-                    || (authority.host() == "localhost" && authority.port_u16() == Some(bind.port()))
-            }
-        }
+        request.uri().authority().is_none_or(|authority| self.names_agent(authority))
+    }
+
+    /// True when `authority` is the agent's bind address, or `localhost` on its port.
+    fn names_agent(&self, authority: &Authority) -> bool {
+        let bind = self.agent.settings.bind;
+        authority.as_str() == bind.to_string() || (authority.host() == "localhost" && authority.port_u16() == Some(bind.port()))
+    }
+
+    /// A request that reached the agent under another name: DNS rebinding, a website's own name
+    /// pointed at 127.0.0.1 so that its pages count as same-origin with whatever the agent answers.
+    /// Such a page could otherwise read a creative frame's view token, or the status.
+    fn misdirected(&self, request: &Request<Body>) -> bool {
+        let host = request.uri().authority().cloned().or_else(|| request.headers().get(header::HOST)?.to_str().ok()?.parse().ok());
+        !host.is_some_and(|host| self.names_agent(&host))
     }
 }
 
@@ -264,6 +274,9 @@ impl AgentHandler {
     async fn serve_local(&self, request: Request<Body>) -> Response<Body> {
         let path = request.uri().path().to_owned();
         let query = request.uri().query().unwrap_or("").to_owned();
+        if self.misdirected(&request) {
+            return response(StatusCode::MISDIRECTED_REQUEST, "text/plain", "this is the Megabox agent; use its own address");
+        }
         match (request.method().clone(), path.as_str()) {
             (Method::GET, "/") => response(StatusCode::OK, "text/html; charset=utf-8", self.status_page()),
             (Method::GET, "/megabox/status.json") => response(StatusCode::OK, "application/json", self.agent.status().to_string()),
@@ -334,11 +347,13 @@ impl AgentHandler {
         let Some(size) = self.agent.nonces.lock().ok().and_then(|nonces| nonces.size_of(&nonce)) else {
             return response(StatusCode::NOT_FOUND, "text/plain", "unknown nonce");
         };
-        let creative = self.creative_for(size).await;
-        let bound = creative.as_ref().is_some_and(|creative| {
-            self.agent.nonces.lock().is_ok_and(|mut nonces| nonces.bind_creative(&nonce, creative.creative_id.clone(), Instant::now()).is_ok())
+        // Only the first serve of a nonce gets the creative, its script and the view token (see
+        // `NonceRegistry::serve_frame`); any later one shows the plain placeholder.
+        let served = self.creative_for(size).await.and_then(|creative| {
+            let token = self.agent.nonces.lock().ok()?.serve_frame(&nonce, creative.creative_id.clone(), Instant::now()).ok()?;
+            Some((creative, token))
         });
-        let creative = creative.filter(|_| bound);
+        let (creative, token) = served.unzip();
         let image = creative.as_ref().zip(self.agent.server.as_ref()).and_then(|(creative, server)| creative_image_source(server.base_url(), &creative.image_url));
         let (width, height) = (size.width_pixels(), size.height_pixels());
         let content = match (&creative, &image) {
@@ -359,13 +374,14 @@ impl AgentHandler {
         };
         let page = format!(
             concat!(
-                r#"<!doctype html><html data-nonce="{nonce}"><head><meta charset=utf-8><title>Megabox ad</title>"#,
+                r#"<!doctype html><html data-nonce="{nonce}"{token}><head><meta charset=utf-8><title>Megabox ad</title>"#,
                 r#"<style>body{{margin:0;font:14px sans-serif;width:{width}px;height:{height}px;overflow:hidden;position:relative}}"#,
                 r#"img{{display:block;border:0}}.text{{display:block;box-sizing:border-box;height:100%;border:1px solid #888;padding:18px 8px 8px}}"#,
                 r#".label{{position:absolute;top:0;left:0;background:#222;color:#fff;font-size:11px;padding:1px 4px}}</style></head>"#,
                 r#"<body>{content}<span class="label">Megabox ad</span></body></html>"#
             ),
             nonce = nonce,
+            token = token.map(|token| format!(r#" data-view-token="{token}""#)).unwrap_or_default(),
             width = width,
             height = height,
             content = content,
@@ -385,16 +401,12 @@ impl AgentHandler {
     }
 
     async fn view(&self, request: Request<Body>) -> Response<Body> {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct ViewClaim {
-            nonce: Nonce,
-        }
-        let Some(claim) = small_body(request.into_body()).await.and_then(|bytes| serde_json::from_slice::<ViewClaim>(&bytes).ok()) else {
-            return response(StatusCode::BAD_REQUEST, "text/plain", "bad view report");
+        let claim = match small_body(request.into_body()).await.ok_or(ViewRefused::Malformed).and_then(|bytes| ViewClaim::parse(&bytes)) {
+            Ok(claim) => claim,
+            Err(refused) => return response(StatusCode::BAD_REQUEST, "text/plain", refused.to_string()),
         };
         let accepted = match self.agent.nonces.lock() {
-            Ok(mut nonces) => nonces.redeem(&claim.nonce, Instant::now()),
+            Ok(mut nonces) => nonces.redeem(&claim, Instant::now()),
             Err(_) => return response(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", ""),
         };
         let view = match accepted {

@@ -302,24 +302,47 @@ async fn blind_tunnels_follow_the_resolve_overrides_too() {
     assert!(agent.authority.minted_hosts().is_empty());
 }
 
+/// Sends one request straight to the agent (as the browser reaches its loopback origin).
+async fn local(agent: &TestAgent, request: &str) -> (String, Vec<u8>) {
+    exchange(TcpStream::connect(agent.address).await.expect("connect"), request).await
+}
+
 #[tokio::test]
 async fn status_page_and_buttons_refuse_cross_origin_posts() {
     let agent = start_agent(start_http_publisher().await, None).await;
-    let (head, body) = exchange(TcpStream::connect(agent.address).await.expect("connect"), "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let (head, body) = local(&agent, &format!("GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", agent.address)).await;
     assert!(head.starts_with("HTTP/1.1 200"));
     assert!(String::from_utf8_lossy(&body).contains("Ads swapped today"));
 
-    let post = |origin: &str| format!("POST /megabox/pause HTTP/1.1\r\nHost: x\r\nOrigin: {origin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    let (head, _) = exchange(TcpStream::connect(agent.address).await.expect("connect"), &post("https://evil.example")).await;
+    let post = |origin: &str| format!("POST /megabox/pause HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", agent.address);
+    let (head, _) = local(&agent, &post("https://evil.example")).await;
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
     assert_eq!(agent.agent.status()["paused"], false);
-    let (head, _) = exchange(TcpStream::connect(agent.address).await.expect("connect"), &post(&format!("http://{}", agent.address))).await;
+    let (head, _) = local(&agent, &post(&format!("http://{}", agent.address))).await;
     assert!(head.starts_with("HTTP/1.1 303"), "{head}");
     assert_eq!(agent.agent.status()["paused"], true);
 }
 
 #[tokio::test]
-async fn a_view_is_recorded_once_after_a_second() {
+async fn requests_under_another_name_are_refused() {
+    let agent = start_agent(start_http_publisher().await, None).await;
+    let port = agent.address.port();
+    // DNS rebinding: a website's name pointed at 127.0.0.1 would make its pages same-origin with
+    // the agent's answers. Only the agent's own names are served.
+    for (host, expected) in [
+        (format!("rebound.example:{port}"), "HTTP/1.1 421"),
+        (format!("127.0.0.1.example:{port}"), "HTTP/1.1 421"),
+        (format!("localhost:{}", port.wrapping_add(1)), "HTTP/1.1 421"),
+        (agent.address.to_string(), "HTTP/1.1 200"),
+        (format!("localhost:{port}"), "HTTP/1.1 200"),
+    ] {
+        let (head, _) = local(&agent, &format!("GET /megabox/status.json HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")).await;
+        assert!(head.starts_with(expected), "{host}: {head}");
+    }
+}
+
+/// An agent with a cached creative, and the nonce of the slot it swapped on an article.
+async fn agent_with_swapped_slot() -> (TestAgent, String) {
     // The server is never called (the creative is cached below); it only names the image's origin.
     let server = ServerClient::new("http://megabox.test:8080", &HashMap::new()).expect("client");
     let agent = start_agent_with_server(start_http_publisher().await, None, Some(server)).await;
@@ -335,31 +358,84 @@ async fn a_view_is_recorded_once_after_a_second() {
     agent.agent.creatives.lock().expect("lock").insert(size, creative);
     let (_, page) = through_proxy(&agent, "/article").await;
     let page = String::from_utf8(page).expect("utf-8");
+    // What any script on the page can read from the frame's `src`.
     let nonce = page.split("nonce=").nth(1).and_then(|rest| rest.split('&').next()).expect("nonce").to_owned();
+    (agent, nonce)
+}
 
-    let local = |request: String| async move { exchange(TcpStream::connect(agent.address).await.expect("connect"), &request).await };
-    let (head, frame) = local(format!("GET /megabox/frame?nonce={nonce}&size=300x250 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).await;
-    let frame = String::from_utf8(frame).expect("utf-8");
+/// Loads the creative frame for `nonce` as the browser does: (head, document).
+async fn load_frame(agent: &TestAgent, nonce: &str) -> (String, String) {
+    let (head, frame) = local(agent, &format!("GET /megabox/frame?nonce={nonce}&size=300x250 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", agent.address)).await;
+    (head, String::from_utf8(frame).expect("utf-8"))
+}
+
+/// The view token written into a frame's document, if any.
+fn view_token(frame: &str) -> Option<String> {
+    frame.split(r#"data-view-token=""#).nth(1).and_then(|rest| rest.split('"').next()).map(str::to_owned)
+}
+
+fn view_post(agent: &TestAgent, body: &str) -> String {
+    format!(
+        "POST /megabox/view HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        agent.address,
+        body.len()
+    )
+}
+
+#[tokio::test]
+async fn a_view_is_recorded_once_after_a_second() {
+    let (agent, nonce) = agent_with_swapped_slot().await;
+    let (head, frame) = load_frame(&agent, &nonce).await;
     let policy = head.lines().find_map(|line| line.to_ascii_lowercase().strip_prefix("content-security-policy:").map(str::to_owned)).expect("policy");
     assert!(policy.contains("default-src 'none'") && policy.trim_end().ends_with("img-src http://megabox.test:8080"), "{policy}");
     assert!(frame.contains("Megabox ad") && frame.contains("New &lt;album&gt;") && frame.contains("/megabox/viewability.js"));
     assert!(frame.contains(r#"<img src="http://megabox.test:8080/api/v1/ads/creatives/spring/image" width="300" height="250""#), "{frame}");
+    let token = view_token(&frame).expect("the frame carries its view token");
 
-    let view = |nonce: &str| {
-        let body = format!(r#"{{"nonce":"{nonce}"}}"#);
-        format!("POST /megabox/view HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
-    };
-    let (head, _) = local(view(&nonce)).await;
+    let view = |nonce: &str| view_post(&agent, &format!(r#"{{"nonce":"{nonce}","token":"{token}"}}"#));
+    let (head, _) = local(&agent, &view(&nonce)).await;
     assert!(head.starts_with("HTTP/1.1 409"), "too early: {head}");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    let (head, _) = local(view(&nonce)).await;
+    let (head, _) = local(&agent, &view(&nonce)).await;
     assert!(head.starts_with("HTTP/1.1 204"), "{head}");
-    let (head, _) = local(view(&nonce)).await;
+    let (head, _) = local(&agent, &view(&nonce)).await;
     assert!(head.starts_with("HTTP/1.1 409"), "reused: {head}");
-    let (head, _) = local(view("AAAAAAAAAAAAAAAAAAAAAA")).await;
+    let (head, _) = local(&agent, &view("AAAAAAAAAAAAAAAAAAAAAA")).await;
     assert!(head.starts_with("HTTP/1.1 409"), "unknown: {head}");
     assert_eq!(agent.agent.status()["impressions_waiting"], 1);
     assert!(agent._directory.path().join("agent").join(CA_CERTIFICATE_FILE).exists());
+}
+
+#[tokio::test]
+async fn a_page_script_cannot_claim_the_view_with_the_nonce_from_the_frame_src() {
+    let (agent, nonce) = agent_with_swapped_slot().await;
+    // The page cannot load the frame under its own name to read the token.
+    let (head, frame) = local(&agent, &format!("GET /megabox/frame?nonce={nonce}&size=300x250 HTTP/1.1\r\nHost: news.test:{}\r\nConnection: close\r\n\r\n", agent.address.port())).await;
+    assert!(head.starts_with("HTTP/1.1 421") && view_token(&String::from_utf8_lossy(&frame)).is_none(), "{head}");
+    let (_, frame) = load_frame(&agent, &nonce).await;
+    let token = view_token(&frame).expect("the first load of the frame gets the token");
+    let (_, reloaded) = load_frame(&agent, &nonce).await;
+    assert_eq!(view_token(&reloaded), None, "a second load of the frame gets no token: {reloaded}");
+    assert!(!reloaded.contains("viewability.js"), "nor the script: {reloaded}");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+
+    // What a page script can send: the nonce it read from the frame's src, with no token or a made-up one.
+    let forged_token = "A".repeat(token.len());
+    for (what, body, status) in [
+        ("nonce only", format!(r#"{{"nonce":"{nonce}"}}"#), "HTTP/1.1 400"),
+        ("empty token", format!(r#"{{"nonce":"{nonce}","token":""}}"#), "HTTP/1.1 400"),
+        ("made-up token", format!(r#"{{"nonce":"{nonce}","token":"{forged_token}"}}"#), "HTTP/1.1 409"),
+    ] {
+        let (head, _) = local(&agent, &view_post(&agent, &body)).await;
+        assert!(head.starts_with(status), "{what}: {head}");
+        assert_eq!(agent.agent.status()["impressions_waiting"], 0, "{what}: the outbox stays empty");
+        assert_eq!(agent.agent.status()["impressions_today"], 0, "{what}");
+    }
+
+    // The refused claims did not use the nonce up: the frame's own claim still counts.
+    let (head, _) = local(&agent, &view_post(&agent, &format!(r#"{{"nonce":"{nonce}","token":"{token}"}}"#))).await;
+    assert!(head.starts_with("HTTP/1.1 204"), "{head}");
+    assert_eq!(agent.agent.status()["impressions_waiting"], 1);
 }
 
 #[tokio::test]
