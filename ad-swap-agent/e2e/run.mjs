@@ -590,6 +590,31 @@ async function main() {
       expectEqual(statusBeforeViews.impressions_today, 0, "views counted for creatives nobody saw");
     });
 
+    await step("a page script cannot claim a view with the nonce it reads from the frame's src", async () => {
+      // An article's slot is below the fold: its frame never claims the view, so the nonce stays unused.
+      const article = site.articles.find((candidate) => candidate.predicted);
+      await visit(PUBLISHER_HOST, article.pagePath);
+      const frame = await waitFor("the creative frame", () => page.frames().find((candidate) => candidate.url().includes("/megabox/frame")));
+      await frame.waitForLoadState("domcontentloaded");
+      await delay(ABSENCE_WAIT_MS); // past the second a view has to last
+      const attempt = await page.evaluate(async () => {
+        const frameElement = document.querySelector("iframe[data-megabox-ad]");
+        const source = new URL(frameElement.src);
+        const nonce = source.searchParams.get("nonce");
+        const delivered = [];
+        for (const claim of [{ nonce }, { nonce, token: "A".repeat(43) }]) {
+          // Sent as the frame's own beacon is; the fetch resolves only if the agent answered.
+          const answered = await fetch(`${source.origin}/megabox/view`, { method: "POST", mode: "no-cors", body: JSON.stringify(claim) }).then(() => true, () => false);
+          delivered.push(answered);
+        }
+        return { frameReadable: frameElement.contentDocument !== null, delivered };
+      });
+      expectEqual(attempt, { frameReadable: false, delivered: [true, true] }, "the page's forged claims (sent, frame unreadable)");
+      const status = await agent.status();
+      expectEqual([status.impressions_today, status.impressions_waiting], [0, 0], "agent's views after the page's forged claims");
+      expectEqual((await serverStatus()).impressions_today, 0, "server's impressions after the page's forged claims");
+    });
+
     let viewsCounted = 0;
     await step("a swapped slot shows the labelled, sandboxed creative of the slot's size", async () => {
       const { pagePath } = site.viewedPages[0];
