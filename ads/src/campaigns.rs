@@ -561,6 +561,15 @@ pub fn creative_image(connection: &mut DbConnection, creative: &CreativeId) -> R
         .first(connection)
         .optional()?
         .ok_or(AdsError::NotFound { what: "creative" })?;
+    // The store joins the key to its data directory: accept only the shape this crate makes.
+    let well_formed = key.strip_prefix("creatives/").and_then(|name| name.split_once('.')).is_some_and(|(id, extension)| {
+        id.len() == 32
+            && id.bytes().all(|byte| byte.is_ascii_hexdigit())
+            && [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif].iter().any(|format| format.extension() == extension)
+    });
+    if !well_formed {
+        return Err(AdsError::CorruptRow(format!("creative image key {key:?}")));
+    }
     Ok(StoredCreativeImage { key, content_type })
 }
 

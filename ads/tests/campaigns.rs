@@ -8,7 +8,7 @@ use common::*;
 use diesel::prelude::*;
 use megabox_ads::{
     AdsError, AdsSettings, CREATIVE_IMAGE_BYTES_MAX, CampaignStatus, ImageFormat, NewCampaign, create_advertiser, create_campaign,
-    eligible_creatives, list_campaigns, list_creatives, update_campaign_status, validate_creative_image,
+    creative_image, eligible_creatives, list_campaigns, list_creatives, update_campaign_status, validate_creative_image,
 };
 use megabox_database::DbConnection;
 use megabox_domain::Cents;
@@ -179,5 +179,23 @@ fn offers_are_weighted_by_cpm() {
         let mut expected = vec![cheap, dear];
         expected.sort();
         assert_eq!(both, expected, "every eligible creative is offered once");
+    });
+}
+
+#[test]
+fn a_creative_image_is_found_by_its_id_under_the_key_this_crate_made() {
+    on_each_backend(|database| {
+        let connection = &mut *database.connection();
+        let fixture = campaign(connection, 200, 10_000);
+        let image = creative_image(connection, &fixture.creative.id).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!((image.key.as_str(), image.content_type.as_str()), (fixture.creative.image_key.as_str(), "image/png"));
+        let unknown = megabox_protocol::CreativeId::parse("no-such-creative").unwrap_or_else(|error| panic!("{error}"));
+        assert!(matches!(creative_image(connection, &unknown), Err(AdsError::NotFound { .. })));
+        // A key that is not of this crate's shape is never handed out to be joined to a path.
+        diesel::sql_query("UPDATE ads_creatives SET image_key = '../../secret.png' WHERE id = $1")
+            .bind::<diesel::sql_types::Text, _>(fixture.creative.id.as_str())
+            .execute(connection)
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert!(matches!(creative_image(connection, &fixture.creative.id), Err(AdsError::CorruptRow(_))));
     });
 }
