@@ -93,32 +93,36 @@ fn key_amounts(connection: &mut DbConnection, sql: &str) -> Result<BTreeMap<Stri
     Ok(rows.into_iter().map(|row| (row.key, row.amount)).collect())
 }
 
-/// A running total kept by `counters`: its table and key columns, what it counts, and the same
-/// totals summed from the recorded events.
+/// A running total kept by `counters`, read by its key columns, and the same totals summed
+/// from the recorded events.
 struct Counter {
-    table: &'static str,
+    name: &'static str,
     keys: &'static [&'static str],
-    value: &'static str,
+    counted: &'static str,
     summed: &'static str,
 }
 
+const PLAYS_PER_ARTIST_SQL: &str = "SELECT period, artist_id, SUM(weight) AS total FROM royalty_plays GROUP BY period, artist_id";
+
+/// The per-(listener, artist) totals are checked through their sums per artist: joining them
+/// row by row with the plays grouped the same way costs minutes at ten million plays.
 const COUNTERS: [Counter; 3] = [
     Counter {
-        table: "royalty_play_counts",
-        keys: &["period", "listener_id", "artist_id"],
-        value: "plays",
-        summed: "SELECT period, listener_id, artist_id, SUM(weight) AS total FROM royalty_plays GROUP BY period, listener_id, artist_id",
-    },
-    Counter {
-        table: "royalty_artist_plays",
+        name: "royalty_artist_plays",
         keys: &["period", "artist_id"],
-        value: "plays",
-        summed: "SELECT period, artist_id, SUM(weight) AS total FROM royalty_plays GROUP BY period, artist_id",
+        counted: "SELECT period, artist_id, plays AS total FROM royalty_artist_plays",
+        summed: PLAYS_PER_ARTIST_SQL,
     },
     Counter {
-        table: "royalty_installer_revenue",
+        name: "royalty_play_counts",
+        keys: &["period", "artist_id"],
+        counted: "SELECT period, artist_id, SUM(plays) AS total FROM royalty_play_counts GROUP BY period, artist_id",
+        summed: PLAYS_PER_ARTIST_SQL,
+    },
+    Counter {
+        name: "royalty_installer_revenue",
         keys: &["period", "installer_id"],
-        value: "revenue_micro_cents",
+        counted: "SELECT period, installer_id, revenue_micro_cents AS total FROM royalty_installer_revenue",
         summed: "SELECT period, installer_id, SUM(amount_micro_cents) AS total FROM royalty_ad_revenue \
                  WHERE installer_id IS NOT NULL GROUP BY period, installer_id",
     },
@@ -128,25 +132,24 @@ const COUNTERS: [Counter; 3] = [
 /// no total differs from its events, and no events lack their total.
 fn verify_counters(connection: &mut DbConnection) -> Result<(), VerifyError> {
     for counter in &COUNTERS {
-        let key = |table: &str| counter.keys.iter().map(|column| format!("{table}.{column}")).collect::<Vec<_>>().join(" || '/' || ");
+        let key = |side: &str| counter.keys.iter().map(|column| format!("{side}.{column}")).collect::<Vec<_>>().join(" || '/' || ");
         let joined = counter.keys.iter().map(|column| format!("counted.{column} = summed.{column}")).collect::<Vec<_>>().join(" AND ");
         let sql = format!(
-            "SELECT {counted_key} AS key, counted.{value} AS first, CAST(COALESCE(summed.total, 0) AS BIGINT) AS second \
-             FROM {table} AS counted LEFT JOIN ({summed}) AS summed ON {joined} \
-             WHERE counted.{value} <> COALESCE(summed.total, 0) \
+            "SELECT {counted_key} AS key, CAST(counted.total AS BIGINT) AS first, CAST(COALESCE(summed.total, 0) AS BIGINT) AS second \
+             FROM ({counted}) AS counted LEFT JOIN ({summed}) AS summed ON {joined} \
+             WHERE counted.total <> COALESCE(summed.total, 0) \
              UNION ALL \
              SELECT {summed_key} AS key, 0 AS first, CAST(summed.total AS BIGINT) AS second \
-             FROM ({summed}) AS summed LEFT JOIN {table} AS counted ON {joined} \
-             WHERE counted.{value} IS NULL AND summed.total <> 0",
+             FROM ({summed}) AS summed LEFT JOIN ({counted}) AS counted ON {joined} \
+             WHERE counted.total IS NULL AND summed.total <> 0",
             counted_key = key("counted"),
             summed_key = key("summed"),
-            value = counter.value,
-            table = counter.table,
+            counted = counter.counted,
             summed = counter.summed,
         );
         let mismatch: Option<KeyPairRow> = diesel::sql_query(format!("{sql} LIMIT 1")).get_result(connection).optional()?;
         if let Some(row) = mismatch {
-            return Err(Violation::CounterMismatch { counter: counter.table, key: row.key, counted: row.first, summed: row.second }.into());
+            return Err(Violation::CounterMismatch { counter: counter.name, key: row.key, counted: row.first, summed: row.second }.into());
         }
     }
     Ok(())
