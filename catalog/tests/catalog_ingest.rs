@@ -146,6 +146,10 @@ impl BlobStore for RacingBlobStore<'_> {
     fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         self.fixture.blobs.delete(key)
     }
+
+    fn keys_written_before(&self, cutoff: std::time::SystemTime) -> Result<Vec<BlobKey>, StorageError> {
+        self.fixture.blobs.keys_written_before(cutoff)
+    }
 }
 
 /// A blob store whose artwork writes fail, as on a full disk.
@@ -165,6 +169,10 @@ impl BlobStore for FailingArtworkStore<'_> {
 
     fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
         self.0.blobs.delete(key)
+    }
+
+    fn keys_written_before(&self, cutoff: std::time::SystemTime) -> Result<Vec<BlobKey>, StorageError> {
+        self.0.blobs.keys_written_before(cutoff)
     }
 }
 
