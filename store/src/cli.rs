@@ -137,7 +137,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Periods { command: PeriodsCommand::Close { period } } => {
             let period: royalties::Period = period.parse()?;
             let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
-            let closed = royalties::close_period(&mut *pool.get()?, period, settings.ad_allocation_model, &settings.royalty_settings()?)?;
+            let closed = crate::routes::money::close_period(&mut *pool.get()?, period, settings.ad_allocation_model, &settings.royalty_settings()?)
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
             println!("{}", serde_json::to_string_pretty(&crate::routes::money::PeriodCloseView::from(closed))?);
             Ok(())
         }

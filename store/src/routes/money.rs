@@ -210,9 +210,22 @@ pub async fn admin_close_period(state: web::Data<AppState>, user: AuthenticatedU
     let period = parse_period(&path)?;
     let model = state.settings.ad_allocation_model;
     let settings = state.settings.royalty_settings().map_err(ApiError::internal)?;
-    let closed = state.database(move |connection| Ok(royalties::close_period(connection, period, model, &settings)?)).await?;
+    let closed = state.database(move |connection| close_period(connection, period, model, &settings)).await?;
     tracing::info!(period = %period, operator.id = %user.user_id, "period closed");
     Ok(web::Json(closed.into()))
+}
+
+/// Closes `period` after handing royalties any ad revenue or redemption still waiting in the ads
+/// tables (after a crash), so nothing that happened in the period misses its close. The API and
+/// `megabox periods close` both close through here.
+pub fn close_period(
+    connection: &mut megabox_database::DbConnection,
+    period: royalties::Period,
+    model: royalties::AllocationModel,
+    settings: &royalties::RoyaltySettings,
+) -> Result<royalties::PeriodClose, ApiError> {
+    megabox_ads::settle_royalties(connection, chrono::Utc::now().naive_utc(), settings)?;
+    Ok(royalties::close_period(connection, period, model, settings)?)
 }
 
 #[derive(Serialize, ToSchema)]
