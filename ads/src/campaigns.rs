@@ -483,7 +483,9 @@ pub fn create_creative(
 
 type CreativeRow = (String, String, String, String, String, String, String, String, i64, NaiveDateTime);
 
+/// The creatives of a campaign, oldest first; `NotFound` for an unknown campaign.
 pub fn list_creatives(connection: &mut DbConnection, campaign: CampaignId) -> Result<Vec<CreativeRecord>, AdsError> {
+    find_campaign(connection, campaign)?;
     let rows: Vec<CreativeRow> = ads_creatives::table
         .filter(ads_creatives::campaign_id.eq(campaign.to_string()))
         .select((

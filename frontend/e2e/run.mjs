@@ -522,13 +522,15 @@ async function main() {
           if (!/250x200, not 300x250/.test(errorText ?? "")) throw new Error(`the image field does not show the size refusal: ${JSON.stringify(errorText)}`);
           await image.setInputFiles({ name: "harbour.png", mimeType: "image/png", buffer: png(dataDirectory, ...CREATIVE_SIZE.split("x").map(Number)) });
           await creativeForm.getByRole("button", { name: "Add the creative" }).click();
-          const added = page.getByRole("list", { name: "Creatives added" });
+          const added = page.getByRole("list", { name: "Campaign creatives" });
           await expectVisible(added.getByText("Harbour Lights, the album"));
           const thumbnail = added.getByRole("img", { name: /Harbour Lights, the album/ });
           await page.waitForFunction((image) => image.complete, await thumbnail.elementHandle());
           const thumbnailWidth = await thumbnail.evaluate((image) => image.naturalWidth);
           if (thumbnailWidth !== 300) throw new Error(`the creative's thumbnail did not load (natural width ${thumbnailWidth})`);
           await expectAccessible();
+          await page.reload();
+          await expectVisible(page.getByRole("list", { name: "Campaign creatives" }).getByText("Harbour Lights, the album"));
         });
       }
 

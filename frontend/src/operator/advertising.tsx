@@ -259,7 +259,7 @@ function CampaignTable({ campaigns, advertisers, onChanged }: { campaigns: Campa
   );
 }
 
-function CreativeForm({ campaigns, onCreated }: { campaigns: Campaign[]; onCreated: (creative: Creative) => void }) {
+function CreativeForm({ campaigns, onCreated }: { campaigns: Campaign[]; onCreated: () => void }) {
   const [errors, setErrors] = useState<Partial<Record<CreativeField, string>>>({});
   const [failure, setFailure] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -279,7 +279,7 @@ function CreativeForm({ campaigns, onCreated }: { campaigns: Campaign[]; onCreat
     upload.append("file", file, file.name);
     setBusy(true);
     try {
-      const creative = await dataOf(
+      await dataOf(
         session.api.POST("/api/v1/admin/campaigns/{id}/creatives", {
           params: { path: { id: text("creative-campaign") }, query: { size: text("size"), headline: text("headline"), body: text("body"), link_url: text("link_url") } },
           body: upload,
@@ -288,7 +288,7 @@ function CreativeForm({ campaigns, onCreated }: { campaigns: Campaign[]; onCreat
       setErrors({});
       setFailure(null);
       form.reset();
-      onCreated(creative);
+      onCreated();
     } catch (error) {
       const field = error instanceof ApiError ? creativeErrorField(error) : null;
       if (field === null) {
@@ -368,11 +368,19 @@ function CreativeForm({ campaigns, onCreated }: { campaigns: Campaign[]; onCreat
   );
 }
 
+/** Every campaign's creatives, newest campaign first, from `GET /admin/campaigns/{id}/creatives`. */
+async function loadCreatives(campaigns: Campaign[]): Promise<Creative[]> {
+  const lists = await Promise.all(
+    campaigns.map((campaign) => dataOf(session.api.GET("/api/v1/admin/campaigns/{id}/creatives", { params: { path: { id: campaign.id } } }))),
+  );
+  return lists.flat().reverse();
+}
+
 function CreativeList({ creatives, campaigns }: { creatives: Creative[]; campaigns: Campaign[] }) {
   const campaignName = new Map(campaigns.map((campaign) => [campaign.id, campaign.name]));
   if (creatives.length === 0) return null;
   return (
-    <ul class="creative-list" aria-label="Creatives added">
+    <ul class="creative-list" aria-label="Campaign creatives">
       {creatives.map((creative) => (
         <li key={creative.id} class="card">
           <img
@@ -399,10 +407,19 @@ function CreativeList({ creatives, campaigns }: { creatives: Creative[]; campaig
   );
 }
 
+function Creatives({ campaigns }: { campaigns: Campaign[] }) {
+  const [creatives, reload] = useLoad(() => loadCreatives(campaigns), [campaigns.map((campaign) => campaign.id).join(",")]);
+  return (
+    <>
+      <CreativeForm campaigns={campaigns} onCreated={reload} />
+      <LoadedView loaded={creatives}>{(list) => <CreativeList creatives={list} campaigns={campaigns} />}</LoadedView>
+    </>
+  );
+}
+
 export function Advertising() {
   const [advertisers, reloadAdvertisers] = useLoad(() => dataOf(session.api.GET("/api/v1/admin/advertisers")), []);
   const [campaigns, reloadCampaigns] = useLoad(() => dataOf(session.api.GET("/api/v1/admin/campaigns")), []);
-  const [creatives, setCreatives] = useState<Creative[]>([]);
   return (
     <LoadedView loaded={advertisers}>
       {(advertiserList) => (
@@ -416,8 +433,7 @@ export function Advertising() {
               <CampaignForm advertisers={advertiserList} onCreated={reloadCampaigns} />
               <CampaignTable campaigns={campaignList} advertisers={advertiserList} onChanged={reloadCampaigns} />
               <h3>Creatives</h3>
-              <CreativeForm campaigns={campaignList} onCreated={(creative) => setCreatives((list) => [creative, ...list])} />
-              <CreativeList creatives={creatives} campaigns={campaignList} />
+              <Creatives campaigns={campaignList} />
             </>
           )}
         </LoadedView>

@@ -508,6 +508,18 @@ impl From<megabox_ads::CreativeRecord> for CreativeView {
     }
 }
 
+/// Operator: the creatives of a campaign, oldest first. Their images are at
+/// `GET /api/v1/ads/creatives/{id}/image`.
+#[utoipa::path(tag = "operations", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Vec<CreativeView>), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[get("/admin/campaigns/{id}/creatives")]
+pub async fn list_campaign_creatives(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<Vec<CreativeView>>, ApiError> {
+    user.require_admin()?;
+    let campaign: CampaignId = parse_id(&path, "campaign")?;
+    let records = state.database(move |connection| Ok(megabox_ads::list_creatives(connection, campaign)?)).await?;
+    Ok(web::Json(records.into_iter().map(CreativeView::from).collect()))
+}
+
 /// Operator: add a creative to a campaign: the image (multipart `file`: PNG, JPEG or GIF of
 /// exactly the slot size) and its texts. The image is checked by decoding it, and stored under a
 /// key the server makes.

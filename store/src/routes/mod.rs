@@ -74,6 +74,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(ads::list_campaigns)
         .service(ads::set_campaign_status)
         .service(ads::create_creative)
+        .service(ads::list_campaign_creatives)
         .service(ads::create_flag)
         .service(ads::list_flags);
 }

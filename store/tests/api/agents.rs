@@ -95,6 +95,17 @@ async fn creative_images_are_served_from_the_offered_path(backend: Backend) {
         let missing = app.client.get(app.url(&unknown)).send().await.unwrap();
         assert_eq!(error_code(missing, 404).await, "not_found", "{unknown}");
     }
+
+    // The operator's console lists a campaign's creatives; nobody else may.
+    let campaigns: Value = app.get_authorized("/api/v1/admin/campaigns", &admin.access_token).await.json().await.unwrap();
+    let listing = format!("/api/v1/admin/campaigns/{}/creatives", campaigns[0]["id"].as_str().unwrap());
+    let listed: Value = app.get_authorized(&listing, &admin.access_token).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "the refused upload left nothing: {listed}");
+    assert_eq!((listed[0]["id"].as_str(), listed[0]["size"].as_str()), (Some(creative.as_str()), Some("300x250")));
+    let listener = app.register("curious@example.com", "listener").await;
+    assert_eq!(error_code(app.get_authorized(&listing, &listener.access_token).await, 403).await, "forbidden");
+    let unknown = app.get_authorized(&format!("/api/v1/admin/campaigns/{}/creatives", uuid::Uuid::now_v7()), &admin.access_token).await;
+    assert_eq!(error_code(unknown, 404).await, "not_found");
 }
 
 fn batch(key: &SigningKey, device: DeviceId, sequence: u64, creative: &str) -> Value {
