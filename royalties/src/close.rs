@@ -142,6 +142,10 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
     .bind::<Text, _>(period.to_string())
     .get_result(connection)?;
     let ad_revenue = ad_revenue.total;
+    if let DbConnection::Postgresql(_) = connection {
+        // The close runs many short range queries; compiling each one costs more than it saves.
+        diesel::sql_query("SET LOCAL jit = off").execute(connection)?;
+    }
     let PeriodWeights { play_counts, weights } = artist_weights(connection, period, model, ad_revenue)?;
     let weight_sum: u64 = weights.values().try_fold(0_u64, |sum, weight| sum.checked_add(*weight)).ok_or(RoyaltyError::Overflow)?;
     // With no plays (or no revenue) there is nobody to pay: everything waits for the next period.

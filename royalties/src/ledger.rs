@@ -335,15 +335,24 @@ fn apply_to_balances(connection: &mut DbConnection, transaction_id: &str) -> Res
         .bind::<Text, _>(transaction_id)
         .load::<AccountBalanceRow>(connection)?;
     }
-    // A correlated sum per account (through the index on the lines' account) rather than
-    // UPDATE … FROM a grouped subquery, which SQLite joins by scanning the subquery once per
-    // account: quadratic in the lines of a period's allocation (one per artist).
-    diesel::sql_query(
-        "UPDATE ledger_accounts SET balance_micro_cents = balance_micro_cents + \
-             (SELECT CAST(SUM(lines.amount_micro_cents) AS BIGINT) FROM ledger_lines AS lines \
-              WHERE lines.account_code = ledger_accounts.code AND lines.transaction_id = $1) \
-         WHERE code IN (SELECT account_code FROM ledger_lines WHERE transaction_id = $1)",
-    )
+    let update = match connection {
+        // A hash join of the accounts with the transaction's lines grouped by account.
+        DbConnection::Postgresql(_) => {
+            "UPDATE ledger_accounts SET balance_micro_cents = balance_micro_cents + delta.amount \
+             FROM (SELECT account_code, CAST(SUM(amount_micro_cents) AS BIGINT) AS amount FROM ledger_lines \
+                   WHERE transaction_id = $1 GROUP BY account_code) AS delta \
+             WHERE ledger_accounts.code = delta.account_code"
+        }
+        // SQLite would scan that grouped subquery once per account (quadratic in a period's
+        // allocation, one line per artist): a correlated sum through the lines' account index.
+        DbConnection::Sqlite(_) => {
+            "UPDATE ledger_accounts SET balance_micro_cents = balance_micro_cents + \
+                 (SELECT CAST(SUM(lines.amount_micro_cents) AS BIGINT) FROM ledger_lines AS lines \
+                  WHERE lines.account_code = ledger_accounts.code AND lines.transaction_id = $1) \
+             WHERE code IN (SELECT account_code FROM ledger_lines WHERE transaction_id = $1)"
+        }
+    };
+    diesel::sql_query(update)
     .bind::<Text, _>(transaction_id)
     .execute(connection)?;
     let negative: Option<AccountBalanceRow> = diesel::sql_query(format!(
