@@ -83,6 +83,12 @@ pub struct Settings {
     pub checkouts_per_hour: u32,
     /// Impression batches accepted per client address per minute (`MEGABOX_IMPRESSION_BATCHES_PER_MINUTE`).
     pub impression_batches_per_minute: u32,
+    /// Accepted impressions per device per UTC day (`MEGABOX_IMPRESSIONS_PER_DEVICE_PER_DAY_MAX`).
+    pub impressions_per_device_per_day_max: i64,
+    /// Accepted impressions per installer account per UTC day (`MEGABOX_IMPRESSIONS_PER_ACCOUNT_PER_DAY_MAX`).
+    pub impressions_per_account_per_day_max: i64,
+    /// Accepted impressions per client address per UTC day (`MEGABOX_IMPRESSIONS_PER_IP_PER_DAY_MAX`).
+    pub impressions_per_ip_per_day_max: i64,
     /// Seconds between two hand-overs to the royalty ledger of ad revenue and credit redemptions
     /// still waiting there (say after a crash between an impression batch and its ledger entry);
     /// safe with several servers (`MEGABOX_ADS_SETTLE_INTERVAL_SECONDS`).
@@ -139,6 +145,9 @@ impl Default for Settings {
             analyzer_program: None,
             checkouts_per_hour: 120,
             impression_batches_per_minute: 600,
+            impressions_per_device_per_day_max: megabox_ads::AdsSettings::default().impressions_per_device_per_day_max,
+            impressions_per_account_per_day_max: megabox_ads::AdsSettings::default().impressions_per_account_per_day_max,
+            impressions_per_ip_per_day_max: megabox_ads::AdsSettings::default().impressions_per_ip_per_day_max,
             ads_settle_interval_seconds: 60,
             play_qualifying_seconds: 30,
             plays_per_listener_track_day_max: 3,
@@ -195,6 +204,9 @@ impl Settings {
         if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 || self.uploads_per_hour == 0 || self.checkouts_per_hour == 0 || self.impression_batches_per_minute == 0 {
             return Err(ConfigurationError("rate limits must allow at least one request".to_owned()));
         }
+        if self.impressions_per_device_per_day_max < 0 || self.impressions_per_account_per_day_max < 0 || self.impressions_per_ip_per_day_max < 0 {
+            return Err(ConfigurationError("impression caps cannot be negative".to_owned()));
+        }
         if self.ads_settle_interval_seconds == 0 {
             return Err(ConfigurationError("ads_settle_interval_seconds must be at least 1".to_owned()));
         }
@@ -203,6 +215,16 @@ impl Settings {
             return Err(ConfigurationError("payout_threshold_cents must be positive".to_owned()));
         }
         Ok(())
+    }
+
+    /// The ads rules, with the impression caps set here.
+    pub fn ads_settings(&self) -> megabox_ads::AdsSettings {
+        megabox_ads::AdsSettings {
+            impressions_per_device_per_day_max: self.impressions_per_device_per_day_max,
+            impressions_per_account_per_day_max: self.impressions_per_account_per_day_max,
+            impressions_per_ip_per_day_max: self.impressions_per_ip_per_day_max,
+            ..megabox_ads::AdsSettings::default()
+        }
     }
 
     /// The shares and weights of the royalty engine.

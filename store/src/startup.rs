@@ -146,7 +146,7 @@ impl Application {
         let transcode_sandbox = transcode_sandbox(&settings)?;
         let link_signer = crate::signing::LinkSigner::load(&settings.data_dir).context("cannot create the link signing key")?;
         let payments = payments(&settings, &pool, &format!("http://127.0.0.1:{port}"))?;
-        let ads_settings = megabox_ads::AdsSettings::default();
+        let ads_settings = settings.ads_settings();
         let impression_deduper = match &settings.redis_url {
             Some(url) => {
                 let url = url.clone();
