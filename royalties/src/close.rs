@@ -30,6 +30,8 @@ use crate::{RoyaltyError, RoyaltySettings, parse_artist};
 const MICRO_CENTS_PER_CENT: i64 = 1_000_000;
 /// Installers whose revenue is split per round trip; their plays per artist are read together.
 const INSTALLERS_PER_BATCH: i64 = 20_000;
+/// PostgreSQL memory for the close's aggregate (a batch job, one at a time).
+const CLOSE_WORK_MEMORY_MB: u32 = 256;
 
 /// How the artists' part of a period's ad pool is weighted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -145,6 +147,8 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
     if let DbConnection::Postgresql(_) = connection {
         // The close runs many short range queries; compiling each one costs more than it saves.
         diesel::sql_query("SET LOCAL jit = off").execute(connection)?;
+        // The installers' plays are grouped in one hash aggregate; let it stay in memory.
+        diesel::sql_query(format!("SET LOCAL work_mem = '{CLOSE_WORK_MEMORY_MB}MB'")).execute(connection)?;
     }
     let PeriodWeights { play_counts, weights } = artist_weights(connection, period, model, ad_revenue)?;
     let weight_sum: u64 = weights.values().try_fold(0_u64, |sum, weight| sum.checked_add(*weight)).ok_or(RoyaltyError::Overflow)?;
@@ -277,9 +281,28 @@ fn artist_weights(
 /// remainder, ties to the smaller artist id). Returns the micro-cents per artist and their sum.
 /// Installers and their plays are read in id order, a batch of installers at a time.
 fn installer_shares(connection: &mut DbConnection, period: Period) -> Result<(BTreeMap<String, u64>, i64), RoyaltyError> {
-    let period = period.to_string();
     let mut weights: HashMap<String, u64> = HashMap::new();
     let mut attributed_total = 0_i64;
+    if let DbConnection::Postgresql(_) = connection {
+        // One pass through a cursor: range queries per batch cost PostgreSQL a heap scan and a
+        // sort each. The period is a validated `YYYY-MM`, safe to write into the statement.
+        diesel::sql_query(format!("DECLARE close_installer_plays NO SCROLL CURSOR FOR {INSTALLER_PLAYS_SQL}").replace("$1", &format!("'{period}'")))
+            .execute(connection)?;
+        loop {
+            let rows: Vec<InstallerPlaysRow> =
+                diesel::sql_query(format!("FETCH {INSTALLERS_PER_BATCH} FROM close_installer_plays")).load(connection)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                split_installer(row.revenue, &row.plays, &mut weights)?;
+                attributed_total = attributed_total.checked_add(row.revenue).ok_or(RoyaltyError::Overflow)?;
+            }
+        }
+        diesel::sql_query("CLOSE close_installer_plays").execute(connection)?;
+        return Ok((weights.into_iter().collect(), attributed_total));
+    }
+    let period = period.to_string();
     let mut after: Option<String> = None;
     loop {
         let mut query = royalty_installer_revenue::table
@@ -306,29 +329,52 @@ fn installer_shares(connection: &mut DbConnection, period: Period) -> Result<(BT
             rest = &rest[skipped..];
             let Some((row, later)) = rest.split_first().filter(|(row, _)| row.listener_id == *installer_id) else { continue };
             rest = later;
-            let parts = row
-                .plays
-                .split(',')
-                .map(|part| {
-                    let (artist_id, plays) = part.rsplit_once(':').ok_or_else(|| RoyaltyError::CorruptRow(format!("plays {part:?}")))?;
-                    Ok((artist_id, plays.parse::<u64>().map_err(|_| RoyaltyError::CorruptRow(format!("plays {part:?}")))?))
-                })
-                .collect::<Result<Vec<(&str, u64)>, RoyaltyError>>()?;
-            for (artist_id, part) in largest_remainder(*revenue, &parts)? {
-                let part = u64::try_from(part).map_err(|_| RoyaltyError::Overflow)?;
-                match weights.get_mut(artist_id) {
-                    Some(weight) => *weight = weight.checked_add(part).ok_or(RoyaltyError::Overflow)?,
-                    None => {
-                        weights.insert(artist_id.to_owned(), part);
-                    }
-                }
-            }
+            split_installer(*revenue, &row.plays, &mut weights)?;
             attributed_total = attributed_total.checked_add(*revenue).ok_or(RoyaltyError::Overflow)?;
         }
         after = Some(last.clone());
     }
     Ok((weights.into_iter().collect(), attributed_total))
 }
+
+/// Splits one installer's revenue over the artists of `plays` (`artist:plays,…`) into `weights`.
+fn split_installer(revenue: i64, plays: &str, weights: &mut HashMap<String, u64>) -> Result<(), RoyaltyError> {
+    let parts = plays
+        .split(',')
+        .map(|part| {
+            let (artist_id, plays) = part.rsplit_once(':').ok_or_else(|| RoyaltyError::CorruptRow(format!("plays {part:?}")))?;
+            Ok((artist_id, plays.parse::<u64>().map_err(|_| RoyaltyError::CorruptRow(format!("plays {part:?}")))?))
+        })
+        .collect::<Result<Vec<(&str, u64)>, RoyaltyError>>()?;
+    for (artist_id, part) in largest_remainder(revenue, &parts)? {
+        let part = u64::try_from(part).map_err(|_| RoyaltyError::Overflow)?;
+        match weights.get_mut(artist_id) {
+            Some(weight) => *weight = weight.checked_add(part).ok_or(RoyaltyError::Overflow)?,
+            None => {
+                weights.insert(artist_id.to_owned(), part);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct InstallerPlaysRow {
+    #[diesel(sql_type = BigInt)]
+    revenue: i64,
+    #[diesel(sql_type = Text)]
+    plays: String,
+}
+
+/// Every installer with positive revenue who played something, with their plays per artist,
+/// in no particular order (each installer's split is independent of the others).
+const INSTALLER_PLAYS_SQL: &str = "
+SELECT revenue.revenue_micro_cents AS revenue,
+       string_agg(counts.artist_id || ':' || CAST(counts.plays AS TEXT), ',') AS plays
+FROM royalty_installer_revenue AS revenue
+JOIN royalty_play_counts AS counts ON counts.period = revenue.period AND counts.listener_id = revenue.installer_id
+WHERE revenue.period = $1 AND revenue.revenue_micro_cents > 0
+GROUP BY revenue.installer_id, revenue.revenue_micro_cents";
 
 #[derive(QueryableByName)]
 struct ListenerPlaysRow {
