@@ -268,7 +268,7 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use super::is_server_setting;
+    use super::{Settings, is_server_setting};
 
     #[test]
     fn other_programs_variables_are_not_settings() {
@@ -277,6 +277,23 @@ mod tests {
         }
         for key in ["agent_dir", "AGENT_BIND", "test_postgres_url", "BIN", "config", "admin_password"] {
             assert!(!is_server_setting(key), "{key} belongs to something else");
+        }
+    }
+
+    #[test]
+    fn impression_caps_reach_the_ads_rules_and_cannot_be_negative() {
+        let defaults = megabox_ads::AdsSettings::default();
+        let settings = Settings { impressions_per_device_per_day_max: 7, impressions_per_account_per_day_max: 8, impressions_per_ip_per_day_max: 9, ..Settings::default() };
+        let ads = settings.ads_settings();
+        assert_eq!((ads.impressions_per_device_per_day_max, ads.impressions_per_account_per_day_max, ads.impressions_per_ip_per_day_max), (7, 8, 9));
+        assert_eq!(ads.event_age_max, defaults.event_age_max, "the other rules keep their defaults");
+        assert!(Settings::default().validate().is_ok());
+        for negative in [
+            Settings { impressions_per_device_per_day_max: -1, ..Settings::default() },
+            Settings { impressions_per_account_per_day_max: -1, ..Settings::default() },
+            Settings { impressions_per_ip_per_day_max: -1, ..Settings::default() },
+        ] {
+            assert!(negative.validate().is_err());
         }
     }
 }
