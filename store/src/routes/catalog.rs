@@ -152,11 +152,11 @@ pub async fn release_artwork(state: web::Data<AppState>, request: HttpRequest, p
     Ok(file.use_etag(true).use_last_modified(true).into_response(&request))
 }
 
-/// Serves a stored blob with HTTP Range, ETag and Last-Modified, without reading it into memory.
-/// `content_type` names what the blob holds; without it, it is guessed from the first bytes.
 /// Response bodies up to this size are read without leaving the worker thread.
 const SYNC_READ_BYTES_MAX: u64 = 1024 * 1024;
 
+/// Serves a stored blob with HTTP Range, ETag and Last-Modified, without reading it into memory.
+/// `content_type` names what the blob holds; without it, it is guessed from the first bytes.
 pub async fn serve_blob(blobs: &dyn BlobStore, key: &BlobKey, request: &HttpRequest, content_type: Option<&str>) -> Result<HttpResponse, ApiError> {
     match blobs.locate(key).map_err(ApiError::internal)? {
         BlobLocation::LocalFile(path) => {
