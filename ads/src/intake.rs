@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::campaigns::{CampaignStatus, IMPRESSION_MICRO_CENTS_PER_CPM_CENT};
 use crate::devices::{Device, find_device};
 use crate::schema::{ads_batches, ads_campaigns, ads_creatives, ads_devices, ads_impressions};
-use crate::sql::{OnConflict, SqlValue, insert_rows, insert_statement};
+use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows, insert_statement};
 use crate::{AdsError, AdsSettings, chrono_duration, day_of, flags};
 
 const MICRO_CENTS_PER_CENT: i64 = 1_000_000;

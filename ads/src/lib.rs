@@ -24,7 +24,6 @@ mod redis_dedupe;
 mod rewards;
 mod schema;
 mod settle;
-mod sql;
 
 use std::time::Duration;
 

@@ -13,6 +13,7 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub mod batch_insert;
 #[cfg(feature = "test-support")]
 pub mod testing;
 

@@ -21,7 +21,7 @@ use megabox_domain::{Cents, MicroCents};
 
 use crate::ledger::{self, Account, Posting, PostingLine, TransactionKind, micro};
 use crate::period::{Period, PeriodStatus, booking_period, lock_period_status};
-use crate::batch::{OnConflict, SqlValue, insert_rows};
+use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows};
 use crate::revenue::insert_ad_revenue;
 use crate::schema::{royalty_ad_allocations, royalty_artist_plays, royalty_installer_revenue, royalty_periods};
 use crate::split::largest_remainder;

@@ -16,7 +16,7 @@ use megabox_domain::{ArtistId, MicroCents};
 
 use crate::RoyaltyError;
 use crate::period::Period;
-use crate::batch::{OnConflict, SqlValue, insert_rows};
+use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows};
 use crate::schema::ledger_accounts;
 
 /// Account codes looked up per query when creating missing accounts.

@@ -8,7 +8,6 @@
 //! minor units from `megabox-domain`; every split is [`split::largest_remainder`].
 //! Every `record_*` call is idempotent by its source id and runs in its own write transaction.
 
-mod batch;
 mod close;
 mod counters;
 mod ledger;
