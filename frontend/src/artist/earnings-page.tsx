@@ -9,6 +9,7 @@ import { formatCents } from "../lib/money";
 import { useLoad } from "../lib/use-load";
 import { formatMinute } from "../lib/time";
 import { session } from "../state";
+import { messageOf } from "../lib/errors";
 
 /** Colours with at least 3:1 contrast against the page, told apart by more than hue in the legend. */
 const SALES_COLOR = "#5b21b6";
@@ -93,7 +94,7 @@ function Earnings({ periods }: { periods: Schemas["PeriodEarningsView"][] }) {
   const download = (period: string) => {
     downloadStatementCsv(period).then(
       () => setError(null),
-      (failure: unknown) => setError(failure instanceof Error ? failure.message : String(failure)),
+      (failure: unknown) => setError(messageOf(failure)),
     );
   };
   return (

@@ -7,6 +7,7 @@ import { formatCents } from "../lib/money";
 import { useLoad } from "../lib/use-load";
 import { formatMinute } from "../lib/time";
 import { session } from "../state";
+import { messageOf } from "../lib/errors";
 
 const ACCOUNT_STATUS_TEXT: Record<string, string> = {
   none: "Not set up yet: payouts wait until you connect an account.",
@@ -23,7 +24,7 @@ function PayoutAccount() {
       const onboarding = await dataOf(session.api.POST("/api/v1/artist/payout-account"));
       window.location.assign(onboarding.onboarding_url);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (

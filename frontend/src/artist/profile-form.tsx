@@ -5,6 +5,7 @@ import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
+import { messageOf } from "../lib/errors";
 
 /** Mirrors the catalog's limits so people learn them while typing; the server still decides. */
 const ARTIST_NAME_CHARACTERS_MAX = 100;
@@ -21,7 +22,7 @@ export function ProfileForm() {
       setMessage({ error: false, text: "Saved." });
       reload();
     } catch (failure) {
-      setMessage({ error: true, text: failure instanceof Error ? failure.message : String(failure) });
+      setMessage({ error: true, text: messageOf(failure) });
     }
   };
   return (

@@ -12,6 +12,7 @@ import type { PriceFormResult } from "./price-form";
 import { PriceEditor } from "./price-editor";
 import { progressPercent } from "./upload";
 import { UploadQueue, type UploadEntry } from "./upload-queue";
+import { messageOf } from "../lib/errors";
 
 /** Mirror the catalog's limits so people learn them while typing; the server still decides. */
 const TITLE_CHARACTERS_MAX = 200;
@@ -108,7 +109,7 @@ function ReleaseForm({ release, onSaved }: { release: Schemas["ReleaseView"]; on
       setMessage({ error: false, text: "Saved." });
       onSaved();
     } catch (failure) {
-      setMessage({ error: true, text: failure instanceof Error ? failure.message : String(failure) });
+      setMessage({ error: true, text: messageOf(failure) });
     }
   };
   return (
@@ -156,7 +157,7 @@ function TrackRow({ track, index, count, onMove, onSaved }: { track: Schemas["Tr
       setMessage({ error: false, text: "Saved." });
       onSaved();
     } catch (failure) {
-      setMessage({ error: true, text: failure instanceof Error ? failure.message : String(failure) });
+      setMessage({ error: true, text: messageOf(failure) });
     }
   };
   return (
@@ -207,7 +208,7 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
       setError(null);
       reload();
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   const move = (from: number, to: number) => {

@@ -5,6 +5,7 @@ import { dataOf, type Schemas } from "../api/client";
 import { ErrorMessage } from "../components/form";
 import { navigate } from "../lib/router";
 import { session } from "../state";
+import { messageOf } from "../lib/errors";
 
 export function UploadPage() {
   const [error, setError] = useState<string | null>(null);
@@ -18,7 +19,7 @@ export function UploadPage() {
       );
       navigate(`/artist/releases/${release.id}`);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (

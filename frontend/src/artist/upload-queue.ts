@@ -3,6 +3,7 @@
 import { apiError } from "../auth/session";
 import { Observable } from "../lib/store";
 import { uploadFile, type UploadSession } from "./upload";
+import { messageOf } from "../lib/errors";
 
 /**
  * Tracks take their positions in the order their uploads finish, so files go one at a time, in
@@ -74,7 +75,7 @@ export class UploadQueue {
         this.update(key, { status: "failed", error: apiError(new Response(null, { status: result.status }), result.body).message });
       }
     } catch (failure) {
-      this.update(key, { status: "failed", error: failure instanceof Error ? failure.message : String(failure) });
+      this.update(key, { status: "failed", error: messageOf(failure) });
     }
   }
 

@@ -5,6 +5,7 @@ import { Link } from "../lib/router";
 import { formatCents, parseCents } from "../lib/money";
 import { cart, session, useCart, useSession } from "../state";
 import { checkoutItems, chooseAmount, lineProblem, removeItem, summarize, type CartItem } from "./cart";
+import { messageOf } from "../lib/errors";
 
 function AmountInput({ item }: { item: CartItem }) {
   if (item.price.kind === "fixed") return <span>{formatCents(item.price.price_cents)}</span>;
@@ -48,7 +49,7 @@ export function CartPage() {
       // The payment page belongs to the gateway (or the test-mode page); it sends the listener back.
       window.location.assign(started.checkout_url);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
       setPending(false);
     }
   };

@@ -7,6 +7,7 @@ import { Link } from "../lib/router";
 import { formatCents } from "../lib/money";
 import { cart, session, useSession } from "../state";
 import { removeItem } from "./cart";
+import { messageOf } from "../lib/errors";
 
 /** How often and how long to wait for the webhook before telling the listener to check later. */
 const ORDER_POLL_INTERVAL_MS = 1_000;
@@ -33,7 +34,7 @@ export function CheckoutCompletePage({ orderId }: { orderId: string }) {
         if (current.status !== "pending" || attempts >= ORDER_POLL_ATTEMPTS_MAX) return;
         timer = setTimeout(poll, ORDER_POLL_INTERVAL_MS);
       } catch (failure) {
-        setError(failure instanceof Error ? failure.message : String(failure));
+        setError(messageOf(failure));
       }
     };
     void poll();

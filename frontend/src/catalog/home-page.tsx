@@ -6,6 +6,7 @@ import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
 import { session, useSession } from "../state";
 import { ReleaseGrid } from "./release-card";
+import { messageOf } from "../lib/errors";
 
 const PAGE_SIZE = 24;
 
@@ -24,7 +25,7 @@ function NewReleases({ first }: { first: Schemas["ReleasePageView"] }) {
       setReleases([...releases, ...page.releases]);
       setNextCursor(page.next_cursor ?? null);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (

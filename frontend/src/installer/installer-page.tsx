@@ -8,6 +8,7 @@ import { useLoad } from "../lib/use-load";
 import { credits, session, useCredits } from "../state";
 import { freeTierExplanation } from "./free-tier";
 import { RedeemCredits } from "./redeem";
+import { messageOf } from "../lib/errors";
 
 /**
  * A device's short name: the last group of its UUID. Not the first: ids are UUIDv7, whose
@@ -76,7 +77,7 @@ function Pairing({ deviceCount, onPaired }: { deviceCount: number | null; onPair
       setDevicesBefore(deviceCount ?? Number.POSITIVE_INFINITY);
       setError(null);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (
@@ -125,7 +126,7 @@ function Devices({ devices, onChanged }: { devices: Schemas["DeviceView"][]; onC
       setError(null);
       onChanged();
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   if (devices.length === 0) return <p>No devices paired yet.</p>;

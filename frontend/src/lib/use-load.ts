@@ -3,6 +3,7 @@
 //! `reload()` refreshes in place: the old data stays on screen until the new data arrives, so
 //! components below keep their state (an upload queue, a half-edited form).
 import { useEffect, useRef, useState } from "preact/hooks";
+import { messageOf } from "./errors";
 
 export type Loaded<T> = { status: "loading" } | { status: "error"; message: string } | { status: "ready"; data: T };
 
@@ -17,7 +18,7 @@ export function useLoad<T>(load: () => Promise<T>, inputs: readonly unknown[]): 
     if (!isReload) setState({ status: "loading" });
     load().then(
       (data) => current && setState({ status: "ready", data }),
-      (error: unknown) => current && setState({ status: "error", message: error instanceof Error ? error.message : String(error) }),
+      (error: unknown) => current && setState({ status: "error", message: messageOf(error) }),
     );
     return () => {
       current = false;

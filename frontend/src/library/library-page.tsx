@@ -6,6 +6,7 @@ import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
+import { messageOf } from "../lib/errors";
 
 /** The formats the server makes (see `DownloadRequest.format`), with the words people know them by. */
 const DOWNLOAD_FORMATS = [
@@ -27,7 +28,7 @@ function Download({ item, title }: { item: Schemas["LibraryItemView"]["item"]; t
       // The link is signed and answers with an attachment, so the browser saves it and stays here.
       window.location.assign(link.url);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (

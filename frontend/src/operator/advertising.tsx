@@ -9,6 +9,7 @@ import { formatCents, formatMicroCents } from "../lib/money";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
 import { campaignFromForm, creativeErrorField, formatBasisPoints, nextStatuses, spentBasisPoints, type CampaignField, type CreativeField } from "./campaign-form";
+import { messageOf } from "../lib/errors";
 
 type Advertiser = Schemas["AdvertiserView"];
 type Campaign = Schemas["CampaignView"];
@@ -27,10 +28,6 @@ const CREATIVE_SIZES: readonly { size: string; name: string }[] = [
 /** What the server's text limits are (ads/src/campaigns.rs), so the form stops typing there. */
 const HEADLINE_CHARACTERS_MAX = 90;
 const BODY_CHARACTERS_MAX = 200;
-
-function messageOf(failure: unknown): string {
-  return failure instanceof Error ? failure.message : String(failure);
-}
 
 /** Today as `YYYY-MM-DD` in UTC, the default first day of a new campaign. */
 function utcDay(date: Date): string {

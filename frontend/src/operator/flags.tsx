@@ -8,6 +8,7 @@ import { formatMicroCents } from "../lib/money";
 import { formatMinute } from "../lib/time";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
+import { messageOf } from "../lib/errors";
 
 const UUID_PATTERN = "[0-9a-fA-F-]{36}";
 
@@ -29,7 +30,7 @@ function FlagForm({ onFlagged }: { onFlagged: () => void }) {
       onFlagged();
     } catch (failure) {
       setDone(null);
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (

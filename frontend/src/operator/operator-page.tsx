@@ -7,6 +7,7 @@ import { formatCents, formatMicroCents } from "../lib/money";
 import { session } from "../state";
 import { Advertising } from "./advertising";
 import { Flags } from "./flags";
+import { messageOf } from "../lib/errors";
 
 /** The month before the current one, in the API's `YYYY-MM` form: the one usually being closed. */
 function previousMonth(today: Date): string {
@@ -24,7 +25,7 @@ function PeriodClose() {
       setResult(await dataOf(session.api.POST("/api/v1/admin/periods/{period}/close", { params: { path: { period } } })));
       setError(null);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (
@@ -72,7 +73,7 @@ function LedgerCheck() {
       setResult(await dataOf(session.api.GET("/api/v1/admin/ledger/verify")));
       setError(null);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (
@@ -107,7 +108,7 @@ function PayoutRun() {
       setResult(await dataOf(session.api.POST("/api/v1/admin/payouts/run")));
       setError(null);
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     }
   };
   return (
@@ -140,7 +141,7 @@ function FreeTierSwitch() {
       if (!response.ok) throw apiError(response, error);
       setMessage({ error: false, text: `Free streaming is now ${active ? "on" : "off"} for ${id}.` });
     } catch (failure) {
-      setMessage({ error: true, text: failure instanceof Error ? failure.message : String(failure) });
+      setMessage({ error: true, text: messageOf(failure) });
     }
   };
   return (

@@ -6,6 +6,7 @@ import { dataOf } from "../api/client";
 import { Observable } from "../lib/store";
 import { session } from "../state";
 import { shouldReport, type ReportState } from "./play-reporting";
+import { messageOf } from "../lib/errors";
 
 export type PlaybackSource = "preview" | "full";
 
@@ -148,7 +149,7 @@ class PlayerController {
     try {
       playback = await startPlayback(entry.track_id);
     } catch (failure) {
-      if (generation === this.loadGeneration) this.update({ error: failure instanceof Error ? failure.message : String(failure) });
+      if (generation === this.loadGeneration) this.update({ error: messageOf(failure) });
       return;
     }
     if (generation !== this.loadGeneration) return;
