@@ -67,6 +67,14 @@ const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
 
+/** Kills `child` with SIGKILL (if it still runs) and waits until it has exited. */
+async function killAndWait(child) {
+  if (!child || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -357,13 +365,10 @@ class MegaboxServer {
   }
 
   async stop() {
+    // SIGKILL: quick, and the harshest way for the server to become unreachable.
     const child = this.process;
     this.process = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    // SIGKILL: quick, and the harshest way for the server to become unreachable.
-    child.kill("SIGKILL");
-    await exited;
+    await killAndWait(child);
   }
 
   async call(method, apiPath, { token, json, body, headers = {} } = {}) {
@@ -414,10 +419,7 @@ class AgentProcess {
   async kill() {
     const child = this.process;
     this.process = null;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGKILL");
-    await exited;
+    await killAndWait(child);
   }
 }
 
