@@ -55,21 +55,24 @@ impl Settlement {
                 _ = ticks.tick() => {}
                 _ = stopped.changed() => return,
             }
-            let (pool, settings) = (self.pool.clone(), self.royalty_settings);
-            let round = tokio::task::spawn_blocking(move || -> anyhow::Result<megabox_ads::SettleReport> {
-                Ok(megabox_ads::settle_royalties(&mut *pool.get()?, chrono::Utc::now().naive_utc(), &settings)?)
-            })
-            .await;
-            match round {
-                Ok(Ok(report)) if report.revenue_recorded + report.redemptions_recorded > 0 => {
+            match self.round().await {
+                Ok(report) if report.revenue_recorded + report.redemptions_recorded > 0 => {
                     tracing::info!(revenue = report.revenue_recorded, redemptions = report.redemptions_recorded, "waiting ad revenue and redemptions handed to royalties");
                 }
-                Ok(Ok(_)) => {}
+                Ok(_) => {}
                 // Nothing is lost: the rows wait for the next round.
-                Ok(Err(error)) => tracing::warn!(error = %error, "settling ad revenue with royalties failed; retrying next interval"),
-                Err(error) => tracing::error!(error = %error, "the settlement round panicked"),
+                Err(error) => tracing::warn!(error = %error, "settling ad revenue with royalties failed; retrying next interval"),
             }
         }
+    }
+
+    /// One settlement, on the blocking pool.
+    async fn round(&self) -> anyhow::Result<megabox_ads::SettleReport> {
+        let (pool, settings) = (self.pool.clone(), self.royalty_settings);
+        tokio::task::spawn_blocking(move || -> anyhow::Result<megabox_ads::SettleReport> {
+            Ok(megabox_ads::settle_royalties(&mut *pool.get()?, chrono::Utc::now().naive_utc(), &settings)?)
+        })
+        .await?
     }
 }
 
@@ -164,14 +167,8 @@ impl Application {
         };
         // Ad revenue or redemptions a crash left between the ads tables and the ledger; later
         // ones are settled periodically while the server runs.
-        let settle_pool = pool.clone();
-        let royalty_settings = settings.royalty_settings()?;
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            megabox_ads::settle_royalties(&mut *settle_pool.get()?, chrono::Utc::now().naive_utc(), &royalty_settings)?;
-            Ok(())
-        })
-        .await??;
-        let settlement = Settlement { pool: pool.clone(), royalty_settings, interval: Duration::from_secs(settings.ads_settle_interval_seconds) };
+        let settlement = Settlement { pool: pool.clone(), royalty_settings: settings.royalty_settings()?, interval: Duration::from_secs(settings.ads_settle_interval_seconds) };
+        settlement.round().await?;
         let state = web::Data::new(AppState {
             settings,
             pool,

@@ -32,6 +32,18 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     bytes.into_inner()
 }
 
+/// Uploads a 300x250 creative with the texts in `texts` (a query string) and a click-through URL.
+async fn upload_creative(app: &TestApp, admin: &Session, campaign_id: &str, texts: &str, image: Vec<u8>) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(image).file_name("ad.png"));
+    app.client
+        .post(app.url(&format!("/api/v1/admin/campaigns/{campaign_id}/creatives?size=300x250&{texts}&link_url=https%3A%2F%2Fexample.com%2F")))
+        .bearer_auth(&admin.access_token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn campaign_with_creative(app: &TestApp, admin: &Session) -> String {
     let advertiser: Value = app.client.post(app.url("/api/v1/admin/advertisers")).bearer_auth(&admin.access_token).json(&json!({"name": "Acme"})).send().await.unwrap().json().await.unwrap();
     let now = chrono::Utc::now().naive_utc();
@@ -50,30 +62,14 @@ async fn campaign_with_creative(app: &TestApp, admin: &Session) -> String {
         .json()
         .await
         .unwrap();
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(png(300, 250)).file_name("ad.png"));
-    let creative = app
-        .client
-        .post(app.url(&format!("/api/v1/admin/campaigns/{}/creatives?size=300x250&headline=Hello&body=New%20music&link_url=https%3A%2F%2Fexample.com%2F", campaign["id"].as_str().unwrap())))
-        .bearer_auth(&admin.access_token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let campaign_id = campaign["id"].as_str().unwrap();
+    let creative = upload_creative(app, admin, campaign_id, "headline=Hello&body=New%20music", png(300, 250)).await;
     assert_eq!(creative.status(), 201);
-    let wrong_size = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(png(10, 10)).file_name("ad.png"));
-    let refused = app
-        .client
-        .post(app.url(&format!("/api/v1/admin/campaigns/{}/creatives?size=300x250&headline=H&body=B&link_url=https%3A%2F%2Fexample.com%2F", campaign["id"].as_str().unwrap())))
-        .bearer_auth(&admin.access_token)
-        .multipart(wrong_size)
-        .send()
-        .await
-        .unwrap();
+    let refused = upload_creative(app, admin, campaign_id, "headline=H&body=B", png(10, 10)).await;
     assert_eq!(error_code(refused, 422).await, "invalid_input", "an image of the wrong size");
     let creatives: Value = app.client.get(app.url("/api/v1/ads/creatives?size=300x250")).send().await.unwrap().json().await.unwrap();
     creatives["creatives"][0]["creative_id"].as_str().expect("the creative is offered").to_owned()
 }
-
 
 async fn creative_images_are_served_from_the_offered_path(backend: Backend) {
     let app = spawn_app(backend).await;
