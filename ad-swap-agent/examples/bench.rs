@@ -41,12 +41,16 @@ fn count_as_float(count: usize) -> f64 {
 }
 
 fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/filters").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/testdata/filters")
+        .join(name)
 }
 
 /// A news-like page: article blocks with classes, links and images, and a few ad slots.
 fn synthetic_page(bytes_min: usize) -> String {
-    let mut page = String::from("<!doctype html><html><head><title>News</title><link rel=stylesheet href=/s.css></head><body>");
+    let mut page = String::from(
+        "<!doctype html><html><head><title>News</title><link rel=stylesheet href=/s.css></head><body>",
+    );
     let mut block = 0usize;
     while page.len() < bytes_min {
         block += 1;
@@ -73,7 +77,10 @@ fn synthetic_page(bytes_min: usize) -> String {
 
 /// Fastest pass of each workload, run in turn within every pass so that load from other
 /// processes on the machine hits all of them alike.
-fn fastest_passes<const N: usize>(passes: usize, mut workloads: [&mut dyn FnMut(); N]) -> [Duration; N] {
+fn fastest_passes<const N: usize>(
+    passes: usize,
+    mut workloads: [&mut dyn FnMut(); N],
+) -> [Duration; N] {
     workloads.iter_mut().for_each(|workload| workload()); // warm-up
     let mut fastest = [Duration::MAX; N];
     for _ in 0..passes {
@@ -89,7 +96,8 @@ fn fastest_passes<const N: usize>(passes: usize, mut workloads: [&mut dyn FnMut(
 /// lol_html over `page` with the given handlers, output collected like the agent does.
 fn lol_html_pass(page: &str, settings: lol_html::Settings<'_, '_>) {
     let mut output = Vec::with_capacity(page.len());
-    let mut rewriter = lol_html::HtmlRewriter::new(settings, |chunk: &[u8]| output.extend_from_slice(chunk));
+    let mut rewriter =
+        lol_html::HtmlRewriter::new(settings, |chunk: &[u8]| output.extend_from_slice(chunk));
     for chunk in page.as_bytes().chunks(16 * 1024) {
         let _ = rewriter.write(chunk);
     }
@@ -103,7 +111,9 @@ fn rewrite_once(page: &[u8], filters: &FilterEngine, chooser: &SlotChooser, limi
         page_url: "https://www.theguardian.com/world/article",
         filters,
         choice: chooser.page("https://www.theguardian.com/world/article", 0),
-        creative_origin: CreativeOrigin { base_url: "http://127.0.0.1:8899" },
+        creative_origin: CreativeOrigin {
+            base_url: "http://127.0.0.1:8899",
+        },
         issue_nonce: &mut issue,
         limits,
         started: Instant::now(),
@@ -113,7 +123,8 @@ fn rewrite_once(page: &[u8], filters: &FilterEngine, chooser: &SlotChooser, limi
 
 fn main() -> anyhow::Result<()> {
     let list = std::fs::read_to_string(testdata("easylist.txt"))?;
-    let recorded: Vec<Recorded> = serde_json::from_slice(&std::fs::read(testdata("requests.json"))?)?;
+    let recorded: Vec<Recorded> =
+        serde_json::from_slice(&std::fs::read(testdata("requests.json"))?)?;
 
     // Filter matching: our classification vs adblock's plain matching loop, same list, same requests.
     let ours = FilterEngine::from_list_text(&list);
@@ -126,54 +137,120 @@ fn main() -> anyhow::Result<()> {
         [
             &mut || {
                 for request in &recorded {
-                    if let Ok(parsed) = Request::new(&request.url, &request.source_url, &request.request_type, "GET") {
-                        std::hint::black_box(baseline.check_network_request(&parsed).should_block());
+                    if let Ok(parsed) = Request::new(
+                        &request.url,
+                        &request.source_url,
+                        &request.request_type,
+                        "GET",
+                    ) {
+                        std::hint::black_box(
+                            baseline.check_network_request(&parsed).should_block(),
+                        );
                     }
                 }
             },
             &mut || {
                 for request in &recorded {
-                    std::hint::black_box(ours.is_ad_request_typed(&request.url, &request.source_url, &request.request_type));
+                    std::hint::black_box(ours.is_ad_request_typed(
+                        &request.url,
+                        &request.source_url,
+                        &request.request_type,
+                    ));
                 }
             },
         ],
     );
     let per_request_us = |pass: Duration| pass.as_secs_f64() * 1e6 / count_as_float(requests);
     println!("filter matching over {requests} recorded requests (EasyList):");
-    println!("  adblock plain loop : {:.3} µs/request", per_request_us(baseline_pass));
-    println!("  megabox-agent      : {:.3} µs/request", per_request_us(ours_pass));
-    println!("  ratio (ours/base)  : {:.2}×", ours_pass.as_secs_f64() / baseline_pass.as_secs_f64());
+    println!(
+        "  adblock plain loop : {:.3} µs/request",
+        per_request_us(baseline_pass)
+    );
+    println!(
+        "  megabox-agent      : {:.3} µs/request",
+        per_request_us(ours_pass)
+    );
+    println!(
+        "  ratio (ours/base)  : {:.2}×",
+        ours_pass.as_secs_f64() / baseline_pass.as_secs_f64()
+    );
 
     // HTML rewriting: our rewrite (no slot chosen, so every element is examined: the worst case)
     // vs lol_html with no handlers at all.
     let page = synthetic_page(LARGE_PAGE_BYTES);
-    let chooser = SlotChooser::new(InstallSecret([7; 32]), SlotChoiceSettings { swap_percent: 0, swaps_per_day_max: 30 });
-    let limits = RewriteLimits { html_bytes_max: usize::MAX, duration_max: Duration::from_secs(60), ..RewriteLimits::default() };
+    let chooser = SlotChooser::new(
+        InstallSecret([7; 32]),
+        SlotChoiceSettings {
+            swap_percent: 0,
+            swaps_per_day_max: 30,
+        },
+    );
+    let limits = RewriteLimits {
+        html_bytes_max: usize::MAX,
+        duration_max: Duration::from_secs(60),
+        ..RewriteLimits::default()
+    };
     let [baseline_rewrite, floor_rewrite, ours_rewrite] = fastest_passes(
         REWRITE_PASSES,
         [
             &mut || lol_html_pass(&page, lol_html::Settings::new()),
             // The floor of any element handler: one tag selector that matches nothing on this page
             // still makes lol_html lex every tag, which its handler-free pass never does.
-            &mut || lol_html_pass(&page, lol_html::Settings::new().append_element_content_handler(lol_html::element!("meta", |_| Ok(())))),
+            &mut || {
+                lol_html_pass(
+                    &page,
+                    lol_html::Settings::new()
+                        .append_element_content_handler(lol_html::element!("meta", |_| Ok(()))),
+                )
+            },
             &mut || rewrite_once(page.as_bytes(), &ours, &chooser, limits),
         ],
     );
-    let megabytes_per_second = |pass: Duration| count_as_float(page.len()) / 1e6 / pass.as_secs_f64();
-    println!("HTML rewriting of a {:.1} MB page:", count_as_float(page.len()) / 1e6);
-    println!("  lol_html, no handlers            : {:.1} MB/s", megabytes_per_second(baseline_rewrite));
-    println!("  lol_html, one idle tag selector  : {:.1} MB/s", megabytes_per_second(floor_rewrite));
-    println!("  megabox-agent                    : {:.1} MB/s", megabytes_per_second(ours_rewrite));
-    println!("  ratio (ours/base time)           : {:.2}×", ours_rewrite.as_secs_f64() / baseline_rewrite.as_secs_f64());
-    println!("  ratio (ours/one-selector time)   : {:.2}×", ours_rewrite.as_secs_f64() / floor_rewrite.as_secs_f64());
+    let megabytes_per_second =
+        |pass: Duration| count_as_float(page.len()) / 1e6 / pass.as_secs_f64();
+    println!(
+        "HTML rewriting of a {:.1} MB page:",
+        count_as_float(page.len()) / 1e6
+    );
+    println!(
+        "  lol_html, no handlers            : {:.1} MB/s",
+        megabytes_per_second(baseline_rewrite)
+    );
+    println!(
+        "  lol_html, one idle tag selector  : {:.1} MB/s",
+        megabytes_per_second(floor_rewrite)
+    );
+    println!(
+        "  megabox-agent                    : {:.1} MB/s",
+        megabytes_per_second(ours_rewrite)
+    );
+    println!(
+        "  ratio (ours/base time)           : {:.2}×",
+        ours_rewrite.as_secs_f64() / baseline_rewrite.as_secs_f64()
+    );
+    println!(
+        "  ratio (ours/one-selector time)   : {:.2}×",
+        ours_rewrite.as_secs_f64() / floor_rewrite.as_secs_f64()
+    );
 
     // Per-page overhead on a typical article page, with the default 10% choice.
     let typical = synthetic_page(TYPICAL_PAGE_BYTES);
-    let chooser = SlotChooser::new(InstallSecret([7; 32]), SlotChoiceSettings { swap_percent: 10, swaps_per_day_max: 30 });
+    let chooser = SlotChooser::new(
+        InstallSecret([7; 32]),
+        SlotChoiceSettings {
+            swap_percent: 10,
+            swaps_per_day_max: 30,
+        },
+    );
     let mut samples: Vec<Duration> = (0..LATENCY_SAMPLES)
         .map(|_| {
             let started = Instant::now();
-            rewrite_once(typical.as_bytes(), &ours, &chooser, RewriteLimits::default());
+            rewrite_once(
+                typical.as_bytes(),
+                &ours,
+                &chooser,
+                RewriteLimits::default(),
+            );
             started.elapsed()
         })
         .collect();

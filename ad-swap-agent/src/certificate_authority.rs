@@ -21,8 +21,8 @@ use hudsucker::hyper::Uri;
 use hudsucker::hyper::http::uri::Authority;
 use hudsucker::hyper_util::client::legacy::connect::HttpConnector;
 use hudsucker::rcgen::{
-    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, GeneralSubtree, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, NameConstraints,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, GeneralSubtree,
+    IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
 };
 use hudsucker::rustls::pki_types::CertificateDer;
 use hudsucker::rustls::pki_types::pem::PemObject as _;
@@ -52,7 +52,10 @@ pub enum TlsSetupError {
 
 fn current_year() -> i32 {
     const SECONDS_PER_YEAR: u64 = 31_556_952;
-    let seconds = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0);
     1970 + i32::try_from(seconds / SECONDS_PER_YEAR).unwrap_or(0)
 }
 
@@ -61,16 +64,28 @@ pub fn generate(allow_list: &AllowList) -> Result<(String, String), hudsucker::r
     let key_pair = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, "Megabox agent local CA (this computer only)");
+    name.push(
+        DnType::CommonName,
+        "Megabox agent local CA (this computer only)",
+    );
     name.push(DnType::OrganizationName, "Megabox agent");
     params.distinguished_name = name;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let year = current_year();
     params.not_before = hudsucker::rcgen::date_time_ymd(year - 1, 1, 1);
     params.not_after = hudsucker::rcgen::date_time_ymd(year + CA_VALIDITY_YEARS, 1, 1);
     params.name_constraints = Some(NameConstraints {
-        permitted_subtrees: allow_list.domains().iter().cloned().map(GeneralSubtree::DnsName).collect(),
+        permitted_subtrees: allow_list
+            .domains()
+            .iter()
+            .cloned()
+            .map(GeneralSubtree::DnsName)
+            .collect(),
         excluded_subtrees: vec![
             GeneralSubtree::IpAddress(CidrSubnet::V4([0; 4], [0; 4])),
             GeneralSubtree::IpAddress(CidrSubnet::V6([0; 16], [0; 16])),
@@ -89,12 +104,20 @@ pub struct AllowListedAuthority {
 }
 
 impl AllowListedAuthority {
-    pub fn load(certificate_pem: &str, key_pem: &str, allow_list: AllowList) -> Result<Self, TlsSetupError> {
+    pub fn load(
+        certificate_pem: &str,
+        key_pem: &str,
+        allow_list: AllowList,
+    ) -> Result<Self, TlsSetupError> {
         let key_pair = KeyPair::from_pem(key_pem)?;
         let issuer = Issuer::from_ca_cert_pem(certificate_pem, key_pair)?;
         let provider = hudsucker::rustls::crypto::aws_lc_rs::default_provider();
         Ok(Self {
-            inner: Arc::new(RcgenAuthority::new(issuer, LEAF_CACHE_ENTRIES_MAX, provider)),
+            inner: Arc::new(RcgenAuthority::new(
+                issuer,
+                LEAF_CACHE_ENTRIES_MAX,
+                provider,
+            )),
             allow_list,
             minted_hosts: Arc::default(),
         })
@@ -103,12 +126,18 @@ impl AllowListedAuthority {
     /// Hosts a certificate was minted for since start (bounded by the leaf cache's churn in
     /// practice; only tests and the status page read it).
     pub fn minted_hosts(&self) -> Vec<String> {
-        self.minted_hosts.lock().map(|hosts| hosts.clone()).unwrap_or_default()
+        self.minted_hosts
+            .lock()
+            .map(|hosts| hosts.clone())
+            .unwrap_or_default()
     }
 }
 
 impl CertificateAuthority for AllowListedAuthority {
-    fn gen_server_config(&self, authority: &Authority) -> impl Future<Output = Arc<ServerConfig>> + Send {
+    fn gen_server_config(
+        &self,
+        authority: &Authority,
+    ) -> impl Future<Output = Arc<ServerConfig>> + Send {
         let host = authority.host().to_owned();
         let allowed = self.allow_list.contains(&host);
         if allowed && let Ok(mut hosts) = self.minted_hosts.lock() {
@@ -141,7 +170,10 @@ impl OverridingConnector {
     pub fn new(overrides: HashMap<String, SocketAddr>) -> Self {
         let mut inner = HttpConnector::new();
         inner.enforce_http(false);
-        Self { inner, overrides: Arc::new(overrides) }
+        Self {
+            inner,
+            overrides: Arc::new(overrides),
+        }
     }
 }
 
@@ -168,11 +200,17 @@ impl tower_service::Service<Uri> for OverridingConnector {
 /// The roots upstream certificates are checked against: webpki-roots, plus a PEM file of extra
 /// roots when one is configured (tests use this for their loopback publisher).
 pub fn upstream_roots(extra_roots_pem: Option<&Path>) -> Result<RootCertStore, TlsSetupError> {
-    let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let mut roots = RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     if let Some(path) = extra_roots_pem {
-        let error = || TlsSetupError::ExtraRoots { path: path.display().to_string() };
-        let certificates: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_file_iter(path).map_err(|_| error())?.collect::<Result<_, _>>().map_err(|_| error())?;
+        let error = || TlsSetupError::ExtraRoots {
+            path: path.display().to_string(),
+        };
+        let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|_| error())?
+            .collect::<Result<_, _>>()
+            .map_err(|_| error())?;
         let (added, _ignored) = roots.add_parsable_certificates(certificates);
         if added == 0 {
             return Err(error());
@@ -191,7 +229,11 @@ pub fn upstream_connector(
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config).https_or_http().enable_http1().wrap_connector(connector))
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(config)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector))
 }
 
 #[cfg(test)]
@@ -205,9 +247,16 @@ mod tests {
         let der = CertificateDer::from_pem_slice(certificate_pem.as_bytes()).expect("pem");
         // The DER must carry the name-constraints extension (OID 2.5.29.30) with both domains.
         let name_constraints_oid = [0x06, 0x03, 0x55, 0x1d, 0x1e];
-        assert!(der.windows(name_constraints_oid.len()).any(|window| window == name_constraints_oid));
+        assert!(
+            der.windows(name_constraints_oid.len())
+                .any(|window| window == name_constraints_oid)
+        );
         for domain in ["news.test", "paper.test"] {
-            assert!(der.windows(domain.len()).any(|window| window == domain.as_bytes()), "{domain}");
+            assert!(
+                der.windows(domain.len())
+                    .any(|window| window == domain.as_bytes()),
+                "{domain}"
+            );
         }
         assert!(AllowListedAuthority::load(&certificate_pem, &key_pem, allow_list).is_ok());
     }

@@ -57,7 +57,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn pair(settings: &Settings, directory: &InstallDirectory, code: &str, server_url: &str) -> anyhow::Result<()> {
+async fn pair(
+    settings: &Settings,
+    directory: &InstallDirectory,
+    code: &str,
+    server_url: &str,
+) -> anyhow::Result<()> {
     let code = PairingCode::parse(code)?;
     let key = directory.device_key()?;
     directory.install_secret()?;
@@ -65,13 +70,29 @@ async fn pair(settings: &Settings, directory: &InstallDirectory, code: &str, ser
         directory.create_certificate_authority(&settings.allow_list)?;
     }
     let client = ServerClient::new(server_url, &settings.resolve_overrides)?;
-    let registered = client.register(&DeviceRegistration { code, public_key: PublicKey::of(&key) }).await?;
-    directory.save_pairing(&Pairing { server_url: client.base_url().to_owned(), device_id: registered.device_id })?;
+    let registered = client
+        .register(&DeviceRegistration {
+            code,
+            public_key: PublicKey::of(&key),
+        })
+        .await?;
+    directory.save_pairing(&Pairing {
+        server_url: client.base_url().to_owned(),
+        device_id: registered.device_id,
+    })?;
     println!("Paired. Device id: {}", registered.device_id.0);
-    println!("Local CA (trust it in your browser to let the agent see the allow-listed sites only):");
+    println!(
+        "Local CA (trust it in your browser to let the agent see the allow-listed sites only):"
+    );
     println!("  {}", directory.path(CA_CERTIFICATE_FILE).display());
-    println!("It is limited by name constraints to: {}", settings.allow_list.domains().join(", "));
-    println!("Then run `megabox-agent run` and set your browser's HTTP and HTTPS proxy to {}.", settings.bind);
+    println!(
+        "It is limited by name constraints to: {}",
+        settings.allow_list.domains().join(", ")
+    );
+    println!(
+        "Then run `megabox-agent run` and set your browser's HTTP and HTTPS proxy to {}.",
+        settings.bind
+    );
     Ok(())
 }
 
@@ -80,18 +101,36 @@ async fn run_proxy(settings: Settings, directory: InstallDirectory) -> anyhow::R
         Some(pair) => pair,
         None => anyhow::bail!("no local CA yet: run `megabox-agent pair CODE --server URL` first"),
     };
-    let authority = AllowListedAuthority::load(&certificate_pem, &key_pem, settings.allow_list.clone())?;
+    let authority =
+        AllowListedAuthority::load(&certificate_pem, &key_pem, settings.allow_list.clone())?;
     let pairing = directory.pairing().ok();
-    let server = pairing.as_ref().map(|pairing| ServerClient::new(&pairing.server_url, &settings.resolve_overrides)).transpose()?;
+    let server = pairing
+        .as_ref()
+        .map(|pairing| ServerClient::new(&pairing.server_url, &settings.resolve_overrides))
+        .transpose()?;
     let filters = FilterEngine::load(&settings.filter_lists, &directory.path(FILTER_CACHE_FILE))?;
-    let agent = Arc::new(Agent::new(settings.clone(), directory.clone(), filters, server)?);
+    let agent = Arc::new(Agent::new(
+        settings.clone(),
+        directory.clone(),
+        filters,
+        server,
+    )?);
     if let Some(pairing) = pairing {
-        tokio::spawn(crate::proxy::report_forever(Arc::clone(&agent), directory.device_key()?, pairing.device_id));
+        tokio::spawn(crate::proxy::report_forever(
+            Arc::clone(&agent),
+            directory.device_key()?,
+            pairing.device_id,
+        ));
     } else {
-        tracing::warn!("not paired: impressions are kept locally until `megabox-agent pair` is run");
+        tracing::warn!(
+            "not paired: impressions are kept locally until `megabox-agent pair` is run"
+        );
     }
     let listener = tokio::net::TcpListener::bind(settings.bind).await?;
-    println!("Megabox agent listening on {} (status page: http://{}/)", settings.bind, settings.bind);
+    println!(
+        "Megabox agent listening on {} (status page: http://{}/)",
+        settings.bind, settings.bind
+    );
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -99,16 +138,32 @@ async fn run_proxy(settings: Settings, directory: InstallDirectory) -> anyhow::R
 }
 
 /// Asks the running agent (if any) over its local port; `None` when it is not running.
-async fn ask_running_agent(settings: &Settings, method: reqwest::Method, path: &str) -> Option<String> {
+async fn ask_running_agent(
+    settings: &Settings,
+    method: reqwest::Method,
+    path: &str,
+) -> Option<String> {
     let origin = format!("http://{}", settings.bind);
-    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().ok()?;
-    let response = client.request(method, format!("{origin}{path}")).header("origin", &origin).send().await.ok()?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .ok()?;
+    let response = client
+        .request(method, format!("{origin}{path}"))
+        .header("origin", &origin)
+        .send()
+        .await
+        .ok()?;
     response.text().await.ok()
 }
 
 async fn status(settings: &Settings, directory: &InstallDirectory) -> anyhow::Result<()> {
     match directory.pairing() {
-        Ok(pairing) => println!("Paired with {} as device {}", pairing.server_url, pairing.device_id.0),
+        Ok(pairing) => println!(
+            "Paired with {} as device {}",
+            pairing.server_url, pairing.device_id.0
+        ),
         Err(_) => println!("Not paired."),
     }
     let state = directory.state()?;
@@ -120,14 +175,32 @@ async fn status(settings: &Settings, directory: &InstallDirectory) -> anyhow::Re
     Ok(())
 }
 
-async fn set_paused(settings: &Settings, directory: &InstallDirectory, paused: bool) -> anyhow::Result<()> {
-    let path = if paused { "/megabox/pause" } else { "/megabox/resume" };
-    if ask_running_agent(settings, reqwest::Method::POST, path).await.is_none() {
+async fn set_paused(
+    settings: &Settings,
+    directory: &InstallDirectory,
+    paused: bool,
+) -> anyhow::Result<()> {
+    let path = if paused {
+        "/megabox/pause"
+    } else {
+        "/megabox/resume"
+    };
+    if ask_running_agent(settings, reqwest::Method::POST, path)
+        .await
+        .is_none()
+    {
         let mut state = directory.state()?;
         state.paused = paused;
         directory.save_state(&state)?;
     }
-    println!("{}", if paused { "Paused: pages pass through untouched." } else { "Resumed." });
+    println!(
+        "{}",
+        if paused {
+            "Paused: pages pass through untouched."
+        } else {
+            "Resumed."
+        }
+    );
     Ok(())
 }
 
@@ -137,10 +210,16 @@ fn uninstall(directory: &InstallDirectory) -> anyhow::Result<()> {
         println!("removed {}", path.display());
     }
     println!("Now remove the \"Megabox agent local CA\" from every place you trusted it:");
-    println!("  Chrome/Chromium on Linux: certutil -D -d sql:$HOME/.pki/nssdb -n \"Megabox agent local CA (this computer only)\"");
-    println!("  Firefox: Settings → Privacy & Security → Certificates → View Certificates → Authorities → delete \"Megabox agent\"");
+    println!(
+        "  Chrome/Chromium on Linux: certutil -D -d sql:$HOME/.pki/nssdb -n \"Megabox agent local CA (this computer only)\""
+    );
+    println!(
+        "  Firefox: Settings → Privacy & Security → Certificates → View Certificates → Authorities → delete \"Megabox agent\""
+    );
     println!("  macOS: Keychain Access → System → delete \"Megabox agent local CA\"");
-    println!("  Windows: certmgr.msc → Trusted Root Certification Authorities → delete \"Megabox agent local CA\"");
+    println!(
+        "  Windows: certmgr.msc → Trusted Root Certification Authorities → delete \"Megabox agent local CA\""
+    );
     println!("and reset your browser's proxy setting.");
     Ok(())
 }

@@ -7,9 +7,9 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use adblock::Engine;
 use adblock::lists::{FilterSet, ParseOptions};
 use adblock::request::Request;
-use adblock::Engine;
 use sha2::{Digest as _, Sha256};
 
 /// Largest filter-list file accepted; EasyList is about 2 MB.
@@ -20,7 +20,10 @@ const CACHE_KEY_BYTES: usize = 32;
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is larger than {FILTER_LIST_BYTES_MAX} bytes")]
     TooLarge { path: PathBuf },
     #[error("no filter list given")]
@@ -82,8 +85,13 @@ impl FilterEngine {
     }
 
     fn with_engine(engine: Engine) -> Self {
-        let everywhere_selectors = engine.url_cosmetic_resources(NEUTRAL_PAGE_URL).hide_selectors;
-        Self { engine, everywhere_selectors }
+        let everywhere_selectors = engine
+            .url_cosmetic_resources(NEUTRAL_PAGE_URL)
+            .hide_selectors;
+        Self {
+            engine,
+            everywhere_selectors,
+        }
     }
 
     /// Loads the lists, reusing `cache_path` when it was built from the same bytes.
@@ -94,7 +102,10 @@ impl FilterEngine {
         let mut texts = Vec::with_capacity(lists.len());
         let mut hasher = Sha256::new();
         for path in lists {
-            let io = |source| FilterError::Io { path: path.clone(), source };
+            let io = |source| FilterError::Io {
+                path: path.clone(),
+                source,
+            };
             if std::fs::metadata(path).map_err(io)?.len() > FILTER_LIST_BYTES_MAX {
                 return Err(FilterError::TooLarge { path: path.clone() });
             }
@@ -146,14 +157,22 @@ impl FilterEngine {
     /// that switch generic rules off there.
     pub fn page_cosmetics(&self, page_url: &str) -> PageCosmetics {
         let resources = self.engine.url_cosmetic_resources(page_url);
-        let mut hide_selectors: Vec<String> =
-            resources.hide_selectors.into_iter().filter(|selector| !self.everywhere_selectors.contains(selector)).collect();
+        let mut hide_selectors: Vec<String> = resources
+            .hide_selectors
+            .into_iter()
+            .filter(|selector| !self.everywhere_selectors.contains(selector))
+            .collect();
         hide_selectors.sort();
         let simple_names = |prefix: char| -> HashSet<String> {
             hide_selectors
                 .iter()
                 .filter_map(|selector| selector.strip_prefix(prefix))
-                .filter(|name| !name.is_empty() && name.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-_".contains(&byte)))
+                .filter(|name| {
+                    !name.is_empty()
+                        && name
+                            .bytes()
+                            .all(|byte| byte.is_ascii_alphanumeric() || b"-_".contains(&byte))
+                })
                 .map(str::to_owned)
                 .collect()
         };
@@ -168,8 +187,15 @@ impl FilterEngine {
 
     /// True when a hiding rule of the host (`host##.class`, `host###id`) or a generic one
     /// (`##.class`, `###id`) targets this very element.
-    pub fn is_ad_element(&self, cosmetics: &PageCosmetics, classes: &[&str], id: Option<&str>) -> bool {
-        if classes.iter().any(|class| cosmetics.host_classes.contains(*class))
+    pub fn is_ad_element(
+        &self,
+        cosmetics: &PageCosmetics,
+        classes: &[&str],
+        id: Option<&str>,
+    ) -> bool {
+        if classes
+            .iter()
+            .any(|class| cosmetics.host_classes.contains(*class))
             || id.is_some_and(|id| cosmetics.host_ids.contains(id))
         {
             return true;
@@ -177,12 +203,18 @@ impl FilterEngine {
         if cosmetics.generic_hide_disabled || (classes.is_empty() && id.is_none()) {
             return false;
         }
-        let selectors = self.engine.hidden_class_id_selectors(classes, id, &cosmetics.exceptions);
+        let selectors = self
+            .engine
+            .hidden_class_id_selectors(classes, id, &cosmetics.exceptions);
         // Only selectors that name nothing but this element's class or id count: a returned
         // `.ad > span` says nothing about the `.ad` element itself.
         selectors.iter().any(|selector| {
-            selector.strip_prefix('.').is_some_and(|class| classes.contains(&class))
-                || selector.strip_prefix('#').is_some_and(|selector_id| id == Some(selector_id))
+            selector
+                .strip_prefix('.')
+                .is_some_and(|class| classes.contains(&class))
+                || selector
+                    .strip_prefix('#')
+                    .is_some_and(|selector_id| id == Some(selector_id))
         })
     }
 }
@@ -207,13 +239,25 @@ pub(crate) mod tests {
         let engine = small_engine();
         let cases = [
             ("https://ads.example/slot.js", RequestKind::Script, true),
-            ("https://cdn.ads.example/frame.html", RequestKind::Subdocument, true),
-            ("https://ads.example/allowed/x.js", RequestKind::Script, false),
+            (
+                "https://cdn.ads.example/frame.html",
+                RequestKind::Subdocument,
+                true,
+            ),
+            (
+                "https://ads.example/allowed/x.js",
+                RequestKind::Script,
+                false,
+            ),
             ("https://news.test/article", RequestKind::Document, false),
             ("not a url", RequestKind::Other, false),
         ];
         for (url, kind, expected) in cases {
-            assert_eq!(engine.is_ad_request(url, "https://paper.test/", kind), expected, "{url}");
+            assert_eq!(
+                engine.is_ad_request(url, "https://paper.test/", kind),
+                expected,
+                "{url}"
+            );
         }
     }
 
@@ -225,8 +269,15 @@ pub(crate) mod tests {
         assert!(engine.is_ad_element(&page, &[], Some("sidebar-ad")));
         assert!(!engine.is_ad_element(&page, &["ad-banners"], Some("sidebar")));
         assert!(!engine.is_ad_element(&page, &[], None));
-        assert!(engine.is_ad_element(&page, &["sponsored-box"], None), "the host's own rule");
-        assert!(!engine.is_ad_element(&engine.page_cosmetics("https://other.test/"), &["sponsored-box"], None));
+        assert!(
+            engine.is_ad_element(&page, &["sponsored-box"], None),
+            "the host's own rule"
+        );
+        assert!(!engine.is_ad_element(
+            &engine.page_cosmetics("https://other.test/"),
+            &["sponsored-box"],
+            None
+        ));
         // The exception `news.test#@#.ad-banner` turns the generic rule off there.
         let excepted = engine.page_cosmetics("https://news.test/");
         assert!(!engine.is_ad_element(&excepted, &["ad-banner"], None));
@@ -242,18 +293,41 @@ pub(crate) mod tests {
         let cache = directory.path().join("filters.cache");
         std::fs::write(&list, "||first.example^\n").expect("write");
         let engine = FilterEngine::load(std::slice::from_ref(&list), &cache).expect("load");
-        assert!(engine.is_ad_request("https://first.example/a.js", "https://p.test/", RequestKind::Script));
+        assert!(engine.is_ad_request(
+            "https://first.example/a.js",
+            "https://p.test/",
+            RequestKind::Script
+        ));
         assert!(cache.exists());
         let reloaded = FilterEngine::load(std::slice::from_ref(&list), &cache).expect("from cache");
-        assert!(reloaded.is_ad_request("https://first.example/a.js", "https://p.test/", RequestKind::Script));
+        assert!(reloaded.is_ad_request(
+            "https://first.example/a.js",
+            "https://p.test/",
+            RequestKind::Script
+        ));
 
         std::fs::write(&list, "||second.example^\n").expect("write");
         let rebuilt = FilterEngine::load(std::slice::from_ref(&list), &cache).expect("rebuild");
-        assert!(!rebuilt.is_ad_request("https://first.example/a.js", "https://p.test/", RequestKind::Script));
-        assert!(rebuilt.is_ad_request("https://second.example/a.js", "https://p.test/", RequestKind::Script));
+        assert!(!rebuilt.is_ad_request(
+            "https://first.example/a.js",
+            "https://p.test/",
+            RequestKind::Script
+        ));
+        assert!(rebuilt.is_ad_request(
+            "https://second.example/a.js",
+            "https://p.test/",
+            RequestKind::Script
+        ));
 
-        std::fs::write(&cache, b"garbage that is long enough to pass the key length check....").expect("write");
-        assert!(FilterEngine::load(std::slice::from_ref(&list), &cache).is_ok(), "a bad cache is rebuilt");
+        std::fs::write(
+            &cache,
+            b"garbage that is long enough to pass the key length check....",
+        )
+        .expect("write");
+        assert!(
+            FilterEngine::load(std::slice::from_ref(&list), &cache).is_ok(),
+            "a bad cache is rebuilt"
+        );
     }
 
     #[test]
@@ -270,21 +344,40 @@ pub(crate) mod tests {
         let text = std::fs::read_to_string(easylist_path()).expect("shared easylist");
         let engine = FilterEngine::from_list_text(&text);
         let requests_path = easylist_path().with_file_name("requests.json");
-        let recorded: Vec<Recorded> = serde_json::from_slice(&std::fs::read(requests_path).expect("requests")).expect("json");
+        let recorded: Vec<Recorded> =
+            serde_json::from_slice(&std::fs::read(requests_path).expect("requests")).expect("json");
         // The recordings name filters from several lists; judge only those whose filters are all
         // EasyList lines: with blocking filters only they are ads, with an exception they are not.
         let lines: HashSet<&str> = text.lines().collect();
         let mut checked = 0;
-        for request in recorded.iter().filter(|request| !request.filters.is_empty()) {
-            if !request.filters.iter().all(|filter| lines.contains(filter.as_str())) {
+        for request in recorded
+            .iter()
+            .filter(|request| !request.filters.is_empty())
+        {
+            if !request
+                .filters
+                .iter()
+                .all(|filter| lines.contains(filter.as_str()))
+            {
                 continue;
             }
-            let expected = request.filters.iter().all(|filter| !filter.starts_with("@@"));
-            let actual = engine.is_ad_request_typed(&request.url, &request.source_url, &request.request_type);
+            let expected = request
+                .filters
+                .iter()
+                .all(|filter| !filter.starts_with("@@"));
+            let actual = engine.is_ad_request_typed(
+                &request.url,
+                &request.source_url,
+                &request.request_type,
+            );
             assert_eq!(actual, expected, "{} {:?}", request.url, request.filters);
             checked += 1;
         }
         assert!(checked > 250, "only {checked} requests checked");
-        assert!(!engine.is_ad_request("https://megabox.test/", "https://news.test/", RequestKind::Document));
+        assert!(!engine.is_ad_request(
+            "https://megabox.test/",
+            "https://news.test/",
+            RequestKind::Document
+        ));
     }
 }

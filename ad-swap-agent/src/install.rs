@@ -36,7 +36,10 @@ const ALL_FILES: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} is damaged: {message}")]
     Damaged { path: PathBuf, message: String },
     #[error("this install is not paired yet: run `megabox-agent pair CODE --server URL`")]
@@ -83,10 +86,15 @@ fn random_bytes() -> [u8; 32] {
 impl InstallDirectory {
     /// Opens (creating with 0700 if needed) the agent directory.
     pub fn open(root: &Path) -> Result<Self, InstallError> {
-        let io = |source| InstallError::Io { path: root.to_owned(), source };
+        let io = |source| InstallError::Io {
+            path: root.to_owned(),
+            source,
+        };
         fs::create_dir_all(root).map_err(io)?;
         restrict_directory(root).map_err(io)?;
-        Ok(Self { root: root.to_owned() })
+        Ok(Self {
+            root: root.to_owned(),
+        })
     }
 
     pub fn path(&self, file: &str) -> PathBuf {
@@ -97,7 +105,10 @@ impl InstallDirectory {
         match fs::read(self.path(file)) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(InstallError::Io { path: self.path(file), source }),
+            Err(source) => Err(InstallError::Io {
+                path: self.path(file),
+                source,
+            }),
         }
     }
 
@@ -105,7 +116,10 @@ impl InstallDirectory {
     pub fn write_private(&self, file: &str, bytes: &[u8]) -> Result<(), InstallError> {
         let path = self.path(file);
         let temporary = self.path(&format!(".{file}.tmp"));
-        let io = |source| InstallError::Io { path: path.clone(), source };
+        let io = |source| InstallError::Io {
+            path: path.clone(),
+            source,
+        };
         let mut handle = private_file_options().open(&temporary).map_err(io)?;
         handle.write_all(bytes).map_err(io)?;
         handle.sync_all().map_err(io)?;
@@ -114,13 +128,19 @@ impl InstallDirectory {
     }
 
     fn damaged(&self, file: &str, message: impl Into<String>) -> InstallError {
-        InstallError::Damaged { path: self.path(file), message: message.into() }
+        InstallError::Damaged {
+            path: self.path(file),
+            message: message.into(),
+        }
     }
 
     fn read_or_create_32(&self, file: &str) -> Result<[u8; 32], InstallError> {
         if let Some(text) = self.read(file)? {
-            let bytes = hex::decode(text.trim_ascii()).map_err(|_| self.damaged(file, "not hex"))?;
-            return bytes.try_into().map_err(|_| self.damaged(file, "expected 32 bytes"));
+            let bytes =
+                hex::decode(text.trim_ascii()).map_err(|_| self.damaged(file, "not hex"))?;
+            return bytes
+                .try_into()
+                .map_err(|_| self.damaged(file, "expected 32 bytes"));
         }
         let bytes = random_bytes();
         self.write_private(file, hex::encode(bytes).as_bytes())?;
@@ -129,7 +149,9 @@ impl InstallDirectory {
 
     /// The install's Ed25519 key, created on first use and never leaving this directory.
     pub fn device_key(&self) -> Result<SigningKey, InstallError> {
-        Ok(SigningKey::from_bytes(&self.read_or_create_32(DEVICE_KEY_FILE)?))
+        Ok(SigningKey::from_bytes(
+            &self.read_or_create_32(DEVICE_KEY_FILE)?,
+        ))
     }
 
     /// The install's slot-choice secret, created on first use.
@@ -137,14 +159,21 @@ impl InstallDirectory {
         Ok(InstallSecret(self.read_or_create_32(INSTALL_SECRET_FILE)?))
     }
 
-    fn read_json<T: for<'de> Deserialize<'de>>(&self, file: &str) -> Result<Option<T>, InstallError> {
+    fn read_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        file: &str,
+    ) -> Result<Option<T>, InstallError> {
         self.read(file)?
-            .map(|bytes| serde_json::from_slice(&bytes).map_err(|error| self.damaged(file, error.to_string())))
+            .map(|bytes| {
+                serde_json::from_slice(&bytes)
+                    .map_err(|error| self.damaged(file, error.to_string()))
+            })
             .transpose()
     }
 
     fn write_json<T: Serialize>(&self, file: &str, value: &T) -> Result<(), InstallError> {
-        let bytes = serde_json::to_vec_pretty(value).map_err(|error| self.damaged(file, error.to_string()))?;
+        let bytes = serde_json::to_vec_pretty(value)
+            .map_err(|error| self.damaged(file, error.to_string()))?;
         self.write_private(file, &bytes)
     }
 
@@ -170,15 +199,23 @@ impl InstallDirectory {
         let key = self.read(CA_KEY_FILE)?;
         match (certificate, key) {
             (Some(certificate), Some(key)) => {
-                let text = |bytes: Vec<u8>, file| String::from_utf8(bytes).map_err(|_| self.damaged(file, "not PEM"));
-                Ok(Some((text(certificate, CA_CERTIFICATE_FILE)?, text(key, CA_KEY_FILE)?)))
+                let text = |bytes: Vec<u8>, file| {
+                    String::from_utf8(bytes).map_err(|_| self.damaged(file, "not PEM"))
+                };
+                Ok(Some((
+                    text(certificate, CA_CERTIFICATE_FILE)?,
+                    text(key, CA_KEY_FILE)?,
+                )))
             }
             _ => Ok(None),
         }
     }
 
     /// Creates the local CA (replacing any older one) limited to `allow_list` by name constraints.
-    pub fn create_certificate_authority(&self, allow_list: &crate::settings::AllowList) -> Result<String, InstallError> {
+    pub fn create_certificate_authority(
+        &self,
+        allow_list: &crate::settings::AllowList,
+    ) -> Result<String, InstallError> {
         let (certificate_pem, key_pem) = crate::certificate_authority::generate(allow_list)?;
         self.write_private(CA_KEY_FILE, key_pem.as_bytes())?;
         self.write_private(CA_CERTIFICATE_FILE, certificate_pem.as_bytes())?;
@@ -246,11 +283,16 @@ mod tests {
         let first = directory.device_key().expect("key");
         let second = directory.device_key().expect("key");
         assert_eq!(first.to_bytes(), second.to_bytes());
-        assert_ne!(directory.install_secret().expect("secret").0, first.to_bytes(), "independent secrets");
+        assert_ne!(
+            directory.install_secret().expect("secret").0,
+            first.to_bytes(),
+            "independent secrets"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = |path: &Path| fs::metadata(path).expect("metadata").permissions().mode() & 0o777;
+            let mode =
+                |path: &Path| fs::metadata(path).expect("metadata").permissions().mode() & 0o777;
             assert_eq!(mode(&directory.path(DEVICE_KEY_FILE)), 0o600);
             assert_eq!(mode(&directory.path(INSTALL_SECRET_FILE)), 0o600);
             assert_eq!(mode(&temporary.path().join("agent")), 0o700);
@@ -261,8 +303,13 @@ mod tests {
     fn damaged_key_is_an_error_not_a_new_identity() {
         let temporary = tempfile::tempdir().expect("tempdir");
         let directory = InstallDirectory::open(temporary.path()).expect("open");
-        directory.write_private(DEVICE_KEY_FILE, b"zz").expect("write");
-        assert!(matches!(directory.device_key(), Err(InstallError::Damaged { .. })));
+        directory
+            .write_private(DEVICE_KEY_FILE, b"zz")
+            .expect("write");
+        assert!(matches!(
+            directory.device_key(),
+            Err(InstallError::Damaged { .. })
+        ));
     }
 
     #[test]
@@ -271,7 +318,9 @@ mod tests {
         let directory = InstallDirectory::open(temporary.path()).expect("open");
         directory.device_key().expect("key");
         let allow_list = crate::settings::AllowList::parse("news.test").expect("list");
-        directory.create_certificate_authority(&allow_list).expect("ca");
+        directory
+            .create_certificate_authority(&allow_list)
+            .expect("ca");
         fs::write(temporary.path().join("user-notes.txt"), "mine").expect("write");
         let removed = directory.remove_everything().expect("remove");
         assert_eq!(removed.len(), 3);

@@ -9,13 +9,13 @@
 //! [`proxy`] (the local proxy and status page), [`cli`] (subcommands).
 
 pub mod certificate_authority;
+pub mod cli;
 pub mod filters;
 pub mod install;
 pub mod outbox;
+pub mod proxy;
 pub mod rewrite;
+pub mod server;
 pub mod settings;
 pub mod slots;
 pub mod viewability;
-pub mod proxy;
-pub mod server;
-pub mod cli;

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use megabox_protocol::{
-    DeviceId, EVENTS_PER_BATCH_MAX, EventId, ImpressionBatch, ImpressionEvent, ProtocolError, UnsignedBatch,
+    DeviceId, EVENTS_PER_BATCH_MAX, EventId, ImpressionBatch, ImpressionEvent, ProtocolError,
+    UnsignedBatch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,9 +27,16 @@ const COMPACT_AFTER_RECORDS: usize = 1_000;
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} line {line}: {message}")]
-    Corrupt { path: PathBuf, line: usize, message: String },
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("signing the batch: {0}")]
     Protocol(#[from] ProtocolError),
     #[error("the outbox is full ({PENDING_EVENTS_MAX} events)")]
@@ -38,11 +46,19 @@ pub enum OutboxError {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 enum Record {
-    Event { event: ImpressionEvent },
-    Sealed { batch: ImpressionBatch },
-    Settled { sequence: u64 },
+    Event {
+        event: ImpressionEvent,
+    },
+    Sealed {
+        batch: ImpressionBatch,
+    },
+    Settled {
+        sequence: u64,
+    },
     /// Written by compaction so the sequence never goes back.
-    NextSequence { sequence: u64 },
+    NextSequence {
+        sequence: u64,
+    },
 }
 
 /// The outbox over one journal file.
@@ -58,24 +74,45 @@ pub struct Outbox {
 impl Outbox {
     /// Opens (or creates, 0600) the journal and replays it.
     pub fn open(path: &Path) -> Result<Self, OutboxError> {
-        let io = |source| OutboxError::Io { path: path.to_owned(), source };
+        let io = |source| OutboxError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let file = crate::install::open_private_append(path).map_err(io)?;
-        let mut outbox =
-            Self { path: path.to_owned(), file, pending: Vec::new(), sealed: Vec::new(), next_sequence: 1, records: 0 };
-        let lines: Vec<String> = BufReader::new(File::open(path).map_err(io)?).lines().collect::<Result<_, _>>().map_err(io)?;
+        let mut outbox = Self {
+            path: path.to_owned(),
+            file,
+            pending: Vec::new(),
+            sealed: Vec::new(),
+            next_sequence: 1,
+            records: 0,
+        };
+        let lines: Vec<String> = BufReader::new(File::open(path).map_err(io)?)
+            .lines()
+            .collect::<Result<_, _>>()
+            .map_err(io)?;
         let last_index = lines.len().saturating_sub(1);
         for (index, line) in lines.iter().enumerate() {
             match serde_json::from_str::<Record>(line) {
                 Ok(record) => outbox.apply(record),
                 // Only the very last line can be torn by a crash; anything earlier is damage.
-                Err(_) if index == last_index => tracing::warn!(path = %path.display(), "ignoring a torn last journal line"),
+                Err(_) if index == last_index => {
+                    tracing::warn!(path = %path.display(), "ignoring a torn last journal line")
+                }
                 Err(error) => {
-                    return Err(OutboxError::Corrupt { path: path.to_owned(), line: index + 1, message: error.to_string() });
+                    return Err(OutboxError::Corrupt {
+                        path: path.to_owned(),
+                        line: index + 1,
+                        message: error.to_string(),
+                    });
                 }
             }
         }
         outbox.records = lines.len();
-        if lines.last().is_some_and(|line| serde_json::from_str::<Record>(line).is_err()) {
+        if lines
+            .last()
+            .is_some_and(|line| serde_json::from_str::<Record>(line).is_err())
+        {
             // Rewrite without the torn line so later appends start on a clean line.
             outbox.compact()?;
         }
@@ -86,17 +123,27 @@ impl Outbox {
         match record {
             Record::Event { event } => self.pending.push(event),
             Record::Sealed { batch } => {
-                self.pending.retain(|event| !batch.events.iter().any(|sealed| sealed.event_id == event.event_id));
+                self.pending.retain(|event| {
+                    !batch
+                        .events
+                        .iter()
+                        .any(|sealed| sealed.event_id == event.event_id)
+                });
                 self.next_sequence = self.next_sequence.max(batch.sequence.saturating_add(1));
                 self.sealed.push(batch);
             }
             Record::Settled { sequence } => self.sealed.retain(|batch| batch.sequence != sequence),
-            Record::NextSequence { sequence } => self.next_sequence = self.next_sequence.max(sequence),
+            Record::NextSequence { sequence } => {
+                self.next_sequence = self.next_sequence.max(sequence)
+            }
         }
     }
 
     fn append(&mut self, record: &Record) -> Result<(), OutboxError> {
-        let io = |source| OutboxError::Io { path: self.path.clone(), source };
+        let io = |source| OutboxError::Io {
+            path: self.path.clone(),
+            source,
+        };
         let mut line = serde_json::to_vec(record).map_err(|error| OutboxError::Corrupt {
             path: self.path.clone(),
             line: self.records + 1,
@@ -114,14 +161,20 @@ impl Outbox {
         if self.pending.len() >= PENDING_EVENTS_MAX {
             return Err(OutboxError::Full);
         }
-        self.append(&Record::Event { event: event.clone() })?;
+        self.append(&Record::Event {
+            event: event.clone(),
+        })?;
         self.pending.push(event);
         Ok(())
     }
 
     /// The batch to send next: the oldest sealed batch, or a newly sealed one from pending
     /// events (signed and journaled before it is returned), or nothing.
-    pub fn next_batch(&mut self, device_id: DeviceId, key: &SigningKey) -> Result<Option<ImpressionBatch>, OutboxError> {
+    pub fn next_batch(
+        &mut self,
+        device_id: DeviceId,
+        key: &SigningKey,
+    ) -> Result<Option<ImpressionBatch>, OutboxError> {
         if let Some(batch) = self.sealed.first() {
             return Ok(Some(batch.clone()));
         }
@@ -130,9 +183,18 @@ impl Outbox {
         }
         let count = self.pending.len().min(EVENTS_PER_BATCH_MAX);
         let events = self.pending[..count].to_vec();
-        let batch = UnsignedBatch { device_id, sequence: self.next_sequence, events }.sign(key)?;
-        self.append(&Record::Sealed { batch: batch.clone() })?;
-        self.apply(Record::Sealed { batch: batch.clone() });
+        let batch = UnsignedBatch {
+            device_id,
+            sequence: self.next_sequence,
+            events,
+        }
+        .sign(key)?;
+        self.append(&Record::Sealed {
+            batch: batch.clone(),
+        })?;
+        self.apply(Record::Sealed {
+            batch: batch.clone(),
+        });
         Ok(Some(batch))
     }
 
@@ -140,7 +202,8 @@ impl Outbox {
     pub fn settle(&mut self, sequence: u64) -> Result<(), OutboxError> {
         self.append(&Record::Settled { sequence })?;
         self.apply(Record::Settled { sequence });
-        if self.sealed.is_empty() && self.pending.is_empty() && self.records > COMPACT_AFTER_RECORDS {
+        if self.sealed.is_empty() && self.pending.is_empty() && self.records > COMPACT_AFTER_RECORDS
+        {
             self.compact()?;
         }
         Ok(())
@@ -148,10 +211,25 @@ impl Outbox {
 
     /// Rewrites the journal with only what is still open (temporary file, fsync, rename).
     fn compact(&mut self) -> Result<(), OutboxError> {
-        let io = |source| OutboxError::Io { path: self.path.clone(), source };
-        let mut records = vec![Record::NextSequence { sequence: self.next_sequence }];
-        records.extend(self.sealed.iter().cloned().map(|batch| Record::Sealed { batch }));
-        records.extend(self.pending.iter().cloned().map(|event| Record::Event { event }));
+        let io = |source| OutboxError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let mut records = vec![Record::NextSequence {
+            sequence: self.next_sequence,
+        }];
+        records.extend(
+            self.sealed
+                .iter()
+                .cloned()
+                .map(|batch| Record::Sealed { batch }),
+        );
+        records.extend(
+            self.pending
+                .iter()
+                .cloned()
+                .map(|event| Record::Event { event }),
+        );
         let mut text = Vec::new();
         for record in &records {
             serde_json::to_writer(&mut text, record).map_err(|error| OutboxError::Corrupt {
@@ -175,13 +253,21 @@ impl Outbox {
     }
 
     pub fn pending_events(&self) -> usize {
-        self.pending.len() + self.sealed.iter().map(|batch| batch.events.len()).sum::<usize>()
+        self.pending.len()
+            + self
+                .sealed
+                .iter()
+                .map(|batch| batch.events.len())
+                .sum::<usize>()
     }
 
     /// Ids of every event still waiting (tests and status).
     pub fn waiting_event_ids(&self) -> Vec<EventId> {
         let sealed = self.sealed.iter().flat_map(|batch| batch.events.iter());
-        sealed.chain(self.pending.iter()).map(|event| event.event_id).collect()
+        sealed
+            .chain(self.pending.iter())
+            .map(|event| event.event_id)
+            .collect()
     }
 }
 
@@ -196,7 +282,9 @@ impl Backoff {
     const MAX: Duration = Duration::from_secs(600);
 
     pub fn failed(self) -> Self {
-        Self { failures: self.failures.saturating_add(1) }
+        Self {
+            failures: self.failures.saturating_add(1),
+        }
     }
 
     pub fn succeeded(self) -> Self {
@@ -242,18 +330,30 @@ mod tests {
             let mut outbox = Outbox::open(&path).expect("open");
             outbox.record_event(event(1)).expect("record");
             outbox.record_event(event(2)).expect("record");
-            outbox.next_batch(device(), &key).expect("seal").expect("batch")
+            outbox
+                .next_batch(device(), &key)
+                .expect("seal")
+                .expect("batch")
         };
         // "Crash": reopen; the sealed batch comes back unchanged.
         let mut outbox = Outbox::open(&path).expect("reopen");
-        let resent = outbox.next_batch(device(), &key).expect("seal").expect("batch");
-        assert_eq!(serde_json::to_vec(&resent).expect("json"), serde_json::to_vec(&first_batch).expect("json"));
+        let resent = outbox
+            .next_batch(device(), &key)
+            .expect("seal")
+            .expect("batch");
+        assert_eq!(
+            serde_json::to_vec(&resent).expect("json"),
+            serde_json::to_vec(&first_batch).expect("json")
+        );
         assert_eq!(resent.sequence, 1);
         assert_eq!(resent.verify(&PublicKey::of(&key)), Ok(()));
 
         outbox.record_event(event(3)).expect("record");
         outbox.settle(1).expect("settle");
-        let second = outbox.next_batch(device(), &key).expect("seal").expect("batch");
+        let second = outbox
+            .next_batch(device(), &key)
+            .expect("seal")
+            .expect("batch");
         assert_eq!(second.sequence, 2, "sequence increases");
         assert_eq!(second.events, vec![event(3)]);
         outbox.settle(2).expect("settle");
@@ -280,8 +380,12 @@ mod tests {
         outbox.record_event(event(2)).expect("append after repair");
         assert_eq!(Outbox::open(&path).expect("reopen").pending_events(), 2);
 
-        std::fs::write(&path, b"garbage\n{\"record\":\"settled\",\"sequence\":1}\n").expect("write");
-        assert!(matches!(Outbox::open(&path), Err(OutboxError::Corrupt { line: 1, .. })));
+        std::fs::write(&path, b"garbage\n{\"record\":\"settled\",\"sequence\":1}\n")
+            .expect("write");
+        assert!(matches!(
+            Outbox::open(&path),
+            Err(OutboxError::Corrupt { line: 1, .. })
+        ));
     }
 
     #[test]
@@ -292,15 +396,26 @@ mod tests {
         let mut outbox = Outbox::open(&path).expect("open");
         let rounds = COMPACT_AFTER_RECORDS / 3 + 2;
         for round in 0..rounds {
-            outbox.record_event(event(u8::try_from(round % 200).expect("small"))).expect("record");
-            let batch = outbox.next_batch(device(), &key).expect("seal").expect("batch");
+            outbox
+                .record_event(event(u8::try_from(round % 200).expect("small")))
+                .expect("record");
+            let batch = outbox
+                .next_batch(device(), &key)
+                .expect("seal")
+                .expect("batch");
             outbox.settle(batch.sequence).expect("settle");
         }
-        assert!(outbox.records < COMPACT_AFTER_RECORDS, "journal was compacted");
+        assert!(
+            outbox.records < COMPACT_AFTER_RECORDS,
+            "journal was compacted"
+        );
         drop(outbox);
         let mut reopened = Outbox::open(&path).expect("reopen");
         reopened.record_event(event(1)).expect("record");
-        let batch = reopened.next_batch(device(), &key).expect("seal").expect("batch");
+        let batch = reopened
+            .next_batch(device(), &key)
+            .expect("seal")
+            .expect("batch");
         assert_eq!(batch.sequence, u64::try_from(rounds).expect("small") + 1);
     }
 
@@ -309,10 +424,18 @@ mod tests {
         let directory = tempfile::tempdir().expect("tempdir");
         let mut outbox = Outbox::open(&directory.path().join("outbox.journal")).expect("open");
         outbox.record_event(event(1)).expect("record");
-        let batch = outbox.next_batch(device(), &SigningKey::from_bytes(&[3; 32])).expect("seal").expect("batch");
+        let batch = outbox
+            .next_batch(device(), &SigningKey::from_bytes(&[3; 32]))
+            .expect("seal")
+            .expect("batch");
         let json = serde_json::to_string(&batch).expect("json");
-        for forbidden in ["http", "://", "www.", ".com", "url", "page", "referrer", "host"] {
-            assert!(!json.to_ascii_lowercase().contains(forbidden), "{forbidden} in {json}");
+        for forbidden in [
+            "http", "://", "www.", ".com", "url", "page", "referrer", "host",
+        ] {
+            assert!(
+                !json.to_ascii_lowercase().contains(forbidden),
+                "{forbidden} in {json}"
+            );
         }
     }
 
@@ -325,7 +448,10 @@ mod tests {
             backoff = backoff.failed();
             delays.push(backoff.delay().as_secs());
         }
-        assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]);
+        assert_eq!(
+            delays,
+            vec![1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 600, 600]
+        );
         assert_eq!(backoff.succeeded().delay(), Duration::ZERO);
         let many = (0..100).fold(Backoff::default(), |backoff, _| backoff.failed());
         assert_eq!(many.delay(), Duration::from_secs(600));

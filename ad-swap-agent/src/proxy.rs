@@ -26,7 +26,8 @@ use crate::slots::{DailyCount, SlotChooser};
 use crate::viewability::{NonceRegistry, VIEWABILITY_SCRIPT, ViewClaim, ViewRefused};
 
 /// The creative frame's Content-Security-Policy before its image source is added.
-const FRAME_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'";
+const FRAME_POLICY: &str =
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'";
 
 const VIEWABILITY_TAG: &str = r#"<script src="/megabox/viewability.js"></script>"#;
 
@@ -43,15 +44,23 @@ struct ImageSource {
 fn creative_image_source(server_url: &str, image_path: &str) -> Option<ImageSource> {
     let (scheme, rest) = server_url.split_once("://")?;
     let authority = rest.split('/').next()?;
-    let authority_valid = !authority.is_empty() && authority.bytes().all(|byte| byte.is_ascii_alphanumeric() || b".-:[]".contains(&byte));
+    let authority_valid = !authority.is_empty()
+        && authority
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b".-:[]".contains(&byte));
     let path_valid = image_path.starts_with('/')
         && !image_path.starts_with("//")
-        && image_path.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"-._~/%".contains(&byte));
+        && image_path
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-._~/%".contains(&byte));
     if !matches!(scheme, "http" | "https") || !authority_valid || !path_valid {
         return None;
     }
     let origin = format!("{scheme}://{authority}");
-    Some(ImageSource { url: format!("{origin}{image_path}"), origin })
+    Some(ImageSource {
+        url: format!("{origin}{image_path}"),
+        origin,
+    })
 }
 
 /// Largest body the agent accepts on its own endpoints (view beacons, buttons).
@@ -60,7 +69,10 @@ const LOCAL_REQUEST_BYTES_MAX: usize = 1024;
 const SECONDS_PER_DAY: u64 = 86_400;
 
 fn unix_seconds() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or(0)
 }
 
 /// Everything the running agent shares between connections.
@@ -128,8 +140,13 @@ impl Agent {
 
     /// Changes the state and persists it. The file is written while the lock is held: two
     /// writers at once would share the temporary file, and an older snapshot could land last.
-    fn change_state(&self, change: impl FnOnce(&mut AgentState)) -> Result<(), crate::install::InstallError> {
-        let Ok(mut state) = self.state.lock() else { return Ok(()) };
+    fn change_state(
+        &self,
+        change: impl FnOnce(&mut AgentState),
+    ) -> Result<(), crate::install::InstallError> {
+        let Ok(mut state) = self.state.lock() else {
+            return Ok(());
+        };
         change(&mut state);
         self.directory.save_state(&state)
     }
@@ -137,7 +154,10 @@ impl Agent {
     /// Today's value of one of the daily counts in the state.
     fn today(&self, count: impl Fn(&AgentState) -> DailyCount) -> u32 {
         let day = unix_seconds() / SECONDS_PER_DAY;
-        self.state.lock().map(|state| count(&state).on(day)).unwrap_or(u32::MAX)
+        self.state
+            .lock()
+            .map(|state| count(&state).on(day))
+            .unwrap_or(u32::MAX)
     }
 
     /// Changes the state and persists it; a failed write only loses a counter update.
@@ -161,7 +181,9 @@ impl Agent {
     /// applied here so they hold for blind tunnels too. Intercepted hosts keep their name (the
     /// connector resolves them, and certificates are minted for the name).
     fn tunnel_target(&self, mut request: Request<Body>) -> Request<Body> {
-        let Some(host) = request.uri().host().map(str::to_ascii_lowercase) else { return request };
+        let Some(host) = request.uri().host().map(str::to_ascii_lowercase) else {
+            return request;
+        };
         if self.intercepts(&host) {
             return request;
         }
@@ -213,20 +235,32 @@ impl AgentHandler {
     /// True for requests to the agent itself: direct ones (origin-form, no authority in the URI)
     /// and proxied ones addressed to its own address.
     fn is_local(&self, request: &Request<Body>) -> bool {
-        request.uri().authority().is_none_or(|authority| self.names_agent(authority))
+        request
+            .uri()
+            .authority()
+            .is_none_or(|authority| self.names_agent(authority))
     }
 
     /// True when `authority` is the agent's bind address, or `localhost` on its port.
     fn names_agent(&self, authority: &Authority) -> bool {
         let bind = self.agent.settings.bind;
-        authority.as_str() == bind.to_string() || (authority.host() == "localhost" && authority.port_u16() == Some(bind.port()))
+        authority.as_str() == bind.to_string()
+            || (authority.host() == "localhost" && authority.port_u16() == Some(bind.port()))
     }
 
     /// A request that reached the agent under another name: DNS rebinding, a website's own name
     /// pointed at 127.0.0.1 so that its pages count as same-origin with whatever the agent answers.
     /// Such a page could otherwise read a creative frame's view token, or the status.
     fn misdirected(&self, request: &Request<Body>) -> bool {
-        let host = request.uri().authority().cloned().or_else(|| request.headers().get(header::HOST)?.to_str().ok()?.parse().ok());
+        let host = request.uri().authority().cloned().or_else(|| {
+            request
+                .headers()
+                .get(header::HOST)?
+                .to_str()
+                .ok()?
+                .parse()
+                .ok()
+        });
         !host.is_some_and(|host| self.names_agent(&host))
     }
 }
@@ -234,8 +268,13 @@ impl AgentHandler {
 fn response(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response<Body> {
     let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("text/plain")));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("text/plain")),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -255,18 +294,29 @@ fn html_escape(text: &str) -> String {
 /// Reads a small request body, refusing anything larger than `LOCAL_REQUEST_BYTES_MAX`.
 async fn small_body(body: Body) -> Option<Bytes> {
     let limited = http_body_util::Limited::new(body, LOCAL_REQUEST_BYTES_MAX);
-    limited.collect().await.ok().map(|collected| collected.to_bytes())
+    limited
+        .collect()
+        .await
+        .ok()
+        .map(|collected| collected.to_bytes())
 }
 
 fn query_parameter<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query.split('&').find_map(|pair| pair.split_once('=').filter(|(key, _)| *key == name).map(|(_, value)| value))
+    query.split('&').find_map(|pair| {
+        pair.split_once('=')
+            .filter(|(key, _)| *key == name)
+            .map(|(_, value)| value)
+    })
 }
 
 /// Buttons on the status page must come from the status page itself, not from any website.
 fn same_origin(request: &Request<Body>, origin: &str) -> bool {
     match request.headers().get(header::ORIGIN) {
         Some(value) => value.to_str().is_ok_and(|value| value == origin),
-        None => request.headers().get("sec-fetch-site").is_none_or(|site| site == "same-origin" || site == "none"),
+        None => request
+            .headers()
+            .get("sec-fetch-site")
+            .is_none_or(|site| site == "same-origin" || site == "none"),
     }
 }
 
@@ -275,23 +325,43 @@ impl AgentHandler {
         let path = request.uri().path().to_owned();
         let query = request.uri().query().unwrap_or("").to_owned();
         if self.misdirected(&request) {
-            return response(StatusCode::MISDIRECTED_REQUEST, "text/plain", "this is the Megabox agent; use its own address");
+            return response(
+                StatusCode::MISDIRECTED_REQUEST,
+                "text/plain",
+                "this is the Megabox agent; use its own address",
+            );
         }
         match (request.method().clone(), path.as_str()) {
-            (Method::GET, "/") => response(StatusCode::OK, "text/html; charset=utf-8", self.status_page()),
-            (Method::GET, "/megabox/status.json") => response(StatusCode::OK, "application/json", self.agent.status().to_string()),
+            (Method::GET, "/") => response(
+                StatusCode::OK,
+                "text/html; charset=utf-8",
+                self.status_page(),
+            ),
+            (Method::GET, "/megabox/status.json") => response(
+                StatusCode::OK,
+                "application/json",
+                self.agent.status().to_string(),
+            ),
             (Method::POST, "/megabox/pause" | "/megabox/resume") => {
                 if !same_origin(&request, &self.agent.origin()) {
-                    return response(StatusCode::FORBIDDEN, "text/plain", "cross-origin request refused");
+                    return response(
+                        StatusCode::FORBIDDEN,
+                        "text/plain",
+                        "cross-origin request refused",
+                    );
                 }
                 if let Err(error) = self.agent.set_paused(path.ends_with("pause")) {
                     tracing::error!(%error, "could not persist pause state");
                 }
                 let mut redirect = response(StatusCode::SEE_OTHER, "text/plain", "");
-                redirect.headers_mut().insert(header::LOCATION, HeaderValue::from_static("/"));
+                redirect
+                    .headers_mut()
+                    .insert(header::LOCATION, HeaderValue::from_static("/"));
                 redirect
             }
-            (Method::GET, "/megabox/viewability.js") => response(StatusCode::OK, "text/javascript", VIEWABILITY_SCRIPT),
+            (Method::GET, "/megabox/viewability.js") => {
+                response(StatusCode::OK, "text/javascript", VIEWABILITY_SCRIPT)
+            }
             (Method::GET, "/megabox/frame") => self.creative_frame(&query).await,
             (Method::POST, "/megabox/view") => self.view(request).await,
             _ => response(StatusCode::NOT_FOUND, "text/plain", "not found"),
@@ -301,8 +371,19 @@ impl AgentHandler {
     fn status_page(&self) -> String {
         let status = self.agent.status();
         let paused = self.agent.is_paused();
-        let (action, label) = if paused { ("resume", "Resume") } else { ("pause", "Pause") };
-        let publishers: Vec<String> = self.agent.settings.allow_list.domains().iter().map(|domain| html_escape(domain)).collect();
+        let (action, label) = if paused {
+            ("resume", "Resume")
+        } else {
+            ("pause", "Pause")
+        };
+        let publishers: Vec<String> = self
+            .agent
+            .settings
+            .allow_list
+            .domains()
+            .iter()
+            .map(|domain| html_escape(domain))
+            .collect();
         format!(
             concat!(
                 "<!doctype html><html><head><meta charset=utf-8><title>Megabox agent</title></head><body>",
@@ -334,27 +415,58 @@ impl AgentHandler {
             return Some(creative);
         }
         let server = self.agent.server.as_ref()?;
-        let list = server.creatives(size).await.map_err(|error| tracing::warn!(%error, "fetching creatives failed")).ok()?;
-        let creative = list.creatives.into_iter().find(|creative| creative.size == size)?;
-        self.agent.creatives.lock().ok()?.insert(size, creative.clone());
+        let list = server
+            .creatives(size)
+            .await
+            .map_err(|error| tracing::warn!(%error, "fetching creatives failed"))
+            .ok()?;
+        let creative = list
+            .creatives
+            .into_iter()
+            .find(|creative| creative.size == size)?;
+        self.agent
+            .creatives
+            .lock()
+            .ok()?
+            .insert(size, creative.clone());
         Some(creative)
     }
 
     async fn creative_frame(&self, query: &str) -> Response<Body> {
-        let Some(nonce) = query_parameter(query, "nonce").and_then(|text| text.parse::<Nonce>().ok()) else {
+        let Some(nonce) =
+            query_parameter(query, "nonce").and_then(|text| text.parse::<Nonce>().ok())
+        else {
             return response(StatusCode::BAD_REQUEST, "text/plain", "missing nonce");
         };
-        let Some(size) = self.agent.nonces.lock().ok().and_then(|nonces| nonces.size_of(&nonce)) else {
+        let Some(size) = self
+            .agent
+            .nonces
+            .lock()
+            .ok()
+            .and_then(|nonces| nonces.size_of(&nonce))
+        else {
             return response(StatusCode::NOT_FOUND, "text/plain", "unknown nonce");
         };
         // Only the first serve of a nonce gets the creative, its script and the view token (see
         // `NonceRegistry::serve_frame`); any later one shows the plain placeholder.
         let served = self.creative_for(size).await.and_then(|creative| {
-            let token = self.agent.nonces.lock().ok()?.serve_frame(&nonce, creative.creative_id.clone(), Instant::now()).ok()?;
+            let token = self
+                .agent
+                .nonces
+                .lock()
+                .ok()?
+                .serve_frame(&nonce, creative.creative_id.clone(), Instant::now())
+                .ok()?;
             Some((creative, token))
         });
         let (creative, token) = served.unzip();
-        let image = creative.as_ref().zip(self.agent.server.as_ref()).and_then(|(creative, server)| creative_image_source(server.base_url(), &creative.image_url));
+        let image =
+            creative
+                .as_ref()
+                .zip(self.agent.server.as_ref())
+                .and_then(|(creative, server)| {
+                    creative_image_source(server.base_url(), &creative.image_url)
+                });
         let (width, height) = (size.width_pixels(), size.height_pixels());
         let content = match (&creative, &image) {
             (Some(creative), Some(image)) => format!(
@@ -381,7 +493,9 @@ impl AgentHandler {
                 r#"<body>{content}<span class="label">Megabox ad</span></body></html>"#
             ),
             nonce = nonce,
-            token = token.map(|token| format!(r#" data-view-token="{token}""#)).unwrap_or_default(),
+            token = token
+                .map(|token| format!(r#" data-view-token="{token}""#))
+                .unwrap_or_default(),
             width = width,
             height = height,
             content = content,
@@ -393,17 +507,28 @@ impl AgentHandler {
             None => FRAME_POLICY.to_owned(),
         };
         if let Ok(policy) = HeaderValue::from_str(&policy) {
-            frame.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+            frame
+                .headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, policy);
         } else {
-            frame.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FRAME_POLICY));
+            frame.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(FRAME_POLICY),
+            );
         }
         frame
     }
 
     async fn view(&self, request: Request<Body>) -> Response<Body> {
-        let claim = match small_body(request.into_body()).await.ok_or(ViewRefused::Malformed).and_then(|bytes| ViewClaim::parse(&bytes)) {
+        let claim = match small_body(request.into_body())
+            .await
+            .ok_or(ViewRefused::Malformed)
+            .and_then(|bytes| ViewClaim::parse(&bytes))
+        {
             Ok(claim) => claim,
-            Err(refused) => return response(StatusCode::BAD_REQUEST, "text/plain", refused.to_string()),
+            Err(refused) => {
+                return response(StatusCode::BAD_REQUEST, "text/plain", refused.to_string());
+            }
         };
         let accepted = match self.agent.nonces.lock() {
             Ok(mut nonces) => nonces.redeem(&claim, Instant::now()),
@@ -411,7 +536,9 @@ impl AgentHandler {
         };
         let view = match accepted {
             Ok(view) => view,
-            Err(refused) => return response(StatusCode::CONFLICT, "text/plain", refused.to_string()),
+            Err(refused) => {
+                return response(StatusCode::CONFLICT, "text/plain", refused.to_string());
+            }
         };
         let event = ImpressionEvent {
             event_id: EventId::random(),
@@ -420,14 +547,22 @@ impl AgentHandler {
             time_bucket: TimeBucket::containing(unix_seconds()),
             nonce: view.nonce,
         };
-        let recorded = self.agent.outbox.lock().map_err(|_| ()).and_then(|mut outbox| outbox.record_event(event).map_err(|error| {
-            tracing::error!(%error, "could not record an impression");
-        }));
+        let recorded = self
+            .agent
+            .outbox
+            .lock()
+            .map_err(|_| ())
+            .and_then(|mut outbox| {
+                outbox.record_event(event).map_err(|error| {
+                    tracing::error!(%error, "could not record an impression");
+                })
+            });
         if recorded.is_err() {
             return response(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "");
         }
         let day = unix_seconds() / SECONDS_PER_DAY;
-        self.agent.update_state(|state| state.impressions = state.impressions.record(day));
+        self.agent
+            .update_state(|state| state.impressions = state.impressions.record(day));
         self.agent.report_wakeup.notify_one();
         response(StatusCode::NO_CONTENT, "text/plain", "")
     }
@@ -440,17 +575,28 @@ impl AgentHandler {
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| {
                 let lower = value.to_ascii_lowercase();
-                lower.starts_with("text/html") && (!lower.contains("charset") || lower.contains("utf-8"))
+                lower.starts_with("text/html")
+                    && (!lower.contains("charset") || lower.contains("utf-8"))
             });
-        let identity = headers.get(header::CONTENT_ENCODING).is_none_or(|value| value.as_bytes().eq_ignore_ascii_case(b"identity"));
+        let identity = headers
+            .get(header::CONTENT_ENCODING)
+            .is_none_or(|value| value.as_bytes().eq_ignore_ascii_case(b"identity"));
         let policy_allows = headers
             .get_all(header::CONTENT_SECURITY_POLICY)
             .iter()
-            .all(|value| value.to_str().is_ok_and(|policy| !crate::rewrite::policy_blocks_creative(policy)));
+            .all(|value| {
+                value
+                    .to_str()
+                    .is_ok_and(|policy| !crate::rewrite::policy_blocks_creative(policy))
+            });
         response.status() == StatusCode::OK && is_html && identity && policy_allows
     }
 
-    async fn rewrite_response(&self, page: PendingPage, response: Response<Body>) -> Response<Body> {
+    async fn rewrite_response(
+        &self,
+        page: PendingPage,
+        response: Response<Body>,
+    ) -> Response<Body> {
         let started = Instant::now();
         let (mut parts, mut body) = response.into_parts();
         let limits = self.agent.limits;
@@ -474,10 +620,19 @@ impl AgentHandler {
         };
         if !complete {
             let prefix = futures_prefix(original);
-            return Response::from_parts(parts, Body::from_stream(prefix.chain(body.into_data_stream())));
+            return Response::from_parts(
+                parts,
+                Body::from_stream(prefix.chain(body.into_data_stream())),
+            );
         }
         let agent = &self.agent;
-        let mut issue = |size: SlotSize| agent.nonces.lock().map(|mut nonces| nonces.issue(size, Instant::now())).unwrap_or(Nonce([0; 16]));
+        let mut issue = |size: SlotSize| {
+            agent
+                .nonces
+                .lock()
+                .map(|mut nonces| nonces.issue(size, Instant::now()))
+                .unwrap_or(Nonce([0; 16]))
+        };
         let origin = agent.origin();
         let rewrite = PageRewrite {
             page_url: &page.url,
@@ -495,7 +650,9 @@ impl AgentHandler {
                 // The new body has a known length: a publisher's `Transfer-Encoding: chunked` next
                 // to a Content-Length would make the response unreadable to the browser.
                 parts.headers.remove(header::TRANSFER_ENCODING);
-                parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(rewritten.len()));
+                parts
+                    .headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(rewritten.len()));
                 Response::from_parts(parts, Body::from(rewritten))
             }
             Err(reason) => {
@@ -508,15 +665,23 @@ impl AgentHandler {
     }
 }
 
-type DataStream = std::pin::Pin<Box<dyn hudsucker::futures::Stream<Item = Result<Bytes, hudsucker::Error>> + Send + Sync>>;
+type DataStream = std::pin::Pin<
+    Box<dyn hudsucker::futures::Stream<Item = Result<Bytes, hudsucker::Error>> + Send + Sync>,
+>;
 
 /// A one-item stream holding the bytes already read.
 fn futures_prefix(bytes: Vec<u8>) -> DataStream {
-    Box::pin(hudsucker::futures::stream::once(async move { Ok(Bytes::from(bytes)) }))
+    Box::pin(hudsucker::futures::stream::once(async move {
+        Ok(Bytes::from(bytes))
+    }))
 }
 
 impl HttpHandler for AgentHandler {
-    async fn handle_request(&mut self, _context: &HttpContext, mut request: Request<Body>) -> RequestOrResponse {
+    async fn handle_request(
+        &mut self,
+        _context: &HttpContext,
+        mut request: Request<Body>,
+    ) -> RequestOrResponse {
         self.page = None;
         if request.method() == Method::CONNECT {
             return self.agent.tunnel_target(request).into();
@@ -532,23 +697,49 @@ impl HttpHandler for AgentHandler {
             .headers()
             .get("sec-fetch-dest")
             .map(|dest| dest == "document")
-            .unwrap_or_else(|| request.headers().get(header::ACCEPT).is_some_and(|accept| accept.to_str().is_ok_and(|accept| accept.contains("text/html"))));
+            .unwrap_or_else(|| {
+                request.headers().get(header::ACCEPT).is_some_and(|accept| {
+                    accept
+                        .to_str()
+                        .is_ok_and(|accept| accept.contains("text/html"))
+                })
+            });
         if self.agent.settings.allow_list.contains(&host) && wants_document {
-            self.page = Some(PendingPage { url: format!("{}://{}{}", request.uri().scheme_str().unwrap_or("http"), host, request.uri().path()) });
+            self.page = Some(PendingPage {
+                url: format!(
+                    "{}://{}{}",
+                    request.uri().scheme_str().unwrap_or("http"),
+                    host,
+                    request.uri().path()
+                ),
+            });
             // A compressed page cannot be rewritten; ask for the plain one.
-            request.headers_mut().insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+            request.headers_mut().insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_static("identity"),
+            );
         }
         request.into()
     }
 
-    async fn handle_response(&mut self, _context: &HttpContext, response: Response<Body>) -> Response<Body> {
+    async fn handle_response(
+        &mut self,
+        _context: &HttpContext,
+        response: Response<Body>,
+    ) -> Response<Body> {
         match self.page.take() {
-            Some(page) if Self::rewritable(&response) => self.rewrite_response(page, response).await,
+            Some(page) if Self::rewritable(&response) => {
+                self.rewrite_response(page, response).await
+            }
             _ => response,
         }
     }
 
-    async fn should_intercept_connect(&mut self, _context: &HttpContext, request: &Request<Body>) -> bool {
+    async fn should_intercept_connect(
+        &mut self,
+        _context: &HttpContext,
+        request: &Request<Body>,
+    ) -> bool {
         self.agent.intercepts(request.uri().host().unwrap_or(""))
     }
 }
@@ -560,8 +751,11 @@ pub async fn serve(
     authority: crate::certificate_authority::AllowListedAuthority,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let tcp = crate::certificate_authority::OverridingConnector::new(agent.settings.resolve_overrides.clone());
-    let roots = crate::certificate_authority::upstream_roots(agent.settings.extra_roots_pem.as_deref())?;
+    let tcp = crate::certificate_authority::OverridingConnector::new(
+        agent.settings.resolve_overrides.clone(),
+    );
+    let roots =
+        crate::certificate_authority::upstream_roots(agent.settings.extra_roots_pem.as_deref())?;
     let connector = crate::certificate_authority::upstream_connector(tcp, roots)?;
     let proxy = hudsucker::Proxy::builder()
         .with_listener(listener)
@@ -578,11 +772,17 @@ pub async fn serve(
 const REPORT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// Sends sealed batches until the outbox is empty, then sleeps; failures back off exponentially.
-pub async fn report_forever(agent: Arc<Agent>, key: ed25519_dalek::SigningKey, device_id: megabox_protocol::DeviceId) {
+pub async fn report_forever(
+    agent: Arc<Agent>,
+    key: ed25519_dalek::SigningKey,
+    device_id: megabox_protocol::DeviceId,
+) {
     let mut backoff = crate::outbox::Backoff::default();
     loop {
         let batch = agent.outbox.lock().map_err(|_| ()).and_then(|mut outbox| {
-            outbox.next_batch(device_id, &key).map_err(|error| tracing::error!(%error, "sealing a batch failed"))
+            outbox
+                .next_batch(device_id, &key)
+                .map_err(|error| tracing::error!(%error, "sealing a batch failed"))
         });
         let (Ok(Some(batch)), Some(server)) = (batch, agent.server.as_ref()) else {
             // Idle: a new view wakes the reporter at once; the interval is only a safety net.
@@ -594,10 +794,16 @@ pub async fn report_forever(agent: Arc<Agent>, key: ed25519_dalek::SigningKey, d
                 backoff = backoff.succeeded();
                 let settled = response.settled_event_ids().count();
                 if settled != batch.events.len() {
-                    tracing::warn!(sent = batch.events.len(), settled, "the server settled a different number of events");
+                    tracing::warn!(
+                        sent = batch.events.len(),
+                        settled,
+                        "the server settled a different number of events"
+                    );
                 }
                 let accepted = u64::try_from(response.accepted.len()).unwrap_or(u64::MAX);
-                agent.update_state(|state| state.impressions_accepted = state.impressions_accepted.saturating_add(accepted));
+                agent.update_state(|state| {
+                    state.impressions_accepted = state.impressions_accepted.saturating_add(accepted)
+                });
                 if let Ok(mut outbox) = agent.outbox.lock()
                     && let Err(error) = outbox.settle(batch.sequence)
                 {
@@ -622,31 +828,67 @@ mod tests {
         const THREADS: u32 = 8;
         const SWAPS_PER_THREAD: u32 = 25;
         let directory = tempfile::tempdir().expect("tempdir");
-        let environment = HashMap::from([("MEGABOX_AGENT_DIR", directory.path().display().to_string())]);
-        let settings = Settings::from_lookup(|name| environment.get(name).cloned()).expect("settings");
+        let environment =
+            HashMap::from([("MEGABOX_AGENT_DIR", directory.path().display().to_string())]);
+        let settings =
+            Settings::from_lookup(|name| environment.get(name).cloned()).expect("settings");
         let install = InstallDirectory::open(&settings.agent_directory).expect("install");
-        let agent = Agent::new(settings, install.clone(), FilterEngine::from_list_text(""), None).expect("agent");
+        let agent = Agent::new(
+            settings,
+            install.clone(),
+            FilterEngine::from_list_text(""),
+            None,
+        )
+        .expect("agent");
         let day = unix_seconds() / SECONDS_PER_DAY;
         std::thread::scope(|scope| {
             for _ in 0..THREADS {
                 scope.spawn(|| {
                     for _ in 0..SWAPS_PER_THREAD {
-                        agent.change_state(|state| state.swaps = state.swaps.record(day)).expect("every write lands");
+                        agent
+                            .change_state(|state| state.swaps = state.swaps.record(day))
+                            .expect("every write lands");
                     }
                 });
             }
         });
-        assert_eq!(install.state().expect("state").swaps.on(day), THREADS * SWAPS_PER_THREAD);
+        assert_eq!(
+            install.state().expect("state").swaps.on(day),
+            THREADS * SWAPS_PER_THREAD
+        );
     }
 
     #[test]
     fn creative_images_come_only_from_the_paired_server() {
-        let image = |url: &str, origin: &str| Some(ImageSource { url: url.to_owned(), origin: origin.to_owned() });
+        let image = |url: &str, origin: &str| {
+            Some(ImageSource {
+                url: url.to_owned(),
+                origin: origin.to_owned(),
+            })
+        };
         let cases = [
-            ("http://127.0.0.1:8080", "/api/v1/ads/creatives/c1/image", image("http://127.0.0.1:8080/api/v1/ads/creatives/c1/image", "http://127.0.0.1:8080")),
-            ("https://megabox.example/base", "/i/c1.png", image("https://megabox.example/i/c1.png", "https://megabox.example")),
+            (
+                "http://127.0.0.1:8080",
+                "/api/v1/ads/creatives/c1/image",
+                image(
+                    "http://127.0.0.1:8080/api/v1/ads/creatives/c1/image",
+                    "http://127.0.0.1:8080",
+                ),
+            ),
+            (
+                "https://megabox.example/base",
+                "/i/c1.png",
+                image(
+                    "https://megabox.example/i/c1.png",
+                    "https://megabox.example",
+                ),
+            ),
             ("https://megabox.example", "//evil.example/x.png", None),
-            ("https://megabox.example", "https://evil.example/x.png", None),
+            (
+                "https://megabox.example",
+                "https://evil.example/x.png",
+                None,
+            ),
             ("https://megabox.example", "x.png", None),
             ("https://megabox.example", "/x.png\"#;script-src", None),
             ("https://megabox.example", "/x\".png", None),
@@ -655,7 +897,11 @@ mod tests {
             ("https://megabox.example; script-src *", "/x.png", None),
         ];
         for (server, path, expected) in cases {
-            assert_eq!(creative_image_source(server, path), expected, "{server} {path}");
+            assert_eq!(
+                creative_image_source(server, path),
+                expected,
+                "{server} {path}"
+            );
         }
     }
 }

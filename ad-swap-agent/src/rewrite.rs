@@ -18,8 +18,18 @@ use crate::filters::{FilterEngine, PageCosmetics, RequestKind};
 use crate::slots::PageChoice;
 
 /// Sizes Megabox sells (the IAB standard units); a slot of any other size is not eligible.
-pub const SELLABLE_SLOT_SIZES: &[(u16, u16)] =
-    &[(300, 250), (336, 280), (728, 90), (970, 90), (970, 250), (160, 600), (300, 600), (320, 50), (468, 60), (320, 100)];
+pub const SELLABLE_SLOT_SIZES: &[(u16, u16)] = &[
+    (300, 250),
+    (336, 280),
+    (728, 90),
+    (970, 90),
+    (970, 250),
+    (160, 600),
+    (300, 600),
+    (320, 50),
+    (468, 60),
+    (320, 100),
+];
 
 /// Bounds on one page's rewrite.
 #[derive(Clone, Copy, Debug)]
@@ -31,7 +41,11 @@ pub struct RewriteLimits {
 
 impl Default for RewriteLimits {
     fn default() -> Self {
-        Self { html_bytes_max: 4 * 1024 * 1024, parser_memory_bytes_max: 1024 * 1024, duration_max: Duration::from_secs(2) }
+        Self {
+            html_bytes_max: 4 * 1024 * 1024,
+            parser_memory_bytes_max: 1024 * 1024,
+            duration_max: Duration::from_secs(2),
+        }
     }
 }
 
@@ -66,10 +80,21 @@ pub struct CreativeOrigin<'a> {
 /// True when a `Content-Security-Policy` value would stop our frame or its focus script:
 /// anything restricting frames or scripts, or upgrading our `http://127.0.0.1` frame to https.
 pub fn policy_blocks_creative(policy: &str) -> bool {
-    const BLOCKING_DIRECTIVES: &[&str] =
-        &["default-src", "frame-src", "child-src", "script-src", "script-src-elem", "upgrade-insecure-requests", "sandbox"];
+    const BLOCKING_DIRECTIVES: &[&str] = &[
+        "default-src",
+        "frame-src",
+        "child-src",
+        "script-src",
+        "script-src-elem",
+        "upgrade-insecure-requests",
+        "sandbox",
+    ];
     policy.split([';', ',']).any(|directive| {
-        let name = directive.split_ascii_whitespace().next().unwrap_or("").to_ascii_lowercase();
+        let name = directive
+            .split_ascii_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         BLOCKING_DIRECTIVES.contains(&name.as_str())
     })
 }
@@ -88,13 +113,19 @@ fn element_size(element: &Element) -> Option<(u16, u16)> {
     let from_attributes = element
         .get_attribute("width")
         .and_then(|width| parse_pixels(&width))
-        .zip(element.get_attribute("height").and_then(|height| parse_pixels(&height)));
+        .zip(
+            element
+                .get_attribute("height")
+                .and_then(|height| parse_pixels(&height)),
+        );
     from_attributes.or_else(|| {
         let style = element.get_attribute("style")?;
         let property = |name: &str| {
             style.split(';').find_map(|declaration| {
                 let (key, value) = declaration.split_once(':')?;
-                (key.trim().eq_ignore_ascii_case(name)).then(|| parse_pixels(value)).flatten()
+                (key.trim().eq_ignore_ascii_case(name))
+                    .then(|| parse_pixels(value))
+                    .flatten()
             })
         };
         property("width").zip(property("height"))
@@ -140,8 +171,14 @@ type HandlerResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
 /// Stops the rewrite when a `<meta http-equiv="Content-Security-Policy">` would block the frame.
 fn check_meta_policy(state: &RefCell<PageState<'_>>, meta: &Element) -> HandlerResult {
-    let is_policy = meta.get_attribute("http-equiv").is_some_and(|name| name.eq_ignore_ascii_case("content-security-policy"));
-    if is_policy && meta.get_attribute("content").is_some_and(|policy| policy_blocks_creative(&policy)) {
+    let is_policy = meta
+        .get_attribute("http-equiv")
+        .is_some_and(|name| name.eq_ignore_ascii_case("content-security-policy"));
+    if is_policy
+        && meta
+            .get_attribute("content")
+            .is_some_and(|policy| policy_blocks_creative(&policy))
+    {
         state.borrow_mut().blocked_by_policy = true;
         return Err(Box::new(Unchanged::ContentSecurityPolicy));
     }
@@ -159,23 +196,35 @@ fn consider_element(state: &RefCell<PageState<'_>>, element: &mut Element) -> Ha
     }
     // The size test is cheap and rules out almost every element, so it runs before any filter
     // lookup: only a slot of a size Megabox sells can be swapped anyway.
-    let Some((width, height)) = element_size(element).filter(|size| SELLABLE_SLOT_SIZES.contains(size)) else {
+    let Some((width, height)) =
+        element_size(element).filter(|size| SELLABLE_SLOT_SIZES.contains(size))
+    else {
         return Ok(());
     };
-    let Ok(size) = SlotSize::new(width, height) else { return Ok(()) };
+    let Ok(size) = SlotSize::new(width, height) else {
+        return Ok(());
+    };
     let tag = element.tag_name();
     let id = element.get_attribute("id");
     let class = element.get_attribute("class");
-    let classes: Vec<&str> = class.as_deref().map(|class| class.split_ascii_whitespace().collect()).unwrap_or_default();
+    let classes: Vec<&str> = class
+        .as_deref()
+        .map(|class| class.split_ascii_whitespace().collect())
+        .unwrap_or_default();
     let known_markup = match tag.as_str() {
         "div" => id.as_deref().is_some_and(|id| id.starts_with("div-gpt-ad")),
         "ins" => classes.contains(&"adsbygoogle"),
-        "iframe" => element
-            .get_attribute("src")
-            .is_some_and(|source| state.filters.is_ad_request(&source, state.page_url, RequestKind::Subdocument)),
+        "iframe" => element.get_attribute("src").is_some_and(|source| {
+            state
+                .filters
+                .is_ad_request(&source, state.page_url, RequestKind::Subdocument)
+        }),
         _ => false,
     };
-    let eligible = known_markup || state.filters.is_ad_element(&state.cosmetics, &classes, id.as_deref());
+    let eligible = known_markup
+        || state
+            .filters
+            .is_ad_element(&state.cosmetics, &classes, id.as_deref());
     if !eligible {
         return Ok(());
     }
@@ -186,7 +235,10 @@ fn consider_element(state: &RefCell<PageState<'_>>, element: &mut Element) -> Ha
     }
     let nonce = (state.issue_nonce)(size);
     // Replacing the element drops its children too, so the original ad frame is never requested.
-    element.replace(&replacement_markup(state.creative_origin, size, nonce), ContentType::Html);
+    element.replace(
+        &replacement_markup(state.creative_origin, size, nonce),
+        ContentType::Html,
+    );
     state.swapped = Some(SwappedSlot { size, nonce });
     Ok(())
 }
@@ -204,7 +256,10 @@ pub struct PageRewrite<'a> {
 
 /// Rewrites `html` (UTF-8 or ASCII-compatible). `Ok` carries the complete new document and the
 /// swapped slot; `Err` says why the caller must send the original bytes instead.
-pub fn rewrite_page(html: &[u8], page: PageRewrite<'_>) -> Result<(Vec<u8>, SwappedSlot), Unchanged> {
+pub fn rewrite_page(
+    html: &[u8],
+    page: PageRewrite<'_>,
+) -> Result<(Vec<u8>, SwappedSlot), Unchanged> {
     if html.len() > page.limits.html_bytes_max {
         return Err(Unchanged::TooLarge);
     }
@@ -232,18 +287,28 @@ pub fn rewrite_page(html: &[u8], page: PageRewrite<'_>) -> Result<(Vec<u8>, Swap
         consider_element(&handler_state, element)
     });
     let mut output = Vec::with_capacity(html.len() + 1024);
-    let memory = MemorySettings::new().with_max_allowed_memory_usage(page.limits.parser_memory_bytes_max);
-    let settings = Settings::new().with_memory_settings(memory).append_element_content_handler(handler);
+    let memory =
+        MemorySettings::new().with_max_allowed_memory_usage(page.limits.parser_memory_bytes_max);
+    let settings = Settings::new()
+        .with_memory_settings(memory)
+        .append_element_content_handler(handler);
     let mut rewriter = HtmlRewriter::new(settings, |chunk: &[u8]| output.extend_from_slice(chunk));
     const CHUNK_BYTES: usize = 16 * 1024;
-    let result = html.chunks(CHUNK_BYTES).try_for_each(|chunk| rewriter.write(chunk)).and_then(|()| rewriter.end());
+    let result = html
+        .chunks(CHUNK_BYTES)
+        .try_for_each(|chunk| rewriter.write(chunk))
+        .and_then(|()| rewriter.end());
     let state = state.borrow();
     if state.blocked_by_policy {
         return Err(Unchanged::ContentSecurityPolicy);
     }
     if let Err(error) = result {
         let message = error.to_string();
-        return Err(if message.contains(&Unchanged::TimedOut.to_string()) { Unchanged::TimedOut } else { Unchanged::Rewriter(message) });
+        return Err(if message.contains(&Unchanged::TimedOut.to_string()) {
+            Unchanged::TimedOut
+        } else {
+            Unchanged::Rewriter(message)
+        });
     }
     match &state.swapped {
         Some(swapped) => Ok((output, swapped.clone())),

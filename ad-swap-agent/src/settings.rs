@@ -17,7 +17,12 @@ use std::path::PathBuf;
 
 /// Publishers intercepted when `MEGABOX_AGENT_INTERCEPT` is unset: large ad-supported news sites.
 /// Only these (and their subdomains) are ever decrypted; everything else is a blind tunnel.
-pub const DEFAULT_PUBLISHERS: &[&str] = &["theguardian.com", "independent.co.uk", "cnn.com", "reuters.com"];
+pub const DEFAULT_PUBLISHERS: &[&str] = &[
+    "theguardian.com",
+    "independent.co.uk",
+    "cnn.com",
+    "reuters.com",
+];
 
 /// Where the filter list lives in this repository's sibling `shared/` folder.
 const DEFAULT_FILTER_LIST: &str = "../shared/testdata/filters/easylist.txt";
@@ -33,7 +38,10 @@ pub const ALLOW_LIST_HOSTS_MAX: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("{variable}: {message}")]
-    Invalid { variable: &'static str, message: String },
+    Invalid {
+        variable: &'static str,
+        message: String,
+    },
     #[error("no platform config directory; set MEGABOX_AGENT_DIR")]
     NoConfigDirectory,
 }
@@ -48,12 +56,18 @@ impl AllowList {
     /// Parses `host,host,…`: lower-cased DNS names, no ports, no wildcards, no IP addresses.
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut domains = Vec::new();
-        for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+        for entry in text
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+        {
             let domain = entry.to_ascii_lowercase();
             let label_valid = |label: &str| {
                 !label.is_empty()
                     && label.len() <= 63
-                    && label.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+                    && label
+                        .bytes()
+                        .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
             };
             let is_ip = domain.parse::<std::net::IpAddr>().is_ok();
             if is_ip || domain.len() > 253 || !domain.split('.').all(label_valid) {
@@ -74,7 +88,10 @@ impl AllowList {
     pub fn contains(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.domains.iter().any(|domain| {
-            host == *domain || host.strip_suffix(domain.as_str()).is_some_and(|prefix| prefix.ends_with('.'))
+            host == *domain
+                || host
+                    .strip_suffix(domain.as_str())
+                    .is_some_and(|prefix| prefix.ends_with('.'))
         })
     }
 
@@ -87,9 +104,17 @@ impl AllowList {
 /// Parses `host=ip:port,…`.
 fn parse_resolve(text: &str) -> Result<HashMap<String, SocketAddr>, String> {
     let mut overrides = HashMap::new();
-    for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
-        let (host, address) = entry.split_once('=').ok_or_else(|| format!("{entry:?} lacks '='"))?;
-        let address: SocketAddr = address.parse().map_err(|_| format!("{address:?} is not ip:port"))?;
+    for entry in text
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+    {
+        let (host, address) = entry
+            .split_once('=')
+            .ok_or_else(|| format!("{entry:?} lacks '='"))?;
+        let address: SocketAddr = address
+            .parse()
+            .map_err(|_| format!("{address:?} is not ip:port"))?;
         overrides.insert(host.trim().to_ascii_lowercase(), address);
     }
     Ok(overrides)
@@ -115,19 +140,25 @@ impl Settings {
 
     /// Reads the settings through `lookup` (tests pass a map instead of the real environment).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let invalid = |variable: &'static str| move |message: String| SettingsError::Invalid { variable, message };
+        let invalid = |variable: &'static str| {
+            move |message: String| SettingsError::Invalid { variable, message }
+        };
         let agent_directory = match lookup("MEGABOX_AGENT_DIR") {
             Some(directory) => PathBuf::from(directory),
-            None => dirs::config_dir().ok_or(SettingsError::NoConfigDirectory)?.join("megabox-agent"),
+            None => dirs::config_dir()
+                .ok_or(SettingsError::NoConfigDirectory)?
+                .join("megabox-agent"),
         };
         let bind = lookup("MEGABOX_AGENT_BIND")
             .unwrap_or_else(|| DEFAULT_BIND.to_owned())
             .parse()
             .map_err(|_| invalid("MEGABOX_AGENT_BIND")("expected ip:port".to_owned()))?;
-        let allow_list = AllowList::parse(&lookup("MEGABOX_AGENT_INTERCEPT").unwrap_or_else(|| DEFAULT_PUBLISHERS.join(",")))
-            .map_err(invalid("MEGABOX_AGENT_INTERCEPT"))?;
-        let resolve_overrides =
-            parse_resolve(&lookup("MEGABOX_AGENT_RESOLVE").unwrap_or_default()).map_err(invalid("MEGABOX_AGENT_RESOLVE"))?;
+        let allow_list = AllowList::parse(
+            &lookup("MEGABOX_AGENT_INTERCEPT").unwrap_or_else(|| DEFAULT_PUBLISHERS.join(",")),
+        )
+        .map_err(invalid("MEGABOX_AGENT_INTERCEPT"))?;
+        let resolve_overrides = parse_resolve(&lookup("MEGABOX_AGENT_RESOLVE").unwrap_or_default())
+            .map_err(invalid("MEGABOX_AGENT_RESOLVE"))?;
         let filter_lists = lookup("MEGABOX_AGENT_FILTER_LISTS")
             .unwrap_or_else(|| DEFAULT_FILTER_LIST.to_owned())
             .split(':')
@@ -139,11 +170,15 @@ impl Settings {
                 .parse::<u8>()
                 .ok()
                 .filter(|percent| *percent <= 100)
-                .ok_or_else(|| invalid("MEGABOX_AGENT_SWAP_PERCENT")("expected 0 to 100".to_owned()))?,
+                .ok_or_else(|| {
+                    invalid("MEGABOX_AGENT_SWAP_PERCENT")("expected 0 to 100".to_owned())
+                })?,
             None => DEFAULT_SWAP_PERCENT,
         };
         let daily_cap = match lookup("MEGABOX_AGENT_DAILY_CAP") {
-            Some(text) => text.parse::<u32>().map_err(|_| invalid("MEGABOX_AGENT_DAILY_CAP")("expected a count".to_owned()))?,
+            Some(text) => text
+                .parse::<u32>()
+                .map_err(|_| invalid("MEGABOX_AGENT_DAILY_CAP")("expected a count".to_owned()))?,
             None => DEFAULT_DAILY_CAP,
         };
         Ok(Self {
@@ -153,7 +188,10 @@ impl Settings {
             resolve_overrides,
             filter_lists,
             extra_roots_pem: lookup("MEGABOX_AGENT_EXTRA_ROOTS").map(PathBuf::from),
-            slot_choice: crate::slots::SlotChoiceSettings { swap_percent: percent, swaps_per_day_max: daily_cap },
+            slot_choice: crate::slots::SlotChoiceSettings {
+                swap_percent: percent,
+                swaps_per_day_max: daily_cap,
+            },
         })
     }
 }
@@ -182,7 +220,16 @@ mod tests {
 
     #[test]
     fn allow_list_rejects_non_host_names() {
-        for hostile in ["", ",", "*.cnn.com", "cnn.com:443", "127.0.0.1", "a..b", "bad host", "ex/ample.com"] {
+        for hostile in [
+            "",
+            ",",
+            "*.cnn.com",
+            "cnn.com:443",
+            "127.0.0.1",
+            "a..b",
+            "bad host",
+            "ex/ample.com",
+        ] {
             assert!(AllowList::parse(hostile).is_err(), "{hostile:?}");
         }
     }
@@ -191,18 +238,36 @@ mod tests {
     fn environment_is_parsed_with_defaults() {
         let environment: HashMap<&str, &str> = HashMap::from([
             ("MEGABOX_AGENT_DIR", "/tmp/agent"),
-            ("MEGABOX_AGENT_RESOLVE", "news.test=127.0.0.1:4443, api.test=127.0.0.1:80"),
+            (
+                "MEGABOX_AGENT_RESOLVE",
+                "news.test=127.0.0.1:4443, api.test=127.0.0.1:80",
+            ),
         ]);
-        let settings = Settings::from_lookup(|name| environment.get(name).map(|value| (*value).to_owned())).expect("valid");
+        let settings =
+            Settings::from_lookup(|name| environment.get(name).map(|value| (*value).to_owned()))
+                .expect("valid");
         assert_eq!(settings.bind, "127.0.0.1:8899".parse().expect("address"));
-        assert_eq!(settings.resolve_overrides.get("news.test"), Some(&"127.0.0.1:4443".parse().expect("address")));
+        assert_eq!(
+            settings.resolve_overrides.get("news.test"),
+            Some(&"127.0.0.1:4443".parse().expect("address"))
+        );
         assert!(settings.allow_list.contains("www.theguardian.com"));
         assert_eq!(settings.slot_choice.swap_percent, 10);
         assert_eq!(settings.slot_choice.swaps_per_day_max, 30);
 
-        let bad: HashMap<&str, &str> = HashMap::from([("MEGABOX_AGENT_DIR", "/tmp"), ("MEGABOX_AGENT_SWAP_PERCENT", "101")]);
-        assert!(Settings::from_lookup(|name| bad.get(name).map(|value| (*value).to_owned())).is_err());
-        let bad: HashMap<&str, &str> = HashMap::from([("MEGABOX_AGENT_DIR", "/tmp"), ("MEGABOX_AGENT_RESOLVE", "x=nowhere")]);
-        assert!(Settings::from_lookup(|name| bad.get(name).map(|value| (*value).to_owned())).is_err());
+        let bad: HashMap<&str, &str> = HashMap::from([
+            ("MEGABOX_AGENT_DIR", "/tmp"),
+            ("MEGABOX_AGENT_SWAP_PERCENT", "101"),
+        ]);
+        assert!(
+            Settings::from_lookup(|name| bad.get(name).map(|value| (*value).to_owned())).is_err()
+        );
+        let bad: HashMap<&str, &str> = HashMap::from([
+            ("MEGABOX_AGENT_DIR", "/tmp"),
+            ("MEGABOX_AGENT_RESOLVE", "x=nowhere"),
+        ]);
+        assert!(
+            Settings::from_lookup(|name| bad.get(name).map(|value| (*value).to_owned())).is_err()
+        );
     }
 }

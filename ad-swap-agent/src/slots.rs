@@ -35,7 +35,9 @@ impl SlotChooser {
     /// Uniform 64-bit score of (page, slot) under this install's secret.
     fn score(&self, page: &str, slot_key: &str) -> u64 {
         // new_from_slice only fails for key lengths HMAC cannot take; 32 bytes is always fine.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret.0) else { return u64::MAX };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret.0) else {
+            return u64::MAX;
+        };
         // Length prefixes keep ("ab", "c") and ("a", "bc") apart.
         for part in [page, slot_key] {
             mac.update(&u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
@@ -106,7 +108,10 @@ impl DailyCount {
 
     /// Counts one more on `day`.
     pub fn record(self, day: u64) -> Self {
-        Self { day, count: self.on(day).saturating_add(1) }
+        Self {
+            day,
+            count: self.on(day).saturating_add(1),
+        }
     }
 }
 
@@ -116,7 +121,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn chooser(secret_byte: u8, swap_percent: u8, swaps_per_day_max: u32) -> SlotChooser {
-        SlotChooser::new(InstallSecret([secret_byte; 32]), SlotChoiceSettings { swap_percent, swaps_per_day_max })
+        SlotChooser::new(
+            InstallSecret([secret_byte; 32]),
+            SlotChoiceSettings {
+                swap_percent,
+                swaps_per_day_max,
+            },
+        )
     }
 
     #[test]
@@ -150,7 +161,9 @@ mod tests {
     fn share_of_candidates_is_close_to_the_setting() {
         let chooser = chooser(7, 10, 30);
         let total = 20_000;
-        let candidates = (0..total).filter(|index| chooser.is_candidate("https://news.test/", &format!("s{index}"))).count();
+        let candidates = (0..total)
+            .filter(|index| chooser.is_candidate("https://news.test/", &format!("s{index}")))
+            .count();
         // Binomial(20000, 0.1): standard deviation ≈ 42, so ±300 fails only by a bug.
         assert!((1_700..=2_300).contains(&candidates), "{candidates}");
     }

@@ -86,8 +86,13 @@ impl fmt::Debug for ViewToken {
 impl FromStr for ViewToken {
     type Err = ViewRefused;
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| ViewRefused::Malformed)?;
-        bytes.try_into().map(Self).map_err(|_| ViewRefused::Malformed)
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text)
+            .map_err(|_| ViewRefused::Malformed)?;
+        bytes
+            .try_into()
+            .map(Self)
+            .map_err(|_| ViewRefused::Malformed)
     }
 }
 
@@ -149,22 +154,38 @@ pub struct NonceRegistry {
 impl NonceRegistry {
     /// Issues a fresh random nonce for a slot of `size`.
     pub fn issue(&mut self, size: SlotSize, now: Instant) -> Nonce {
-        self.grants.retain(|_, grant| now.saturating_duration_since(grant.issued_at) <= NONCE_LIFETIME);
+        self.grants
+            .retain(|_, grant| now.saturating_duration_since(grant.issued_at) <= NONCE_LIFETIME);
         if self.grants.len() >= OUTSTANDING_NONCES_MAX
-            && let Some(oldest) = self.grants.iter().min_by_key(|(_, grant)| grant.issued_at).map(|(nonce, _)| *nonce)
+            && let Some(oldest) = self
+                .grants
+                .iter()
+                .min_by_key(|(_, grant)| grant.issued_at)
+                .map(|(nonce, _)| *nonce)
         {
             self.grants.remove(&oldest);
         }
         let mut bytes = [0u8; Nonce::LENGTH];
         rand::rng().fill_bytes(&mut bytes);
         let nonce = Nonce(bytes);
-        self.grants.insert(nonce, Grant { size, served: None, issued_at: now, redeemed: false });
+        self.grants.insert(
+            nonce,
+            Grant {
+                size,
+                served: None,
+                issued_at: now,
+                redeemed: false,
+            },
+        );
         nonce
     }
 
     /// The size a nonce was issued for, if it is outstanding.
     pub fn size_of(&self, nonce: &Nonce) -> Option<SlotSize> {
-        self.grants.get(nonce).filter(|grant| !grant.redeemed).map(|grant| grant.size)
+        self.grants
+            .get(nonce)
+            .filter(|grant| !grant.redeemed)
+            .map(|grant| grant.size)
     }
 
     /// Records which creative the frame showed and mints the token only that frame may claim its
@@ -173,22 +194,41 @@ impl NonceRegistry {
     /// creative nor a token. So a nonce never has more than one valid token, the creative cannot
     /// change under a running view, and the worst a page can do by loading the frame first is lose
     /// its own view, never claim one: it cannot read the cross-origin response either.
-    pub fn serve_frame(&mut self, nonce: &Nonce, creative_id: CreativeId, now: Instant) -> Result<ViewToken, ViewRefused> {
-        let grant = self.grants.get_mut(nonce).ok_or(ViewRefused::UnknownNonce)?;
+    pub fn serve_frame(
+        &mut self,
+        nonce: &Nonce,
+        creative_id: CreativeId,
+        now: Instant,
+    ) -> Result<ViewToken, ViewRefused> {
+        let grant = self
+            .grants
+            .get_mut(nonce)
+            .ok_or(ViewRefused::UnknownNonce)?;
         if grant.served.is_some() {
             return Err(ViewRefused::Reused);
         }
         let token = ViewToken::random();
-        grant.served = Some(Served { creative_id, at: now, token });
+        grant.served = Some(Served {
+            creative_id,
+            at: now,
+            token,
+        });
         Ok(token)
     }
 
     /// Accepts a view claim at `now`, at most once per nonce, and only with the token its frame was
     /// given. A wrong token does not use the nonce up, so a forger cannot cancel the real view.
     pub fn redeem(&mut self, claim: &ViewClaim, now: Instant) -> Result<AcceptedView, ViewRefused> {
-        let grant = self.grants.get_mut(&claim.nonce).ok_or(ViewRefused::UnknownNonce)?;
+        let grant = self
+            .grants
+            .get_mut(&claim.nonce)
+            .ok_or(ViewRefused::UnknownNonce)?;
         // The token first: without it, a caller learns nothing about the nonce's state.
-        let Some(served) = grant.served.as_ref().filter(|served| served.token.matches(&claim.token)) else {
+        let Some(served) = grant
+            .served
+            .as_ref()
+            .filter(|served| served.token.matches(&claim.token))
+        else {
             return Err(ViewRefused::WrongToken);
         };
         if grant.redeemed {
@@ -200,7 +240,11 @@ impl NonceRegistry {
         if now.saturating_duration_since(served.at) < VIEW_DURATION_MIN {
             return Err(ViewRefused::TooEarly);
         }
-        let view = AcceptedView { nonce: claim.nonce, creative_id: served.creative_id.clone(), size: grant.size };
+        let view = AcceptedView {
+            nonce: claim.nonce,
+            creative_id: served.creative_id.clone(),
+            size: grant.size,
+        };
         grant.redeemed = true;
         Ok(view)
     }
@@ -280,22 +324,41 @@ mod tests {
         // (serve after, redeem after, expected) — times relative to issuing.
         let cases: &[(Option<Duration>, Duration, Result<(), ViewRefused>)] = &[
             (Some(Duration::ZERO), second, Ok(())),
-            (Some(Duration::ZERO), Duration::from_millis(999), Err(ViewRefused::TooEarly)),
-            (Some(Duration::from_secs(5)), Duration::from_millis(5_500), Err(ViewRefused::TooEarly)),
+            (
+                Some(Duration::ZERO),
+                Duration::from_millis(999),
+                Err(ViewRefused::TooEarly),
+            ),
+            (
+                Some(Duration::from_secs(5)),
+                Duration::from_millis(5_500),
+                Err(ViewRefused::TooEarly),
+            ),
             (Some(Duration::from_secs(5)), Duration::from_secs(6), Ok(())),
             // No frame was served, so no token exists that could match.
             (None, Duration::from_secs(10), Err(ViewRefused::WrongToken)),
-            (Some(Duration::ZERO), NONCE_LIFETIME + second, Err(ViewRefused::Expired)),
+            (
+                Some(Duration::ZERO),
+                NONCE_LIFETIME + second,
+                Err(ViewRefused::Expired),
+            ),
         ];
         for (serve_after, redeem_after, expected) in cases {
             let mut registry = NonceRegistry::default();
             let nonce = registry.issue(size(), start);
             let token = match serve_after {
-                Some(serve_after) => registry.serve_frame(&nonce, creative(), start + *serve_after).expect("serve"),
+                Some(serve_after) => registry
+                    .serve_frame(&nonce, creative(), start + *serve_after)
+                    .expect("serve"),
                 None => ViewToken::random(),
             };
-            let result = registry.redeem(&claim(nonce, token), start + *redeem_after).map(|_| ());
-            assert_eq!(result, *expected, "serve {serve_after:?} redeem {redeem_after:?}");
+            let result = registry
+                .redeem(&claim(nonce, token), start + *redeem_after)
+                .map(|_| ());
+            assert_eq!(
+                result, *expected,
+                "serve {serve_after:?} redeem {redeem_after:?}"
+            );
         }
     }
 
@@ -304,29 +367,78 @@ mod tests {
         let start = Instant::now();
         let mut registry = NonceRegistry::default();
         let nonce = registry.issue(size(), start);
-        let token = registry.serve_frame(&nonce, creative(), start).expect("serve").to_string();
+        let token = registry
+            .serve_frame(&nonce, creative(), start)
+            .expect("serve")
+            .to_string();
         let other_nonce = registry.issue(size(), start);
-        let other_token = registry.serve_frame(&other_nonce, creative(), start).expect("serve").to_string();
+        let other_token = registry
+            .serve_frame(&other_nonce, creative(), start)
+            .expect("serve")
+            .to_string();
         let guessed = ViewToken([7; VIEW_TOKEN_BYTES]).to_string();
-        let body = |nonce: &Nonce, token: &str| format!(r#"{{"nonce":"{nonce}","token":"{token}"}}"#);
+        let body =
+            |nonce: &Nonce, token: &str| format!(r#"{{"nonce":"{nonce}","token":"{token}"}}"#);
         // Run in order against one registry: refused claims must not use the nonce up, and the
         // replay comes after the accepted claim.
         let cases = [
-            ("nonce only, as a page script reading the frame's src would send it", format!(r#"{{"nonce":"{nonce}"}}"#), Err(ViewRefused::Malformed)),
-            ("null token", format!(r#"{{"nonce":"{nonce}","token":null}}"#), Err(ViewRefused::Malformed)),
+            (
+                "nonce only, as a page script reading the frame's src would send it",
+                format!(r#"{{"nonce":"{nonce}"}}"#),
+                Err(ViewRefused::Malformed),
+            ),
+            (
+                "null token",
+                format!(r#"{{"nonce":"{nonce}","token":null}}"#),
+                Err(ViewRefused::Malformed),
+            ),
             ("empty token", body(&nonce, ""), Err(ViewRefused::Malformed)),
-            ("token one character short", body(&nonce, &token[1..]), Err(ViewRefused::Malformed)),
-            ("token and an unknown field", format!(r#"{{"nonce":"{nonce}","token":"{token}","ok":true}}"#), Err(ViewRefused::Malformed)),
-            ("guessed token", body(&nonce, &guessed), Err(ViewRefused::WrongToken)),
-            ("token of another nonce", body(&nonce, &other_token), Err(ViewRefused::WrongToken)),
-            ("a real token with a nonce never issued", body(&Nonce([9; Nonce::LENGTH]), &token), Err(ViewRefused::UnknownNonce)),
+            (
+                "token one character short",
+                body(&nonce, &token[1..]),
+                Err(ViewRefused::Malformed),
+            ),
+            (
+                "token and an unknown field",
+                format!(r#"{{"nonce":"{nonce}","token":"{token}","ok":true}}"#),
+                Err(ViewRefused::Malformed),
+            ),
+            (
+                "guessed token",
+                body(&nonce, &guessed),
+                Err(ViewRefused::WrongToken),
+            ),
+            (
+                "token of another nonce",
+                body(&nonce, &other_token),
+                Err(ViewRefused::WrongToken),
+            ),
+            (
+                "a real token with a nonce never issued",
+                body(&Nonce([9; Nonce::LENGTH]), &token),
+                Err(ViewRefused::UnknownNonce),
+            ),
             ("the frame's own token", body(&nonce, &token), Ok(())),
-            ("replay of the accepted claim", body(&nonce, &token), Err(ViewRefused::Reused)),
-            ("replay with a wrong token", body(&nonce, &guessed), Err(ViewRefused::WrongToken)),
-            ("the other frame's own token", body(&other_nonce, &other_token), Ok(())),
+            (
+                "replay of the accepted claim",
+                body(&nonce, &token),
+                Err(ViewRefused::Reused),
+            ),
+            (
+                "replay with a wrong token",
+                body(&nonce, &guessed),
+                Err(ViewRefused::WrongToken),
+            ),
+            (
+                "the other frame's own token",
+                body(&other_nonce, &other_token),
+                Ok(()),
+            ),
         ];
         for (what, body, expected) in cases {
-            let result = ViewClaim::parse(body.as_bytes()).and_then(|claim| registry.redeem(&claim, start + VIEW_DURATION_MIN)).map(|_| ());
+            let result = ViewClaim::parse(body.as_bytes())
+                .and_then(|claim| registry.redeem(&claim, start + VIEW_DURATION_MIN))
+                .map(|_| ());
             assert_eq!(result, expected, "{what}");
         }
     }
@@ -336,14 +448,43 @@ mod tests {
         let start = Instant::now();
         let mut registry = NonceRegistry::default();
         let nonce = registry.issue(size(), start);
-        let token = registry.serve_frame(&nonce, creative(), start).expect("serve");
-        assert_eq!(registry.serve_frame(&nonce, creative(), start).map(|_| ()), Err(ViewRefused::Reused), "a reloaded frame gets no second token");
-        let view = registry.redeem(&claim(nonce, token), start + VIEW_DURATION_MIN).expect("first view");
-        assert_eq!(view, AcceptedView { nonce, creative_id: creative(), size: size() });
-        assert_eq!(registry.redeem(&claim(nonce, token), start + VIEW_DURATION_MIN * 2).map(|_| ()), Err(ViewRefused::Reused));
+        let token = registry
+            .serve_frame(&nonce, creative(), start)
+            .expect("serve");
+        assert_eq!(
+            registry.serve_frame(&nonce, creative(), start).map(|_| ()),
+            Err(ViewRefused::Reused),
+            "a reloaded frame gets no second token"
+        );
+        let view = registry
+            .redeem(&claim(nonce, token), start + VIEW_DURATION_MIN)
+            .expect("first view");
+        assert_eq!(
+            view,
+            AcceptedView {
+                nonce,
+                creative_id: creative(),
+                size: size()
+            }
+        );
+        assert_eq!(
+            registry
+                .redeem(&claim(nonce, token), start + VIEW_DURATION_MIN * 2)
+                .map(|_| ()),
+            Err(ViewRefused::Reused)
+        );
         let unknown = claim(Nonce([9; Nonce::LENGTH]), token);
-        assert_eq!(registry.redeem(&unknown, start + VIEW_DURATION_MIN).map(|_| ()), Err(ViewRefused::UnknownNonce));
-        assert_eq!(registry.size_of(&nonce), None, "a redeemed nonce is no longer outstanding");
+        assert_eq!(
+            registry
+                .redeem(&unknown, start + VIEW_DURATION_MIN)
+                .map(|_| ()),
+            Err(ViewRefused::UnknownNonce)
+        );
+        assert_eq!(
+            registry.size_of(&nonce),
+            None,
+            "a redeemed nonce is no longer outstanding"
+        );
     }
 
     #[test]
@@ -352,7 +493,11 @@ mod tests {
         assert!(!first.matches(&second));
         let parsed: ViewToken = first.to_string().parse().expect("parse");
         assert!(parsed.matches(&first));
-        assert_eq!(format!("{first:?}"), "ViewToken(…)", "a token never reaches a log");
+        assert_eq!(
+            format!("{first:?}"),
+            "ViewToken(…)",
+            "a token never reaches a log"
+        );
     }
 
     #[test]
@@ -361,7 +506,10 @@ mod tests {
         let mut registry = NonceRegistry::default();
         let first = registry.issue(size(), start);
         for offset in 1..=OUTSTANDING_NONCES_MAX {
-            registry.issue(size(), start + Duration::from_millis(u64::try_from(offset).expect("small")));
+            registry.issue(
+                size(),
+                start + Duration::from_millis(u64::try_from(offset).expect("small")),
+            );
         }
         assert_eq!(registry.outstanding(), OUTSTANDING_NONCES_MAX);
         assert_eq!(registry.size_of(&first), None, "the oldest was dropped");

@@ -17,7 +17,8 @@ use megabox_agent::proxy::Agent;
 use megabox_agent::server::ServerClient;
 use megabox_agent::settings::Settings;
 use megabox_protocol::{
-    BatchResponse, Creative, CreativeId, DeviceId, EventId, ImpressionBatch, ImpressionEvent, Nonce, PublicKey, SlotSize, TimeBucket,
+    BatchResponse, Creative, CreativeId, DeviceId, EventId, ImpressionBatch, ImpressionEvent,
+    Nonce, PublicKey, SlotSize, TimeBucket,
 };
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -44,15 +45,25 @@ fn publisher_response(path: &str) -> String {
         "/huge" => ("text/html", "", huge.as_str()),
         "/plain" => ("text/html", "", NO_SLOTS),
         "/data.json" => ("application/json", "", ARTICLE),
-        "/csp" => ("text/html", "Content-Security-Policy: default-src 'self'\r\n", ARTICLE),
+        "/csp" => (
+            "text/html",
+            "Content-Security-Policy: default-src 'self'\r\n",
+            ARTICLE,
+        ),
         "/latin1" => ("text/html; charset=iso-8859-1", "", ARTICLE),
         _ => ("text/plain", "", "not found"),
     };
     if path == "/chunked" {
         // One chunk, as servers that stream their pages send them (no Content-Length).
-        return format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{ARTICLE}\r\n0\r\n\r\n", ARTICLE.len());
+        return format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{ARTICLE}\r\n0\r\n\r\n",
+            ARTICLE.len()
+        );
     }
-    format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 async fn serve_publisher_connection<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
@@ -105,13 +116,19 @@ async fn start_https_publisher() -> TlsPublisher {
     let root = root_params.self_signed(&root_key).expect("root");
     let issuer = Issuer::new(root_params, root_key);
     let leaf_key = KeyPair::generate().expect("key");
-    let leaf = CertificateParams::new(vec![PUBLISHER.to_owned()]).expect("params").signed_by(&leaf_key, &issuer).expect("leaf");
+    let leaf = CertificateParams::new(vec![PUBLISHER.to_owned()])
+        .expect("params")
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf");
     let provider = Arc::new(hudsucker::rustls::crypto::aws_lc_rs::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("versions")
         .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], PrivateKeyDer::from_pem_slice(leaf_key.serialize_pem().as_bytes()).expect("key"))
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::from_pem_slice(leaf_key.serialize_pem().as_bytes()).expect("key"),
+        )
         .expect("config");
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -126,7 +143,10 @@ async fn start_https_publisher() -> TlsPublisher {
             });
         }
     });
-    TlsPublisher { address, root_pem: root.pem() }
+    TlsPublisher {
+        address,
+        root_pem: root.pem(),
+    }
 }
 
 struct TestAgent {
@@ -141,51 +161,100 @@ async fn start_agent(publisher: SocketAddr, extra_root_pem: Option<&str>) -> Tes
     start_agent_with_server(publisher, extra_root_pem, None).await
 }
 
-async fn start_agent_with_server(publisher: SocketAddr, extra_root_pem: Option<&str>, server: Option<ServerClient>) -> TestAgent {
+async fn start_agent_with_server(
+    publisher: SocketAddr,
+    extra_root_pem: Option<&str>,
+    server: Option<ServerClient>,
+) -> TestAgent {
     let directory = tempfile::tempdir().expect("tempdir");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     let roots_path = directory.path().join("extra-roots.pem");
     let mut environment = HashMap::from([
-        ("MEGABOX_AGENT_DIR", directory.path().join("agent").display().to_string()),
+        (
+            "MEGABOX_AGENT_DIR",
+            directory.path().join("agent").display().to_string(),
+        ),
         ("MEGABOX_AGENT_BIND", address.to_string()),
         ("MEGABOX_AGENT_INTERCEPT", PUBLISHER.to_owned()),
-        ("MEGABOX_AGENT_RESOLVE", format!("{PUBLISHER}={publisher},{OTHER_HOST}={publisher}")),
+        (
+            "MEGABOX_AGENT_RESOLVE",
+            format!("{PUBLISHER}={publisher},{OTHER_HOST}={publisher}"),
+        ),
         ("MEGABOX_AGENT_SWAP_PERCENT", "100".to_owned()),
     ]);
     if let Some(pem) = extra_root_pem {
         std::fs::write(&roots_path, pem).expect("write roots");
-        environment.insert("MEGABOX_AGENT_EXTRA_ROOTS", roots_path.display().to_string());
+        environment.insert(
+            "MEGABOX_AGENT_EXTRA_ROOTS",
+            roots_path.display().to_string(),
+        );
     }
     let settings = Settings::from_lookup(|name| environment.get(name).cloned()).expect("settings");
     let install = InstallDirectory::open(&settings.agent_directory).expect("install dir");
-    let ca_pem = install.create_certificate_authority(&settings.allow_list).expect("ca");
-    let (certificate_pem, key_pem) = install.certificate_authority().expect("read").expect("ca exists");
-    let authority = AllowListedAuthority::load(&certificate_pem, &key_pem, settings.allow_list.clone()).expect("authority");
+    let ca_pem = install
+        .create_certificate_authority(&settings.allow_list)
+        .expect("ca");
+    let (certificate_pem, key_pem) = install
+        .certificate_authority()
+        .expect("read")
+        .expect("ca exists");
+    let authority =
+        AllowListedAuthority::load(&certificate_pem, &key_pem, settings.allow_list.clone())
+            .expect("authority");
     let filters = FilterEngine::from_list_text("||ads.example^\n##.ad-banner\n");
     let agent = Arc::new(Agent::new(settings, install, filters, server).expect("agent"));
     let shutdown = std::future::pending::<()>();
-    tokio::spawn(megabox_agent::proxy::serve(Arc::clone(&agent), listener, authority.clone(), shutdown));
+    tokio::spawn(megabox_agent::proxy::serve(
+        Arc::clone(&agent),
+        listener,
+        authority.clone(),
+        shutdown,
+    ));
     assert!(ca_pem.contains("BEGIN CERTIFICATE"));
-    TestAgent { address, agent, authority, ca_pem, _directory: directory }
+    TestAgent {
+        address,
+        agent,
+        authority,
+        ca_pem,
+        _directory: directory,
+    }
 }
 
 /// Sends a raw request and returns (head, body) of the response.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, request: &str) -> (String, Vec<u8>) {
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &str,
+) -> (String, Vec<u8>) {
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = Vec::new();
-    tokio::time::timeout(IO_TIMEOUT, stream.read_to_end(&mut response)).await.expect("timely").expect("read");
-    let split = response.windows(4).position(|window| window == b"\r\n\r\n").expect("complete head");
-    (String::from_utf8_lossy(&response[..split]).into_owned(), response[split + 4..].to_vec())
+    tokio::time::timeout(IO_TIMEOUT, stream.read_to_end(&mut response))
+        .await
+        .expect("timely")
+        .expect("read");
+    let split = response
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("complete head");
+    (
+        String::from_utf8_lossy(&response[..split]).into_owned(),
+        response[split + 4..].to_vec(),
+    )
 }
 
 fn page_request(target: &str, host: &str) -> String {
-    format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\nSec-Fetch-Dest: document\r\nConnection: close\r\n\r\n")
+    format!(
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nAccept: text/html\r\nSec-Fetch-Dest: document\r\nConnection: close\r\n\r\n"
+    )
 }
 
 async fn through_proxy(agent: &TestAgent, path: &str) -> (String, Vec<u8>) {
     let stream = TcpStream::connect(agent.address).await.expect("connect");
-    exchange(stream, &page_request(&format!("http://{PUBLISHER}{path}"), PUBLISHER)).await
+    exchange(
+        stream,
+        &page_request(&format!("http://{PUBLISHER}{path}"), PUBLISHER),
+    )
+    .await
 }
 
 fn body_of(path: &str) -> Vec<u8> {
@@ -200,9 +269,15 @@ async fn plain_http_page_gets_one_labelled_sandboxed_creative() {
     let (head, body) = through_proxy(&agent, "/article").await;
     let body = String::from_utf8(body).expect("utf-8");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(body.contains(r#"title="Megabox ad""#) && body.contains("sandbox=\"allow-scripts"), "{body}");
+    assert!(
+        body.contains(r#"title="Megabox ad""#) && body.contains("sandbox=\"allow-scripts"),
+        "{body}"
+    );
     assert!(body.contains(&format!("http://{}/megabox/frame?nonce=", agent.address)));
-    assert!(!body.contains("ads.example"), "the original ad frame is gone, so it is never requested");
+    assert!(
+        !body.contains("ads.example"),
+        "the original ad frame is gone, so it is never requested"
+    );
     assert_eq!(agent.agent.status()["swaps_today"], 1);
 }
 
@@ -212,8 +287,14 @@ async fn a_chunked_page_is_rewritten_into_a_well_formed_response() {
     let (head, body) = through_proxy(&agent, "/chunked").await;
     let head = head.to_ascii_lowercase();
     assert!(head.starts_with("http/1.1 200"), "{head}");
-    assert!(!head.contains("transfer-encoding"), "a rewritten page has one length, not two: {head}");
-    assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
+    assert!(
+        !head.contains("transfer-encoding"),
+        "a rewritten page has one length, not two: {head}"
+    );
+    assert!(
+        head.contains(&format!("content-length: {}", body.len())),
+        "{head}"
+    );
     assert!(String::from_utf8_lossy(&body).contains(r#"title="Megabox ad""#));
 }
 
@@ -236,7 +317,10 @@ async fn https_publisher_is_intercepted_with_a_constrained_certificate() {
     let stream = connect_tunnel(agent.address, &format!("{PUBLISHER}:443")).await;
 
     // The browser side trusts only the agent's own CA; webpki enforces its name constraints.
-    let tls = client_trusting(&agent.ca_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("handshake");
+    let tls = client_trusting(&agent.ca_pem)
+        .connect(ServerName::try_from(PUBLISHER).expect("name"), stream)
+        .await
+        .expect("handshake");
     let (response_head, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
     assert!(response_head.starts_with("HTTP/1.1 200"), "{response_head}");
     assert!(String::from_utf8_lossy(&body).contains("Megabox ad"));
@@ -246,20 +330,29 @@ async fn https_publisher_is_intercepted_with_a_constrained_certificate() {
 /// Sends `CONNECT target` to the proxy and returns the stream once it answered 200.
 async fn connect_tunnel(proxy: SocketAddr, target: &str) -> TcpStream {
     let mut stream = TcpStream::connect(proxy).await.expect("connect");
-    stream.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes()).await.expect("write");
+    stream
+        .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
     let mut head = Vec::new();
     while !head.ends_with(b"\r\n\r\n") {
         let mut byte = [0u8; 1];
         stream.read_exact(&mut byte).await.expect("head");
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
     stream
 }
 
 fn client_trusting(pem: &str) -> tokio_rustls::TlsConnector {
     let mut roots = RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(pem.as_bytes()).expect("pem")).expect("root");
+    roots
+        .add(CertificateDer::from_pem_slice(pem.as_bytes()).expect("pem"))
+        .expect("root");
     let provider = Arc::new(hudsucker::rustls::crypto::aws_lc_rs::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -275,8 +368,15 @@ async fn other_hosts_get_a_blind_tunnel_and_no_certificate() {
     let agent = start_agent(publisher.address, Some(&publisher.root_pem)).await;
     // `localhost` is not on the allow-list: the agent must tunnel the bytes, so the handshake
     // below reaches the real server and succeeds only with the real server's root.
-    let stream = connect_tunnel(agent.address, &format!("localhost:{}", publisher.address.port())).await;
-    let tls = client_trusting(&publisher.root_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("real server");
+    let stream = connect_tunnel(
+        agent.address,
+        &format!("localhost:{}", publisher.address.port()),
+    )
+    .await;
+    let tls = client_trusting(&publisher.root_pem)
+        .connect(ServerName::try_from(PUBLISHER).expect("name"), stream)
+        .await
+        .expect("real server");
     let (_, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
     assert_eq!(body, body_of("/article"), "tunnelled bytes are untouched");
     assert!(agent.authority.minted_hosts().is_empty());
@@ -289,14 +389,20 @@ async fn blind_tunnels_follow_the_resolve_overrides_too() {
     // hudsucker dials blind tunnels itself; `blog.test` only exists through the override, so the
     // handshake below reaches the publisher only if the agent applied it.
     let stream = connect_tunnel(agent.address, &format!("{OTHER_HOST}:443")).await;
-    let tls = client_trusting(&publisher.root_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("real server");
+    let tls = client_trusting(&publisher.root_pem)
+        .connect(ServerName::try_from(PUBLISHER).expect("name"), stream)
+        .await
+        .expect("real server");
     let (_, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
     assert_eq!(body, body_of("/article"), "tunnelled bytes are untouched");
 
     // Paused, even the allow-listed publisher is a blind tunnel, dialled through the override.
     agent.agent.set_paused(true).expect("pause");
     let stream = connect_tunnel(agent.address, &format!("{PUBLISHER}:443")).await;
-    let tls = client_trusting(&publisher.root_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("real server");
+    let tls = client_trusting(&publisher.root_pem)
+        .connect(ServerName::try_from(PUBLISHER).expect("name"), stream)
+        .await
+        .expect("real server");
     let (_, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
     assert_eq!(body, body_of("/article"), "paused: untouched");
     assert!(agent.authority.minted_hosts().is_empty());
@@ -304,17 +410,33 @@ async fn blind_tunnels_follow_the_resolve_overrides_too() {
 
 /// Sends one request straight to the agent (as the browser reaches its loopback origin).
 async fn local(agent: &TestAgent, request: &str) -> (String, Vec<u8>) {
-    exchange(TcpStream::connect(agent.address).await.expect("connect"), request).await
+    exchange(
+        TcpStream::connect(agent.address).await.expect("connect"),
+        request,
+    )
+    .await
 }
 
 #[tokio::test]
 async fn status_page_and_buttons_refuse_cross_origin_posts() {
     let agent = start_agent(start_http_publisher().await, None).await;
-    let (head, body) = local(&agent, &format!("GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", agent.address)).await;
+    let (head, body) = local(
+        &agent,
+        &format!(
+            "GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            agent.address
+        ),
+    )
+    .await;
     assert!(head.starts_with("HTTP/1.1 200"));
     assert!(String::from_utf8_lossy(&body).contains("Ads swapped today"));
 
-    let post = |origin: &str| format!("POST /megabox/pause HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", agent.address);
+    let post = |origin: &str| {
+        format!(
+            "POST /megabox/pause HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            agent.address
+        )
+    };
     let (head, _) = local(&agent, &post("https://evil.example")).await;
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
     assert_eq!(agent.agent.status()["paused"], false);
@@ -332,11 +454,20 @@ async fn requests_under_another_name_are_refused() {
     for (host, expected) in [
         (format!("rebound.example:{port}"), "HTTP/1.1 421"),
         (format!("127.0.0.1.example:{port}"), "HTTP/1.1 421"),
-        (format!("localhost:{}", port.wrapping_add(1)), "HTTP/1.1 421"),
+        (
+            format!("localhost:{}", port.wrapping_add(1)),
+            "HTTP/1.1 421",
+        ),
         (agent.address.to_string(), "HTTP/1.1 200"),
         (format!("localhost:{port}"), "HTTP/1.1 200"),
     ] {
-        let (head, _) = local(&agent, &format!("GET /megabox/status.json HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")).await;
+        let (head, _) = local(
+            &agent,
+            &format!(
+                "GET /megabox/status.json HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+        .await;
         assert!(head.starts_with(expected), "{host}: {head}");
     }
 }
@@ -355,11 +486,21 @@ async fn agent_with_swapped_slot() -> (TestAgent, String) {
         link_url: "https://megabox.test/r/1".to_owned(),
         image_url: "/api/v1/ads/creatives/spring/image".to_owned(),
     };
-    agent.agent.creatives.lock().expect("lock").insert(size, creative);
+    agent
+        .agent
+        .creatives
+        .lock()
+        .expect("lock")
+        .insert(size, creative);
     let (_, page) = through_proxy(&agent, "/article").await;
     let page = String::from_utf8(page).expect("utf-8");
     // What any script on the page can read from the frame's `src`.
-    let nonce = page.split("nonce=").nth(1).and_then(|rest| rest.split('&').next()).expect("nonce").to_owned();
+    let nonce = page
+        .split("nonce=")
+        .nth(1)
+        .and_then(|rest| rest.split('&').next())
+        .expect("nonce")
+        .to_owned();
     (agent, nonce)
 }
 
@@ -371,7 +512,11 @@ async fn load_frame(agent: &TestAgent, nonce: &str) -> (String, String) {
 
 /// The view token written into a frame's document, if any.
 fn view_token(frame: &str) -> Option<String> {
-    frame.split(r#"data-view-token=""#).nth(1).and_then(|rest| rest.split('"').next()).map(str::to_owned)
+    frame
+        .split(r#"data-view-token=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
 }
 
 fn view_post(agent: &TestAgent, body: &str) -> String {
@@ -386,13 +531,35 @@ fn view_post(agent: &TestAgent, body: &str) -> String {
 async fn a_view_is_recorded_once_after_a_second() {
     let (agent, nonce) = agent_with_swapped_slot().await;
     let (head, frame) = load_frame(&agent, &nonce).await;
-    let policy = head.lines().find_map(|line| line.to_ascii_lowercase().strip_prefix("content-security-policy:").map(str::to_owned)).expect("policy");
-    assert!(policy.contains("default-src 'none'") && policy.trim_end().ends_with("img-src http://megabox.test:8080"), "{policy}");
-    assert!(frame.contains("Megabox ad") && frame.contains("New &lt;album&gt;") && frame.contains("/megabox/viewability.js"));
+    let policy = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-security-policy:")
+                .map(str::to_owned)
+        })
+        .expect("policy");
+    assert!(
+        policy.contains("default-src 'none'")
+            && policy
+                .trim_end()
+                .ends_with("img-src http://megabox.test:8080"),
+        "{policy}"
+    );
+    assert!(
+        frame.contains("Megabox ad")
+            && frame.contains("New &lt;album&gt;")
+            && frame.contains("/megabox/viewability.js")
+    );
     assert!(frame.contains(r#"<img src="http://megabox.test:8080/api/v1/ads/creatives/spring/image" width="300" height="250""#), "{frame}");
     let token = view_token(&frame).expect("the frame carries its view token");
 
-    let view = |nonce: &str| view_post(&agent, &format!(r#"{{"nonce":"{nonce}","token":"{token}"}}"#));
+    let view = |nonce: &str| {
+        view_post(
+            &agent,
+            &format!(r#"{{"nonce":"{nonce}","token":"{token}"}}"#),
+        )
+    };
     let (head, _) = local(&agent, &view(&nonce)).await;
     assert!(head.starts_with("HTTP/1.1 409"), "too early: {head}");
     tokio::time::sleep(Duration::from_millis(1_100)).await;
@@ -403,7 +570,14 @@ async fn a_view_is_recorded_once_after_a_second() {
     let (head, _) = local(&agent, &view("AAAAAAAAAAAAAAAAAAAAAA")).await;
     assert!(head.starts_with("HTTP/1.1 409"), "unknown: {head}");
     assert_eq!(agent.agent.status()["impressions_waiting"], 1);
-    assert!(agent._directory.path().join("agent").join(CA_CERTIFICATE_FILE).exists());
+    assert!(
+        agent
+            ._directory
+            .path()
+            .join("agent")
+            .join(CA_CERTIFICATE_FILE)
+            .exists()
+    );
 }
 
 #[tokio::test]
@@ -411,29 +585,62 @@ async fn a_page_script_cannot_claim_the_view_with_the_nonce_from_the_frame_src()
     let (agent, nonce) = agent_with_swapped_slot().await;
     // The page cannot load the frame under its own name to read the token.
     let (head, frame) = local(&agent, &format!("GET /megabox/frame?nonce={nonce}&size=300x250 HTTP/1.1\r\nHost: news.test:{}\r\nConnection: close\r\n\r\n", agent.address.port())).await;
-    assert!(head.starts_with("HTTP/1.1 421") && view_token(&String::from_utf8_lossy(&frame)).is_none(), "{head}");
+    assert!(
+        head.starts_with("HTTP/1.1 421") && view_token(&String::from_utf8_lossy(&frame)).is_none(),
+        "{head}"
+    );
     let (_, frame) = load_frame(&agent, &nonce).await;
     let token = view_token(&frame).expect("the first load of the frame gets the token");
     let (_, reloaded) = load_frame(&agent, &nonce).await;
-    assert_eq!(view_token(&reloaded), None, "a second load of the frame gets no token: {reloaded}");
-    assert!(!reloaded.contains("viewability.js"), "nor the script: {reloaded}");
+    assert_eq!(
+        view_token(&reloaded),
+        None,
+        "a second load of the frame gets no token: {reloaded}"
+    );
+    assert!(
+        !reloaded.contains("viewability.js"),
+        "nor the script: {reloaded}"
+    );
     tokio::time::sleep(Duration::from_millis(1_100)).await;
 
     // What a page script can send: the nonce it read from the frame's src, with no token or a made-up one.
     let forged_token = "A".repeat(token.len());
     for (what, body, status) in [
-        ("nonce only", format!(r#"{{"nonce":"{nonce}"}}"#), "HTTP/1.1 400"),
-        ("empty token", format!(r#"{{"nonce":"{nonce}","token":""}}"#), "HTTP/1.1 400"),
-        ("made-up token", format!(r#"{{"nonce":"{nonce}","token":"{forged_token}"}}"#), "HTTP/1.1 409"),
+        (
+            "nonce only",
+            format!(r#"{{"nonce":"{nonce}"}}"#),
+            "HTTP/1.1 400",
+        ),
+        (
+            "empty token",
+            format!(r#"{{"nonce":"{nonce}","token":""}}"#),
+            "HTTP/1.1 400",
+        ),
+        (
+            "made-up token",
+            format!(r#"{{"nonce":"{nonce}","token":"{forged_token}"}}"#),
+            "HTTP/1.1 409",
+        ),
     ] {
         let (head, _) = local(&agent, &view_post(&agent, &body)).await;
         assert!(head.starts_with(status), "{what}: {head}");
-        assert_eq!(agent.agent.status()["impressions_waiting"], 0, "{what}: the outbox stays empty");
+        assert_eq!(
+            agent.agent.status()["impressions_waiting"],
+            0,
+            "{what}: the outbox stays empty"
+        );
         assert_eq!(agent.agent.status()["impressions_today"], 0, "{what}");
     }
 
     // The refused claims did not use the nonce up: the frame's own claim still counts.
-    let (head, _) = local(&agent, &view_post(&agent, &format!(r#"{{"nonce":"{nonce}","token":"{token}"}}"#))).await;
+    let (head, _) = local(
+        &agent,
+        &view_post(
+            &agent,
+            &format!(r#"{{"nonce":"{nonce}","token":"{token}"}}"#),
+        ),
+    )
+    .await;
     assert!(head.starts_with("HTTP/1.1 204"), "{head}");
     assert_eq!(agent.agent.status()["impressions_waiting"], 1);
 }
@@ -445,7 +652,10 @@ async fn an_upstream_certificate_from_an_unknown_root_is_refused() {
     // must fail the request rather than fetch the page unverified.
     let agent = start_agent(publisher.address, None).await;
     let stream = connect_tunnel(agent.address, &format!("{PUBLISHER}:443")).await;
-    let tls = client_trusting(&agent.ca_pem).connect(ServerName::try_from(PUBLISHER).expect("name"), stream).await.expect("handshake");
+    let tls = client_trusting(&agent.ca_pem)
+        .connect(ServerName::try_from(PUBLISHER).expect("name"), stream)
+        .await
+        .expect("handshake");
     let (response_head, body) = exchange(tls, &page_request("/article", PUBLISHER)).await;
     assert!(response_head.starts_with("HTTP/1.1 502"), "{response_head}");
     assert!(!String::from_utf8_lossy(&body).contains("News"));
@@ -466,7 +676,10 @@ async fn start_flaky_intake() -> (SocketAddr, Arc<std::sync::Mutex<Vec<Vec<u8>>>
                     Ok(0) | Err(_) => break None,
                     Ok(read) => request.extend_from_slice(&buffer[..read]),
                 }
-                let Some(split) = request.windows(4).position(|window| window == b"\r\n\r\n") else { continue };
+                let Some(split) = request.windows(4).position(|window| window == b"\r\n\r\n")
+                else {
+                    continue;
+                };
                 let head = String::from_utf8_lossy(&request[..split]).to_ascii_lowercase();
                 let length: usize = head
                     .lines()
@@ -484,12 +697,19 @@ async fn start_flaky_intake() -> (SocketAddr, Arc<std::sync::Mutex<Vec<Vec<u8>>>
                 bodies.len()
             };
             let response = if attempt == 1 {
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned()
+                "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_owned()
             } else {
                 let batch: ImpressionBatch = serde_json::from_slice(&body).expect("batch json");
-                let answer = BatchResponse { accepted: batch.events.iter().map(|event| event.event_id).collect(), rejected: vec![] };
+                let answer = BatchResponse {
+                    accepted: batch.events.iter().map(|event| event.event_id).collect(),
+                    rejected: vec![],
+                };
                 let json = serde_json::to_string(&answer).expect("json");
-                format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}", json.len())
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                    json.len()
+                )
             };
             let _ = stream.write_all(response.as_bytes()).await;
         }
@@ -509,13 +729,26 @@ async fn batches_are_resent_byte_identical_until_acknowledged() {
         time_bucket: TimeBucket(1),
         nonce: Nonce([2; 16]),
     };
-    agent.agent.outbox.lock().expect("lock").record_event(event).expect("record");
+    agent
+        .agent
+        .outbox
+        .lock()
+        .expect("lock")
+        .record_event(event)
+        .expect("record");
     let key = agent.agent.directory.device_key().expect("key");
     let device_id = DeviceId(uuid::Uuid::from_bytes([9; 16]));
-    let reporter = tokio::spawn(megabox_agent::proxy::report_forever(Arc::clone(&agent.agent), key.clone(), device_id));
+    let reporter = tokio::spawn(megabox_agent::proxy::report_forever(
+        Arc::clone(&agent.agent),
+        key.clone(),
+        device_id,
+    ));
     let deadline = tokio::time::Instant::now() + IO_TIMEOUT;
     while agent.agent.outbox.lock().expect("lock").pending_events() > 0 {
-        assert!(tokio::time::Instant::now() < deadline, "the batch was never acknowledged");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the batch was never acknowledged"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     reporter.abort();

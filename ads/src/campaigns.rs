@@ -19,7 +19,14 @@ use crate::{AdsError, AdsSettings};
 
 /// The IAB sizes a creative may have: medium rectangle, leaderboard, wide skyscraper, mobile
 /// banner, half page, billboard.
-pub const ALLOWED_CREATIVE_SIZES: [(u16, u16); 6] = [(300, 250), (728, 90), (160, 600), (320, 50), (300, 600), (970, 250)];
+pub const ALLOWED_CREATIVE_SIZES: [(u16, u16); 6] = [
+    (300, 250),
+    (728, 90),
+    (160, 600),
+    (320, 50),
+    (300, 600),
+    (970, 250),
+];
 /// Largest image file accepted for a creative (the IAB's initial-load guideline is 150 KB).
 pub const CREATIVE_IMAGE_BYTES_MAX: usize = 150 * 1024;
 /// Memory the image decoder may allocate while checking a creative (a 970x250 RGBA frame is ~1 MB).
@@ -89,10 +96,14 @@ impl CampaignStatus {
     }
 
     fn parse(text: &str) -> Result<CampaignStatus, AdsError> {
-        [CampaignStatus::Active, CampaignStatus::Paused, CampaignStatus::Ended]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| AdsError::CorruptRow(format!("campaign status {text:?}")))
+        [
+            CampaignStatus::Active,
+            CampaignStatus::Paused,
+            CampaignStatus::Ended,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+        .ok_or_else(|| AdsError::CorruptRow(format!("campaign status {text:?}")))
     }
 }
 
@@ -135,7 +146,18 @@ pub struct Campaign {
     pub created_at: NaiveDateTime,
 }
 
-type CampaignRow = (String, String, String, i64, i64, i64, NaiveDateTime, NaiveDateTime, String, NaiveDateTime);
+type CampaignRow = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    NaiveDateTime,
+    NaiveDateTime,
+    String,
+    NaiveDateTime,
+);
 
 fn campaign_columns() -> (
     ads_campaigns::id,
@@ -164,12 +186,24 @@ fn campaign_columns() -> (
 }
 
 fn parse_id<Id: FromStr>(text: &str, what: &str) -> Result<Id, AdsError> {
-    text.parse().map_err(|_| AdsError::CorruptRow(format!("{what} {text:?}")))
+    text.parse()
+        .map_err(|_| AdsError::CorruptRow(format!("{what} {text:?}")))
 }
 
 impl Campaign {
     fn from_row(row: CampaignRow) -> Result<Campaign, AdsError> {
-        let (id, advertiser, name, cpm_cents, budget_cents, spent_micro_cents, starts_at, ends_at, status, created_at) = row;
+        let (
+            id,
+            advertiser,
+            name,
+            cpm_cents,
+            budget_cents,
+            spent_micro_cents,
+            starts_at,
+            ends_at,
+            status,
+            created_at,
+        ) = row;
         Ok(Campaign {
             id: parse_id(&id, "campaign id")?,
             advertiser: parse_id(&advertiser, "advertiser id")?,
@@ -187,9 +221,17 @@ impl Campaign {
 
 /// Checks a short operator-entered text: trimmed, non-empty (unless `may_be_empty`), bounded,
 /// and free of control characters, since agents render it on third-party pages.
-fn checked_text(field: &str, text: &str, characters_max: usize, may_be_empty: bool) -> Result<String, AdsError> {
+fn checked_text(
+    field: &str,
+    text: &str,
+    characters_max: usize,
+    may_be_empty: bool,
+) -> Result<String, AdsError> {
     let text = text.trim();
-    if (text.is_empty() && !may_be_empty) || text.chars().count() > characters_max || text.chars().any(char::is_control) {
+    if (text.is_empty() && !may_be_empty)
+        || text.chars().count() > characters_max
+        || text.chars().any(char::is_control)
+    {
         return Err(AdsError::InvalidInput(format!(
             "{field} must be {} to {characters_max} characters without control characters",
             if may_be_empty { 0 } else { 1 }
@@ -198,8 +240,16 @@ fn checked_text(field: &str, text: &str, characters_max: usize, may_be_empty: bo
     Ok(text.to_owned())
 }
 
-pub fn create_advertiser(connection: &mut DbConnection, name: &str, now: NaiveDateTime) -> Result<Advertiser, AdsError> {
-    let advertiser = Advertiser { id: AdvertiserId::generate(), name: checked_text("name", name, NAME_CHARACTERS_MAX, false)?, created_at: now };
+pub fn create_advertiser(
+    connection: &mut DbConnection,
+    name: &str,
+    now: NaiveDateTime,
+) -> Result<Advertiser, AdsError> {
+    let advertiser = Advertiser {
+        id: AdvertiserId::generate(),
+        name: checked_text("name", name, NAME_CHARACTERS_MAX, false)?,
+        created_at: now,
+    };
     diesel::insert_into(ads_advertisers::table)
         .values((
             ads_advertisers::id.eq(advertiser.id.to_string()),
@@ -212,24 +262,49 @@ pub fn create_advertiser(connection: &mut DbConnection, name: &str, now: NaiveDa
 
 pub fn list_advertisers(connection: &mut DbConnection) -> Result<Vec<Advertiser>, AdsError> {
     let rows: Vec<(String, String, NaiveDateTime)> = ads_advertisers::table
-        .select((ads_advertisers::id, ads_advertisers::name, ads_advertisers::created_at))
+        .select((
+            ads_advertisers::id,
+            ads_advertisers::name,
+            ads_advertisers::created_at,
+        ))
         .order(ads_advertisers::id)
         .load(connection)?;
     rows.into_iter()
-        .map(|(id, name, created_at)| Ok(Advertiser { id: parse_id(&id, "advertiser id")?, name, created_at }))
+        .map(|(id, name, created_at)| {
+            Ok(Advertiser {
+                id: parse_id(&id, "advertiser id")?,
+                name,
+                created_at,
+            })
+        })
         .collect()
 }
 
-pub fn create_campaign(connection: &mut DbConnection, campaign: &NewCampaign, now: NaiveDateTime) -> Result<Campaign, AdsError> {
+pub fn create_campaign(
+    connection: &mut DbConnection,
+    campaign: &NewCampaign,
+    now: NaiveDateTime,
+) -> Result<Campaign, AdsError> {
     let name = checked_text("name", &campaign.name, NAME_CHARACTERS_MAX, false)?;
     if campaign.cpm.0 <= 0 || campaign.budget.0 <= 0 {
-        return Err(AdsError::InvalidInput("CPM and budget must be positive".to_owned()));
+        return Err(AdsError::InvalidInput(
+            "CPM and budget must be positive".to_owned(),
+        ));
     }
     // The budget in micro-cents must fit, so every spent amount does.
-    campaign.budget.to_micro_cents().map_err(|_| AdsError::Overflow)?;
-    campaign.cpm.0.checked_mul(IMPRESSION_MICRO_CENTS_PER_CPM_CENT).ok_or(AdsError::Overflow)?;
+    campaign
+        .budget
+        .to_micro_cents()
+        .map_err(|_| AdsError::Overflow)?;
+    campaign
+        .cpm
+        .0
+        .checked_mul(IMPRESSION_MICRO_CENTS_PER_CPM_CENT)
+        .ok_or(AdsError::Overflow)?;
     if campaign.starts_at >= campaign.ends_at {
-        return Err(AdsError::InvalidInput("a campaign must start before it ends".to_owned()));
+        return Err(AdsError::InvalidInput(
+            "a campaign must start before it ends".to_owned(),
+        ));
     }
     let created = Campaign {
         id: CampaignId::generate(),
@@ -271,23 +346,36 @@ pub fn create_campaign(connection: &mut DbConnection, campaign: &NewCampaign, no
 }
 
 pub fn list_campaigns(connection: &mut DbConnection) -> Result<Vec<Campaign>, AdsError> {
-    let rows: Vec<CampaignRow> = ads_campaigns::table.select(campaign_columns()).order(ads_campaigns::id).load(connection)?;
+    let rows: Vec<CampaignRow> = ads_campaigns::table
+        .select(campaign_columns())
+        .order(ads_campaigns::id)
+        .load(connection)?;
     rows.into_iter().map(Campaign::from_row).collect()
 }
 
 fn find_campaign(connection: &mut DbConnection, id: CampaignId) -> Result<Campaign, AdsError> {
-    let row: Option<CampaignRow> =
-        ads_campaigns::table.find(id.to_string()).select(campaign_columns()).first(connection).optional()?;
+    let row: Option<CampaignRow> = ads_campaigns::table
+        .find(id.to_string())
+        .select(campaign_columns())
+        .first(connection)
+        .optional()?;
     Campaign::from_row(row.ok_or(AdsError::NotFound { what: "campaign" })?)
 }
 
 /// Pauses, resumes or ends a campaign. Ending is final: an ended campaign's remaining budget is
 /// released, and it never serves again.
-pub fn update_campaign_status(connection: &mut DbConnection, id: CampaignId, status: CampaignStatus) -> Result<Campaign, AdsError> {
+pub fn update_campaign_status(
+    connection: &mut DbConnection,
+    id: CampaignId,
+    status: CampaignStatus,
+) -> Result<Campaign, AdsError> {
     write_transaction(connection, |connection| {
         let campaign = find_campaign(connection, id)?;
         if campaign.status == CampaignStatus::Ended && status != CampaignStatus::Ended {
-            return Err(AdsError::InvalidStatusChange { from: campaign.status, to: status });
+            return Err(AdsError::InvalidStatusChange {
+                from: campaign.status,
+                to: status,
+            });
         }
         diesel::update(ads_campaigns::table.find(id.to_string()))
             .set(ads_campaigns::status.eq(status.as_str()))
@@ -358,16 +446,24 @@ fn is_allowed_size(size: SlotSize) -> bool {
 /// bytes in blob storage under [`CreativeImage::key`], then calls [`create_creative`].
 pub fn validate_creative_image(bytes: Vec<u8>, size: SlotSize) -> Result<CreativeImage, AdsError> {
     if !is_allowed_size(size) {
-        return Err(AdsError::InvalidInput(format!("{size} is not an accepted creative size")));
+        return Err(AdsError::InvalidInput(format!(
+            "{size} is not an accepted creative size"
+        )));
     }
     if bytes.is_empty() || bytes.len() > CREATIVE_IMAGE_BYTES_MAX {
-        return Err(AdsError::InvalidImage(format!("an image is 1 to {CREATIVE_IMAGE_BYTES_MAX} bytes")));
+        return Err(AdsError::InvalidImage(format!(
+            "an image is 1 to {CREATIVE_IMAGE_BYTES_MAX} bytes"
+        )));
     }
     let format = match image::guess_format(&bytes) {
         Ok(image::ImageFormat::Png) => ImageFormat::Png,
         Ok(image::ImageFormat::Jpeg) => ImageFormat::Jpeg,
         Ok(image::ImageFormat::Gif) => ImageFormat::Gif,
-        _ => return Err(AdsError::InvalidImage("not a PNG, JPEG or GIF file".to_owned())),
+        _ => {
+            return Err(AdsError::InvalidImage(
+                "not a PNG, JPEG or GIF file".to_owned(),
+            ));
+        }
     };
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(u32::from(size.width_pixels()));
@@ -381,12 +477,25 @@ pub fn validate_creative_image(bytes: Vec<u8>, size: SlotSize) -> Result<Creativ
     let mut reader = image::ImageReader::with_format(Cursor::new(&bytes), decoder_format);
     reader.limits(limits);
     // Decoding the whole picture, not only its header, proves the file is what it claims.
-    let decoded = reader.decode().map_err(|error| AdsError::InvalidImage(format!("cannot decode: {error}")))?;
-    let expected = (u32::from(size.width_pixels()), u32::from(size.height_pixels()));
+    let decoded = reader
+        .decode()
+        .map_err(|error| AdsError::InvalidImage(format!("cannot decode: {error}")))?;
+    let expected = (
+        u32::from(size.width_pixels()),
+        u32::from(size.height_pixels()),
+    );
     if (decoded.width(), decoded.height()) != expected {
-        return Err(AdsError::InvalidImage(format!("the image is {}x{}, not {size}", decoded.width(), decoded.height())));
+        return Err(AdsError::InvalidImage(format!(
+            "the image is {}x{}, not {size}",
+            decoded.width(),
+            decoded.height()
+        )));
     }
-    let key = format!("creatives/{}.{}", uuid::Uuid::now_v7().simple(), format.extension());
+    let key = format!(
+        "creatives/{}.{}",
+        uuid::Uuid::now_v7().simple(),
+        format.extension()
+    );
     Ok(CreativeImage { key, format, bytes })
 }
 
@@ -394,7 +503,9 @@ pub fn validate_creative_image(bytes: Vec<u8>, size: SlotSize) -> Result<Creativ
 fn checked_link_url(text: &str) -> Result<String, AdsError> {
     let invalid = |why: &str| AdsError::InvalidInput(format!("link URL {why}"));
     if text.len() > LINK_URL_BYTES_MAX {
-        return Err(invalid(&format!("must be at most {LINK_URL_BYTES_MAX} bytes")));
+        return Err(invalid(&format!(
+            "must be at most {LINK_URL_BYTES_MAX} bytes"
+        )));
     }
     let url = url::Url::parse(text).map_err(|error| invalid(&format!("is not a URL: {error}")))?;
     if url.scheme() != "https" {
@@ -442,7 +553,9 @@ pub fn create_creative(
     now: NaiveDateTime,
 ) -> Result<CreativeRecord, AdsError> {
     if !is_allowed_size(size) {
-        return Err(AdsError::InvalidInput(format!("{size} is not an accepted creative size")));
+        return Err(AdsError::InvalidInput(format!(
+            "{size} is not an accepted creative size"
+        )));
     }
     let record = CreativeRecord {
         // A UUID's hyphenated text is a valid creative id (36 characters of [0-9a-f-]).
@@ -450,7 +563,12 @@ pub fn create_creative(
             .map_err(|error| AdsError::InvalidInput(error.to_string()))?,
         campaign: creative.campaign,
         size,
-        headline: checked_text("headline", &creative.headline, HEADLINE_CHARACTERS_MAX, false)?,
+        headline: checked_text(
+            "headline",
+            &creative.headline,
+            HEADLINE_CHARACTERS_MAX,
+            false,
+        )?,
         body: checked_text("body", &creative.body, BODY_CHARACTERS_MAX, true)?,
         link_url: checked_link_url(&creative.link_url)?,
         image_key: image.key.clone(),
@@ -481,10 +599,24 @@ pub fn create_creative(
     })
 }
 
-type CreativeRow = (String, String, String, String, String, String, String, String, i64, NaiveDateTime);
+type CreativeRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    NaiveDateTime,
+);
 
 /// The creatives of a campaign, oldest first; `NotFound` for an unknown campaign.
-pub fn list_creatives(connection: &mut DbConnection, campaign: CampaignId) -> Result<Vec<CreativeRecord>, AdsError> {
+pub fn list_creatives(
+    connection: &mut DbConnection,
+    campaign: CampaignId,
+) -> Result<Vec<CreativeRecord>, AdsError> {
     find_campaign(connection, campaign)?;
     let rows: Vec<CreativeRow> = ads_creatives::table
         .filter(ads_creatives::campaign_id.eq(campaign.to_string()))
@@ -503,11 +635,11 @@ pub fn list_creatives(connection: &mut DbConnection, campaign: CampaignId) -> Re
         .order(ads_creatives::id)
         .load(connection)?;
     rows.into_iter()
-        .map(|(id, campaign, size, headline, body, link_url, image_key, image_content_type, image_bytes, created_at)| {
-            Ok(CreativeRecord {
-                id: CreativeId::parse(&id).map_err(|_| AdsError::CorruptRow(format!("creative id {id:?}")))?,
-                campaign: parse_id(&campaign, "campaign id")?,
-                size: parse_id(&size, "creative size")?,
+        .map(
+            |(
+                id,
+                campaign,
+                size,
                 headline,
                 body,
                 link_url,
@@ -515,8 +647,22 @@ pub fn list_creatives(connection: &mut DbConnection, campaign: CampaignId) -> Re
                 image_content_type,
                 image_bytes,
                 created_at,
-            })
-        })
+            )| {
+                Ok(CreativeRecord {
+                    id: CreativeId::parse(&id)
+                        .map_err(|_| AdsError::CorruptRow(format!("creative id {id:?}")))?,
+                    campaign: parse_id(&campaign, "campaign id")?,
+                    size: parse_id(&size, "creative size")?,
+                    headline,
+                    body,
+                    link_url,
+                    image_key,
+                    image_content_type,
+                    image_bytes,
+                    created_at,
+                })
+            },
+        )
         .collect()
 }
 
@@ -556,7 +702,10 @@ pub struct StoredCreativeImage {
 
 /// The stored image of any creative, whatever its campaign's state: an agent may still hold an
 /// offer from before a campaign ended. [`AdsError::NotFound`] for an unknown id.
-pub fn creative_image(connection: &mut DbConnection, creative: &CreativeId) -> Result<StoredCreativeImage, AdsError> {
+pub fn creative_image(
+    connection: &mut DbConnection,
+    creative: &CreativeId,
+) -> Result<StoredCreativeImage, AdsError> {
     let (key, content_type): (String, String) = ads_creatives::table
         .filter(ads_creatives::id.eq(creative.as_str()))
         .select((ads_creatives::image_key, ads_creatives::image_content_type))
@@ -564,11 +713,16 @@ pub fn creative_image(connection: &mut DbConnection, creative: &CreativeId) -> R
         .optional()?
         .ok_or(AdsError::NotFound { what: "creative" })?;
     // The store joins the key to its data directory: accept only the shape this crate makes.
-    let well_formed = key.strip_prefix("creatives/").and_then(|name| name.split_once('.')).is_some_and(|(id, extension)| {
-        id.len() == 32
-            && id.bytes().all(|byte| byte.is_ascii_hexdigit())
-            && [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif].iter().any(|format| format.extension() == extension)
-    });
+    let well_formed = key
+        .strip_prefix("creatives/")
+        .and_then(|name| name.split_once('.'))
+        .is_some_and(|(id, extension)| {
+            id.len() == 32
+                && id.bytes().all(|byte| byte.is_ascii_hexdigit())
+                && [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::Gif]
+                    .iter()
+                    .any(|format| format.extension() == extension)
+        });
     if !well_formed {
         return Err(AdsError::CorruptRow(format!("creative image key {key:?}")));
     }
@@ -588,7 +742,8 @@ fn pacing_allowance_micro_cents(
     let budget_micro = i128::from(budget.0) * i128::from(MICRO_CENTS_PER_CENT);
     let flight_seconds = i128::from((ends_at - starts_at).num_seconds().max(1));
     let elapsed_seconds = i128::from((now - starts_at).num_seconds()).clamp(0, flight_seconds);
-    let paced = budget_micro * elapsed_seconds / flight_seconds + budget_micro * i128::from(margin_bps) / BASIS_POINTS_PER_WHOLE;
+    let paced = budget_micro * elapsed_seconds / flight_seconds
+        + budget_micro * i128::from(margin_bps) / BASIS_POINTS_PER_WHOLE;
     let impression = i128::from(cpm.0) * i128::from(IMPRESSION_MICRO_CENTS_PER_CPM_CENT);
     paced.min(budget_micro - impression)
 }
@@ -604,39 +759,81 @@ pub fn eligible_creatives(
     rng: &mut impl Rng,
     settings: &AdsSettings,
 ) -> Result<Vec<CreativeOffer>, AdsError> {
-    type OfferRow = (String, String, String, String, String, String, i64, i64, i64, NaiveDateTime, NaiveDateTime);
-    let rows: Vec<OfferRow> =
-        ads_creatives::table
-            .inner_join(ads_campaigns::table)
-            .filter(ads_creatives::size.eq(size.to_string()))
-            .filter(ads_campaigns::status.eq(CampaignStatus::Active.as_str()))
-            .filter(ads_campaigns::starts_at.le(now))
-            .filter(ads_campaigns::ends_at.gt(now))
-            .select((
-                ads_creatives::id,
-                ads_creatives::headline,
-                ads_creatives::body,
-                ads_creatives::link_url,
-                ads_creatives::image_key,
-                ads_creatives::image_content_type,
-                ads_campaigns::cpm_cents,
-                ads_campaigns::budget_cents,
-                ads_campaigns::spent_micro_cents,
-                ads_campaigns::starts_at,
-                ads_campaigns::ends_at,
-            ))
-            .order(ads_creatives::id)
-            .load(connection)?;
+    type OfferRow = (
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        NaiveDateTime,
+        NaiveDateTime,
+    );
+    let rows: Vec<OfferRow> = ads_creatives::table
+        .inner_join(ads_campaigns::table)
+        .filter(ads_creatives::size.eq(size.to_string()))
+        .filter(ads_campaigns::status.eq(CampaignStatus::Active.as_str()))
+        .filter(ads_campaigns::starts_at.le(now))
+        .filter(ads_campaigns::ends_at.gt(now))
+        .select((
+            ads_creatives::id,
+            ads_creatives::headline,
+            ads_creatives::body,
+            ads_creatives::link_url,
+            ads_creatives::image_key,
+            ads_creatives::image_content_type,
+            ads_campaigns::cpm_cents,
+            ads_campaigns::budget_cents,
+            ads_campaigns::spent_micro_cents,
+            ads_campaigns::starts_at,
+            ads_campaigns::ends_at,
+        ))
+        .order(ads_creatives::id)
+        .load(connection)?;
     let mut candidates = Vec::new();
-    for (id, headline, body, link_url, image_key, image_content_type, cpm_cents, budget_cents, spent, starts_at, ends_at) in rows {
-        let allowance =
-            pacing_allowance_micro_cents(Cents(budget_cents), Cents(cpm_cents), starts_at, ends_at, now, settings.pacing_margin_bps);
+    for (
+        id,
+        headline,
+        body,
+        link_url,
+        image_key,
+        image_content_type,
+        cpm_cents,
+        budget_cents,
+        spent,
+        starts_at,
+        ends_at,
+    ) in rows
+    {
+        let allowance = pacing_allowance_micro_cents(
+            Cents(budget_cents),
+            Cents(cpm_cents),
+            starts_at,
+            ends_at,
+            now,
+            settings.pacing_margin_bps,
+        );
         if i128::from(spent) > allowance {
             continue;
         }
-        let creative_id = CreativeId::parse(&id).map_err(|_| AdsError::CorruptRow(format!("creative id {id:?}")))?;
+        let creative_id = CreativeId::parse(&id)
+            .map_err(|_| AdsError::CorruptRow(format!("creative id {id:?}")))?;
         let weight = u64::try_from(cpm_cents).unwrap_or(0);
-        candidates.push((weight, CreativeOffer { creative_id, size, headline, body, link_url, image_key, image_content_type }));
+        candidates.push((
+            weight,
+            CreativeOffer {
+                creative_id,
+                size,
+                headline,
+                body,
+                link_url,
+                image_key,
+                image_content_type,
+            },
+        ));
     }
     let mut offers = Vec::with_capacity(settings.offers_max.min(candidates.len()));
     while offers.len() < settings.offers_max && !candidates.is_empty() {
@@ -664,7 +861,9 @@ mod tests {
     use super::*;
 
     fn at(day: u32, hour: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 11, day).and_then(|date| date.and_hms_opt(hour, 0, 0)).unwrap_or_default()
+        NaiveDate::from_ymd_opt(2026, 11, day)
+            .and_then(|date| date.and_hms_opt(hour, 0, 0))
+            .unwrap_or_default()
     }
 
     #[test]
@@ -682,7 +881,11 @@ mod tests {
             (at(20, 0), 0, budget_micro - 200_000),
         ];
         for (now, margin, expected) in cases {
-            assert_eq!(pacing_allowance_micro_cents(budget, cpm, at(1, 0), at(11, 0), now, margin), expected, "{now} {margin}");
+            assert_eq!(
+                pacing_allowance_micro_cents(budget, cpm, at(1, 0), at(11, 0), now, margin),
+                expected,
+                "{now} {margin}"
+            );
         }
     }
 
@@ -701,6 +904,12 @@ mod tests {
             // `https:///nohost` normalises to host "nohost": still a real host, so accepted.
             assert_eq!(checked_link_url(url).is_ok(), accepted, "{url}");
         }
-        assert!(checked_link_url(&format!("https://example.com/{}", "a".repeat(LINK_URL_BYTES_MAX))).is_err());
+        assert!(
+            checked_link_url(&format!(
+                "https://example.com/{}",
+                "a".repeat(LINK_URL_BYTES_MAX)
+            ))
+            .is_err()
+        );
     }
 }

@@ -54,13 +54,17 @@ pub fn create_pairing_code(
 ) -> Result<PairingCodeIssued, AdsError> {
     let mut random = rand::rng();
     let code: String = (0..PAIRING_CODE_LENGTH)
-        .map(|_| char::from(PAIRING_CODE_ALPHABET[random.random_range(0..PAIRING_CODE_ALPHABET.len())]))
+        .map(|_| {
+            char::from(PAIRING_CODE_ALPHABET[random.random_range(0..PAIRING_CODE_ALPHABET.len())])
+        })
         .collect();
     let expires_at = now + chrono_duration(settings.pairing_code_lifetime);
     write_transaction(connection, |connection| {
         let recent: i64 = ads_pairing_codes::table
             .filter(ads_pairing_codes::user_id.eq(user.to_string()))
-            .filter(ads_pairing_codes::created_at.gt(now - chrono::TimeDelta::seconds(HOUR_SECONDS)))
+            .filter(
+                ads_pairing_codes::created_at.gt(now - chrono::TimeDelta::seconds(HOUR_SECONDS)),
+            )
             .count()
             .get_result(connection)?;
         if recent >= settings.pairing_codes_per_hour_max {
@@ -87,18 +91,25 @@ pub fn pair_device(
     public_key: &PublicKey,
     now: NaiveDateTime,
 ) -> Result<Device, AdsError> {
-    let verifying_key = public_key.verifying_key().map_err(|_| AdsError::InvalidPublicKey)?;
+    let verifying_key = public_key
+        .verifying_key()
+        .map_err(|_| AdsError::InvalidPublicKey)?;
     // Small-order keys would let "signatures" verify for many messages.
     if verifying_key.is_weak() {
         return Err(AdsError::InvalidPublicKey);
     }
     let hash = code_hash(code.as_str());
     write_transaction(connection, |connection| {
-        let stored: Option<(String, NaiveDateTime, Option<NaiveDateTime>)> = ads_pairing_codes::table
-            .find(&hash)
-            .select((ads_pairing_codes::user_id, ads_pairing_codes::expires_at, ads_pairing_codes::used_at))
-            .first(connection)
-            .optional()?;
+        let stored: Option<(String, NaiveDateTime, Option<NaiveDateTime>)> =
+            ads_pairing_codes::table
+                .find(&hash)
+                .select((
+                    ads_pairing_codes::user_id,
+                    ads_pairing_codes::expires_at,
+                    ads_pairing_codes::used_at,
+                ))
+                .first(connection)
+                .optional()?;
         let (user_id, expires_at, used_at) = stored.ok_or(AdsError::PairingCodeUnknown)?;
         if used_at.is_some() {
             return Err(AdsError::PairingCodeUsed);
@@ -107,14 +118,18 @@ pub fn pair_device(
             return Err(AdsError::PairingCodeExpired);
         }
         let key_text = public_key.to_string();
-        let key_taken: i64 =
-            ads_devices::table.filter(ads_devices::public_key.eq(&key_text)).count().get_result(connection)?;
+        let key_taken: i64 = ads_devices::table
+            .filter(ads_devices::public_key.eq(&key_text))
+            .count()
+            .get_result(connection)?;
         if key_taken > 0 {
             return Err(AdsError::PublicKeyTaken);
         }
         let device = Device {
             id: DeviceId(uuid::Uuid::now_v7()),
-            user: user_id.parse().map_err(|_| AdsError::CorruptRow(format!("user id {user_id:?}")))?,
+            user: user_id
+                .parse()
+                .map_err(|_| AdsError::CorruptRow(format!("user id {user_id:?}")))?,
             public_key: *public_key,
             paired_at: now,
             revoked_at: None,
@@ -122,9 +137,16 @@ pub fn pair_device(
         };
         // Claiming the code with a condition makes two concurrent pairings with one code
         // produce exactly one device.
-        let claimed = diesel::update(ads_pairing_codes::table.find(&hash).filter(ads_pairing_codes::used_at.is_null()))
-            .set((ads_pairing_codes::used_at.eq(now), ads_pairing_codes::device_id.eq(device.id.0.to_string())))
-            .execute(connection)?;
+        let claimed = diesel::update(
+            ads_pairing_codes::table
+                .find(&hash)
+                .filter(ads_pairing_codes::used_at.is_null()),
+        )
+        .set((
+            ads_pairing_codes::used_at.eq(now),
+            ads_pairing_codes::device_id.eq(device.id.0.to_string()),
+        ))
+        .execute(connection)?;
         if claimed == 0 {
             return Err(AdsError::PairingCodeUsed);
         }
@@ -140,7 +162,14 @@ pub fn pair_device(
     })
 }
 
-type DeviceRow = (String, String, String, NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>);
+type DeviceRow = (
+    String,
+    String,
+    String,
+    NaiveDateTime,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
 
 fn device_from_row(row: DeviceRow) -> Result<Device, AdsError> {
     let (id, user, public_key, paired_at, revoked_at, last_batch_at) = row;
@@ -148,7 +177,9 @@ fn device_from_row(row: DeviceRow) -> Result<Device, AdsError> {
     Ok(Device {
         id: DeviceId(uuid::Uuid::parse_str(&id).map_err(|_| corrupt("device id", &id))?),
         user: user.parse().map_err(|_| corrupt("user id", &user))?,
-        public_key: public_key.parse().map_err(|_| corrupt("public key", &public_key))?,
+        public_key: public_key
+            .parse()
+            .map_err(|_| corrupt("public key", &public_key))?,
         paired_at,
         revoked_at,
         last_batch_at,
@@ -184,15 +215,26 @@ pub fn list_devices(connection: &mut DbConnection, user: UserId) -> Result<Vec<D
 }
 
 /// Any device by id, whoever owns it (for intake and the operator's flags).
-pub(crate) fn find_device(connection: &mut DbConnection, device: DeviceId) -> Result<Option<Device>, AdsError> {
-    let row: Option<DeviceRow> =
-        ads_devices::table.find(device.0.to_string()).select(device_columns()).first(connection).optional()?;
+pub(crate) fn find_device(
+    connection: &mut DbConnection,
+    device: DeviceId,
+) -> Result<Option<Device>, AdsError> {
+    let row: Option<DeviceRow> = ads_devices::table
+        .find(device.0.to_string())
+        .select(device_columns())
+        .first(connection)
+        .optional()?;
     row.map(device_from_row).transpose()
 }
 
 /// Revokes one of the account's devices: its further batches are refused. Another account's
 /// device is [`AdsError::NotFound`]. Revoking twice keeps the first time.
-pub fn revoke_device(connection: &mut DbConnection, user: UserId, device: DeviceId, now: NaiveDateTime) -> Result<Device, AdsError> {
+pub fn revoke_device(
+    connection: &mut DbConnection,
+    user: UserId,
+    device: DeviceId,
+    now: NaiveDateTime,
+) -> Result<Device, AdsError> {
     write_transaction(connection, |connection| {
         let found = find_device(connection, device)?.filter(|found| found.user == user);
         let found = found.ok_or(AdsError::NotFound { what: "device" })?;
@@ -202,6 +244,9 @@ pub fn revoke_device(connection: &mut DbConnection, user: UserId, device: Device
         diesel::update(ads_devices::table.find(device.0.to_string()))
             .set(ads_devices::revoked_at.eq(now))
             .execute(connection)?;
-        Ok(Device { revoked_at: Some(now), ..found })
+        Ok(Device {
+            revoked_at: Some(now),
+            ..found
+        })
     })
 }

@@ -9,10 +9,10 @@ use megabox_database::{DbConnection, write_transaction};
 use megabox_domain::{MicroCents, UserId};
 use megabox_protocol::DeviceId;
 
+use crate::AdsError;
 use crate::devices::find_device;
 use crate::schema::{ads_devices, ads_flags, ads_revenue};
 use crate::settle::{self, RevenueScope};
-use crate::AdsError;
 
 const REASON_CHARACTERS_MAX: usize = 500;
 
@@ -47,22 +47,40 @@ pub struct Flag {
 fn checked_reason(reason: &str) -> Result<String, AdsError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > REASON_CHARACTERS_MAX {
-        return Err(AdsError::InvalidInput(format!("a flag reason is 1 to {REASON_CHARACTERS_MAX} characters")));
+        return Err(AdsError::InvalidInput(format!(
+            "a flag reason is 1 to {REASON_CHARACTERS_MAX} characters"
+        )));
     }
     Ok(reason.to_owned())
 }
 
 /// True when the device or its account is flagged.
-pub(crate) fn is_flagged(connection: &mut DbConnection, device: DeviceId, user: UserId) -> Result<bool, diesel::result::Error> {
-    let device_flag = ads_flags::kind.eq(FlagKind::Device.as_str()).and(ads_flags::subject_id.eq(device.0.to_string()));
-    let account_flag = ads_flags::kind.eq(FlagKind::Account.as_str()).and(ads_flags::subject_id.eq(user.to_string()));
-    let count: i64 = ads_flags::table.filter(device_flag.or(account_flag)).count().get_result(connection)?;
+pub(crate) fn is_flagged(
+    connection: &mut DbConnection,
+    device: DeviceId,
+    user: UserId,
+) -> Result<bool, diesel::result::Error> {
+    let device_flag = ads_flags::kind
+        .eq(FlagKind::Device.as_str())
+        .and(ads_flags::subject_id.eq(device.0.to_string()));
+    let account_flag = ads_flags::kind
+        .eq(FlagKind::Account.as_str())
+        .and(ads_flags::subject_id.eq(user.to_string()));
+    let count: i64 = ads_flags::table
+        .filter(device_flag.or(account_flag))
+        .count()
+        .get_result(connection)?;
     Ok(count > 0)
 }
 
 /// Flags one device. Running it again (say after a crash) finishes any clawback left undone and
 /// keeps the first reason.
-pub fn flag_device(connection: &mut DbConnection, device: DeviceId, reason: &str, now: NaiveDateTime) -> Result<Flag, AdsError> {
+pub fn flag_device(
+    connection: &mut DbConnection,
+    device: DeviceId,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<Flag, AdsError> {
     let reason = checked_reason(reason)?;
     write_transaction(connection, |connection| {
         find_device(connection, device)?.ok_or(AdsError::NotFound { what: "device" })?;
@@ -71,26 +89,49 @@ pub fn flag_device(connection: &mut DbConnection, device: DeviceId, reason: &str
         diesel::update(ads_devices::table.find(device.0.to_string()))
             .set(ads_devices::last_sequence.eq(ads_devices::last_sequence))
             .execute(connection)?;
-        insert_flag(connection, FlagKind::Device, &device.0.to_string(), &reason, now)
+        insert_flag(
+            connection,
+            FlagKind::Device,
+            &device.0.to_string(),
+            &reason,
+            now,
+        )
     })?;
     claw_back(connection, RevenueScope::Device(device), now)?;
     find_flag(connection, FlagKind::Device, &device.0.to_string())
 }
 
 /// Flags an account: all its devices are refused and all their revenue is clawed back.
-pub fn flag_account(connection: &mut DbConnection, user: UserId, reason: &str, now: NaiveDateTime) -> Result<Flag, AdsError> {
+pub fn flag_account(
+    connection: &mut DbConnection,
+    user: UserId,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<Flag, AdsError> {
     let reason = checked_reason(reason)?;
     write_transaction(connection, |connection| {
         diesel::update(ads_devices::table.filter(ads_devices::user_id.eq(user.to_string())))
             .set(ads_devices::last_sequence.eq(ads_devices::last_sequence))
             .execute(connection)?;
-        insert_flag(connection, FlagKind::Account, &user.to_string(), &reason, now)
+        insert_flag(
+            connection,
+            FlagKind::Account,
+            &user.to_string(),
+            &reason,
+            now,
+        )
     })?;
     claw_back(connection, RevenueScope::Account(user), now)?;
     find_flag(connection, FlagKind::Account, &user.to_string())
 }
 
-fn insert_flag(connection: &mut DbConnection, kind: FlagKind, subject_id: &str, reason: &str, now: NaiveDateTime) -> Result<(), AdsError> {
+fn insert_flag(
+    connection: &mut DbConnection,
+    kind: FlagKind,
+    subject_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), AdsError> {
     diesel::sql_query(
         "INSERT INTO ads_flags (kind, subject_id, reason, flagged_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (kind, subject_id) DO NOTHING",
@@ -104,7 +145,11 @@ fn insert_flag(connection: &mut DbConnection, kind: FlagKind, subject_id: &str, 
 }
 
 /// Hands any revenue of the scope still waiting to royalties, then claws all of it back.
-fn claw_back(connection: &mut DbConnection, scope: RevenueScope, now: NaiveDateTime) -> Result<(), AdsError> {
+fn claw_back(
+    connection: &mut DbConnection,
+    scope: RevenueScope,
+    now: NaiveDateTime,
+) -> Result<(), AdsError> {
     settle::record_pending_revenue(connection, scope, now)?;
     let mut query = ads_revenue::table
         .filter(ads_revenue::recorded_at.is_not_null())
@@ -112,34 +157,63 @@ fn claw_back(connection: &mut DbConnection, scope: RevenueScope, now: NaiveDateT
         .select(ads_revenue::source_id)
         .into_boxed();
     query = match scope {
-        RevenueScope::Device(device) => query.filter(ads_revenue::device_id.eq(device.0.to_string())),
+        RevenueScope::Device(device) => {
+            query.filter(ads_revenue::device_id.eq(device.0.to_string()))
+        }
         RevenueScope::Account(user) => query.filter(ads_revenue::user_id.eq(user.to_string())),
         RevenueScope::All => query,
     };
     let source_ids: Vec<String> = query.load(connection)?;
     for source_id in source_ids {
         royalties::clawback_ad_revenue(connection, &source_id, now)?;
-        diesel::update(ads_revenue::table.find(&source_id)).set(ads_revenue::clawed_back_at.eq(now)).execute(connection)?;
+        diesel::update(ads_revenue::table.find(&source_id))
+            .set(ads_revenue::clawed_back_at.eq(now))
+            .execute(connection)?;
     }
     Ok(())
 }
 
-fn clawed_back_total(connection: &mut DbConnection, kind: FlagKind, subject_id: &str) -> Result<MicroCents, AdsError> {
-    let query = ads_revenue::table.filter(ads_revenue::clawed_back_at.is_not_null()).select(ads_revenue::amount_micro_cents);
+fn clawed_back_total(
+    connection: &mut DbConnection,
+    kind: FlagKind,
+    subject_id: &str,
+) -> Result<MicroCents, AdsError> {
+    let query = ads_revenue::table
+        .filter(ads_revenue::clawed_back_at.is_not_null())
+        .select(ads_revenue::amount_micro_cents);
     let amounts: Vec<i64> = match kind {
-        FlagKind::Device => query.filter(ads_revenue::device_id.eq(subject_id)).load(connection)?,
-        FlagKind::Account => query.filter(ads_revenue::user_id.eq(subject_id)).load(connection)?,
+        FlagKind::Device => query
+            .filter(ads_revenue::device_id.eq(subject_id))
+            .load(connection)?,
+        FlagKind::Account => query
+            .filter(ads_revenue::user_id.eq(subject_id))
+            .load(connection)?,
     };
-    amounts.into_iter().try_fold(MicroCents::ZERO, |total, amount| total.checked_add(MicroCents(amount))).map_err(|_| AdsError::Overflow)
+    amounts
+        .into_iter()
+        .try_fold(MicroCents::ZERO, |total, amount| {
+            total.checked_add(MicroCents(amount))
+        })
+        .map_err(|_| AdsError::Overflow)
 }
 
-fn find_flag(connection: &mut DbConnection, kind: FlagKind, subject_id: &str) -> Result<Flag, AdsError> {
+fn find_flag(
+    connection: &mut DbConnection,
+    kind: FlagKind,
+    subject_id: &str,
+) -> Result<Flag, AdsError> {
     let (reason, flagged_at): (String, NaiveDateTime) = ads_flags::table
         .find((kind.as_str(), subject_id))
         .select((ads_flags::reason, ads_flags::flagged_at))
         .first(connection)?;
     let clawed_back = clawed_back_total(connection, kind, subject_id)?;
-    Ok(Flag { kind, subject_id: subject_id.to_owned(), reason, flagged_at, clawed_back })
+    Ok(Flag {
+        kind,
+        subject_id: subject_id.to_owned(),
+        reason,
+        flagged_at,
+        clawed_back,
+    })
 }
 
 /// Every flag, most recent first.

@@ -17,16 +17,19 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use megabox_database::{DbConnection, write_transaction};
-use megabox_protocol::{BatchResponse, DeviceId, EventId, ImpressionBatch, ImpressionEvent, ProtocolError, RejectionReason};
 use megabox_domain::MicroCents;
+use megabox_protocol::{
+    BatchResponse, DeviceId, EventId, ImpressionBatch, ImpressionEvent, ProtocolError,
+    RejectionReason,
+};
 use royalties::{AdRevenueInput, Period};
 use sha2::{Digest, Sha256};
 
 use crate::campaigns::{CampaignStatus, IMPRESSION_MICRO_CENTS_PER_CPM_CENT};
 use crate::devices::{Device, find_device};
 use crate::schema::{ads_batches, ads_campaigns, ads_creatives, ads_devices, ads_impressions};
-use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows, insert_statement};
 use crate::{AdsError, AdsSettings, chrono_duration, day_of, flags};
+use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows, insert_statement};
 
 const MICRO_CENTS_PER_CENT: i64 = 1_000_000;
 /// Length of a time bucket (`megabox_protocol::TIME_BUCKET_SECONDS`); an event may have
@@ -97,7 +100,9 @@ impl Reason {
         match self {
             Reason::Duplicate => RejectionReason::Duplicate,
             Reason::StaleTimestamp | Reason::FutureTimestamp => RejectionReason::Stale,
-            Reason::OverDeviceCap | Reason::OverAccountCap | Reason::OverIpCap => RejectionReason::CapExceeded,
+            Reason::OverDeviceCap | Reason::OverAccountCap | Reason::OverIpCap => {
+                RejectionReason::CapExceeded
+            }
             _ => RejectionReason::UnknownCreative,
         }
     }
@@ -130,7 +135,10 @@ impl IntakeReceipt {
             rejected: self
                 .rejected
                 .iter()
-                .map(|rejected| megabox_protocol::RejectedEvent { event_id: rejected.event_id, reason: rejected.reason.to_protocol() })
+                .map(|rejected| megabox_protocol::RejectedEvent {
+                    event_id: rejected.event_id,
+                    reason: rejected.reason.to_protocol(),
+                })
                 .collect(),
         }
     }
@@ -186,10 +194,14 @@ pub fn intake_batch(
 ) -> Result<IntakeReceipt, AdsError> {
     let sequence = i64::try_from(batch.sequence).map_err(|_| refused(Reason::MalformedBatch))?;
     let device = find_device(connection, batch.device_id)?.ok_or(refused(Reason::UnknownDevice))?;
-    batch.verify(&device.public_key).map_err(|error| match error {
-        ProtocolError::BadSignature | ProtocolError::InvalidPublicKey => refused(Reason::BadSignature),
-        _ => refused(Reason::MalformedBatch),
-    })?;
+    batch
+        .verify(&device.public_key)
+        .map_err(|error| match error {
+            ProtocolError::BadSignature | ProtocolError::InvalidPublicKey => {
+                refused(Reason::BadSignature)
+            }
+            _ => refused(Reason::MalformedBatch),
+        })?;
     if device.revoked_at.is_some() {
         return Err(refused(Reason::RevokedDevice));
     }
@@ -204,8 +216,18 @@ pub fn intake_batch(
             None
         }
     });
-    let context = BatchContext { batch, device: &device, sequence, digest: &digest, client_ip, now, settings };
-    let first = write_transaction(connection, |connection| process(connection, &context, claims.as_deref()));
+    let context = BatchContext {
+        batch,
+        device: &device,
+        sequence,
+        digest: &digest,
+        client_ip,
+        now,
+        settings,
+    };
+    let first = write_transaction(connection, |connection| {
+        process(connection, &context, claims.as_deref())
+    });
     let receipt = match first {
         Ok(receipt) => receipt,
         Err(ProcessError::Ads(error)) => return Err(error),
@@ -214,7 +236,9 @@ pub fn intake_batch(
                 Ok(receipt) => receipt,
                 Err(ProcessError::Ads(error)) => return Err(error),
                 Err(ProcessError::DeduperMissedDuplicate) => {
-                    return Err(AdsError::CorruptRow("a duplicate impression passed the duplicate check".to_owned()));
+                    return Err(AdsError::CorruptRow(
+                        "a duplicate impression passed the duplicate check".to_owned(),
+                    ));
                 }
             }
         }
@@ -305,13 +329,21 @@ const COUNTER_COLUMNS: [&str; 4] = ["scope", "subject", "day", "impressions"];
 
 /// One `ads_daily_counts` row to write: the key and a count.
 fn counter_row((scope, subject, day): &CounterKey, impressions: i64) -> Vec<SqlValue> {
-    vec![SqlValue::Text(scope.as_str().to_owned()), SqlValue::Text(subject.clone()), SqlValue::Text(day.clone()), SqlValue::BigInt(impressions)]
+    vec![
+        SqlValue::Text(scope.as_str().to_owned()),
+        SqlValue::Text(subject.clone()),
+        SqlValue::Text(day.clone()),
+        SqlValue::BigInt(impressions),
+    ]
 }
 
 /// Creates the counter rows that are missing, locks them all (PostgreSQL locks them in the
 /// given order, the keys' sorted order, so batches never deadlock) and fills in their counts —
 /// in one statement.
-fn lock_counters(connection: &mut DbConnection, counters: &mut BTreeMap<CounterKey, (i64, i64)>) -> Result<(), AdsError> {
+fn lock_counters(
+    connection: &mut DbConnection,
+    counters: &mut BTreeMap<CounterKey, (i64, i64)>,
+) -> Result<(), AdsError> {
     let rows = counters.keys().map(|key| counter_row(key, 0)).collect();
     let locked: Vec<CounterRow> = insert_statement(
         connection.backend(),
@@ -339,13 +371,20 @@ fn ip_cap_subject(client_ip: IpAddr) -> String {
         IpAddr::V4(address) => address.to_string(),
         IpAddr::V6(address) => {
             let prefix = u128::from(address) & (u128::MAX << (128 - IPV6_CAP_PREFIX_BITS));
-            format!("{}/{IPV6_CAP_PREFIX_BITS}", std::net::Ipv6Addr::from(prefix))
+            format!(
+                "{}/{IPV6_CAP_PREFIX_BITS}",
+                std::net::Ipv6Addr::from(prefix)
+            )
         }
     }
 }
 
 /// When the event's time bucket starts, or why it is not acceptable now.
-fn event_time(event: &ImpressionEvent, now: NaiveDateTime, settings: &AdsSettings) -> Result<NaiveDateTime, Reason> {
+fn event_time(
+    event: &ImpressionEvent,
+    now: NaiveDateTime,
+    settings: &AdsSettings,
+) -> Result<NaiveDateTime, Reason> {
     let occurred_at = i64::try_from(event.time_bucket.start_unix_seconds())
         .ok()
         .and_then(|seconds| chrono::DateTime::from_timestamp(seconds, 0))
@@ -360,8 +399,20 @@ fn event_time(event: &ImpressionEvent, now: NaiveDateTime, settings: &AdsSetting
     Ok(occurred_at)
 }
 
-fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Option<&[bool]>) -> Result<IntakeReceipt, ProcessError> {
-    let BatchContext { batch, device, sequence, digest, client_ip, now, settings } = *context;
+fn process(
+    connection: &mut DbConnection,
+    context: &BatchContext<'_>,
+    claims: Option<&[bool]>,
+) -> Result<IntakeReceipt, ProcessError> {
+    let BatchContext {
+        batch,
+        device,
+        sequence,
+        digest,
+        client_ip,
+        now,
+        settings,
+    } = *context;
     let device_id = device.id.0.to_string();
     let user_id = device.user.to_string();
 
@@ -382,7 +433,8 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         }
         // A resend of a processed batch: the same answer and no other effect (the
         // `last_batch_at` touch above only records the contact).
-        return serde_json::from_str(&receipt).map_err(|error| AdsError::CorruptRow(format!("batch receipt: {error}")).into());
+        return serde_json::from_str(&receipt)
+            .map_err(|error| AdsError::CorruptRow(format!("batch receipt: {error}")).into());
     }
     if last_sequence.is_some_and(|last| sequence <= last) {
         return Err(refused(Reason::StaleSequence).into());
@@ -397,34 +449,65 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
     // Events already recorded for this device. Events the deduper just claimed as new skip this
     // lookup; the insert below still proves them new.
     let needs_lookup = |index: usize| claims.is_none_or(|claims| !claims[index]);
-    let lookup_events: Vec<String> =
-        batch.events.iter().enumerate().filter(|(index, _)| needs_lookup(*index)).map(|(_, event)| event.event_id.0.to_string()).collect();
-    let lookup_nonces: Vec<String> =
-        batch.events.iter().enumerate().filter(|(index, _)| needs_lookup(*index)).map(|(_, event)| event.nonce.to_string()).collect();
-    let (seen_events, seen_nonces): (HashSet<String>, HashSet<String>) = if lookup_events.is_empty() {
+    let lookup_events: Vec<String> = batch
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| needs_lookup(*index))
+        .map(|(_, event)| event.event_id.0.to_string())
+        .collect();
+    let lookup_nonces: Vec<String> = batch
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| needs_lookup(*index))
+        .map(|(_, event)| event.nonce.to_string())
+        .collect();
+    let (seen_events, seen_nonces): (HashSet<String>, HashSet<String>) = if lookup_events.is_empty()
+    {
         (HashSet::new(), HashSet::new())
     } else {
         let rows: Vec<(String, String)> = ads_impressions::table
             .filter(ads_impressions::device_id.eq(&device_id))
-            .filter(ads_impressions::event_id.eq_any(&lookup_events).or(ads_impressions::nonce.eq_any(&lookup_nonces)))
+            .filter(
+                ads_impressions::event_id
+                    .eq_any(&lookup_events)
+                    .or(ads_impressions::nonce.eq_any(&lookup_nonces)),
+            )
             .select((ads_impressions::event_id, ads_impressions::nonce))
             .load(connection)?;
         rows.into_iter().unzip()
     };
 
     // Creatives and their campaigns, then the campaigns locked in id order (no deadlocks).
-    let creative_ids: BTreeSet<&str> = batch.events.iter().map(|event| event.creative_id.as_str()).collect();
+    let creative_ids: BTreeSet<&str> = batch
+        .events
+        .iter()
+        .map(|event| event.creative_id.as_str())
+        .collect();
     let creatives: HashMap<String, (String, String)> = ads_creatives::table
         .filter(ads_creatives::id.eq_any(&creative_ids))
-        .select((ads_creatives::id, ads_creatives::size, ads_creatives::campaign_id))
+        .select((
+            ads_creatives::id,
+            ads_creatives::size,
+            ads_creatives::campaign_id,
+        ))
         .load::<(String, String, String)>(connection)?
         .into_iter()
         .map(|(id, size, campaign)| (id, (size, campaign)))
         .collect();
-    let campaign_ids: BTreeSet<&String> = creatives.values().map(|(_, campaign)| campaign).collect();
+    let campaign_ids: BTreeSet<&String> =
+        creatives.values().map(|(_, campaign)| campaign).collect();
     let mut campaigns: HashMap<String, CampaignState> = HashMap::new();
     for campaign_id in campaign_ids {
-        let CampaignRow { cpm_cents, budget_cents, spent_micro_cents, starts_at, ends_at, status } = diesel::sql_query(
+        let CampaignRow {
+            cpm_cents,
+            budget_cents,
+            spent_micro_cents,
+            starts_at,
+            ends_at,
+            status,
+        } = diesel::sql_query(
             "UPDATE ads_campaigns SET spent_micro_cents = spent_micro_cents WHERE id = $1 \
              RETURNING cpm_cents, budget_cents, spent_micro_cents, starts_at, ends_at, status",
         )
@@ -433,8 +516,12 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         campaigns.insert(
             campaign_id.clone(),
             CampaignState {
-                cost_micro_cents: cpm_cents.checked_mul(IMPRESSION_MICRO_CENTS_PER_CPM_CENT).ok_or(AdsError::Overflow)?,
-                budget_micro_cents: budget_cents.checked_mul(MICRO_CENTS_PER_CENT).ok_or(AdsError::Overflow)?,
+                cost_micro_cents: cpm_cents
+                    .checked_mul(IMPRESSION_MICRO_CENTS_PER_CPM_CENT)
+                    .ok_or(AdsError::Overflow)?,
+                budget_micro_cents: budget_cents
+                    .checked_mul(MICRO_CENTS_PER_CENT)
+                    .ok_or(AdsError::Overflow)?,
                 spent_micro_cents,
                 starts_at,
                 ends_at,
@@ -444,7 +531,11 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
     }
 
     // Daily counters of the days the fresh events fall on, locked in key order.
-    let event_times: Vec<Result<NaiveDateTime, Reason>> = batch.events.iter().map(|event| event_time(event, now, settings)).collect();
+    let event_times: Vec<Result<NaiveDateTime, Reason>> = batch
+        .events
+        .iter()
+        .map(|event| event_time(event, now, settings))
+        .collect();
     let ip_subject = ip_cap_subject(client_ip);
     let counter_key = |scope: CapScope, day: &str| -> CounterKey {
         let subject = match scope {
@@ -454,7 +545,11 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         };
         (scope, subject, day.to_owned())
     };
-    let days: BTreeSet<String> = event_times.iter().flatten().map(|occurred_at| day_of(*occurred_at)).collect();
+    let days: BTreeSet<String> = event_times
+        .iter()
+        .flatten()
+        .map(|occurred_at| day_of(*occurred_at))
+        .collect();
     let mut counters: BTreeMap<CounterKey, (i64, i64)> = BTreeMap::new();
     for day in &days {
         for scope in [CapScope::Account, CapScope::Device, CapScope::Ip] {
@@ -479,28 +574,49 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
                 return Err(Reason::Duplicate);
             }
             let occurred_at = occurred_at?;
-            let (size, campaign_id) = creatives.get(event.creative_id.as_str()).ok_or(Reason::UnknownCreative)?;
+            let (size, campaign_id) = creatives
+                .get(event.creative_id.as_str())
+                .ok_or(Reason::UnknownCreative)?;
             if *size != event.size.to_string() {
                 return Err(Reason::UnknownCreative);
             }
             let campaign = campaigns.get(campaign_id).ok_or(Reason::UnknownCreative)?;
             let bucket_end = occurred_at + chrono::TimeDelta::seconds(BUCKET_SECONDS);
-            if !campaign.active || bucket_end <= campaign.starts_at || occurred_at >= campaign.ends_at {
+            if !campaign.active
+                || bucket_end <= campaign.starts_at
+                || occurred_at >= campaign.ends_at
+            {
                 return Err(Reason::CampaignInactive);
             }
             let day = day_of(occurred_at);
             let caps = [
-                (CapScope::Device, settings.impressions_per_device_per_day_max, Reason::OverDeviceCap),
-                (CapScope::Account, settings.impressions_per_account_per_day_max, Reason::OverAccountCap),
-                (CapScope::Ip, settings.impressions_per_ip_per_day_max, Reason::OverIpCap),
+                (
+                    CapScope::Device,
+                    settings.impressions_per_device_per_day_max,
+                    Reason::OverDeviceCap,
+                ),
+                (
+                    CapScope::Account,
+                    settings.impressions_per_account_per_day_max,
+                    Reason::OverAccountCap,
+                ),
+                (
+                    CapScope::Ip,
+                    settings.impressions_per_ip_per_day_max,
+                    Reason::OverIpCap,
+                ),
             ];
             for (scope, cap, reason) in caps {
-                let (count, added) = counters.get(&counter_key(scope, &day)).copied().unwrap_or((0, 0));
+                let (count, added) = counters
+                    .get(&counter_key(scope, &day))
+                    .copied()
+                    .unwrap_or((0, 0));
                 if count + added >= cap {
                     return Err(reason);
                 }
             }
-            if campaign.spent_micro_cents + campaign.cost_micro_cents > campaign.budget_micro_cents {
+            if campaign.spent_micro_cents + campaign.cost_micro_cents > campaign.budget_micro_cents
+            {
                 return Err(Reason::BudgetExhausted);
             }
             Ok((occurred_at, day, campaign_id.clone()))
@@ -508,7 +624,10 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         let (occurred_at, day, campaign_id) = match verdict {
             Ok(accepted) => accepted,
             Err(reason) => {
-                receipt.rejected.push(RejectedEvent { event_id: event.event_id, reason });
+                receipt.rejected.push(RejectedEvent {
+                    event_id: event.event_id,
+                    reason,
+                });
                 continue;
             }
         };
@@ -520,7 +639,9 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         let campaign = campaigns.get_mut(&campaign_id).ok_or(AdsError::Overflow)?;
         campaign.spent_micro_cents += campaign.cost_micro_cents;
         let cost = campaign.cost_micro_cents;
-        let group = revenue.entry((campaign_id.clone(), Period::containing(occurred_at))).or_insert((0, occurred_at));
+        let group = revenue
+            .entry((campaign_id.clone(), Period::containing(occurred_at)))
+            .or_insert((0, occurred_at));
         group.0 = group.0.checked_add(cost).ok_or(AdsError::Overflow)?;
         group.1 = group.1.min(occurred_at);
         impression_rows.push(vec![
@@ -541,7 +662,17 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
     let inserted = insert_rows(
         connection,
         "ads_impressions",
-        &["device_id", "event_id", "nonce", "user_id", "creative_id", "campaign_id", "cost_micro_cents", "occurred_at", "batch_sequence"],
+        &[
+            "device_id",
+            "event_id",
+            "nonce",
+            "user_id",
+            "creative_id",
+            "campaign_id",
+            "cost_micro_cents",
+            "occurred_at",
+            "batch_sequence",
+        ],
         impression_rows,
         OnConflict::Skip,
     )?;
@@ -549,7 +680,11 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
         return Err(ProcessError::DeduperMissedDuplicate);
     }
     // Every counter that grew, in one statement (the rows exist and are locked: see above).
-    let increments: Vec<Vec<SqlValue>> = counters.iter().filter(|(_, (_, added))| *added > 0).map(|(key, (_, added))| counter_row(key, *added)).collect();
+    let increments: Vec<Vec<SqlValue>> = counters
+        .iter()
+        .filter(|(_, (_, added))| *added > 0)
+        .map(|(key, (_, added))| counter_row(key, *added))
+        .collect();
     if !increments.is_empty() {
         insert_statement(
             connection.backend(),
@@ -579,13 +714,15 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
     // already handed over, so settlement never touches it.
     let revenue: Vec<AdRevenueInput> = revenue
         .into_iter()
-        .map(|((campaign_id, period), (amount, occurred_at))| AdRevenueInput {
-            event_id: format!("impressions:{device_id}:{sequence}:{campaign_id}:{period}"),
-            installer: device.user,
-            campaign_id,
-            amount: MicroCents(amount),
-            occurred_at,
-        })
+        .map(
+            |((campaign_id, period), (amount, occurred_at))| AdRevenueInput {
+                event_id: format!("impressions:{device_id}:{sequence}:{campaign_id}:{period}"),
+                installer: device.user,
+                campaign_id,
+                amount: MicroCents(amount),
+                occurred_at,
+            },
+        )
         .collect();
     let revenue_rows: Vec<Vec<SqlValue>> = revenue
         .iter()
@@ -604,14 +741,23 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
     insert_rows(
         connection,
         "ads_revenue",
-        &["source_id", "device_id", "user_id", "campaign_id", "amount_micro_cents", "occurred_at", "recorded_at"],
+        &[
+            "source_id",
+            "device_id",
+            "user_id",
+            "campaign_id",
+            "amount_micro_cents",
+            "occurred_at",
+            "recorded_at",
+        ],
         revenue_rows,
         OnConflict::Fail,
     )?;
     for revenue in &revenue {
         royalties::record_ad_revenue(connection, revenue).map_err(AdsError::from)?;
     }
-    let receipt_text = serde_json::to_string(&receipt).map_err(|error| AdsError::CorruptRow(format!("batch receipt: {error}")))?;
+    let receipt_text = serde_json::to_string(&receipt)
+        .map_err(|error| AdsError::CorruptRow(format!("batch receipt: {error}")))?;
     diesel::insert_into(ads_batches::table)
         .values((
             ads_batches::device_id.eq(&device_id),
@@ -621,7 +767,9 @@ fn process(connection: &mut DbConnection, context: &BatchContext<'_>, claims: Op
             ads_batches::received_at.eq(now),
         ))
         .execute(connection)?;
-    diesel::update(ads_devices::table.find(&device_id)).set(ads_devices::last_sequence.eq(sequence)).execute(connection)?;
+    diesel::update(ads_devices::table.find(&device_id))
+        .set(ads_devices::last_sequence.eq(sequence))
+        .execute(connection)?;
     Ok(receipt)
 }
 
@@ -631,7 +779,10 @@ mod tests {
 
     #[test]
     fn bucket_length_matches_the_protocol() {
-        assert_eq!(u64::try_from(BUCKET_SECONDS), Ok(megabox_protocol::TIME_BUCKET_SECONDS));
+        assert_eq!(
+            u64::try_from(BUCKET_SECONDS),
+            Ok(megabox_protocol::TIME_BUCKET_SECONDS)
+        );
     }
 
     #[test]
@@ -643,7 +794,9 @@ mod tests {
             ("::1", "::/64"),
         ];
         for (address, expected) in cases {
-            let parsed: IpAddr = address.parse().unwrap_or_else(|error| panic!("{address}: {error}"));
+            let parsed: IpAddr = address
+                .parse()
+                .unwrap_or_else(|error| panic!("{address}: {error}"));
             assert_eq!(ip_cap_subject(parsed), expected);
         }
     }
@@ -670,7 +823,10 @@ mod tests {
         let codes: HashSet<&str> = reasons.iter().map(|reason| reason.as_str()).collect();
         assert_eq!(codes.len(), reasons.len());
         for reason in reasons {
-            assert_eq!(serde_json::to_string(&reason).ok(), Some(format!("\"{}\"", reason.as_str())));
+            assert_eq!(
+                serde_json::to_string(&reason).ok(),
+                Some(format!("\"{}\"", reason.as_str()))
+            );
         }
     }
 }

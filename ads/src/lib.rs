@@ -28,21 +28,23 @@ mod settle;
 use std::time::Duration;
 
 pub use campaigns::{
-    AdvertiserId, Advertiser, Campaign, CampaignId, CampaignStatus, CreativeImage, CreativeOffer, CreativeRecord,
-    ImageFormat, NewCampaign, NewCreative, StoredCreativeImage, ALLOWED_CREATIVE_SIZES, CREATIVE_IMAGE_BYTES_MAX,
-    create_advertiser, create_campaign, create_creative, creative_image, eligible_creatives, list_advertisers, list_campaigns, list_creatives,
-    update_campaign_status, validate_creative_image,
+    ALLOWED_CREATIVE_SIZES, Advertiser, AdvertiserId, CREATIVE_IMAGE_BYTES_MAX, Campaign,
+    CampaignId, CampaignStatus, CreativeImage, CreativeOffer, CreativeRecord, ImageFormat,
+    NewCampaign, NewCreative, StoredCreativeImage, create_advertiser, create_campaign,
+    create_creative, creative_image, eligible_creatives, list_advertisers, list_campaigns,
+    list_creatives, update_campaign_status, validate_creative_image,
 };
 pub use devices::{
-    Device, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH, PairingCodeIssued, create_pairing_code, list_devices,
-    pair_device, revoke_device,
+    Device, PAIRING_CODE_ALPHABET, PAIRING_CODE_LENGTH, PairingCodeIssued, create_pairing_code,
+    list_devices, pair_device, revoke_device,
 };
 pub use flags::{Flag, FlagKind, flag_account, flag_device, flagged};
 pub use intake::{Deduper, DeduperUnavailable, IntakeReceipt, Reason, RejectedEvent, intake_batch};
 #[cfg(feature = "redis")]
 pub use redis_dedupe::RedisDeduper;
 pub use rewards::{
-    FreeTierReason, InstallerStatus, Redemption, RedemptionRecord, free_tier, installer_status, list_redemptions, redeem_credit,
+    FreeTierReason, InstallerStatus, Redemption, RedemptionRecord, free_tier, installer_status,
+    list_redemptions, redeem_credit,
 };
 pub use settle::{SettleReport, settle_royalties};
 
@@ -110,7 +112,10 @@ pub enum AdsError {
     InvalidImage(String),
     /// 409: e.g. reactivating an ended campaign.
     #[error("a campaign cannot go from {from} to {to}")]
-    InvalidStatusChange { from: CampaignStatus, to: CampaignStatus },
+    InvalidStatusChange {
+        from: CampaignStatus,
+        to: CampaignStatus,
+    },
     /// 404: no such pairing code (wrong, or mistyped).
     #[error("unknown pairing code")]
     PairingCodeUnknown,

@@ -63,7 +63,9 @@ pub struct Redemption {
 
 fn impressions_per_credit(settings: &AdsSettings) -> Result<i64, AdsError> {
     if settings.impressions_per_credit <= 0 {
-        return Err(AdsError::InvalidInput("impressions_per_credit must be positive".to_owned()));
+        return Err(AdsError::InvalidInput(
+            "impressions_per_credit must be positive".to_owned(),
+        ));
     }
     Ok(settings.impressions_per_credit)
 }
@@ -79,7 +81,9 @@ pub fn installer_status(
 ) -> Result<InstallerStatus, AdsError> {
     let per_credit = impressions_per_credit(settings)?;
     let today = day_of(now);
-    let days: Vec<String> = (0..AGENT_ACTIVE_WINDOW_DAYS).map(|back| day_of(now - chrono::TimeDelta::days(back))).collect();
+    let days: Vec<String> = (0..AGENT_ACTIVE_WINDOW_DAYS)
+        .map(|back| day_of(now - chrono::TimeDelta::days(back)))
+        .collect();
     let counts: Vec<(String, i64)> = ads_daily_counts::table
         .filter(ads_daily_counts::scope.eq("account"))
         .filter(ads_daily_counts::subject.eq(user.to_string()))
@@ -87,10 +91,17 @@ pub fn installer_status(
         .select((ads_daily_counts::day, ads_daily_counts::impressions))
         .load(connection)?;
     let accepted_impressions_7d = counts.iter().map(|(_, impressions)| impressions).sum();
-    let impressions_today = counts.iter().filter(|(day, _)| *day == today).map(|(_, impressions)| impressions).sum();
+    let impressions_today = counts
+        .iter()
+        .filter(|(day, _)| *day == today)
+        .map(|(_, impressions)| impressions)
+        .sum();
     let credits: Option<(i64, i64)> = ads_installer_credits::table
         .find(user.to_string())
-        .select((ads_installer_credits::impressions_total, ads_installer_credits::credits_redeemed))
+        .select((
+            ads_installer_credits::impressions_total,
+            ads_installer_credits::credits_redeemed,
+        ))
         .first(connection)
         .optional()?;
     let (impressions_total, credits_redeemed) = credits.unwrap_or((0, 0));
@@ -159,12 +170,20 @@ pub fn redeem_credit(
             .execute(connection)?;
         let (impressions_total, credits_redeemed): (i64, i64) = ads_installer_credits::table
             .find(user.to_string())
-            .select((ads_installer_credits::impressions_total, ads_installer_credits::credits_redeemed))
+            .select((
+                ads_installer_credits::impressions_total,
+                ads_installer_credits::credits_redeemed,
+            ))
             .first(connection)?;
         record_pending_redemptions(connection, Some(user), now, royalty_settings)?;
         Ok(impressions_total / per_credit - credits_redeemed)
     })?;
-    Ok(Redemption { redemption_id, track, artist, credits_available })
+    Ok(Redemption {
+        redemption_id,
+        track,
+        artist,
+        credits_available,
+    })
 }
 
 /// One spent credit as the installer's history shows it.
@@ -177,17 +196,32 @@ pub struct RedemptionRecord {
 }
 
 /// The installer's redemptions, newest first.
-pub fn list_redemptions(connection: &mut DbConnection, user: UserId) -> Result<Vec<RedemptionRecord>, AdsError> {
+pub fn list_redemptions(
+    connection: &mut DbConnection,
+    user: UserId,
+) -> Result<Vec<RedemptionRecord>, AdsError> {
     let rows: Vec<(String, String, String, NaiveDateTime)> = ads_redemptions::table
         .filter(ads_redemptions::user_id.eq(user.to_string()))
-        .select((ads_redemptions::id, ads_redemptions::track_id, ads_redemptions::artist_id, ads_redemptions::redeemed_at))
-        .order((ads_redemptions::redeemed_at.desc(), ads_redemptions::id.desc()))
+        .select((
+            ads_redemptions::id,
+            ads_redemptions::track_id,
+            ads_redemptions::artist_id,
+            ads_redemptions::redeemed_at,
+        ))
+        .order((
+            ads_redemptions::redeemed_at.desc(),
+            ads_redemptions::id.desc(),
+        ))
         .load(connection)?;
     rows.into_iter()
         .map(|(redemption_id, track, artist, redeemed_at)| {
             Ok(RedemptionRecord {
-                track: track.parse().map_err(|_| AdsError::CorruptRow(format!("track id {track:?}")))?,
-                artist: artist.parse().map_err(|_| AdsError::CorruptRow(format!("artist id {artist:?}")))?,
+                track: track
+                    .parse()
+                    .map_err(|_| AdsError::CorruptRow(format!("track id {track:?}")))?,
+                artist: artist
+                    .parse()
+                    .map_err(|_| AdsError::CorruptRow(format!("artist id {artist:?}")))?,
                 redemption_id,
                 redeemed_at,
             })

@@ -42,7 +42,11 @@ pub struct SettleReport {
 
 /// Records in royalties every ad revenue and redemption not recorded yet. Safe to run on several
 /// servers at once (see the module documentation).
-pub fn settle_royalties(connection: &mut DbConnection, now: NaiveDateTime, settings: &RoyaltySettings) -> Result<SettleReport, AdsError> {
+pub fn settle_royalties(
+    connection: &mut DbConnection,
+    now: NaiveDateTime,
+    settings: &RoyaltySettings,
+) -> Result<SettleReport, AdsError> {
     Ok(SettleReport {
         revenue_recorded: record_pending_revenue(connection, RevenueScope::All, now)?,
         redemptions_recorded: record_pending_redemptions(connection, None, now, settings)?,
@@ -50,7 +54,8 @@ pub fn settle_royalties(connection: &mut DbConnection, now: NaiveDateTime, setti
 }
 
 fn parse_user(text: &str) -> Result<UserId, AdsError> {
-    text.parse().map_err(|_| AdsError::CorruptRow(format!("user id {text:?}")))
+    text.parse()
+        .map_err(|_| AdsError::CorruptRow(format!("user id {text:?}")))
 }
 
 /// Hands over rows in rounds, each one write transaction, until `load` (at most
@@ -65,7 +70,8 @@ fn settle_in_rounds<Row>(
     loop {
         let (claimed, full_round) = write_transaction(connection, |connection| {
             let rows = load(connection)?;
-            let full_round = i64::try_from(rows.len()).is_ok_and(|count| count >= ROWS_PER_ROUND_MAX);
+            let full_round =
+                i64::try_from(rows.len()).is_ok_and(|count| count >= ROWS_PER_ROUND_MAX);
             let mut claimed = 0;
             for row in rows {
                 if settle(connection, row)? {
@@ -81,39 +87,59 @@ fn settle_in_rounds<Row>(
     }
 }
 
-pub(crate) fn record_pending_revenue(connection: &mut DbConnection, scope: RevenueScope, now: NaiveDateTime) -> Result<usize, AdsError> {
+pub(crate) fn record_pending_revenue(
+    connection: &mut DbConnection,
+    scope: RevenueScope,
+    now: NaiveDateTime,
+) -> Result<usize, AdsError> {
     let load = |connection: &mut DbConnection| {
         let mut query = ads_revenue::table
             .filter(ads_revenue::recorded_at.is_null())
-            .select((ads_revenue::source_id, ads_revenue::user_id, ads_revenue::campaign_id, ads_revenue::amount_micro_cents, ads_revenue::occurred_at))
+            .select((
+                ads_revenue::source_id,
+                ads_revenue::user_id,
+                ads_revenue::campaign_id,
+                ads_revenue::amount_micro_cents,
+                ads_revenue::occurred_at,
+            ))
             // One order for every settler, so their row locks never deadlock.
             .order(ads_revenue::source_id)
             .limit(ROWS_PER_ROUND_MAX)
             .into_boxed();
         query = match scope {
-            RevenueScope::Device(device) => query.filter(ads_revenue::device_id.eq(device.0.to_string())),
+            RevenueScope::Device(device) => {
+                query.filter(ads_revenue::device_id.eq(device.0.to_string()))
+            }
             RevenueScope::Account(user) => query.filter(ads_revenue::user_id.eq(user.to_string())),
             RevenueScope::All => query,
         };
         Ok(query.load::<(String, String, String, i64, NaiveDateTime)>(connection)?)
     };
-    settle_in_rounds(connection, load, |connection, (source_id, user_id, campaign_id, amount_micro_cents, occurred_at)| {
-        let claimed = diesel::update(ads_revenue::table.find(&source_id).filter(ads_revenue::recorded_at.is_null()))
+    settle_in_rounds(
+        connection,
+        load,
+        |connection, (source_id, user_id, campaign_id, amount_micro_cents, occurred_at)| {
+            let claimed = diesel::update(
+                ads_revenue::table
+                    .find(&source_id)
+                    .filter(ads_revenue::recorded_at.is_null()),
+            )
             .set(ads_revenue::recorded_at.eq(now))
             .execute(connection)?;
-        if claimed == 0 {
-            return Ok(false);
-        }
-        let revenue = AdRevenueInput {
-            event_id: source_id,
-            installer: parse_user(&user_id)?,
-            campaign_id,
-            amount: MicroCents(amount_micro_cents),
-            occurred_at,
-        };
-        royalties::record_ad_revenue(connection, &revenue)?;
-        Ok(true)
-    })
+            if claimed == 0 {
+                return Ok(false);
+            }
+            let revenue = AdRevenueInput {
+                event_id: source_id,
+                installer: parse_user(&user_id)?,
+                campaign_id,
+                amount: MicroCents(amount_micro_cents),
+                occurred_at,
+            };
+            royalties::record_ad_revenue(connection, &revenue)?;
+            Ok(true)
+        },
+    )
 }
 
 pub(crate) fn record_pending_redemptions(
@@ -125,7 +151,12 @@ pub(crate) fn record_pending_redemptions(
     let load = |connection: &mut DbConnection| {
         let mut query = ads_redemptions::table
             .filter(ads_redemptions::recorded_at.is_null())
-            .select((ads_redemptions::id, ads_redemptions::user_id, ads_redemptions::artist_id, ads_redemptions::redeemed_at))
+            .select((
+                ads_redemptions::id,
+                ads_redemptions::user_id,
+                ads_redemptions::artist_id,
+                ads_redemptions::redeemed_at,
+            ))
             .order(ads_redemptions::id)
             .limit(ROWS_PER_ROUND_MAX)
             .into_boxed();
@@ -134,20 +165,30 @@ pub(crate) fn record_pending_redemptions(
         }
         Ok(query.load::<(String, String, String, NaiveDateTime)>(connection)?)
     };
-    settle_in_rounds(connection, load, |connection, (id, user_id, artist_id, redeemed_at)| {
-        let claimed = diesel::update(ads_redemptions::table.find(&id).filter(ads_redemptions::recorded_at.is_null()))
+    settle_in_rounds(
+        connection,
+        load,
+        |connection, (id, user_id, artist_id, redeemed_at)| {
+            let claimed = diesel::update(
+                ads_redemptions::table
+                    .find(&id)
+                    .filter(ads_redemptions::recorded_at.is_null()),
+            )
             .set(ads_redemptions::recorded_at.eq(now))
             .execute(connection)?;
-        if claimed == 0 {
-            return Ok(false);
-        }
-        let redemption = RedemptionInput {
-            redemption_id: id,
-            listener: parse_user(&user_id)?,
-            artist: artist_id.parse().map_err(|_| AdsError::CorruptRow(format!("artist id {artist_id:?}")))?,
-            occurred_at: redeemed_at,
-        };
-        royalties::record_credit_redemption(connection, &redemption, settings)?;
-        Ok(true)
-    })
+            if claimed == 0 {
+                return Ok(false);
+            }
+            let redemption = RedemptionInput {
+                redemption_id: id,
+                listener: parse_user(&user_id)?,
+                artist: artist_id
+                    .parse()
+                    .map_err(|_| AdsError::CorruptRow(format!("artist id {artist_id:?}")))?,
+                occurred_at: redeemed_at,
+            };
+            royalties::record_credit_redemption(connection, &redemption, settings)?;
+            Ok(true)
+        },
+    )
 }

@@ -26,8 +26,15 @@ fn concurrent_settlers_record_each_waiting_row_once() {
             let fixture = campaign(connection, 200, 10_000);
             let mut agent = pair(connection, user, 1);
             let ip: IpAddr = [198, 51, 100, 7].into();
-            intake_batch(connection, &agent.batch(events(&fixture.creative.id, 1)), ip, now(), &AdsSettings::default(), None)
-                .unwrap_or_else(|error| panic!("{error}"));
+            intake_batch(
+                connection,
+                &agent.batch(events(&fixture.creative.id, 1)),
+                ip,
+                now(),
+                &AdsSettings::default(),
+                None,
+            )
+            .unwrap_or_else(|error| panic!("{error}"));
             let recorded = pending_ad_revenue(connection, user);
             assert!(recorded > 0);
             // Copies of the batch's revenue row that never reached royalties.
@@ -48,25 +55,53 @@ fn concurrent_settlers_record_each_waiting_row_once() {
                 .map(|_| {
                     scope.spawn(|| {
                         let connection = &mut *database.connection();
-                        settle_royalties(connection, now(), &RoyaltySettings::default()).map(|report| report.revenue_recorded).map_err(|error| error.to_string())
+                        settle_royalties(connection, now(), &RoyaltySettings::default())
+                            .map(|report| report.revenue_recorded)
+                            .map_err(|error| error.to_string())
                     })
                 })
                 .collect();
-            settlers.into_iter().map(|settler| settler.join().unwrap_or_else(|_| Err("panicked".to_owned())).unwrap_or_else(|error| panic!("{error}"))).collect()
+            settlers
+                .into_iter()
+                .map(|settler| {
+                    settler
+                        .join()
+                        .unwrap_or_else(|_| Err("panicked".to_owned()))
+                        .unwrap_or_else(|error| panic!("{error}"))
+                })
+                .collect()
         });
-        assert_eq!(reports.iter().sum::<usize>(), usize::try_from(WAITING_ROWS).unwrap_or_default(), "{:?}: each row claimed once: {reports:?}", database.backend);
+        assert_eq!(
+            reports.iter().sum::<usize>(),
+            usize::try_from(WAITING_ROWS).unwrap_or_default(),
+            "{:?}: each row claimed once: {reports:?}",
+            database.backend
+        );
         let connection = &mut *database.connection();
-        assert_eq!(pending_ad_revenue(connection, user), amount * (WAITING_ROWS + 1), "{:?}", database.backend);
+        assert_eq!(
+            pending_ad_revenue(connection, user),
+            amount * (WAITING_ROWS + 1),
+            "{:?}",
+            database.backend
+        );
         #[derive(QueryableByName)]
         struct Waiting {
             #[diesel(sql_type = BigInt)]
             count: i64,
         }
-        let waiting: Waiting = diesel::sql_query("SELECT COUNT(*) AS count FROM ads_revenue WHERE recorded_at IS NULL")
-            .get_result(connection)
-            .unwrap_or_else(|error| panic!("{error}"));
+        let waiting: Waiting = diesel::sql_query(
+            "SELECT COUNT(*) AS count FROM ads_revenue WHERE recorded_at IS NULL",
+        )
+        .get_result(connection)
+        .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(waiting.count, 0);
-        assert_eq!(settle_royalties(connection, now(), &RoyaltySettings::default()).map(|report| report.revenue_recorded).ok(), Some(0), "nothing twice");
+        assert_eq!(
+            settle_royalties(connection, now(), &RoyaltySettings::default())
+                .map(|report| report.revenue_recorded)
+                .ok(),
+            Some(0),
+            "nothing twice"
+        );
         assert_ledger_verifies(connection, "after settling");
     });
 }

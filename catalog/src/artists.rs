@@ -62,7 +62,11 @@ impl ArtistRow {
 
 /// The user's artist profile, created with `name` if they have none yet. The store calls this
 /// once it has checked that the user has the artist role.
-pub fn create_or_get(connection: &mut DbConnection, user: UserId, name: &str) -> Result<Artist, CatalogError> {
+pub fn create_or_get(
+    connection: &mut DbConnection,
+    user: UserId,
+    name: &str,
+) -> Result<Artist, CatalogError> {
     let name = required_line("name", name, NAME_CHARS_MAX)?;
     let created = atomically(connection, |connection| {
         if let Some(existing) = artist_of_user(connection, user)? {
@@ -77,21 +81,27 @@ pub fn create_or_get(connection: &mut DbConnection, user: UserId, name: &str) ->
             created_at: timestamp,
             updated_at: timestamp,
         };
-        diesel::insert_into(artists::table).values(&row).execute(connection)?;
+        diesel::insert_into(artists::table)
+            .values(&row)
+            .execute(connection)?;
         row.into_artist()
     });
     match created {
         // A concurrent call for the same user created it first (PostgreSQL; SQLite's write
         // transactions are serialised): theirs is the profile.
-        Err(CatalogError::Database(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))) => {
-            artist_of_user(connection, user)?.ok_or(CatalogError::NotFound { what: "artist" })
-        }
+        Err(CatalogError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) => artist_of_user(connection, user)?.ok_or(CatalogError::NotFound { what: "artist" }),
         other => other,
     }
 }
 
 /// The artist profile of a user, if they have one.
-pub fn artist_of_user(connection: &mut DbConnection, user: UserId) -> Result<Option<Artist>, CatalogError> {
+pub fn artist_of_user(
+    connection: &mut DbConnection,
+    user: UserId,
+) -> Result<Option<Artist>, CatalogError> {
     artists::table
         .filter(artists::user_id.eq(user.to_string()))
         .select(ArtistRow::as_select())
@@ -112,9 +122,21 @@ pub fn artist(connection: &mut DbConnection, artist: ArtistId) -> Result<Artist,
 }
 
 /// Changes the artist's own profile; the caller passes the acting artist, never one from the request.
-pub fn update_profile(connection: &mut DbConnection, acting: ArtistId, update: &ArtistProfileUpdate) -> Result<Artist, CatalogError> {
-    let name = update.name.as_deref().map(|name| required_line("name", name, NAME_CHARS_MAX)).transpose()?;
-    let bio = update.bio.as_deref().map(|bio| free_text("bio", bio, BIO_CHARS_MAX)).transpose()?;
+pub fn update_profile(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    update: &ArtistProfileUpdate,
+) -> Result<Artist, CatalogError> {
+    let name = update
+        .name
+        .as_deref()
+        .map(|name| required_line("name", name, NAME_CHARS_MAX))
+        .transpose()?;
+    let bio = update
+        .bio
+        .as_deref()
+        .map(|bio| free_text("bio", bio, BIO_CHARS_MAX))
+        .transpose()?;
     atomically(connection, |connection| {
         let mut current = artist(connection, acting)?;
         if let Some(name) = name {
@@ -124,7 +146,11 @@ pub fn update_profile(connection: &mut DbConnection, acting: ArtistId, update: &
             current.bio = bio;
         }
         diesel::update(artists::table.find(acting.to_string()))
-            .set((artists::name.eq(&current.name), artists::bio.eq(&current.bio), artists::updated_at.eq(now())))
+            .set((
+                artists::name.eq(&current.name),
+                artists::bio.eq(&current.bio),
+                artists::updated_at.eq(now()),
+            ))
             .execute(connection)?;
         search::refresh_artist(connection, acting)?;
         Ok(current)
@@ -132,9 +158,13 @@ pub fn update_profile(connection: &mut DbConnection, acting: ArtistId, update: &
 }
 
 /// The public profile: the artist and their published releases, newest first.
-pub fn public_profile(connection: &mut DbConnection, artist_id: ArtistId) -> Result<ArtistProfile, CatalogError> {
+pub fn public_profile(
+    connection: &mut DbConnection,
+    artist_id: ArtistId,
+) -> Result<ArtistProfile, CatalogError> {
     let artist = artist(connection, artist_id)?;
-    let releases = releases::load_public_summaries(connection, PublicSelection::OfArtist(artist_id))?;
+    let releases =
+        releases::load_public_summaries(connection, PublicSelection::OfArtist(artist_id))?;
     Ok(ArtistProfile { artist, releases })
 }
 

@@ -22,7 +22,10 @@ impl ArtworkSize {
             "small" => Ok(ArtworkSize::Small),
             "medium" => Ok(ArtworkSize::Medium),
             "large" => Ok(ArtworkSize::Large),
-            _ => Err(CatalogError::Invalid { field: "size", reason: "must be small, medium or large".to_owned() }),
+            _ => Err(CatalogError::Invalid {
+                field: "size",
+                reason: "must be small, medium or large".to_owned(),
+            }),
         }
     }
 
@@ -37,9 +40,18 @@ impl ArtworkSize {
 
 /// The file to serve for `key` at `size`: a cached rendition, made now if missing, or the stored
 /// image itself when it is no larger than the size asked for.
-pub fn rendition(blobs: &dyn BlobStore, key: &BlobKey, size: ArtworkSize, cache_dir: &Path) -> Result<PathBuf, CatalogError> {
+pub fn rendition(
+    blobs: &dyn BlobStore,
+    key: &BlobKey,
+    size: ArtworkSize,
+    cache_dir: &Path,
+) -> Result<PathBuf, CatalogError> {
     let BlobLocation::LocalFile(source) = blobs.locate(key)?;
-    let cached = cache_dir.join(format!("{}-{}.jpg", key.to_string().replace('/', "-"), size.side_pixels()));
+    let cached = cache_dir.join(format!(
+        "{}-{}.jpg",
+        key.to_string().replace('/', "-"),
+        size.side_pixels()
+    ));
     if cached.is_file() {
         return Ok(cached);
     }
@@ -53,7 +65,8 @@ pub fn rendition(blobs: &dyn BlobStore, key: &BlobKey, size: ArtworkSize, cache_
     if image.width().max(image.height()) <= size.side_pixels() {
         return Ok(source);
     }
-    let rendered = crate::analysis::artwork::render_jpeg(&image, size.side_pixels()).map_err(corrupt)?;
+    let rendered =
+        crate::analysis::artwork::render_jpeg(&image, size.side_pixels()).map_err(corrupt)?;
     std::fs::create_dir_all(cache_dir).map_err(|error| corrupt(error.to_string()))?;
     // Written aside and renamed, so a concurrent request never reads half a file.
     let partial = cache_dir.join(format!("{}.partial", uuid::Uuid::new_v4()));

@@ -42,28 +42,50 @@ enum Ending {
 pub(crate) enum NoAnswer {
     /// The child could not be run or read, or its answer was not what it should be.
     SandboxFailed(String),
-    TimedOut { limit_seconds: u64 },
-    OutOfMemory { limit_mib: u64 },
-    CpuTimeExceeded { limit_seconds: u64 },
+    TimedOut {
+        limit_seconds: u64,
+    },
+    OutOfMemory {
+        limit_mib: u64,
+    },
+    CpuTimeExceeded {
+        limit_seconds: u64,
+    },
     Crashed(String),
 }
 
 /// Runs the child like [`run`] and reads its answer: the JSON of a `Result<T, E>` the child
 /// wrote with [`write_result`]. Every other ending becomes an `E` through `From<NoAnswer>`.
-pub(crate) fn run_for_answer<T, E>(program: &Path, leading_args: &[OsString], limits: &SandboxLimits, operands: &[&OsStr], output_bytes_max: u64) -> Result<T, E>
+pub(crate) fn run_for_answer<T, E>(
+    program: &Path,
+    leading_args: &[OsString],
+    limits: &SandboxLimits,
+    operands: &[&OsStr],
+    output_bytes_max: u64,
+) -> Result<T, E>
 where
     T: serde::de::DeserializeOwned,
     E: serde::de::DeserializeOwned + From<NoAnswer>,
 {
-    let ending = run(program, leading_args, limits, operands, output_bytes_max).map_err(|message| E::from(NoAnswer::SandboxFailed(message)))?;
+    let ending = run(program, leading_args, limits, operands, output_bytes_max)
+        .map_err(|message| E::from(NoAnswer::SandboxFailed(message)))?;
     Err(E::from(match ending {
         Ending::Finished(stdout) => {
-            return serde_json::from_slice::<Result<T, E>>(&stdout)
-                .map_err(|error| E::from(NoAnswer::SandboxFailed(format!("unreadable output of the child process: {error}"))))?;
+            return serde_json::from_slice::<Result<T, E>>(&stdout).map_err(|error| {
+                E::from(NoAnswer::SandboxFailed(format!(
+                    "unreadable output of the child process: {error}"
+                )))
+            })?;
         }
-        Ending::TimedOut => NoAnswer::TimedOut { limit_seconds: limits.wall_clock.as_secs() },
-        Ending::OutOfMemory => NoAnswer::OutOfMemory { limit_mib: limits.address_space_bytes / (1024 * 1024) },
-        Ending::CpuTimeExceeded => NoAnswer::CpuTimeExceeded { limit_seconds: limits.cpu_seconds },
+        Ending::TimedOut => NoAnswer::TimedOut {
+            limit_seconds: limits.wall_clock.as_secs(),
+        },
+        Ending::OutOfMemory => NoAnswer::OutOfMemory {
+            limit_mib: limits.address_space_bytes / (1024 * 1024),
+        },
+        Ending::CpuTimeExceeded => NoAnswer::CpuTimeExceeded {
+            limit_seconds: limits.cpu_seconds,
+        },
         Ending::Crashed(detail) => NoAnswer::Crashed(detail),
     }))
 }
@@ -113,8 +135,15 @@ fn run(
         (None, Some(code)) => format!("exited with status {code}"),
         (None, None) => "ended abnormally".to_owned(),
     };
-    let panic_line = stderr.lines().find(|line| line.contains("panicked at")).unwrap_or_default();
-    Ok(Ending::Crashed(format!("{how}; {panic_line}").trim_end_matches("; ").to_owned()))
+    let panic_line = stderr
+        .lines()
+        .find(|line| line.contains("panicked at"))
+        .unwrap_or_default();
+    Ok(Ending::Crashed(
+        format!("{how}; {panic_line}")
+            .trim_end_matches("; ")
+            .to_owned(),
+    ))
 }
 
 /// The child's status, or `None` when it was killed at the deadline.
@@ -134,7 +163,10 @@ fn wait_within(child: &mut Child, wall_clock: Duration) -> Result<Option<ExitSta
     }
 }
 
-fn read_in_background<R: Read + Send + 'static>(pipe: Option<R>, bytes_max: u64) -> JoinHandle<std::io::Result<Vec<u8>>> {
+fn read_in_background<R: Read + Send + 'static>(
+    pipe: Option<R>,
+    bytes_max: u64,
+) -> JoinHandle<std::io::Result<Vec<u8>>> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
         if let Some(pipe) = pipe {
@@ -163,7 +195,11 @@ pub(crate) struct ChildArguments {
 
 /// Parses `[--address-space-bytes N] [--cpu-seconds N] operands…`.
 pub(crate) fn parse_arguments(args: &[OsString]) -> Result<ChildArguments, String> {
-    let mut parsed = ChildArguments { address_space_bytes: None, cpu_seconds: None, operands: Vec::new() };
+    let mut parsed = ChildArguments {
+        address_space_bytes: None,
+        cpu_seconds: None,
+        operands: Vec::new(),
+    };
     let mut remaining = args.iter();
     while let Some(arg) = remaining.next() {
         let target = match arg.to_str() {
@@ -174,8 +210,15 @@ pub(crate) fn parse_arguments(args: &[OsString]) -> Result<ChildArguments, Strin
                 continue;
             }
         };
-        let value = remaining.next().and_then(|value| value.to_str()).ok_or(format!("{arg:?} needs a value"))?;
-        *target = Some(value.parse().map_err(|_| format!("{arg:?} needs a number, not {value:?}"))?);
+        let value = remaining
+            .next()
+            .and_then(|value| value.to_str())
+            .ok_or(format!("{arg:?} needs a value"))?;
+        *target = Some(
+            value
+                .parse()
+                .map_err(|_| format!("{arg:?} needs a number, not {value:?}"))?,
+        );
     }
     Ok(parsed)
 }
@@ -205,7 +248,9 @@ fn lower_limit(resource: rlimit::Resource, soft: u64, hard: u64) -> std::io::Res
 /// Writes the child's result as JSON to stdout; exit status 0 means it was written, whatever it holds.
 pub(crate) fn write_result<T: serde::Serialize>(result: &T) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
-    match serde_json::to_writer(&mut stdout, result).and_then(|()| stdout.flush().map_err(serde_json::Error::io)) {
+    match serde_json::to_writer(&mut stdout, result)
+        .and_then(|()| stdout.flush().map_err(serde_json::Error::io))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("could not write the result: {error}");

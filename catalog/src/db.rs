@@ -35,15 +35,23 @@ pub(crate) fn now() -> NaiveDateTime {
 
 /// Parses an id read from the database; a malformed one means the row is corrupt.
 pub(crate) fn stored_id<Id: FromStr>(text: &str) -> Result<Id, CatalogError> {
-    text.parse().map_err(|_| CatalogError::Corrupt(format!("malformed stored id {text:?}")))
+    text.parse()
+        .map_err(|_| CatalogError::Corrupt(format!("malformed stored id {text:?}")))
 }
 
 /// Refuses to go on inside the caller's transaction: for work whose side effects outside the
 /// database (blobs) must follow the outcome of its own commit.
-pub(crate) fn ensure_outside_transaction(connection: &mut DbConnection) -> Result<(), CatalogError> {
+pub(crate) fn ensure_outside_transaction(
+    connection: &mut DbConnection,
+) -> Result<(), CatalogError> {
     type Manager = <DbConnection as Connection>::TransactionManager;
-    if Manager::transaction_manager_status_mut(connection).transaction_depth()?.is_some() {
-        return Err(CatalogError::Database(diesel::result::Error::AlreadyInTransaction));
+    if Manager::transaction_manager_status_mut(connection)
+        .transaction_depth()?
+        .is_some()
+    {
+        return Err(CatalogError::Database(
+            diesel::result::Error::AlreadyInTransaction,
+        ));
     }
     Ok(())
 }

@@ -14,12 +14,26 @@ pub enum CatalogError {
     NotFound { what: &'static str },
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
-    #[error("this audio was already imported as track {existing_track} of release {existing_release}")]
-    Duplicate { existing_track: TrackId, existing_release: ReleaseId },
-    #[error("storage quota exceeded: {used_bytes} bytes used + {incoming_bytes} incoming > {quota_bytes} allowed")]
-    QuotaExceeded { used_bytes: u64, incoming_bytes: u64, quota_bytes: u64 },
+    #[error(
+        "this audio was already imported as track {existing_track} of release {existing_release}"
+    )]
+    Duplicate {
+        existing_track: TrackId,
+        existing_release: ReleaseId,
+    },
+    #[error(
+        "storage quota exceeded: {used_bytes} bytes used + {incoming_bytes} incoming > {quota_bytes} allowed"
+    )]
+    QuotaExceeded {
+        used_bytes: u64,
+        incoming_bytes: u64,
+        quota_bytes: u64,
+    },
     #[error("a {from} release cannot become {to}")]
-    InvalidTransition { from: ReleaseState, to: ReleaseState },
+    InvalidTransition {
+        from: ReleaseState,
+        to: ReleaseState,
+    },
     #[error("the release cannot be published: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     NotPublishable { problems: Vec<PublishProblem> },
     /// A stored row breaks an invariant that was checked when it was written.
@@ -33,7 +47,10 @@ pub enum CatalogError {
 
 impl CatalogError {
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> CatalogError {
-        CatalogError::Invalid { field, reason: reason.into() }
+        CatalogError::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -16,23 +16,40 @@ pub const CREDITS_CHARS_MAX: usize = 5_000;
 
 /// A required single-line text: trimmed, not empty, at most `chars_max` characters, no control
 /// characters (they would break listings and exports).
-pub(crate) fn required_line(field: &'static str, value: &str, chars_max: usize) -> Result<String, CatalogError> {
+pub(crate) fn required_line(
+    field: &'static str,
+    value: &str,
+    chars_max: usize,
+) -> Result<String, CatalogError> {
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(CatalogError::invalid(field, "must not be empty"));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(CatalogError::invalid(field, "must not contain control characters"));
+        return Err(CatalogError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     bounded(field, trimmed, chars_max)
 }
 
 /// An optional multi-line text (biography, credits): trimmed, possibly empty, bounded; newlines
 /// and tabs are allowed, other control characters are not.
-pub(crate) fn free_text(field: &'static str, value: &str, chars_max: usize) -> Result<String, CatalogError> {
+pub(crate) fn free_text(
+    field: &'static str,
+    value: &str,
+    chars_max: usize,
+) -> Result<String, CatalogError> {
     let trimmed = value.trim();
-    if trimmed.chars().any(|character| character.is_control() && !matches!(character, '\n' | '\r' | '\t')) {
-        return Err(CatalogError::invalid(field, "must not contain control characters"));
+    if trimmed
+        .chars()
+        .any(|character| character.is_control() && !matches!(character, '\n' | '\r' | '\t'))
+    {
+        return Err(CatalogError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     bounded(field, trimmed, chars_max)
 }
@@ -40,7 +57,10 @@ pub(crate) fn free_text(field: &'static str, value: &str, chars_max: usize) -> R
 fn bounded(field: &'static str, value: &str, chars_max: usize) -> Result<String, CatalogError> {
     let chars = value.chars().count();
     if chars > chars_max {
-        return Err(CatalogError::invalid(field, format!("{chars} characters, at most {chars_max} allowed")));
+        return Err(CatalogError::invalid(
+            field,
+            format!("{chars} characters, at most {chars_max} allowed"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -54,7 +74,12 @@ pub struct Isrc(String);
 impl Isrc {
     /// Accepts the compact or the hyphenated form in any case.
     pub fn parse(text: &str) -> Result<Isrc, CatalogError> {
-        let compact: String = text.trim().chars().filter(|character| *character != '-').collect::<String>().to_ascii_uppercase();
+        let compact: String = text
+            .trim()
+            .chars()
+            .filter(|character| *character != '-')
+            .collect::<String>()
+            .to_ascii_uppercase();
         let bytes = compact.as_bytes();
         let well_formed = bytes.len() == 12
             && bytes[..2].iter().all(u8::is_ascii_uppercase)
@@ -97,18 +122,34 @@ mod tests {
             ("ÜSRC17607839", None),
         ];
         for (input, expected) in cases {
-            assert_eq!(Isrc::parse(input).ok().map(|isrc| isrc.0), expected.map(str::to_owned), "{input:?}");
+            assert_eq!(
+                Isrc::parse(input).ok().map(|isrc| isrc.0),
+                expected.map(str::to_owned),
+                "{input:?}"
+            );
         }
     }
 
     #[test]
     fn lines_are_trimmed_bounded_and_printable() {
-        assert_eq!(required_line("title", "  Blue  ", 10).ok(), Some("Blue".to_owned()));
-        assert_eq!(required_line("title", &"é".repeat(10), 10).ok(), Some("é".repeat(10)));
+        assert_eq!(
+            required_line("title", "  Blue  ", 10).ok(),
+            Some("Blue".to_owned())
+        );
+        assert_eq!(
+            required_line("title", &"é".repeat(10), 10).ok(),
+            Some("é".repeat(10))
+        );
         for rejected in ["", "   ", "a\u{7}b", "line\nbreak", &"x".repeat(11)] {
-            assert!(required_line("title", rejected, 10).is_err(), "{rejected:?}");
+            assert!(
+                required_line("title", rejected, 10).is_err(),
+                "{rejected:?}"
+            );
         }
-        assert_eq!(free_text("bio", "one\ntwo\t", 20).ok(), Some("one\ntwo".to_owned()));
+        assert_eq!(
+            free_text("bio", "one\ntwo\t", 20).ok(),
+            Some("one\ntwo".to_owned())
+        );
         assert_eq!(free_text("bio", "", 20).ok(), Some(String::new()));
         assert!(free_text("bio", "bell\u{7}", 20).is_err());
     }

@@ -14,7 +14,9 @@ use crate::error::CatalogError;
 use crate::media::IngestedTrack;
 
 /// File extensions (lower case) of the formats the analysis accepts.
-pub const SUPPORTED_EXTENSIONS: [&str; 9] = ["aif", "aiff", "flac", "m4a", "mp3", "mp4", "oga", "ogg", "wav"];
+pub const SUPPORTED_EXTENSIONS: [&str; 9] = [
+    "aif", "aiff", "flac", "m4a", "mp3", "mp4", "oga", "ogg", "wav",
+];
 /// Directories deeper than this below the root are not entered.
 pub const DEPTH_MAX: usize = 32;
 /// A plan holds at most this many files; a larger library is imported in several runs.
@@ -36,7 +38,10 @@ pub enum ImportError {
 /// order. Anything that is not a regular file with a supported extension is left out, as are
 /// directories that cannot be read (with a warning).
 pub fn plan(root: &Path) -> Result<Vec<PathBuf>, ImportError> {
-    let unreadable = |source| ImportError::Unreadable { path: root.to_owned(), source };
+    let unreadable = |source| ImportError::Unreadable {
+        path: root.to_owned(),
+        source,
+    };
     let canonical_root = fs::canonicalize(root).map_err(unreadable)?;
     if !canonical_root.is_dir() {
         return Err(ImportError::NotADirectory(root.to_owned()));
@@ -46,7 +51,10 @@ pub fn plan(root: &Path) -> Result<Vec<PathBuf>, ImportError> {
     let mut pending = vec![(root.to_owned(), 0_usize)];
     while let Some((directory, depth)) = pending.pop() {
         let mut entries = match fs::read_dir(&directory) {
-            Ok(entries) => entries.flatten().map(|entry| entry.path()).collect::<Vec<_>>(),
+            Ok(entries) => entries
+                .flatten()
+                .map(|entry| entry.path())
+                .collect::<Vec<_>>(),
             Err(error) => {
                 tracing::warn!(%error, path = %directory.display(), "skipping an unreadable directory");
                 continue;
@@ -57,8 +65,12 @@ pub fn plan(root: &Path) -> Result<Vec<PathBuf>, ImportError> {
         entries.sort();
         for path in entries.into_iter().rev() {
             // `metadata` follows links; a dangling link has none and is skipped.
-            let Ok(metadata) = fs::metadata(&path) else { continue };
-            let Ok(canonical) = fs::canonicalize(&path) else { continue };
+            let Ok(metadata) = fs::metadata(&path) else {
+                continue;
+            };
+            let Ok(canonical) = fs::canonicalize(&path) else {
+                continue;
+            };
             if metadata.is_dir() {
                 if depth < DEPTH_MAX && visited_directories.insert(canonical) {
                     pending.push((path, depth + 1));
@@ -73,31 +85,51 @@ pub fn plan(root: &Path) -> Result<Vec<PathBuf>, ImportError> {
     }
     found.sort();
     let mut seen_files = HashSet::new();
-    Ok(found.into_iter().filter(|(_, canonical)| seen_files.insert(canonical.clone())).map(|(path, _)| path).collect())
+    Ok(found
+        .into_iter()
+        .filter(|(_, canonical)| seen_files.insert(canonical.clone()))
+        .map(|(path, _)| path)
+        .collect())
 }
 
 fn is_supported(path: &Path) -> bool {
     path.extension()
         .and_then(|extension| extension.to_str())
-        .is_some_and(|extension| SUPPORTED_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str()))
+        .is_some_and(|extension| {
+            SUPPORTED_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())
+        })
 }
 
 /// How the import of one file ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImportOutcome {
-    Imported { track: TrackId },
+    Imported {
+        track: TrackId,
+    },
     /// The same audio is already in the artist's catalog (an earlier run, or another copy).
-    SkippedDuplicate { existing_track: TrackId },
-    Failed { reason: String },
+    SkippedDuplicate {
+        existing_track: TrackId,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 impl ImportOutcome {
     /// The outcome of one ingest; analysis failures are `Failed` with the analysis message.
     pub fn of_ingest(result: &Result<IngestedTrack, CatalogError>) -> ImportOutcome {
         match result {
-            Ok(ingested) => ImportOutcome::Imported { track: ingested.track.id },
-            Err(CatalogError::Duplicate { existing_track, .. }) => ImportOutcome::SkippedDuplicate { existing_track: *existing_track },
-            Err(error) => ImportOutcome::Failed { reason: error.to_string() },
+            Ok(ingested) => ImportOutcome::Imported {
+                track: ingested.track.id,
+            },
+            Err(CatalogError::Duplicate { existing_track, .. }) => {
+                ImportOutcome::SkippedDuplicate {
+                    existing_track: *existing_track,
+                }
+            }
+            Err(error) => ImportOutcome::Failed {
+                reason: error.to_string(),
+            },
         }
     }
 }

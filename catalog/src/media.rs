@@ -93,19 +93,49 @@ pub fn ingest(
         .and_then(|file| file.metadata())
         .map_err(|error| CatalogError::invalid("file", format!("cannot read the upload: {error}")))?
         .len();
-    let current = admit(connection, acting, release, analysis, audio_size_bytes, quota)?;
+    let current = admit(
+        connection,
+        acting,
+        release,
+        analysis,
+        audio_size_bytes,
+        quota,
+    )?;
     // Artwork is stored once per release: the first file that carries it supplies it.
-    let artwork = if current.artwork_key.is_none() { artwork_to_store(analysis) } else { None };
-    let incoming = Incoming { audio_size_bytes, artwork_size_bytes: artwork.map_or(0, |image| byte_count(&image.bytes)) };
+    let artwork = if current.artwork_key.is_none() {
+        artwork_to_store(analysis)
+    } else {
+        None
+    };
+    let incoming = Incoming {
+        audio_size_bytes,
+        artwork_size_bytes: artwork.map_or(0, |image| byte_count(&image.bytes)),
+    };
 
     let mut written = Vec::new();
-    let result = write_blobs(blobs, upload.path, audio_size_bytes, artwork, &mut written).and_then(|(audio_key, artwork_key)| {
-        megabox_database::write_transaction(connection, |connection| {
-            artists::lock(connection, acting)?;
-            let current = admit(connection, acting, release, analysis, incoming.total_bytes()?, quota)?;
-            record(connection, current, upload, incoming, &audio_key, artwork_key.as_ref())
-        })
-    });
+    let result = write_blobs(blobs, upload.path, audio_size_bytes, artwork, &mut written).and_then(
+        |(audio_key, artwork_key)| {
+            megabox_database::write_transaction(connection, |connection| {
+                artists::lock(connection, acting)?;
+                let current = admit(
+                    connection,
+                    acting,
+                    release,
+                    analysis,
+                    incoming.total_bytes()?,
+                    quota,
+                )?;
+                record(
+                    connection,
+                    current,
+                    upload,
+                    incoming,
+                    &audio_key,
+                    artwork_key.as_ref(),
+                )
+            })
+        },
+    );
     if result.is_err() {
         for key in &written {
             if let Err(error) = blobs.delete(key) {
@@ -120,7 +150,12 @@ pub fn ingest(
 /// published (buyers own what they bought); later tracks move up. If the release's artwork came
 /// from this file, it goes too. Blobs are deleted after the commit: a failure there leaves an
 /// unreferenced blob (logged), never a row without its blob.
-pub fn remove_track(connection: &mut DbConnection, blobs: &dyn BlobStore, acting: ArtistId, track: TrackId) -> Result<(), CatalogError> {
+pub fn remove_track(
+    connection: &mut DbConnection,
+    blobs: &dyn BlobStore,
+    acting: ArtistId,
+    track: TrackId,
+) -> Result<(), CatalogError> {
     ensure_outside_transaction(connection)?;
     let removed_keys = megabox_database::write_transaction(connection, |connection| {
         let not_found = || CatalogError::NotFound { what: "track" };
@@ -130,27 +165,38 @@ pub fn remove_track(connection: &mut DbConnection, blobs: &dyn BlobStore, acting
             .first::<(String, String)>(connection)
             .optional()?
             .ok_or_else(not_found)?;
-        let mut release = releases::owned_release(connection, acting, stored_id(&release_id)?).map_err(|_| not_found())?;
+        let mut release = releases::owned_release(connection, acting, stored_id(&release_id)?)
+            .map_err(|_| not_found())?;
         if release.state == ReleaseState::Published {
-            return Err(CatalogError::invalid("release", "tracks of a published release cannot be removed; unpublish it first"));
+            return Err(CatalogError::invalid(
+                "release",
+                "tracks of a published release cannot be removed; unpublish it first",
+            ));
         }
         let (storage_key, artwork_key) = media_files::table
             .find(&media_file_id)
             .select((media_files::storage_key, media_files::artwork_key))
             .first::<(String, Option<String>)>(connection)?;
         diesel::delete(tracks_table::table.find(track.to_string())).execute(connection)?;
-        let transcode_keys = crate::transcode::take_transcodes_of_media(connection, &media_file_id)?;
+        let transcode_keys =
+            crate::transcode::take_transcodes_of_media(connection, &media_file_id)?;
         diesel::delete(media_files::table.find(&media_file_id)).execute(connection)?;
         let remaining = tracks::tracks_of_release(connection, release.id)?;
         for (position, remaining_track) in (1_i32..).zip(&remaining) {
-            diesel::update(tracks_table::table.find(remaining_track.id.to_string())).set(tracks_table::position.eq(position)).execute(connection)?;
+            diesel::update(tracks_table::table.find(remaining_track.id.to_string()))
+                .set(tracks_table::position.eq(position))
+                .execute(connection)?;
         }
         if artwork_key.is_some() && release.artwork_key == artwork_key {
             release.artwork_key = None;
             release.updated_at = now();
             releases::save(connection, &release)?;
         }
-        let parse = |key: &str| BlobKey::parse(key).map_err(|_| CatalogError::Corrupt(format!("malformed storage key of track {track}")));
+        let parse = |key: &str| {
+            BlobKey::parse(key).map_err(|_| {
+                CatalogError::Corrupt(format!("malformed storage key of track {track}"))
+            })
+        };
         let mut keys = vec![parse(&storage_key)?];
         keys.extend(artwork_key.as_deref().map(parse).transpose()?);
         keys.extend(transcode_keys);
@@ -173,7 +219,9 @@ struct Incoming {
 
 impl Incoming {
     fn total_bytes(self) -> Result<u64, CatalogError> {
-        self.audio_size_bytes.checked_add(self.artwork_size_bytes).ok_or_else(|| CatalogError::invalid("file", "too large"))
+        self.audio_size_bytes
+            .checked_add(self.artwork_size_bytes)
+            .ok_or_else(|| CatalogError::invalid("file", "too large"))
     }
 }
 
@@ -183,7 +231,10 @@ fn check_analysis(analysis: &Analysis) -> Result<(), CatalogError> {
     }
     let hash = &analysis.audio_sha256;
     if hash.len() != 64 || !hash.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err(CatalogError::invalid("analysis", "the audio hash is not a SHA-256 in hex"));
+        return Err(CatalogError::invalid(
+            "analysis",
+            "the audio hash is not a SHA-256 in hex",
+        ));
     }
     Ok(())
 }
@@ -201,7 +252,10 @@ fn admit(
 ) -> Result<Release, CatalogError> {
     let current = releases::owned_release(connection, acting, release)?;
     if current.state == ReleaseState::Published {
-        return Err(CatalogError::invalid("release", "a published release takes no new tracks; unpublish it first"));
+        return Err(CatalogError::invalid(
+            "release",
+            "a published release takes no new tracks; unpublish it first",
+        ));
     }
     if let Some((existing_track, existing_release)) = media_files::table
         .inner_join(tracks_table::table)
@@ -211,32 +265,57 @@ fn admit(
         .first::<(String, String)>(connection)
         .optional()?
     {
-        return Err(CatalogError::Duplicate { existing_track: stored_id(&existing_track)?, existing_release: stored_id(&existing_release)? });
+        return Err(CatalogError::Duplicate {
+            existing_track: stored_id(&existing_track)?,
+            existing_release: stored_id(&existing_release)?,
+        });
     }
-    let track_count: i64 = tracks_table::table.filter(tracks_table::release_id.eq(release.to_string())).count().get_result(connection)?;
+    let track_count: i64 = tracks_table::table
+        .filter(tracks_table::release_id.eq(release.to_string()))
+        .count()
+        .get_result(connection)?;
     if usize::try_from(track_count).unwrap_or(usize::MAX) >= TRACKS_PER_RELEASE_MAX {
-        return Err(CatalogError::invalid("release", format!("a release holds at most {TRACKS_PER_RELEASE_MAX} tracks")));
+        return Err(CatalogError::invalid(
+            "release",
+            format!("a release holds at most {TRACKS_PER_RELEASE_MAX} tracks"),
+        ));
     }
     let used_bytes = used_storage_bytes(connection, acting)?;
-    if used_bytes.checked_add(incoming_bytes).is_none_or(|total| total > quota.bytes_max) {
-        return Err(CatalogError::QuotaExceeded { used_bytes, incoming_bytes, quota_bytes: quota.bytes_max });
+    if used_bytes
+        .checked_add(incoming_bytes)
+        .is_none_or(|total| total > quota.bytes_max)
+    {
+        return Err(CatalogError::QuotaExceeded {
+            used_bytes,
+            incoming_bytes,
+            quota_bytes: quota.bytes_max,
+        });
     }
     Ok(current)
 }
 
 /// Bytes of audio and artwork the artist stores now.
-pub fn used_storage_bytes(connection: &mut DbConnection, artist: ArtistId) -> Result<u64, CatalogError> {
+pub fn used_storage_bytes(
+    connection: &mut DbConnection,
+    artist: ArtistId,
+) -> Result<u64, CatalogError> {
     // Summed here rather than with SUM(), whose result type differs between the backends.
     let sizes = media_files::table
         .filter(media_files::artist_id.eq(artist.to_string()))
         .select((media_files::size_bytes, media_files::artwork_size_bytes))
         .load::<(i64, i64)>(connection)?;
-    sizes.into_iter().try_fold(0_u64, |total, (audio, artwork)| {
-        let sizes = u64::try_from(audio).ok().zip(u64::try_from(artwork).ok());
-        sizes
-            .and_then(|(audio, artwork)| total.checked_add(audio)?.checked_add(artwork))
-            .ok_or_else(|| CatalogError::Corrupt(format!("storage sizes of artist {artist} are negative or overflow")))
-    })
+    sizes
+        .into_iter()
+        .try_fold(0_u64, |total, (audio, artwork)| {
+            let sizes = u64::try_from(audio).ok().zip(u64::try_from(artwork).ok());
+            sizes
+                .and_then(|(audio, artwork)| total.checked_add(audio)?.checked_add(artwork))
+                .ok_or_else(|| {
+                    CatalogError::Corrupt(format!(
+                        "storage sizes of artist {artist} are negative or overflow"
+                    ))
+                })
+        })
 }
 
 /// The rendition kept for a release: the largest resized one, or the original if it was small
@@ -260,7 +339,9 @@ fn write_blobs(
     written: &mut Vec<BlobKey>,
 ) -> Result<(BlobKey, Option<BlobKey>), CatalogError> {
     let audio_key = BlobKey::generate(BlobKind::Audio);
-    let mut file = File::open(path).map_err(|error| CatalogError::invalid("file", format!("cannot read the upload: {error}")))?;
+    let mut file = File::open(path).map_err(|error| {
+        CatalogError::invalid("file", format!("cannot read the upload: {error}"))
+    })?;
     // Bounded by the size checked against the quota, in case the file grows meanwhile.
     blobs.put(&audio_key, &mut file, audio_size_bytes)?;
     written.push(audio_key.clone());
@@ -288,7 +369,8 @@ fn record(
     let analysis = upload.analysis;
     let timestamp = now();
     let media_file_id = uuid::Uuid::now_v7().to_string();
-    let too_large = |field: &'static str| CatalogError::invalid("analysis", format!("{field} out of range"));
+    let too_large =
+        |field: &'static str| CatalogError::invalid("analysis", format!("{field} out of range"));
     let media = MediaFileRow {
         id: media_file_id.clone(),
         artist_id: release.artist_id.to_string(),
@@ -298,18 +380,29 @@ fn record(
         original_file_name: display_file_name(upload.original_file_name),
         container: enum_name(&analysis.container)?,
         codec: enum_name(&analysis.codec)?,
-        sample_rate_hz: i32::try_from(analysis.sample_rate_hz).map_err(|_| too_large("sample rate"))?,
+        sample_rate_hz: i32::try_from(analysis.sample_rate_hz)
+            .map_err(|_| too_large("sample rate"))?,
         channels: i32::from(analysis.channels),
-        bits_per_sample: analysis.bits_per_sample.map(i32::try_from).transpose().map_err(|_| too_large("bits per sample"))?,
+        bits_per_sample: analysis
+            .bits_per_sample
+            .map(i32::try_from)
+            .transpose()
+            .map_err(|_| too_large("bits per sample"))?,
         duration_ms: i64::try_from(analysis.duration_ms).map_err(|_| too_large("duration"))?,
         analysis_json: analysis_without_artwork(analysis)?,
         artwork_key: artwork_key.map(ToString::to_string),
-        artwork_size_bytes: i64::try_from(incoming.artwork_size_bytes).map_err(|_| too_large("artwork size"))?,
+        artwork_size_bytes: i64::try_from(incoming.artwork_size_bytes)
+            .map_err(|_| too_large("artwork size"))?,
         created_at: timestamp,
     };
-    diesel::insert_into(media_files::table).values(&media).execute(connection)?;
+    diesel::insert_into(media_files::table)
+        .values(&media)
+        .execute(connection)?;
 
-    let track_count: i64 = tracks_table::table.filter(tracks_table::release_id.eq(release.id.to_string())).count().get_result(connection)?;
+    let track_count: i64 = tracks_table::table
+        .filter(tracks_table::release_id.eq(release.id.to_string()))
+        .count()
+        .get_result(connection)?;
     let position = i32::try_from(track_count + 1).map_err(|_| too_large("track count"))?;
     let track_id = TrackId::generate();
     let tags = &analysis.tags;
@@ -321,18 +414,27 @@ fn record(
         title: track_title(tags.title.as_deref(), upload.original_file_name, position),
         credits: String::new(),
         // A tag's ISRC is a hint: an invalid one is dropped, not a reason to refuse the file.
-        isrc: tags.isrc.as_deref().and_then(|isrc| Isrc::parse(isrc).ok()).map(|isrc| isrc.as_str().to_owned()),
+        isrc: tags
+            .isrc
+            .as_deref()
+            .and_then(|isrc| Isrc::parse(isrc).ok())
+            .map(|isrc| isrc.as_str().to_owned()),
         price_kind: None,
         price_cents: None,
         minimum_price_cents: None,
         created_at: timestamp,
         updated_at: timestamp,
     };
-    diesel::insert_into(tracks_table::table).values(&row).execute(connection)?;
+    diesel::insert_into(tracks_table::table)
+        .values(&row)
+        .execute(connection)?;
 
     let mut release_changed = false;
     if release.title.is_none()
-        && let Some(album) = tags.album.as_deref().and_then(|album| required_line("title", album, TITLE_CHARS_MAX).ok())
+        && let Some(album) = tags
+            .album
+            .as_deref()
+            .and_then(|album| required_line("title", album, TITLE_CHARS_MAX).ok())
     {
         release.title = Some(album);
         release_changed = true;
@@ -346,20 +448,30 @@ fn record(
     if release_changed {
         release.updated_at = timestamp;
         diesel::update(releases_table::table.find(release.id.to_string()))
-            .set((releases_table::title.eq(&release.title), releases_table::artwork_key.eq(&release.artwork_key), releases_table::updated_at.eq(timestamp)))
+            .set((
+                releases_table::title.eq(&release.title),
+                releases_table::artwork_key.eq(&release.artwork_key),
+                releases_table::updated_at.eq(timestamp),
+            ))
             .execute(connection)?;
     }
     let track = tracks::tracks_of_release(connection, release.id)?
         .into_iter()
         .find(|track| track.id == track_id)
-        .ok_or_else(|| CatalogError::Corrupt(format!("track {track_id} vanished while being ingested")))?;
+        .ok_or_else(|| {
+            CatalogError::Corrupt(format!("track {track_id} vanished while being ingested"))
+        })?;
     Ok(IngestedTrack { track, release })
 }
 
 /// The track's title: its tag, else the file name without extension, else its position.
 fn track_title(tag: Option<&str>, original_file_name: &str, position: i32) -> String {
     let file_name = display_file_name(original_file_name);
-    let stem = Path::new(&file_name).file_stem().and_then(|stem| stem.to_str()).unwrap_or_default().to_owned();
+    let stem = Path::new(&file_name)
+        .file_stem()
+        .and_then(|stem| stem.to_str())
+        .unwrap_or_default()
+        .to_owned();
     [tag.map(str::to_owned), Some(stem)]
         .into_iter()
         .flatten()
@@ -370,22 +482,34 @@ fn track_title(tag: Option<&str>, original_file_name: &str, position: i32) -> St
 /// The last component of a client-given name, without control characters, bounded.
 fn display_file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let printable: String = last.chars().filter(|character| !character.is_control()).take(FILE_NAME_CHARS_MAX).collect();
+    let printable: String = last
+        .chars()
+        .filter(|character| !character.is_control())
+        .take(FILE_NAME_CHARS_MAX)
+        .collect();
     let trimmed = printable.trim();
-    if trimmed.is_empty() { "upload".to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        "upload".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 /// The snake_case name an analysis enum serialises to.
 fn enum_name(value: &impl serde::Serialize) -> Result<String, CatalogError> {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(name)) => Ok(name),
-        _ => Err(CatalogError::invalid("analysis", "unexpected container or codec")),
+        _ => Err(CatalogError::invalid(
+            "analysis",
+            "unexpected container or codec",
+        )),
     }
 }
 
 /// The analysis as stored: everything but the artwork bytes, which live in the blob store.
 fn analysis_without_artwork(analysis: &Analysis) -> Result<String, CatalogError> {
-    let mut value = serde_json::to_value(analysis).map_err(|error| CatalogError::invalid("analysis", error.to_string()))?;
+    let mut value = serde_json::to_value(analysis)
+        .map_err(|error| CatalogError::invalid("analysis", error.to_string()))?;
     if let Some(object) = value.as_object_mut() {
         object.insert("artwork".to_owned(), serde_json::Value::Null);
     }
@@ -409,7 +533,10 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(display_file_name(input), expected, "{input:?}");
         }
-        assert_eq!(display_file_name(&"x".repeat(1000)).chars().count(), FILE_NAME_CHARS_MAX);
+        assert_eq!(
+            display_file_name(&"x".repeat(1000)).chars().count(),
+            FILE_NAME_CHARS_MAX
+        );
     }
 
     #[test]
@@ -424,7 +551,11 @@ mod tests {
             (Some("\u{7}"), "\u{7}", "upload"),
         ];
         for (tag, file_name, expected) in cases {
-            assert_eq!(track_title(tag, file_name, 3), expected, "{tag:?} {file_name:?}");
+            assert_eq!(
+                track_title(tag, file_name, 3),
+                expected,
+                "{tag:?} {file_name:?}"
+            );
         }
     }
 }

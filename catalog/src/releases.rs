@@ -171,13 +171,18 @@ impl ReleaseRow {
     }
 
     fn into_release(self) -> Result<Release, CatalogError> {
-        let corrupt = |error: CatalogError| CatalogError::Corrupt(format!("release {}: {error}", self.id));
+        let corrupt =
+            |error: CatalogError| CatalogError::Corrupt(format!("release {}: {error}", self.id));
         Ok(Release {
             id: stored_id(&self.id)?,
             artist_id: stored_id(&self.artist_id)?,
             kind: ReleaseKind::parse(&self.kind).map_err(corrupt)?,
             state: ReleaseState::parse(&self.state).map_err(corrupt)?,
-            price: Price::from_columns(self.price_kind.as_deref(), self.price_cents, self.minimum_price_cents)?,
+            price: Price::from_columns(
+                self.price_kind.as_deref(),
+                self.price_cents,
+                self.minimum_price_cents,
+            )?,
             title: self.title,
             release_date: self.release_date,
             credits: self.credits,
@@ -190,8 +195,16 @@ impl ReleaseRow {
 }
 
 /// Starts a draft release owned by the acting artist.
-pub fn create_draft(connection: &mut DbConnection, acting: ArtistId, new: &NewRelease) -> Result<Release, CatalogError> {
-    let title = new.title.as_deref().map(|title| required_line("title", title, TITLE_CHARS_MAX)).transpose()?;
+pub fn create_draft(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    new: &NewRelease,
+) -> Result<Release, CatalogError> {
+    let title = new
+        .title
+        .as_deref()
+        .map(|title| required_line("title", title, TITLE_CHARS_MAX))
+        .transpose()?;
     atomically(connection, |connection| {
         artists::artist(connection, acting)?;
         let timestamp = now();
@@ -209,25 +222,37 @@ pub fn create_draft(connection: &mut DbConnection, acting: ArtistId, new: &NewRe
             created_at: timestamp,
             updated_at: timestamp,
         };
-        diesel::insert_into(releases::table).values(ReleaseRow::from_release(&release)).execute(connection)?;
+        diesel::insert_into(releases::table)
+            .values(ReleaseRow::from_release(&release))
+            .execute(connection)?;
         Ok(release)
     })
 }
 
 /// The acting artist's release in any state, with its tracks.
-pub fn release_for_owner(connection: &mut DbConnection, acting: ArtistId, release: ReleaseId) -> Result<ReleaseDetail, CatalogError> {
+pub fn release_for_owner(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    release: ReleaseId,
+) -> Result<ReleaseDetail, CatalogError> {
     let release = owned_release(connection, acting, release)?;
     detail(connection, release)
 }
 
 /// A published release with its tracks; `NotFound` for drafts and unpublished releases.
-pub fn public_release(connection: &mut DbConnection, release: ReleaseId) -> Result<ReleaseDetail, CatalogError> {
+pub fn public_release(
+    connection: &mut DbConnection,
+    release: ReleaseId,
+) -> Result<ReleaseDetail, CatalogError> {
     let release = published_release(connection, release)?;
     detail(connection, release)
 }
 
 /// All of the acting artist's releases, newest first, for their dashboard.
-pub fn releases_of_artist(connection: &mut DbConnection, acting: ArtistId) -> Result<Vec<Release>, CatalogError> {
+pub fn releases_of_artist(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+) -> Result<Vec<Release>, CatalogError> {
     releases::table
         .filter(releases::artist_id.eq(acting.to_string()))
         .order((releases::created_at.desc(), releases::id.desc()))
@@ -240,9 +265,22 @@ pub fn releases_of_artist(connection: &mut DbConnection, acting: ArtistId) -> Re
 
 /// Changes a release of the acting artist. A published release must stay publishable, so
 /// clearing its title or price is refused.
-pub fn update_release(connection: &mut DbConnection, acting: ArtistId, release: ReleaseId, update: &ReleaseUpdate) -> Result<Release, CatalogError> {
-    let title = update.title.as_deref().map(|title| required_line("title", title, TITLE_CHARS_MAX)).transpose()?;
-    let credits = update.credits.as_deref().map(|credits| free_text("credits", credits, CREDITS_CHARS_MAX)).transpose()?;
+pub fn update_release(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    release: ReleaseId,
+    update: &ReleaseUpdate,
+) -> Result<Release, CatalogError> {
+    let title = update
+        .title
+        .as_deref()
+        .map(|title| required_line("title", title, TITLE_CHARS_MAX))
+        .transpose()?;
+    let credits = update
+        .credits
+        .as_deref()
+        .map(|credits| free_text("credits", credits, CREDITS_CHARS_MAX))
+        .transpose()?;
     atomically(connection, |connection| {
         let mut current = owned_release(connection, acting, release)?;
         if title.is_some() {
@@ -268,11 +306,18 @@ pub fn update_release(connection: &mut DbConnection, acting: ArtistId, release: 
 }
 
 /// Makes a draft or unpublished release public, after checking that it is complete.
-pub fn publish(connection: &mut DbConnection, acting: ArtistId, release: ReleaseId) -> Result<Release, CatalogError> {
+pub fn publish(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    release: ReleaseId,
+) -> Result<Release, CatalogError> {
     atomically(connection, |connection| {
         let mut current = owned_release(connection, acting, release)?;
         if current.state == ReleaseState::Published {
-            return Err(CatalogError::InvalidTransition { from: current.state, to: ReleaseState::Published });
+            return Err(CatalogError::InvalidTransition {
+                from: current.state,
+                to: ReleaseState::Published,
+            });
         }
         current.state = ReleaseState::Published;
         let timestamp = now();
@@ -286,11 +331,18 @@ pub fn publish(connection: &mut DbConnection, acting: ArtistId, release: Release
 }
 
 /// Takes a published release out of the public catalog; buyers keep what they bought.
-pub fn unpublish(connection: &mut DbConnection, acting: ArtistId, release: ReleaseId) -> Result<Release, CatalogError> {
+pub fn unpublish(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    release: ReleaseId,
+) -> Result<Release, CatalogError> {
     atomically(connection, |connection| {
         let mut current = owned_release(connection, acting, release)?;
         if current.state != ReleaseState::Published {
-            return Err(CatalogError::InvalidTransition { from: current.state, to: ReleaseState::Unpublished });
+            return Err(CatalogError::InvalidTransition {
+                from: current.state,
+                to: ReleaseState::Unpublished,
+            });
         }
         current.state = ReleaseState::Unpublished;
         current.updated_at = now();
@@ -301,30 +353,58 @@ pub fn unpublish(connection: &mut DbConnection, acting: ArtistId, release: Relea
 }
 
 /// The price checkout charges for a whole release; `NotFound` unless it is published.
-pub fn price_of_release(connection: &mut DbConnection, release: ReleaseId) -> Result<Price, CatalogError> {
+pub fn price_of_release(
+    connection: &mut DbConnection,
+    release: ReleaseId,
+) -> Result<Price, CatalogError> {
     let release = published_release(connection, release)?;
-    release.price.ok_or_else(|| CatalogError::Corrupt(format!("published release {} has no price", release.id)))
+    release.price.ok_or_else(|| {
+        CatalogError::Corrupt(format!("published release {} has no price", release.id))
+    })
 }
 
 /// The public catalog, newest publication first. `cursor` is the previous page's `next_cursor`.
-pub fn published_releases(connection: &mut DbConnection, cursor: Option<&str>, limit: u32) -> Result<ReleasePage, CatalogError> {
+pub fn published_releases(
+    connection: &mut DbConnection,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<ReleasePage, CatalogError> {
     if !(1..=PAGE_SIZE_MAX).contains(&limit) {
-        return Err(CatalogError::invalid("limit", format!("must be between 1 and {PAGE_SIZE_MAX}")));
+        return Err(CatalogError::invalid(
+            "limit",
+            format!("must be between 1 and {PAGE_SIZE_MAX}"),
+        ));
     }
     let after = cursor.map(parse_cursor).transpose()?;
     // One extra row tells whether another page follows.
-    let mut releases = load_public_summaries(connection, PublicSelection::Page { after, rows_max: i64::from(limit) + 1 })?;
+    let mut releases = load_public_summaries(
+        connection,
+        PublicSelection::Page {
+            after,
+            rows_max: i64::from(limit) + 1,
+        },
+    )?;
     let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = releases.len() > page_size;
     releases.truncate(page_size);
-    let next_cursor = if more { releases.last().map(cursor_of) } else { None };
-    Ok(ReleasePage { releases, next_cursor })
+    let next_cursor = if more {
+        releases.last().map(cursor_of)
+    } else {
+        None
+    };
+    Ok(ReleasePage {
+        releases,
+        next_cursor,
+    })
 }
 
 /// Which published releases to list.
 pub(crate) enum PublicSelection<'a> {
     /// A page of the catalog after the cursor's position.
-    Page { after: Option<(NaiveDateTime, ReleaseId)>, rows_max: i64 },
+    Page {
+        after: Option<(NaiveDateTime, ReleaseId)>,
+        rows_max: i64,
+    },
     /// One artist's releases (the public profile).
     OfArtist(ArtistId),
     /// The releases among these ids (search results).
@@ -332,7 +412,10 @@ pub(crate) enum PublicSelection<'a> {
 }
 
 /// Published releases with their artist's name, newest publication first.
-pub(crate) fn load_public_summaries(connection: &mut DbConnection, selection: PublicSelection<'_>) -> Result<Vec<ReleaseSummary>, CatalogError> {
+pub(crate) fn load_public_summaries(
+    connection: &mut DbConnection,
+    selection: PublicSelection<'_>,
+) -> Result<Vec<ReleaseSummary>, CatalogError> {
     let mut query = releases::table
         .inner_join(artists_table::table)
         .select((ReleaseRow::as_select(), artists_table::name))
@@ -345,20 +428,33 @@ pub(crate) fn load_public_summaries(connection: &mut DbConnection, selection: Pu
                 query = query.filter(
                     releases::published_at
                         .lt(published_at)
-                        .or(releases::published_at.eq(published_at).and(releases::id.lt(id.to_string()))),
+                        .or(releases::published_at
+                            .eq(published_at)
+                            .and(releases::id.lt(id.to_string()))),
                 );
             }
             query = query.limit(rows_max);
         }
-        PublicSelection::OfArtist(artist) => query = query.filter(releases::artist_id.eq(artist.to_string())),
+        PublicSelection::OfArtist(artist) => {
+            query = query.filter(releases::artist_id.eq(artist.to_string()))
+        }
         PublicSelection::WithIds(ids) => query = query.filter(releases::id.eq_any(ids)),
     }
-    query.load::<(ReleaseRow, String)>(connection)?.into_iter().map(summary_of).collect()
+    query
+        .load::<(ReleaseRow, String)>(connection)?
+        .into_iter()
+        .map(summary_of)
+        .collect()
 }
 
 fn summary_of((row, artist_name): (ReleaseRow, String)) -> Result<ReleaseSummary, CatalogError> {
     let release = row.into_release()?;
-    let incomplete = || CatalogError::Corrupt(format!("published release {} lacks a title, price or date", release.id));
+    let incomplete = || {
+        CatalogError::Corrupt(format!(
+            "published release {} lacks a title, price or date",
+            release.id
+        ))
+    };
     Ok(ReleaseSummary {
         id: release.id,
         artist_id: release.artist_id,
@@ -373,20 +469,30 @@ fn summary_of((row, artist_name): (ReleaseRow, String)) -> Result<ReleaseSummary
 }
 
 fn cursor_of(summary: &ReleaseSummary) -> String {
-    format!("{}_{}", summary.published_at.and_utc().timestamp_micros(), summary.id)
+    format!(
+        "{}_{}",
+        summary.published_at.and_utc().timestamp_micros(),
+        summary.id
+    )
 }
 
 fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, ReleaseId), CatalogError> {
     let invalid = || CatalogError::invalid("cursor", "not a cursor from a previous page");
     let (micros, id) = cursor.split_once('_').ok_or_else(invalid)?;
     let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let published_at = DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?.naive_utc();
+    let published_at = DateTime::from_timestamp_micros(micros)
+        .ok_or_else(invalid)?
+        .naive_utc();
     let id = id.parse().map_err(|_| invalid())?;
     Ok((published_at, id))
 }
 
 /// The release if the acting artist owns it; `NotFound` otherwise, exactly as if it did not exist.
-pub(crate) fn owned_release(connection: &mut DbConnection, acting: ArtistId, release: ReleaseId) -> Result<Release, CatalogError> {
+pub(crate) fn owned_release(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    release: ReleaseId,
+) -> Result<Release, CatalogError> {
     releases::table
         .find(release.to_string())
         .filter(releases::artist_id.eq(acting.to_string()))
@@ -397,7 +503,10 @@ pub(crate) fn owned_release(connection: &mut DbConnection, acting: ArtistId, rel
         .into_release()
 }
 
-pub(crate) fn published_release(connection: &mut DbConnection, release: ReleaseId) -> Result<Release, CatalogError> {
+pub(crate) fn published_release(
+    connection: &mut DbConnection,
+    release: ReleaseId,
+) -> Result<Release, CatalogError> {
     releases::table
         .find(release.to_string())
         .filter(releases::state.eq(ReleaseState::Published.as_str()))
@@ -409,13 +518,18 @@ pub(crate) fn published_release(connection: &mut DbConnection, release: ReleaseI
 }
 
 pub(crate) fn save(connection: &mut DbConnection, release: &Release) -> Result<(), CatalogError> {
-    diesel::update(releases::table.find(release.id.to_string())).set(ReleaseRow::from_release(release)).execute(connection)?;
+    diesel::update(releases::table.find(release.id.to_string()))
+        .set(ReleaseRow::from_release(release))
+        .execute(connection)?;
     Ok(())
 }
 
 /// After any change a listener could see: a published release must still be complete, and the
 /// search index must show the new text.
-pub(crate) fn after_public_change(connection: &mut DbConnection, release: &Release) -> Result<(), CatalogError> {
+pub(crate) fn after_public_change(
+    connection: &mut DbConnection,
+    release: &Release,
+) -> Result<(), CatalogError> {
     if release.state != ReleaseState::Published {
         return Ok(());
     }
@@ -440,12 +554,21 @@ fn publish_problems(release: &Release, tracks: &[Track]) -> Vec<PublishProblem> 
     if release.price.is_none() {
         problems.push(PublishProblem::ReleaseUnpriced);
     }
-    problems.extend(tracks.iter().filter(|track| track.price.is_none()).map(|track| PublishProblem::TrackUnpriced(track.id)));
+    problems.extend(
+        tracks
+            .iter()
+            .filter(|track| track.price.is_none())
+            .map(|track| PublishProblem::TrackUnpriced(track.id)),
+    );
     problems
 }
 
 fn detail(connection: &mut DbConnection, release: Release) -> Result<ReleaseDetail, CatalogError> {
     let artist_name = artists::artist(connection, release.artist_id)?.name;
     let tracks = tracks::tracks_of_release(connection, release.id)?;
-    Ok(ReleaseDetail { release, artist_name, tracks })
+    Ok(ReleaseDetail {
+        release,
+        artist_name,
+        tracks,
+    })
 }

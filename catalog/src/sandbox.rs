@@ -58,13 +58,23 @@ impl AnalysisSandbox {
         I: IntoIterator<Item = A>,
         A: Into<OsString>,
     {
-        Self { program: program.into(), leading_args: leading_args.into_iter().map(Into::into).collect(), limits }
+        Self {
+            program: program.into(),
+            leading_args: leading_args.into_iter().map(Into::into).collect(),
+            limits,
+        }
     }
 
     /// Analyses `path` in a child process; blocks until it finishes or is killed (call it from a
     /// blocking thread in async code).
     pub fn analyze(&self, path: &Path) -> Result<Analysis, AnalysisError> {
-        child_process::run_for_answer(&self.program, &self.leading_args, &self.limits, &[path.as_os_str()], OUTPUT_BYTES_MAX)
+        child_process::run_for_answer(
+            &self.program,
+            &self.leading_args,
+            &self.limits,
+            &[path.as_os_str()],
+            OUTPUT_BYTES_MAX,
+        )
     }
 }
 
@@ -74,7 +84,9 @@ impl From<NoAnswer> for AnalysisError {
             NoAnswer::SandboxFailed(message) => AnalysisError::SandboxFailed { message },
             NoAnswer::TimedOut { limit_seconds } => AnalysisError::TimedOut { limit_seconds },
             NoAnswer::OutOfMemory { limit_mib } => AnalysisError::OutOfMemory { limit_mib },
-            NoAnswer::CpuTimeExceeded { limit_seconds } => AnalysisError::CpuTimeExceeded { limit_seconds },
+            NoAnswer::CpuTimeExceeded { limit_seconds } => {
+                AnalysisError::CpuTimeExceeded { limit_seconds }
+            }
             NoAnswer::Crashed(detail) => AnalysisError::Crashed { detail },
         }
     }
@@ -92,7 +104,12 @@ where
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let parsed = match child_process::parse_arguments(&args) {
         Ok(parsed) if parsed.operands.len() == 1 => parsed,
-        Ok(parsed) => return usage(&format!("expected one FILE, got {} arguments", parsed.operands.len())),
+        Ok(parsed) => {
+            return usage(&format!(
+                "expected one FILE, got {} arguments",
+                parsed.operands.len()
+            ));
+        }
         Err(message) => return usage(&message),
     };
     if let Err(error) = parsed.apply_limits() {

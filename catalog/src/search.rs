@@ -53,15 +53,27 @@ const KIND_TRACK: &str = "track";
 /// finds nothing.
 pub fn search(connection: &mut DbConnection, query: &str) -> Result<SearchResults, CatalogError> {
     if query.chars().count() > QUERY_CHARS_MAX {
-        return Err(CatalogError::invalid("q", format!("at most {QUERY_CHARS_MAX} characters")));
+        return Err(CatalogError::invalid(
+            "q",
+            format!("at most {QUERY_CHARS_MAX} characters"),
+        ));
     }
     let words = words_of(query);
     if words.is_empty() {
         return Ok(SearchResults::default());
     }
     let hits = matching_documents(connection, &words)?;
-    let ids_of = |kind: &str| hits.iter().filter(|hit| hit.kind == kind).map(|hit| hit.document_id.clone()).collect::<Vec<_>>();
-    let rank: HashMap<&str, usize> = hits.iter().enumerate().map(|(index, hit)| (hit.document_id.as_str(), index)).collect();
+    let ids_of = |kind: &str| {
+        hits.iter()
+            .filter(|hit| hit.kind == kind)
+            .map(|hit| hit.document_id.clone())
+            .collect::<Vec<_>>()
+    };
+    let rank: HashMap<&str, usize> = hits
+        .iter()
+        .enumerate()
+        .map(|(index, hit)| (hit.document_id.as_str(), index))
+        .collect();
     let rank_of = |id: String| rank.get(id.as_str()).copied().unwrap_or(usize::MAX);
 
     let mut found_artists = ids_of(KIND_ARTIST)
@@ -69,17 +81,26 @@ pub fn search(connection: &mut DbConnection, query: &str) -> Result<SearchResult
         .map(|id| artists::artist(connection, stored_id(id)?))
         .collect::<Result<Vec<_>, _>>()?;
     found_artists.sort_by_key(|artist| rank_of(artist.id.to_string()));
-    let mut found_releases = load_public_summaries(connection, PublicSelection::WithIds(&ids_of(KIND_RELEASE)))?;
+    let mut found_releases =
+        load_public_summaries(connection, PublicSelection::WithIds(&ids_of(KIND_RELEASE)))?;
     found_releases.sort_by_key(|release| rank_of(release.id.to_string()));
     let mut found_tracks = published_tracks(connection, &ids_of(KIND_TRACK))?;
     found_tracks.sort_by_key(|track| rank_of(track.track_id.to_string()));
-    Ok(SearchResults { artists: found_artists, releases: found_releases, tracks: found_tracks })
+    Ok(SearchResults {
+        artists: found_artists,
+        releases: found_releases,
+        tracks: found_tracks,
+    })
 }
 
 /// Rewrites the artist's documents from their current published releases.
-pub(crate) fn refresh_artist(connection: &mut DbConnection, artist: ArtistId) -> Result<(), CatalogError> {
+pub(crate) fn refresh_artist(
+    connection: &mut DbConnection,
+    artist: ArtistId,
+) -> Result<(), CatalogError> {
     let artist_id = artist.to_string();
-    diesel::delete(search_documents::table.filter(search_documents::artist_id.eq(&artist_id))).execute(connection)?;
+    diesel::delete(search_documents::table.filter(search_documents::artist_id.eq(&artist_id)))
+        .execute(connection)?;
     let published = releases::table
         .filter(releases::artist_id.eq(&artist_id))
         .filter(releases::state.eq(ReleaseState::Published.as_str()))
@@ -95,15 +116,30 @@ pub(crate) fn refresh_artist(connection: &mut DbConnection, artist: ArtistId) ->
         .load::<(String, String)>(connection)?;
     let name = artists::artist(connection, artist)?.name;
     let document = |kind: &'static str, id: String, body: String| {
-        (search_documents::kind.eq(kind), search_documents::document_id.eq(id), search_documents::artist_id.eq(artist_id.clone()), search_documents::body.eq(body))
+        (
+            search_documents::kind.eq(kind),
+            search_documents::document_id.eq(id),
+            search_documents::artist_id.eq(artist_id.clone()),
+            search_documents::body.eq(body),
+        )
     };
     let mut documents = vec![document(KIND_ARTIST, artist_id.clone(), name)];
-    documents.extend(published.into_iter().filter_map(|(id, title)| title.map(|title| document(KIND_RELEASE, id, title))));
-    documents.extend(published_tracks.into_iter().map(|(id, title)| document(KIND_TRACK, id, title)));
+    documents.extend(
+        published
+            .into_iter()
+            .filter_map(|(id, title)| title.map(|title| document(KIND_RELEASE, id, title))),
+    );
+    documents.extend(
+        published_tracks
+            .into_iter()
+            .map(|(id, title)| document(KIND_TRACK, id, title)),
+    );
     // One row per statement: diesel's batch insert is not available on every backend of a
     // MultiConnection, and an artist's catalog is small.
     for row in documents {
-        diesel::insert_into(search_documents::table).values(row).execute(connection)?;
+        diesel::insert_into(search_documents::table)
+            .values(row)
+            .execute(connection)?;
     }
     Ok(())
 }
@@ -127,17 +163,28 @@ struct DocumentHit {
     document_id: String,
 }
 
-fn matching_documents(connection: &mut DbConnection, words: &[String]) -> Result<Vec<DocumentHit>, CatalogError> {
+fn matching_documents(
+    connection: &mut DbConnection,
+    words: &[String],
+) -> Result<Vec<DocumentHit>, CatalogError> {
     let hits = match connection {
         DbConnection::Sqlite(sqlite) => {
-            let expression = words.iter().map(|word| format!("\"{word}\"*")).collect::<Vec<_>>().join(" ");
+            let expression = words
+                .iter()
+                .map(|word| format!("\"{word}\"*"))
+                .collect::<Vec<_>>()
+                .join(" ");
             diesel::sql_query("SELECT kind, document_id FROM search_documents WHERE search_documents MATCH ? ORDER BY rank LIMIT ?")
                 .bind::<Text, _>(expression)
                 .bind::<BigInt, _>(RESULTS_MAX)
                 .load(sqlite)?
         }
         DbConnection::Postgresql(postgres) => {
-            let expression = words.iter().map(|word| format!("{word}:*")).collect::<Vec<_>>().join(" & ");
+            let expression = words
+                .iter()
+                .map(|word| format!("{word}:*"))
+                .collect::<Vec<_>>()
+                .join(" & ");
             diesel::sql_query(
                 "SELECT kind, document_id FROM search_documents, to_tsquery('simple', $1) AS query \
                  WHERE to_tsvector('simple', body) @@ query \
@@ -151,24 +198,40 @@ fn matching_documents(connection: &mut DbConnection, words: &[String]) -> Result
     Ok(hits)
 }
 
-fn published_tracks(connection: &mut DbConnection, ids: &[String]) -> Result<Vec<TrackHit>, CatalogError> {
+fn published_tracks(
+    connection: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<TrackHit>, CatalogError> {
     tracks::table
         .inner_join(releases::table.inner_join(artists_table::table))
         .filter(tracks::id.eq_any(ids))
         .filter(releases::state.eq(ReleaseState::Published.as_str()))
-        .select((tracks::id, tracks::title, releases::id, releases::title, artists_table::id, artists_table::name))
+        .select((
+            tracks::id,
+            tracks::title,
+            releases::id,
+            releases::title,
+            artists_table::id,
+            artists_table::name,
+        ))
         .load::<(String, String, String, Option<String>, String, String)>(connection)?
         .into_iter()
-        .map(|(track_id, title, release_id, release_title, artist_id, artist_name)| {
-            Ok(TrackHit {
-                track_id: stored_id(&track_id)?,
-                title,
-                release_id: stored_id(&release_id)?,
-                release_title: release_title.ok_or_else(|| CatalogError::Corrupt(format!("published release {release_id} has no title")))?,
-                artist_id: stored_id(&artist_id)?,
-                artist_name,
-            })
-        })
+        .map(
+            |(track_id, title, release_id, release_title, artist_id, artist_name)| {
+                Ok(TrackHit {
+                    track_id: stored_id(&track_id)?,
+                    title,
+                    release_id: stored_id(&release_id)?,
+                    release_title: release_title.ok_or_else(|| {
+                        CatalogError::Corrupt(format!(
+                            "published release {release_id} has no title"
+                        ))
+                    })?,
+                    artist_id: stored_id(&artist_id)?,
+                    artist_name,
+                })
+            },
+        )
         .collect()
 }
 
@@ -181,10 +244,16 @@ mod tests {
         let cases: [(&str, &[&str]); 6] = [
             ("Blue Monday", &["blue", "monday"]),
             ("  ", &[]),
-            ("\"a\" OR b* NEAR(c) -d ^e", &["a", "or", "b", "near", "c", "d", "e"]),
+            (
+                "\"a\" OR b* NEAR(c) -d ^e",
+                &["a", "or", "b", "near", "c", "d", "e"],
+            ),
             ("'; DROP TABLE artists; --", &["drop", "table", "artists"]),
             ("Sigur Rós", &["sigur", "rós"]),
-            ("1 2 3 4 5 6 7 8 9 10", &["1", "2", "3", "4", "5", "6", "7", "8"]),
+            (
+                "1 2 3 4 5 6 7 8 9 10",
+                &["1", "2", "3", "4", "5", "6", "7", "8"],
+            ),
         ];
         for (query, expected) in cases {
             assert_eq!(words_of(query), expected, "{query:?}");

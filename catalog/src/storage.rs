@@ -35,18 +35,28 @@ pub struct BlobKey {
 impl BlobKey {
     /// A fresh key; random (v4) so that keys reveal neither upload time nor order.
     pub fn generate(kind: BlobKind) -> BlobKey {
-        BlobKey { kind, id: uuid::Uuid::new_v4() }
+        BlobKey {
+            kind,
+            id: uuid::Uuid::new_v4(),
+        }
     }
 
     /// Parses a key as stored in the database; anything but `kind/uuid` is refused.
     pub fn parse(text: &str) -> Result<BlobKey, StorageError> {
         let invalid = || StorageError::InvalidKey(text.chars().take(80).collect());
         let (prefix, id) = text.split_once('/').ok_or_else(invalid)?;
-        let kind = [BlobKind::Audio, BlobKind::Artwork].into_iter().find(|kind| kind.prefix() == prefix).ok_or_else(invalid)?;
+        let kind = [BlobKind::Audio, BlobKind::Artwork]
+            .into_iter()
+            .find(|kind| kind.prefix() == prefix)
+            .ok_or_else(invalid)?;
         // Only the canonical hyphenated form, so one blob has exactly one key.
         let id = uuid::Uuid::try_parse(id).map_err(|_| invalid())?;
         let key = BlobKey { kind, id };
-        if key.to_string() == text { Ok(key) } else { Err(invalid()) }
+        if key.to_string() == text {
+            Ok(key)
+        } else {
+            Err(invalid())
+        }
     }
 
     pub fn kind(&self) -> BlobKind {
@@ -85,7 +95,12 @@ pub enum BlobLocation {
 pub trait BlobStore: Send + Sync {
     /// Stores everything `content` yields, at most `bytes_max`, under `key`. Either the whole
     /// blob becomes visible or nothing does. Returns the number of bytes stored.
-    fn put(&self, key: &BlobKey, content: &mut dyn Read, bytes_max: u64) -> Result<u64, StorageError>;
+    fn put(
+        &self,
+        key: &BlobKey,
+        content: &mut dyn Read,
+        bytes_max: u64,
+    ) -> Result<u64, StorageError>;
     /// Where to serve the blob from; `Missing` if it does not exist.
     fn locate(&self, key: &BlobKey) -> Result<BlobLocation, StorageError>;
     /// Removes the blob; removing a missing blob is not an error, so cleanup can be retried.
@@ -121,14 +136,27 @@ impl LocalBlobStore {
         let id = key.id.simple().to_string();
         // The last digits are random in every UUID version, so they spread evenly.
         let shard = &id[id.len() - 2..];
-        self.root.join(key.kind.prefix()).join(shard).join(key.id.hyphenated().to_string())
+        self.root
+            .join(key.kind.prefix())
+            .join(shard)
+            .join(key.id.hyphenated().to_string())
     }
 
-    fn write_new(&self, key: &BlobKey, content: &mut dyn Read, bytes_max: u64) -> io::Result<Result<u64, StorageError>> {
+    fn write_new(
+        &self,
+        key: &BlobKey,
+        content: &mut dyn Read,
+        bytes_max: u64,
+    ) -> io::Result<Result<u64, StorageError>> {
         let destination = self.path_of(key);
-        let directory = destination.parent().ok_or_else(|| io::Error::other("blob path has no directory"))?;
+        let directory = destination
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path has no directory"))?;
         fs::create_dir_all(directory)?;
-        let temporary = directory.join(format!("{TEMPORARY_PREFIX}{}", uuid::Uuid::new_v4().simple()));
+        let temporary = directory.join(format!(
+            "{TEMPORARY_PREFIX}{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         let result = copy_bounded(content, &temporary, bytes_max).and_then(|copied| {
             if copied.is_some() {
                 fs::rename(&temporary, &destination)?;
@@ -141,7 +169,10 @@ impl LocalBlobStore {
             Ok(Some(bytes)) => Ok(Ok(bytes)),
             Ok(None) => {
                 remove_if_present(&temporary)?;
-                Ok(Err(StorageError::TooLarge { key: key.clone(), bytes_max }))
+                Ok(Err(StorageError::TooLarge {
+                    key: key.clone(),
+                    bytes_max,
+                }))
             }
             Err(error) => {
                 if let Err(cleanup_error) = remove_if_present(&temporary) {
@@ -174,8 +205,17 @@ fn remove_if_present(path: &Path) -> io::Result<()> {
 }
 
 impl BlobStore for LocalBlobStore {
-    fn put(&self, key: &BlobKey, content: &mut dyn Read, bytes_max: u64) -> Result<u64, StorageError> {
-        self.write_new(key, content, bytes_max).map_err(|source| StorageError::Io { key: key.clone(), source })?
+    fn put(
+        &self,
+        key: &BlobKey,
+        content: &mut dyn Read,
+        bytes_max: u64,
+    ) -> Result<u64, StorageError> {
+        self.write_new(key, content, bytes_max)
+            .map_err(|source| StorageError::Io {
+                key: key.clone(),
+                source,
+            })?
     }
 
     fn locate(&self, key: &BlobKey) -> Result<BlobLocation, StorageError> {
@@ -183,20 +223,32 @@ impl BlobStore for LocalBlobStore {
         match fs::metadata(&path) {
             Ok(metadata) if metadata.is_file() => Ok(BlobLocation::LocalFile(path)),
             Ok(_) => Err(StorageError::Missing(key.clone())),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Err(StorageError::Missing(key.clone())),
-            Err(source) => Err(StorageError::Io { key: key.clone(), source }),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                Err(StorageError::Missing(key.clone()))
+            }
+            Err(source) => Err(StorageError::Io {
+                key: key.clone(),
+                source,
+            }),
         }
     }
 
     fn delete(&self, key: &BlobKey) -> Result<(), StorageError> {
-        remove_if_present(&self.path_of(key)).map_err(|source| StorageError::Io { key: key.clone(), source })
+        remove_if_present(&self.path_of(key)).map_err(|source| StorageError::Io {
+            key: key.clone(),
+            source,
+        })
     }
 
     fn keys_written_before(&self, cutoff: SystemTime) -> Result<Vec<BlobKey>, StorageError> {
         let mut keys = Vec::new();
         for kind in [BlobKind::Audio, BlobKind::Artwork] {
-            for file in files_written_before(&self.root.join(kind.prefix()), cutoff).map_err(StorageError::Listing)? {
-                let Some(name) = file.file_name().and_then(|name| name.to_str()) else { continue };
+            for file in files_written_before(&self.root.join(kind.prefix()), cutoff)
+                .map_err(StorageError::Listing)?
+            {
+                let Some(name) = file.file_name().and_then(|name| name.to_str()) else {
+                    continue;
+                };
                 if name.starts_with(TEMPORARY_PREFIX) {
                     remove_if_present(&file).map_err(StorageError::Listing)?;
                 } else if let Ok(key) = BlobKey::parse(&format!("{}/{name}", kind.prefix()))

@@ -29,17 +29,51 @@ pub struct SweepReport {
 
 /// Deletes every blob older than `min_age` that no media file, artwork or transcode refers to.
 /// Safe to run while the server runs, and again after an interruption.
-pub fn sweep_unreferenced_blobs(connection: &mut DbConnection, blobs: &dyn BlobStore, min_age: Duration) -> Result<SweepReport, CatalogError> {
-    let cutoff = SystemTime::now().checked_sub(min_age).unwrap_or(SystemTime::UNIX_EPOCH);
+pub fn sweep_unreferenced_blobs(
+    connection: &mut DbConnection,
+    blobs: &dyn BlobStore,
+    min_age: Duration,
+) -> Result<SweepReport, CatalogError> {
+    let cutoff = SystemTime::now()
+        .checked_sub(min_age)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     // Listed before the references are read: a blob listed here is older than the cutoff, so
     // any row that refers to it was committed before this read.
     let candidates = blobs.keys_written_before(cutoff)?;
-    let mut referenced: HashSet<String> = media_files::table.select(media_files::storage_key).load(connection)?.into_iter().collect();
-    referenced.extend(media_files::table.select(media_files::artwork_key).filter(media_files::artwork_key.is_not_null()).load::<Option<String>>(connection)?.into_iter().flatten());
-    referenced.extend(releases::table.select(releases::artwork_key).filter(releases::artwork_key.is_not_null()).load::<Option<String>>(connection)?.into_iter().flatten());
-    referenced.extend(transcodes::table.select(transcodes::storage_key).load::<String>(connection)?);
-    let mut report = SweepReport { examined: u64::try_from(candidates.len()).unwrap_or(u64::MAX), removed: 0 };
-    for key in candidates.iter().filter(|key| !referenced.contains(&key.to_string())) {
+    let mut referenced: HashSet<String> = media_files::table
+        .select(media_files::storage_key)
+        .load(connection)?
+        .into_iter()
+        .collect();
+    referenced.extend(
+        media_files::table
+            .select(media_files::artwork_key)
+            .filter(media_files::artwork_key.is_not_null())
+            .load::<Option<String>>(connection)?
+            .into_iter()
+            .flatten(),
+    );
+    referenced.extend(
+        releases::table
+            .select(releases::artwork_key)
+            .filter(releases::artwork_key.is_not_null())
+            .load::<Option<String>>(connection)?
+            .into_iter()
+            .flatten(),
+    );
+    referenced.extend(
+        transcodes::table
+            .select(transcodes::storage_key)
+            .load::<String>(connection)?,
+    );
+    let mut report = SweepReport {
+        examined: u64::try_from(candidates.len()).unwrap_or(u64::MAX),
+        removed: 0,
+    };
+    for key in candidates
+        .iter()
+        .filter(|key| !referenced.contains(&key.to_string()))
+    {
         blobs.delete(key)?;
         tracing::info!(blob.key = %key, "removed a blob no row refers to");
         report.removed += 1;

@@ -80,8 +80,17 @@ impl TrackRow {
             id: stored_id(&self.id)?,
             release_id: stored_id(&self.release_id)?,
             position: u32::try_from(self.position).map_err(|_| corrupt("negative position"))?,
-            isrc: self.isrc.as_deref().map(Isrc::parse).transpose().map_err(|_| corrupt("malformed ISRC"))?,
-            price: Price::from_columns(self.price_kind.as_deref(), self.price_cents, self.minimum_price_cents)?,
+            isrc: self
+                .isrc
+                .as_deref()
+                .map(Isrc::parse)
+                .transpose()
+                .map_err(|_| corrupt("malformed ISRC"))?,
+            price: Price::from_columns(
+                self.price_kind.as_deref(),
+                self.price_cents,
+                self.minimum_price_cents,
+            )?,
             duration_ms: u64::try_from(duration_ms).map_err(|_| corrupt("negative duration"))?,
             title: self.title,
             credits: self.credits,
@@ -90,7 +99,10 @@ impl TrackRow {
 }
 
 /// The tracks of a release in order, whoever may see it; callers check visibility first.
-pub(crate) fn tracks_of_release(connection: &mut DbConnection, release: ReleaseId) -> Result<Vec<Track>, CatalogError> {
+pub(crate) fn tracks_of_release(
+    connection: &mut DbConnection,
+    release: ReleaseId,
+) -> Result<Vec<Track>, CatalogError> {
     tracks::table
         .inner_join(media_files::table)
         .filter(tracks::release_id.eq(release.to_string()))
@@ -103,14 +115,35 @@ pub(crate) fn tracks_of_release(connection: &mut DbConnection, release: ReleaseI
 }
 
 /// Changes a track of the acting artist's release.
-pub fn update_track(connection: &mut DbConnection, acting: ArtistId, track: TrackId, update: &TrackUpdate) -> Result<Track, CatalogError> {
-    let title = update.title.as_deref().map(|title| required_line("title", title, TITLE_CHARS_MAX)).transpose()?;
-    let credits = update.credits.as_deref().map(|credits| free_text("credits", credits, CREDITS_CHARS_MAX)).transpose()?;
-    let isrc = update.isrc.as_ref().map(|isrc| isrc.as_deref().map(Isrc::parse).transpose()).transpose()?;
+pub fn update_track(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    track: TrackId,
+    update: &TrackUpdate,
+) -> Result<Track, CatalogError> {
+    let title = update
+        .title
+        .as_deref()
+        .map(|title| required_line("title", title, TITLE_CHARS_MAX))
+        .transpose()?;
+    let credits = update
+        .credits
+        .as_deref()
+        .map(|credits| free_text("credits", credits, CREDITS_CHARS_MAX))
+        .transpose()?;
+    let isrc = update
+        .isrc
+        .as_ref()
+        .map(|isrc| isrc.as_deref().map(Isrc::parse).transpose())
+        .transpose()?;
     atomically(connection, |connection| {
         let release_id = release_of_track(connection, track)?;
-        let release = releases::owned_release(connection, acting, release_id).map_err(|_| CatalogError::NotFound { what: "track" })?;
-        let mut row = tracks::table.find(track.to_string()).select(TrackRow::as_select()).first(connection)?;
+        let release = releases::owned_release(connection, acting, release_id)
+            .map_err(|_| CatalogError::NotFound { what: "track" })?;
+        let mut row = tracks::table
+            .find(track.to_string())
+            .select(TrackRow::as_select())
+            .first(connection)?;
         if let Some(title) = title {
             row.title = title;
         }
@@ -124,7 +157,9 @@ pub fn update_track(connection: &mut DbConnection, acting: ArtistId, track: Trac
             (row.price_kind, row.price_cents, row.minimum_price_cents) = Price::to_columns(price);
         }
         row.updated_at = now();
-        diesel::update(tracks::table.find(track.to_string())).set(&row).execute(connection)?;
+        diesel::update(tracks::table.find(track.to_string()))
+            .set(&row)
+            .execute(connection)?;
         releases::after_public_change(connection, &release)?;
         tracks_of_release(connection, release_id)?
             .into_iter()
@@ -134,16 +169,28 @@ pub fn update_track(connection: &mut DbConnection, acting: ArtistId, track: Trac
 }
 
 /// Puts the release's tracks in the given order; `order` must list each of its tracks once.
-pub fn reorder_tracks(connection: &mut DbConnection, acting: ArtistId, release: ReleaseId, order: &[TrackId]) -> Result<Vec<Track>, CatalogError> {
+pub fn reorder_tracks(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    release: ReleaseId,
+    order: &[TrackId],
+) -> Result<Vec<Track>, CatalogError> {
     atomically(connection, |connection| {
         let current = releases::owned_release(connection, acting, release)?;
-        let existing: HashSet<TrackId> = tracks_of_release(connection, release)?.iter().map(|track| track.id).collect();
+        let existing: HashSet<TrackId> = tracks_of_release(connection, release)?
+            .iter()
+            .map(|track| track.id)
+            .collect();
         let requested: HashSet<TrackId> = order.iter().copied().collect();
         if requested.len() != order.len() || requested != existing {
-            return Err(CatalogError::invalid("order", "must list every track of the release exactly once"));
+            return Err(CatalogError::invalid(
+                "order",
+                "must list every track of the release exactly once",
+            ));
         }
         for (index, track) in order.iter().enumerate() {
-            let position = i32::try_from(index + 1).map_err(|_| CatalogError::invalid("order", "too many tracks"))?;
+            let position = i32::try_from(index + 1)
+                .map_err(|_| CatalogError::invalid("order", "too many tracks"))?;
             diesel::update(tracks::table.find(track.to_string()))
                 .set((tracks::position.eq(position), tracks::updated_at.eq(now())))
                 .execute(connection)?;
@@ -154,24 +201,42 @@ pub fn reorder_tracks(connection: &mut DbConnection, acting: ArtistId, release: 
 }
 
 /// The price checkout charges for one track; `NotFound` unless its release is published.
-pub fn price_of_track(connection: &mut DbConnection, track: TrackId) -> Result<Price, CatalogError> {
+pub fn price_of_track(
+    connection: &mut DbConnection,
+    track: TrackId,
+) -> Result<Price, CatalogError> {
     let release = release_of_track(connection, track)?;
-    releases::published_release(connection, release).map_err(|_| CatalogError::NotFound { what: "track" })?;
-    let row = tracks::table.find(track.to_string()).select(TrackRow::as_select()).first(connection)?;
-    Price::from_columns(row.price_kind.as_deref(), row.price_cents, row.minimum_price_cents)?
-        .ok_or_else(|| CatalogError::Corrupt(format!("track {track} of a published release has no price")))
+    releases::published_release(connection, release)
+        .map_err(|_| CatalogError::NotFound { what: "track" })?;
+    let row = tracks::table
+        .find(track.to_string())
+        .select(TrackRow::as_select())
+        .first(connection)?;
+    Price::from_columns(
+        row.price_kind.as_deref(),
+        row.price_cents,
+        row.minimum_price_cents,
+    )?
+    .ok_or_else(|| {
+        CatalogError::Corrupt(format!("track {track} of a published release has no price"))
+    })
 }
 
 /// The audio behind a track: visible when its release is published, or to its owner
 /// (`viewer`) in any state. Entitlement to the full stream is the store's decision.
-pub fn track_media(connection: &mut DbConnection, track: TrackId, viewer: Option<ArtistId>) -> Result<TrackMedia, CatalogError> {
+pub fn track_media(
+    connection: &mut DbConnection,
+    track: TrackId,
+    viewer: Option<ArtistId>,
+) -> Result<TrackMedia, CatalogError> {
     let media = visible_media(connection, track, viewer)?;
     let corrupt = |what: &str| CatalogError::Corrupt(format!("media of track {track}: {what}"));
     Ok(TrackMedia {
         track_id: track,
         release_id: stored_id(&media.release_id)?,
         artist_id: stored_id(&media.owner)?,
-        storage_key: BlobKey::parse(&media.storage_key).map_err(|_| corrupt("malformed storage key"))?,
+        storage_key: BlobKey::parse(&media.storage_key)
+            .map_err(|_| corrupt("malformed storage key"))?,
         size_bytes: u64::try_from(media.size_bytes).map_err(|_| corrupt("negative size"))?,
         container: media.container,
         codec: media.codec,
@@ -182,9 +247,14 @@ pub fn track_media(connection: &mut DbConnection, track: TrackId, viewer: Option
 /// The analysis of a track's audio (waveform peaks for the player, loudness, the tags as read),
 /// with the same visibility as [`track_media`]. Its `artwork` is always `None`: artwork is
 /// stored once per release, under the release's `artwork_key`.
-pub fn track_analysis(connection: &mut DbConnection, track: TrackId, viewer: Option<ArtistId>) -> Result<Analysis, CatalogError> {
+pub fn track_analysis(
+    connection: &mut DbConnection,
+    track: TrackId,
+    viewer: Option<ArtistId>,
+) -> Result<Analysis, CatalogError> {
     let media = visible_media(connection, track, viewer)?;
-    serde_json::from_str(&media.analysis_json).map_err(|error| CatalogError::Corrupt(format!("analysis of track {track}: {error}")))
+    serde_json::from_str(&media.analysis_json)
+        .map_err(|error| CatalogError::Corrupt(format!("analysis of track {track}: {error}")))
 }
 
 #[derive(Queryable)]
@@ -200,7 +270,11 @@ struct VisibleMedia {
     analysis_json: String,
 }
 
-fn visible_media(connection: &mut DbConnection, track: TrackId, viewer: Option<ArtistId>) -> Result<VisibleMedia, CatalogError> {
+fn visible_media(
+    connection: &mut DbConnection,
+    track: TrackId,
+    viewer: Option<ArtistId>,
+) -> Result<VisibleMedia, CatalogError> {
     let not_found = || CatalogError::NotFound { what: "track" };
     let media = tracks::table
         .inner_join(releases_table::table)
@@ -220,11 +294,15 @@ fn visible_media(connection: &mut DbConnection, track: TrackId, viewer: Option<A
         .first::<VisibleMedia>(connection)
         .optional()?
         .ok_or_else(not_found)?;
-    let visible = media.state == ReleaseState::Published.as_str() || viewer.is_some_and(|viewer| viewer.to_string() == media.owner);
+    let visible = media.state == ReleaseState::Published.as_str()
+        || viewer.is_some_and(|viewer| viewer.to_string() == media.owner);
     if visible { Ok(media) } else { Err(not_found()) }
 }
 
-fn release_of_track(connection: &mut DbConnection, track: TrackId) -> Result<ReleaseId, CatalogError> {
+fn release_of_track(
+    connection: &mut DbConnection,
+    track: TrackId,
+) -> Result<ReleaseId, CatalogError> {
     let release = tracks::table
         .find(track.to_string())
         .select(tracks::release_id)

@@ -19,16 +19,42 @@ fn the_catalog_pages_newest_first_within_bounds() -> TestResult {
         let connection = &mut *fixture.connection()?;
         let mut published = Vec::new();
         for number in 0..7_u8 {
-            let release = fixture.complete_draft(&artist, &format!("Release {number}"), &["Track"], number * 2 + 1)?;
+            let release = fixture.complete_draft(
+                &artist,
+                &format!("Release {number}"),
+                &["Track"],
+                number * 2 + 1,
+            )?;
             published.push(releases::publish(connection, artist.id, release.id)?.id);
         }
         let hidden = fixture.complete_draft(&artist, "Still A Draft", &["Track"], 100)?;
 
         for bad_limit in [0, PAGE_SIZE_MAX + 1, u32::MAX] {
-            assert!(matches!(releases::published_releases(connection, None, bad_limit), Err(CatalogError::Invalid { field: "limit", .. })), "{bad_limit}");
+            assert!(
+                matches!(
+                    releases::published_releases(connection, None, bad_limit),
+                    Err(CatalogError::Invalid { field: "limit", .. })
+                ),
+                "{bad_limit}"
+            );
         }
-        for bad_cursor in ["", "garbage", "12_not-an-id", "_", "99999999999999999999_0190e7a0-0000-7000-8000-000000000000"] {
-            assert!(matches!(releases::published_releases(connection, Some(bad_cursor), 3), Err(CatalogError::Invalid { field: "cursor", .. })), "{bad_cursor:?}");
+        for bad_cursor in [
+            "",
+            "garbage",
+            "12_not-an-id",
+            "_",
+            "99999999999999999999_0190e7a0-0000-7000-8000-000000000000",
+        ] {
+            assert!(
+                matches!(
+                    releases::published_releases(connection, Some(bad_cursor), 3),
+                    Err(CatalogError::Invalid {
+                        field: "cursor",
+                        ..
+                    })
+                ),
+                "{bad_cursor:?}"
+            );
         }
 
         let mut walked = Vec::new();
@@ -46,12 +72,23 @@ fn the_catalog_pages_newest_first_within_bounds() -> TestResult {
         }
         assert_eq!(pages, 3, "7 releases in pages of 3");
         let newest_first: Vec<_> = published.iter().rev().copied().collect();
-        assert_eq!(walked, newest_first, "every published release once, newest first");
+        assert_eq!(
+            walked, newest_first,
+            "every published release once, newest first"
+        );
         assert!(!walked.contains(&hidden.id));
 
         let everything = releases::published_releases(connection, None, PAGE_SIZE_MAX)?;
-        assert_eq!((everything.releases.len(), everything.next_cursor), (7, None));
-        assert!(everything.releases.iter().all(|release| release.artist_name == "Prolific"));
+        assert_eq!(
+            (everything.releases.len(), everything.next_cursor),
+            (7, None)
+        );
+        assert!(
+            everything
+                .releases
+                .iter()
+                .all(|release| release.artist_name == "Prolific")
+        );
     }
     Ok(())
 }
@@ -68,20 +105,60 @@ fn public_profiles_show_published_releases_only() -> TestResult {
         releases::unpublish(connection, artist.id, unpublished.id)?;
         fixture.complete_draft(&artist, "Coming Soon", &["Song"], 3)?;
 
-        let updated = artists::update_profile(connection, artist.id, &ArtistProfileUpdate { name: None, bio: Some("From\nsomewhere".into()) })?;
-        assert_eq!((updated.name.as_str(), updated.bio.as_str()), ("Profiled", "From\nsomewhere"));
+        let updated = artists::update_profile(
+            connection,
+            artist.id,
+            &ArtistProfileUpdate {
+                name: None,
+                bio: Some("From\nsomewhere".into()),
+            },
+        )?;
+        assert_eq!(
+            (updated.name.as_str(), updated.bio.as_str()),
+            ("Profiled", "From\nsomewhere")
+        );
         let profile = artists::public_profile(connection, artist.id)?;
         assert_eq!(profile.artist, updated);
-        assert_eq!(profile.releases.iter().map(|release| release.title.as_str()).collect::<Vec<_>>(), ["Out Now"]);
-        assert_eq!(releases::releases_of_artist(connection, artist.id)?.len(), 3, "the owner sees all three");
-        assert!(matches!(artists::public_profile(connection, ArtistId::generate()), Err(CatalogError::NotFound { .. })));
-        assert!(matches!(artists::update_profile(connection, artist.id, &ArtistProfileUpdate { name: Some(" ".into()), bio: None }), Err(CatalogError::Invalid { field: "name", .. })));
+        assert_eq!(
+            profile
+                .releases
+                .iter()
+                .map(|release| release.title.as_str())
+                .collect::<Vec<_>>(),
+            ["Out Now"]
+        );
+        assert_eq!(
+            releases::releases_of_artist(connection, artist.id)?.len(),
+            3,
+            "the owner sees all three"
+        );
+        assert!(matches!(
+            artists::public_profile(connection, ArtistId::generate()),
+            Err(CatalogError::NotFound { .. })
+        ));
+        assert!(matches!(
+            artists::update_profile(
+                connection,
+                artist.id,
+                &ArtistProfileUpdate {
+                    name: Some(" ".into()),
+                    bio: None
+                }
+            ),
+            Err(CatalogError::Invalid { field: "name", .. })
+        ));
 
         // One profile per user, whatever name a second call brings.
         let again = artists::create_or_get(connection, artist.user_id, "Another Name")?;
         assert_eq!(again.id, artist.id);
-        assert_eq!(artists::artist_of_user(connection, artist.user_id)?.map(|found| found.id), Some(artist.id));
-        assert_eq!(artists::artist_of_user(connection, fixture.user("Listener")?)?, None);
+        assert_eq!(
+            artists::artist_of_user(connection, artist.user_id)?.map(|found| found.id),
+            Some(artist.id)
+        );
+        assert_eq!(
+            artists::artist_of_user(connection, fixture.user("Listener")?)?,
+            None
+        );
     }
     Ok(())
 }
@@ -94,9 +171,11 @@ fn search_finds_published_artists_releases_and_tracks_only() -> TestResult {
     for fixture in fixtures()? {
         let connection = &mut *fixture.connection()?;
         let boards = fixture.artist("Boards of Canada")?;
-        let album = fixture.complete_draft(&boards, "Music Has the Right", &["Roygbiv", "Aquarius"], 1)?;
+        let album =
+            fixture.complete_draft(&boards, "Music Has the Right", &["Roygbiv", "Aquarius"], 1)?;
         releases::publish(connection, boards.id, album.id)?;
-        let secret = fixture.complete_draft(&boards, "Unreleased Tapes", &["Hidden Roygbiv Demo"], 10)?;
+        let secret =
+            fixture.complete_draft(&boards, "Unreleased Tapes", &["Hidden Roygbiv Demo"], 10)?;
         let shy = fixture.artist("Shy Drafter")?;
         fixture.complete_draft(&shy, "Never Out", &["Aquarius Too"], 20)?;
         let pulled_artist = fixture.artist("Pulled Artist")?;
@@ -104,20 +183,45 @@ fn search_finds_published_artists_releases_and_tracks_only() -> TestResult {
         releases::publish(connection, pulled_artist.id, pulled.id)?;
         releases::unpublish(connection, pulled_artist.id, pulled.id)?;
 
-        let names = |query: &str, connection: &mut megabox_database::DbConnection| -> Result<Found, CatalogError> {
+        let names = |query: &str,
+                     connection: &mut megabox_database::DbConnection|
+         -> Result<Found, CatalogError> {
             let results = search::search(connection, query)?;
             Ok((
-                results.artists.into_iter().map(|artist| artist.name).collect(),
-                results.releases.into_iter().map(|release| release.title).collect(),
-                results.tracks.into_iter().map(|track| track.title).collect(),
+                results
+                    .artists
+                    .into_iter()
+                    .map(|artist| artist.name)
+                    .collect(),
+                results
+                    .releases
+                    .into_iter()
+                    .map(|release| release.title)
+                    .collect(),
+                results
+                    .tracks
+                    .into_iter()
+                    .map(|track| track.title)
+                    .collect(),
             ))
         };
         let none = || -> Found { (vec![], vec![], vec![]) };
-        let strings = |items: &[&str]| items.iter().map(|item| (*item).to_owned()).collect::<Vec<_>>();
+        let strings = |items: &[&str]| {
+            items
+                .iter()
+                .map(|item| (*item).to_owned())
+                .collect::<Vec<_>>()
+        };
         let cases: [(&str, Found); 10] = [
             ("boards", (strings(&["Boards of Canada"]), vec![], vec![])),
-            ("BOARDS canada", (strings(&["Boards of Canada"]), vec![], vec![])),
-            ("right music", (vec![], strings(&["Music Has the Right"]), vec![])),
+            (
+                "BOARDS canada",
+                (strings(&["Boards of Canada"]), vec![], vec![]),
+            ),
+            (
+                "right music",
+                (vec![], strings(&["Music Has the Right"]), vec![]),
+            ),
             ("roygbiv", (vec![], vec![], strings(&["Roygbiv"]))),
             ("aqua", (vec![], vec![], strings(&["Aquarius"]))),
             ("unreleased", none()),
@@ -127,17 +231,38 @@ fn search_finds_published_artists_releases_and_tracks_only() -> TestResult {
             ("\"* OR NEAR( -:&|!' ", none()),
         ];
         for (query, expected) in cases {
-            assert_eq!(names(query, connection)?, expected, "{query:?} on {:?}", fixture.database.backend());
+            assert_eq!(
+                names(query, connection)?,
+                expected,
+                "{query:?} on {:?}",
+                fixture.database.backend()
+            );
         }
 
         // Renames reach the index; publishing the secret release makes it findable.
-        artists::update_profile(connection, boards.id, &ArtistProfileUpdate { name: Some("Hell Interface".into()), bio: None })?;
+        artists::update_profile(
+            connection,
+            boards.id,
+            &ArtistProfileUpdate {
+                name: Some("Hell Interface".into()),
+                bio: None,
+            },
+        )?;
         assert_eq!(names("boards", connection)?, none());
         assert_eq!(names("interface", connection)?.0, ["Hell Interface"]);
         releases::publish(connection, boards.id, secret.id)?;
-        assert_eq!(names("roygbiv", connection)?.2.into_iter().collect::<HashSet<_>>(), HashSet::from(["Roygbiv".to_owned(), "Hidden Roygbiv Demo".to_owned()]));
+        assert_eq!(
+            names("roygbiv", connection)?
+                .2
+                .into_iter()
+                .collect::<HashSet<_>>(),
+            HashSet::from(["Roygbiv".to_owned(), "Hidden Roygbiv Demo".to_owned()])
+        );
 
-        assert!(matches!(search::search(connection, &"a".repeat(QUERY_CHARS_MAX + 1)), Err(CatalogError::Invalid { field: "q", .. })));
+        assert!(matches!(
+            search::search(connection, &"a".repeat(QUERY_CHARS_MAX + 1)),
+            Err(CatalogError::Invalid { field: "q", .. })
+        ));
         assert_eq!(names("", connection)?, none());
     }
     Ok(())
@@ -153,11 +278,16 @@ fn one_profile_per_user_even_when_created_concurrently() -> TestResult {
                     let pool = &fixture.pool;
                     scope.spawn(move || -> Result<ArtistId, String> {
                         let mut connection = pool.get().map_err(|error| error.to_string())?;
-                        artists::create_or_get(&mut connection, user, "Eager").map(|artist| artist.id).map_err(|error| error.to_string())
+                        artists::create_or_get(&mut connection, user, "Eager")
+                            .map(|artist| artist.id)
+                            .map_err(|error| error.to_string())
                     })
                 })
                 .collect();
-            calls.into_iter().map(|call| call.join().unwrap_or_else(|_| Err("panicked".into()))).collect()
+            calls
+                .into_iter()
+                .map(|call| call.join().unwrap_or_else(|_| Err("panicked".into())))
+                .collect()
         });
         let distinct: HashSet<ArtistId> = ids.into_iter().collect::<Result<_, _>>()?;
         assert_eq!(distinct.len(), 1, "every caller gets the one profile");

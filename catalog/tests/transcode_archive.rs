@@ -22,10 +22,16 @@ fn entry_names_are_numbered_and_sanitised() {
     for (position, title, extension, expected) in cases {
         let name = release_zip_entry_name(position, title, extension);
         assert_eq!(name, expected, "track {position} {title:?}");
-        assert!(!name.contains('/') && !name.contains('\\') && !name.contains(".."), "{name:?}");
+        assert!(
+            !name.contains('/') && !name.contains('\\') && !name.contains(".."),
+            "{name:?}"
+        );
     }
     let long = release_zip_entry_name(1, &"a".repeat(500), "flac");
-    assert!(long.ends_with(".flac") && long.chars().count() < 120, "a long title is shortened, its extension kept: {long}");
+    assert!(
+        long.ends_with(".flac") && long.chars().count() < 120,
+        "a long title is shortened, its extension kept: {long}"
+    );
 }
 
 #[test]
@@ -48,12 +54,20 @@ fn the_archive_stores_each_file_under_its_safe_name() -> TestResult {
     assert!(!partial_path(&output).exists());
 
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&output)?)?;
-    let expected = [("01 - First.mp3", vec![1_u8; 5000]), ("_._escape.mp3", vec![2; 3000]), ("_abs_cover.jpg", b"not really a jpeg".to_vec())];
+    let expected = [
+        ("01 - First.mp3", vec![1_u8; 5000]),
+        ("_._escape.mp3", vec![2; 3000]),
+        ("_abs_cover.jpg", b"not really a jpeg".to_vec()),
+    ];
     assert_eq!(archive.len(), expected.len());
     for (index, (name, bytes)) in expected.iter().enumerate() {
         let mut entry = archive.by_index(index)?;
         assert_eq!(entry.name()?, *name);
-        assert_eq!(entry.compression(), zip::CompressionMethod::Stored, "audio is stored, not deflated");
+        assert_eq!(
+            entry.compression(),
+            zip::CompressionMethod::Stored,
+            "audio is stored, not deflated"
+        );
         let mut content = Vec::new();
         entry.read_to_end(&mut content)?;
         assert_eq!(&content, bytes, "{name}");
@@ -65,9 +79,15 @@ fn the_archive_stores_each_file_under_its_safe_name() -> TestResult {
 fn a_missing_file_leaves_no_archive() -> TestResult {
     let directory = tempfile::tempdir()?;
     let output = directory.path().join("release.zip");
-    let entries = [("01 - Gone.mp3".to_owned(), Path::new("/nonexistent/gone.mp3"))];
+    let entries = [(
+        "01 - Gone.mp3".to_owned(),
+        Path::new("/nonexistent/gone.mp3"),
+    )];
     let result = write_release_zip(&entries, None, &output);
-    assert!(matches!(result, Err(TranscodeError::Io { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(TranscodeError::Io { .. })),
+        "{result:?}"
+    );
     assert!(!output.exists() && !partial_path(&output).exists());
     Ok(())
 }

@@ -39,7 +39,13 @@ pub enum OnConflict {
 /// `INSERT INTO table (columns) VALUES (…), (…)` followed by `suffix` (an `ON CONFLICT` or
 /// `RETURNING` clause without placeholders), every value bound. Every row has one value per
 /// column; at most [`ROWS_PER_STATEMENT_MAX`] rows.
-pub fn insert_statement(backend: Backend, table: &str, columns: &[&str], rows: Vec<Vec<SqlValue>>, suffix: &str) -> BoxedSqlQuery<'static, DieselBackend, SqlQuery> {
+pub fn insert_statement(
+    backend: Backend,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SqlValue>>,
+    suffix: &str,
+) -> BoxedSqlQuery<'static, DieselBackend, SqlQuery> {
     let sigil = match backend {
         Backend::Postgres => '$',
         Backend::Sqlite => '?',
@@ -58,7 +64,11 @@ pub fn insert_statement(backend: Backend, table: &str, columns: &[&str], rows: V
             format!("({})", names.join(", "))
         })
         .collect();
-    let sql = format!("INSERT INTO {table} ({}) VALUES {}{suffix}", columns.join(", "), tuples.join(", "));
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES {}{suffix}",
+        columns.join(", "),
+        tuples.join(", ")
+    );
     let mut query = diesel::sql_query(sql).into_boxed::<DieselBackend>();
     for value in rows.into_iter().flatten() {
         query = match value {
@@ -73,7 +83,13 @@ pub fn insert_statement(backend: Backend, table: &str, columns: &[&str], rows: V
 
 /// Inserts `rows` into `table (columns)`, [`ROWS_PER_STATEMENT_MAX`] per statement. Returns how
 /// many rows were inserted (fewer than given when [`OnConflict::Skip`] skipped some).
-pub fn insert_rows(connection: &mut DbConnection, table: &str, columns: &[&str], rows: Vec<Vec<SqlValue>>, on_conflict: OnConflict) -> diesel::QueryResult<usize> {
+pub fn insert_rows(
+    connection: &mut DbConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<SqlValue>>,
+    on_conflict: OnConflict,
+) -> diesel::QueryResult<usize> {
     let suffix = match on_conflict {
         OnConflict::Fail => "",
         OnConflict::Skip => " ON CONFLICT DO NOTHING",

@@ -29,7 +29,10 @@ pub fn backends() -> Vec<Backend> {
     match PgConnection::establish(&postgres_admin_url()) {
         Ok(_) => backends.push(Backend::Postgres),
         Err(error) if services_required() => {
-            panic!("CI=true but PostgreSQL is unreachable at {}: {error}", postgres_admin_url())
+            panic!(
+                "CI=true but PostgreSQL is unreachable at {}: {error}",
+                postgres_admin_url()
+            )
         }
         Err(error) => eprintln!("skipping PostgreSQL (unreachable: {error})"),
     }
@@ -51,8 +54,17 @@ impl TestDatabase {
                 let directory = tempfile::tempdir().map_err(|error| {
                     DatabaseError::Migrate(format!("cannot create a temporary directory: {error}"))
                 })?;
-                let url = directory.path().join("megabox.sqlite3").display().to_string();
-                TestDatabase { url, backend, postgres_name: None, _directory: Some(directory) }
+                let url = directory
+                    .path()
+                    .join("megabox.sqlite3")
+                    .display()
+                    .to_string();
+                TestDatabase {
+                    url,
+                    backend,
+                    postgres_name: None,
+                    _directory: Some(directory),
+                }
             }
             Backend::Postgres => {
                 let name = format!("megabox_test_{}", uuid::Uuid::new_v4().simple());
@@ -60,7 +72,12 @@ impl TestDatabase {
                 let mut admin = PgConnection::establish(&admin_url)?;
                 admin.batch_execute(&format!("CREATE DATABASE {name}"))?;
                 let url = replace_database_name(&admin_url, &name);
-                TestDatabase { url, backend, postgres_name: Some(name), _directory: None }
+                TestDatabase {
+                    url,
+                    backend,
+                    postgres_name: Some(name),
+                    _directory: None,
+                }
             }
         };
         crate::migrate(&database.url)?;
@@ -76,7 +93,8 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some(name) = &self.postgres_name
             && let Ok(mut admin) = PgConnection::establish(&postgres_admin_url())
-            && let Err(error) = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            && let Err(error) =
+                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         {
             eprintln!("could not drop test database {name}: {error}");
         }
@@ -89,7 +107,9 @@ fn replace_database_name(url: &str, name: &str) -> String {
         None => (url, None),
     };
     let base = match without_query.rsplit_once('/') {
-        Some((server, _database)) if server.contains("//") && server.len() > "postgres://".len() => {
+        Some((server, _database))
+            if server.contains("//") && server.len() > "postgres://".len() =>
+        {
             server
         }
         _ => without_query,
@@ -107,8 +127,14 @@ mod tests {
     #[test]
     fn replaces_the_database_in_a_url() {
         let cases = [
-            ("postgres://postgres@127.0.0.1:5432/postgres", "postgres://postgres@127.0.0.1:5432/x"),
-            ("postgres://u@h/db?sslmode=disable", "postgres://u@h/x?sslmode=disable"),
+            (
+                "postgres://postgres@127.0.0.1:5432/postgres",
+                "postgres://postgres@127.0.0.1:5432/x",
+            ),
+            (
+                "postgres://u@h/db?sslmode=disable",
+                "postgres://u@h/x?sslmode=disable",
+            ),
         ];
         for (input, expected) in cases {
             assert_eq!(replace_database_name(input, "x"), expected);

@@ -6,7 +6,11 @@
 //! way (an FTS5 virtual table on SQLite, a tsvector table on PostgreSQL): tables named
 //! `search_*` (and FTS5's shadow tables) are left out of the comparison.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on the first unexpected error")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on the first unexpected error"
+)]
 
 use std::collections::BTreeMap;
 
@@ -107,11 +111,25 @@ fn shape(backend: Backend) -> Shape {
     };
     let mut shape = Shape::new();
     let compared = |table: &str| !table.starts_with("search_");
-    for column in columns.into_iter().filter(|column| compared(&column.table_name)) {
-        shape.entry(column.table_name).or_default().0.push((column.column_name, normalise(&column.data_type), column.nullable));
+    for column in columns
+        .into_iter()
+        .filter(|column| compared(&column.table_name))
+    {
+        shape.entry(column.table_name).or_default().0.push((
+            column.column_name,
+            normalise(&column.data_type),
+            column.nullable,
+        ));
     }
-    for index in indexes.into_iter().filter(|index| compared(&index.table_name)) {
-        shape.entry(index.table_name).or_default().1.push(index.columns);
+    for index in indexes
+        .into_iter()
+        .filter(|index| compared(&index.table_name))
+    {
+        shape
+            .entry(index.table_name)
+            .or_default()
+            .1
+            .push(index.columns);
     }
     for (_, indexes) in shape.values_mut() {
         indexes.sort();
@@ -123,13 +141,20 @@ fn shape(backend: Backend) -> Shape {
 fn sqlite_and_postgres_schemas_are_equal() {
     let available = backends();
     let sqlite = shape(Backend::Sqlite);
-    assert!(sqlite.contains_key("users"), "the migrations ran: {sqlite:?}");
+    assert!(
+        sqlite.contains_key("users"),
+        "the migrations ran: {sqlite:?}"
+    );
     if !available.contains(&Backend::Postgres) {
         return;
     }
     let postgres = shape(Backend::Postgres);
     let tables: std::collections::BTreeSet<_> = sqlite.keys().chain(postgres.keys()).collect();
     for table in tables {
-        assert_eq!(sqlite.get(table), postgres.get(table), "table {table} differs (left: SQLite, right: PostgreSQL)");
+        assert_eq!(
+            sqlite.get(table),
+            postgres.get(table),
+            "table {table} differs (left: SQLite, right: PostgreSQL)"
+        );
     }
 }

@@ -773,12 +773,14 @@ async fn transfers_take_the_configured_latency_and_are_made_half_way() {
         .bearer_auth(fake.secret_key())
         .header("content-type", "application/x-www-form-urlencoded")
         .header("idempotency-key", "payout-lost")
-        .body(serde_urlencoded::to_string([
-            ("destination", account.as_str()),
-            ("amount", "400"),
-            ("currency", "usd"),
-        ])
-        .unwrap())
+        .body(
+            serde_urlencoded::to_string([
+                ("destination", account.as_str()),
+                ("amount", "400"),
+                ("currency", "usd"),
+            ])
+            .unwrap(),
+        )
         .send()
         .await;
     assert!(given_up.is_err(), "the client timed out");

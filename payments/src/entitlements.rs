@@ -34,7 +34,10 @@ pub struct Entitlement {
 }
 
 /// The listener's library, oldest grant first, each item once.
-pub fn entitlements_of(connection: &mut DbConnection, listener: UserId) -> Result<Vec<Entitlement>, PaymentsError> {
+pub fn entitlements_of(
+    connection: &mut DbConnection,
+    listener: UserId,
+) -> Result<Vec<Entitlement>, PaymentsError> {
     let bought: Vec<(String, String, String, NaiveDateTime)> = payment_entitlements::table
         .filter(payment_entitlements::listener_id.eq(listener.to_string()))
         .select((
@@ -46,17 +49,31 @@ pub fn entitlements_of(connection: &mut DbConnection, listener: UserId) -> Resul
         .load(connection)?;
     let redeemed: Vec<(String, String, NaiveDateTime)> = payment_credit_entitlements::table
         .filter(payment_credit_entitlements::listener_id.eq(listener.to_string()))
-        .select((payment_credit_entitlements::track_id, payment_credit_entitlements::redemption_id, payment_credit_entitlements::granted_at))
+        .select((
+            payment_credit_entitlements::track_id,
+            payment_credit_entitlements::redemption_id,
+            payment_credit_entitlements::granted_at,
+        ))
         .load(connection)?;
     let mut grants = Vec::with_capacity(bought.len() + redeemed.len());
     for (kind, id, order_id, granted_at) in bought {
-        grants.push(Entitlement { item: Item::parse(&kind, &id)?, source: EntitlementSource::Order(order_id), granted_at });
+        grants.push(Entitlement {
+            item: Item::parse(&kind, &id)?,
+            source: EntitlementSource::Order(order_id),
+            granted_at,
+        });
     }
     for (track_id, redemption_id, granted_at) in redeemed {
-        grants.push(Entitlement { item: Item::parse("track", &track_id)?, source: EntitlementSource::CreditRedemption(redemption_id), granted_at });
+        grants.push(Entitlement {
+            item: Item::parse("track", &track_id)?,
+            source: EntitlementSource::CreditRedemption(redemption_id),
+            granted_at,
+        });
     }
     // Oldest first; the source breaks ties, so the order is stable.
-    grants.sort_by(|left, right| (left.granted_at, &left.source).cmp(&(right.granted_at, &right.source)));
+    grants.sort_by(|left, right| {
+        (left.granted_at, &left.source).cmp(&(right.granted_at, &right.source))
+    });
     let mut library: Vec<Entitlement> = Vec::with_capacity(grants.len());
     for grant in grants {
         if !library.iter().any(|owned| owned.item == grant.item) {
@@ -69,12 +86,20 @@ pub fn entitlements_of(connection: &mut DbConnection, listener: UserId) -> Resul
 /// True when the listener may download and stream the track: bought alone, or with its release
 /// while that release is published (the catalog tells a track's release only for published
 /// releases; the store does not serve unpublished tracks to listeners either).
-pub fn owns_track(connection: &mut DbConnection, listener: UserId, track: TrackId) -> Result<bool, PaymentsError> {
+pub fn owns_track(
+    connection: &mut DbConnection,
+    listener: UserId,
+    track: TrackId,
+) -> Result<bool, PaymentsError> {
     owns_item(connection, listener, Item::Track(track))
 }
 
 /// True when the listener owns the item (a track also through its release).
-pub fn owns_item(connection: &mut DbConnection, listener: UserId, item: Item) -> Result<bool, PaymentsError> {
+pub fn owns_item(
+    connection: &mut DbConnection,
+    listener: UserId,
+    item: Item,
+) -> Result<bool, PaymentsError> {
     if has_entitlement(connection, listener, item)? {
         return Ok(true);
     }
@@ -87,7 +112,11 @@ pub fn owns_item(connection: &mut DbConnection, listener: UserId, item: Item) ->
     }
 }
 
-fn has_entitlement(connection: &mut DbConnection, listener: UserId, item: Item) -> Result<bool, PaymentsError> {
+fn has_entitlement(
+    connection: &mut DbConnection,
+    listener: UserId,
+    item: Item,
+) -> Result<bool, PaymentsError> {
     let bought: i64 = payment_entitlements::table
         .filter(payment_entitlements::listener_id.eq(listener.to_string()))
         .filter(payment_entitlements::item_kind.eq(item.kind()))
@@ -97,7 +126,9 @@ fn has_entitlement(connection: &mut DbConnection, listener: UserId, item: Item) 
     if bought > 0 {
         return Ok(true);
     }
-    let Item::Track(track) = item else { return Ok(false) };
+    let Item::Track(track) = item else {
+        return Ok(false);
+    };
     let redeemed: i64 = payment_credit_entitlements::table
         .find((listener.to_string(), track.to_string()))
         .count()
@@ -133,7 +164,11 @@ pub fn grant_for_credit(
 }
 
 /// Grants every line of the order to its listener (inside the caller's transaction).
-pub(crate) fn grant(connection: &mut DbConnection, listener: UserId, order_id: &str) -> Result<usize, PaymentsError> {
+pub(crate) fn grant(
+    connection: &mut DbConnection,
+    listener: UserId,
+    order_id: &str,
+) -> Result<usize, PaymentsError> {
     let lines: Vec<(String, String)> = payment_order_lines::table
         .filter(payment_order_lines::order_id.eq(order_id))
         .select((payment_order_lines::item_kind, payment_order_lines::item_id))
@@ -156,6 +191,12 @@ pub(crate) fn grant(connection: &mut DbConnection, listener: UserId, order_id: &
 
 /// Takes back what the order granted (inside the caller's transaction); other orders' grants of
 /// the same items stay.
-pub(crate) fn revoke(connection: &mut DbConnection, order_id: &str) -> Result<usize, PaymentsError> {
-    Ok(diesel::delete(payment_entitlements::table.filter(payment_entitlements::order_id.eq(order_id))).execute(connection)?)
+pub(crate) fn revoke(
+    connection: &mut DbConnection,
+    order_id: &str,
+) -> Result<usize, PaymentsError> {
+    Ok(diesel::delete(
+        payment_entitlements::table.filter(payment_entitlements::order_id.eq(order_id)),
+    )
+    .execute(connection)?)
 }

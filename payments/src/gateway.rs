@@ -104,7 +104,10 @@ pub trait PaymentGateway: Send + Sync + fmt::Debug {
     fn kind(&self) -> GatewayKind;
 
     /// One checkout session for the whole order.
-    fn create_checkout_session<'a>(&'a self, request: &'a CheckoutRequest) -> GatewayFuture<'a, CreatedSession>;
+    fn create_checkout_session<'a>(
+        &'a self,
+        request: &'a CheckoutRequest,
+    ) -> GatewayFuture<'a, CreatedSession>;
 
     /// The session's current state, with its charge and fee when paid.
     fn checkout_session<'a>(&'a self, session_id: &'a str) -> GatewayFuture<'a, SessionState>;
@@ -119,5 +122,8 @@ pub trait PaymentGateway: Send + Sync + fmt::Debug {
     fn payout_onboarding_url<'a>(&'a self, account_id: &'a str) -> GatewayFuture<'a, String>;
 
     /// Whether the account can receive transfers now.
-    fn payout_account_status<'a>(&'a self, account_id: &'a str) -> GatewayFuture<'a, PayoutAccountStatus>;
+    fn payout_account_status<'a>(
+        &'a self,
+        account_id: &'a str,
+    ) -> GatewayFuture<'a, PayoutAccountStatus>;
 }

@@ -27,20 +27,26 @@ mod webhooks;
 
 use megabox_database::{DbConnection, DbPool};
 
-pub use entitlements::{Entitlement, EntitlementSource, entitlements_of, grant_for_credit, owns_item, owns_track};
+pub use entitlements::{
+    Entitlement, EntitlementSource, entitlements_of, grant_for_credit, owns_item, owns_track,
+};
 pub use gateway::{
-    ChargeState, CheckoutLine, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture, GatewayKind, PaymentGateway,
-    SessionPayment, SessionState,
+    ChargeState, CheckoutLine, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture,
+    GatewayKind, PaymentGateway, SessionPayment, SessionState,
 };
 pub use orders::{
-    CART_ITEMS_MAX, CHARGE_CENTS_MIN, CHECKOUT_LIFETIME, CartItem, CheckoutStarted, Item, OrderLine, OrderStatus,
-    OrderSummary, checkout, order,
+    CART_ITEMS_MAX, CHARGE_CENTS_MIN, CHECKOUT_LIFETIME, CartItem, CheckoutStarted, Item,
+    OrderLine, OrderStatus, OrderSummary, checkout, order,
 };
 pub use payout_accounts::{payout_account_status, start_payout_onboarding};
 pub use setup::{PaymentSettings, Payments, SettingsError};
-pub use signature::{SIGNATURE_HEADER_BYTES_MAX, SIGNATURE_TOLERANCE, SignatureError, sign_payload, verify_signature};
+pub use signature::{
+    SIGNATURE_HEADER_BYTES_MAX, SIGNATURE_TOLERANCE, SignatureError, sign_payload, verify_signature,
+};
 pub use stripe::{StripeConfig, StripeGateway};
-pub use test_mode::{SignedWebhook, TestCheckoutAction, TestCheckoutView, TestModeGateway, simulated_fee};
+pub use test_mode::{
+    SignedWebhook, TestCheckoutAction, TestCheckoutView, TestModeGateway, simulated_fee,
+};
 pub use webhooks::{WEBHOOK_PAYLOAD_BYTES_MAX, WebhookConfig, WebhookOutcome, handle_webhook};
 
 /// The one currency of the ledger, as the gateway spells it.

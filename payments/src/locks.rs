@@ -18,9 +18,14 @@ fn advisory_key(name: &str) -> i64 {
 }
 
 /// Locks `name` until the caller's transaction ends.
-pub(crate) fn lock_for_transaction(connection: &mut DbConnection, name: &str) -> Result<(), PaymentsError> {
+pub(crate) fn lock_for_transaction(
+    connection: &mut DbConnection,
+    name: &str,
+) -> Result<(), PaymentsError> {
     if connection.backend() == Backend::Postgres {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(advisory_key(name)).execute(connection)?;
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<BigInt, _>(advisory_key(name))
+            .execute(connection)?;
     }
     Ok(())
 }
@@ -37,9 +42,14 @@ pub(crate) fn with_lock<T>(
     // A session-level lock: it spans the transactions `work` runs. Should releasing it fail, the
     // error is logged; the lock goes with the connection, which a failed query usually breaks.
     let key = advisory_key(name);
-    diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(key).execute(connection)?;
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<BigInt, _>(key)
+        .execute(connection)?;
     let result = work(connection);
-    if let Err(error) = diesel::sql_query("SELECT pg_advisory_unlock($1)").bind::<BigInt, _>(key).execute(connection) {
+    if let Err(error) = diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<BigInt, _>(key)
+        .execute(connection)
+    {
         tracing::error!(%error, lock.name = name, "cannot release an advisory lock");
     }
     result

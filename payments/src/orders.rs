@@ -30,7 +30,9 @@ pub const CHECKOUT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 const CHECKOUT_REUSE_MARGIN: Duration = Duration::from_secs(10 * 60);
 
 /// Something a listener can buy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Item {
     Release(ReleaseId),
@@ -181,9 +183,15 @@ pub async fn checkout(
     check_cart_shape(cart)?;
     let cart = cart.to_vec();
     let gateway_kind = gateway.kind().as_str();
-    let prepared = with_connection(pool, move |connection| prepare_order(connection, listener, &cart, gateway_kind)).await?;
+    let prepared = with_connection(pool, move |connection| {
+        prepare_order(connection, listener, &cart, gateway_kind)
+    })
+    .await?;
     if let Some(checkout_url) = prepared.checkout_url {
-        return Ok(CheckoutStarted { order_id: prepared.order_id, checkout_url });
+        return Ok(CheckoutStarted {
+            order_id: prepared.order_id,
+            checkout_url,
+        });
     }
     // The order and its lines are committed: whatever happens to this call, the gateway's session
     // (created with the order id as idempotency key) can be matched to them.
@@ -192,21 +200,31 @@ pub async fn checkout(
     let stored_session = session.clone();
     let checkout_url = with_connection(pool, move |connection| {
         write_transaction(connection, |connection| {
-            diesel::update(payment_orders::table.find(&order_id).filter(payment_orders::session_id.is_null()))
-                .set((
-                    payment_orders::session_id.eq(&stored_session.session_id),
-                    payment_orders::checkout_url.eq(&stored_session.checkout_url),
-                    payment_orders::updated_at.eq(now()),
-                ))
-                .execute(connection)?;
+            diesel::update(
+                payment_orders::table
+                    .find(&order_id)
+                    .filter(payment_orders::session_id.is_null()),
+            )
+            .set((
+                payment_orders::session_id.eq(&stored_session.session_id),
+                payment_orders::checkout_url.eq(&stored_session.checkout_url),
+                payment_orders::updated_at.eq(now()),
+            ))
+            .execute(connection)?;
             // A concurrent retry may have stored the session first; the gateway returned the same one.
-            let stored: Option<String> =
-                payment_orders::table.find(&order_id).select(payment_orders::checkout_url).first(connection)?;
-            stored.ok_or_else(|| PaymentsError::Corrupt(format!("order {order_id} lost its session")))
+            let stored: Option<String> = payment_orders::table
+                .find(&order_id)
+                .select(payment_orders::checkout_url)
+                .first(connection)?;
+            stored
+                .ok_or_else(|| PaymentsError::Corrupt(format!("order {order_id} lost its session")))
         })
     })
     .await?;
-    Ok(CheckoutStarted { order_id: prepared.order_id, checkout_url })
+    Ok(CheckoutStarted {
+        order_id: prepared.order_id,
+        checkout_url,
+    })
 }
 
 fn check_cart_shape(cart: &[CartItem]) -> Result<(), PaymentsError> {
@@ -246,7 +264,9 @@ fn prepare_order(
     // A track bought together with its own release is the same music twice.
     for line in &priced {
         if let Item::Track(_) = line.item
-            && priced.iter().any(|other| other.item == Item::Release(line.release))
+            && priced
+                .iter()
+                .any(|other| other.item == Item::Release(line.release))
         {
             return Err(PaymentsError::DuplicateItem(line.item));
         }
@@ -254,7 +274,9 @@ fn prepare_order(
     let mut total = Cents::ZERO;
     for line in &priced {
         // Offers are capped by the catalog, so only corrupt prices could overflow.
-        total = total.checked_add(line.amount).map_err(|_| PaymentsError::Corrupt("the cart's total overflows".to_owned()))?;
+        total = total
+            .checked_add(line.amount)
+            .map_err(|_| PaymentsError::Corrupt("the cart's total overflows".to_owned()))?;
     }
     if total.0 < CHARGE_CENTS_MIN {
         return Err(PaymentsError::BelowMinimumCharge);
@@ -273,7 +295,8 @@ fn prepare_order(
             return Ok(existing);
         }
         let order_id = uuid::Uuid::now_v7().to_string();
-        let lifetime = chrono::Duration::from_std(CHECKOUT_LIFETIME).map_err(|error| PaymentsError::Corrupt(error.to_string()))?;
+        let lifetime = chrono::Duration::from_std(CHECKOUT_LIFETIME)
+            .map_err(|error| PaymentsError::Corrupt(error.to_string()))?;
         let expires_at = current + lifetime;
         diesel::insert_into(payment_orders::table)
             .values((
@@ -304,7 +327,13 @@ fn prepare_order(
         Ok(PreparedOrder {
             request: CheckoutRequest {
                 order_id: order_id.clone(),
-                lines: priced.iter().map(|line| CheckoutLine { name: line.title.clone(), amount: line.amount }).collect(),
+                lines: priced
+                    .iter()
+                    .map(|line| CheckoutLine {
+                        name: line.title.clone(),
+                        amount: line.amount,
+                    })
+                    .collect(),
                 expires_at_unix_seconds: expires_at.and_utc().timestamp(),
             },
             order_id,
@@ -320,22 +349,35 @@ fn reusable_order(
     fingerprint: &str,
     current: NaiveDateTime,
 ) -> Result<Option<PreparedOrder>, PaymentsError> {
-    let margin = chrono::Duration::from_std(CHECKOUT_REUSE_MARGIN).map_err(|error| PaymentsError::Corrupt(error.to_string()))?;
+    let margin = chrono::Duration::from_std(CHECKOUT_REUSE_MARGIN)
+        .map_err(|error| PaymentsError::Corrupt(error.to_string()))?;
     let existing: Option<(String, Option<String>, NaiveDateTime)> = payment_orders::table
         .filter(payment_orders::listener_id.eq(listener.to_string()))
         .filter(payment_orders::cart_fingerprint.eq(fingerprint))
         .filter(payment_orders::status.eq(OrderStatus::Pending.as_str()))
         .filter(payment_orders::expires_at.gt(current + margin))
         .order(payment_orders::created_at.desc())
-        .select((payment_orders::id, payment_orders::checkout_url, payment_orders::expires_at))
+        .select((
+            payment_orders::id,
+            payment_orders::checkout_url,
+            payment_orders::expires_at,
+        ))
         .first(connection)
         .optional()?;
-    let Some((order_id, checkout_url, expires_at)) = existing else { return Ok(None) };
+    let Some((order_id, checkout_url, expires_at)) = existing else {
+        return Ok(None);
+    };
     let lines = order_lines(connection, &order_id)?;
     Ok(Some(PreparedOrder {
         request: CheckoutRequest {
             order_id: order_id.clone(),
-            lines: lines.into_iter().map(|line| CheckoutLine { name: line.title, amount: line.amount }).collect(),
+            lines: lines
+                .into_iter()
+                .map(|line| CheckoutLine {
+                    name: line.title,
+                    amount: line.amount,
+                })
+                .collect(),
             expires_at_unix_seconds: expires_at.and_utc().timestamp(),
         },
         order_id,
@@ -352,7 +394,10 @@ fn cart_fingerprint(priced: &[PricedItem]) -> String {
     hex::encode(hasher.finalize())
 }
 
-pub(crate) fn order_lines(connection: &mut DbConnection, order_id: &str) -> Result<Vec<OrderLine>, PaymentsError> {
+pub(crate) fn order_lines(
+    connection: &mut DbConnection,
+    order_id: &str,
+) -> Result<Vec<OrderLine>, PaymentsError> {
     let rows: Vec<(String, String, String, String, i64)> = payment_order_lines::table
         .filter(payment_order_lines::order_id.eq(order_id))
         .order(payment_order_lines::item_ref)
@@ -368,7 +413,9 @@ pub(crate) fn order_lines(connection: &mut DbConnection, order_id: &str) -> Resu
         .map(|(kind, id, artist, title, amount_cents)| {
             Ok(OrderLine {
                 item: Item::parse(&kind, &id)?,
-                artist: artist.parse().map_err(|_| PaymentsError::Corrupt(format!("artist id {artist:?}")))?,
+                artist: artist
+                    .parse()
+                    .map_err(|_| PaymentsError::Corrupt(format!("artist id {artist:?}")))?,
                 title,
                 amount: Cents(amount_cents),
             })
@@ -377,7 +424,11 @@ pub(crate) fn order_lines(connection: &mut DbConnection, order_id: &str) -> Resu
 }
 
 /// The listener's order; `None` for an unknown order or another listener's.
-pub fn order(connection: &mut DbConnection, listener: UserId, order_id: &str) -> Result<Option<OrderSummary>, PaymentsError> {
+pub fn order(
+    connection: &mut DbConnection,
+    listener: UserId,
+    order_id: &str,
+) -> Result<Option<OrderSummary>, PaymentsError> {
     let row: Option<(String, String, i64, Option<i64>, NaiveDateTime)> = payment_orders::table
         .find(order_id)
         .filter(payment_orders::listener_id.eq(listener.to_string()))
@@ -390,7 +441,9 @@ pub fn order(connection: &mut DbConnection, listener: UserId, order_id: &str) ->
         ))
         .first(connection)
         .optional()?;
-    let Some((id, status, total_cents, fee_cents, created_at)) = row else { return Ok(None) };
+    let Some((id, status, total_cents, fee_cents, created_at)) = row else {
+        return Ok(None);
+    };
     Ok(Some(OrderSummary {
         lines: order_lines(connection, &id)?,
         id,

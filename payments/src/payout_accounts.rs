@@ -15,8 +15,16 @@ use crate::{PaymentsError, now, with_connection};
 
 /// Returns where the artist sets up (or continues setting up) their payout account, creating the
 /// gateway account the first time. Calling it again reuses the account.
-pub async fn start_payout_onboarding(pool: &DbPool, gateway: &dyn PaymentGateway, artist: ArtistId) -> Result<String, PaymentsError> {
-    let account_id = match with_connection(pool, move |connection| account_of_artist(connection, artist)).await? {
+pub async fn start_payout_onboarding(
+    pool: &DbPool,
+    gateway: &dyn PaymentGateway,
+    artist: ArtistId,
+) -> Result<String, PaymentsError> {
+    let account_id = match with_connection(pool, move |connection| {
+        account_of_artist(connection, artist)
+    })
+    .await?
+    {
         Some(account_id) => account_id,
         None => {
             // Idempotent at the gateway by the artist's id, so a concurrent or retried call gets
@@ -47,7 +55,10 @@ pub async fn start_payout_onboarding(pool: &DbPool, gateway: &dyn PaymentGateway
 }
 
 /// The artist's payout account status, `None` before onboarding started.
-pub fn payout_account_status(connection: &mut DbConnection, artist: ArtistId) -> Result<Option<PayoutAccountStatus>, PaymentsError> {
+pub fn payout_account_status(
+    connection: &mut DbConnection,
+    artist: ArtistId,
+) -> Result<Option<PayoutAccountStatus>, PaymentsError> {
     let status: Option<String> = payment_payout_accounts::table
         .find(artist.to_string())
         .select(payment_payout_accounts::status)
@@ -56,7 +67,10 @@ pub fn payout_account_status(connection: &mut DbConnection, artist: ArtistId) ->
     status.map(|status| parse_status(&status)).transpose()
 }
 
-fn account_of_artist(connection: &mut DbConnection, artist: ArtistId) -> Result<Option<String>, PaymentsError> {
+fn account_of_artist(
+    connection: &mut DbConnection,
+    artist: ArtistId,
+) -> Result<Option<String>, PaymentsError> {
     Ok(payment_payout_accounts::table
         .find(artist.to_string())
         .select(payment_payout_accounts::account_id)
@@ -64,30 +78,50 @@ fn account_of_artist(connection: &mut DbConnection, artist: ArtistId) -> Result<
         .optional()?)
 }
 
-pub(crate) fn artist_of_account(connection: &mut DbConnection, account_id: &str) -> Result<Option<ArtistId>, PaymentsError> {
+pub(crate) fn artist_of_account(
+    connection: &mut DbConnection,
+    account_id: &str,
+) -> Result<Option<ArtistId>, PaymentsError> {
     let artist: Option<String> = payment_payout_accounts::table
         .filter(payment_payout_accounts::account_id.eq(account_id))
         .select(payment_payout_accounts::artist_id)
         .first(connection)
         .optional()?;
     artist
-        .map(|artist| artist.parse().map_err(|_| PaymentsError::Corrupt(format!("artist id {artist:?}"))))
+        .map(|artist| {
+            artist
+                .parse()
+                .map_err(|_| PaymentsError::Corrupt(format!("artist id {artist:?}")))
+        })
         .transpose()
 }
 
 /// Stores the account's status as the gateway reports it now (inside the caller's transaction).
-pub(crate) fn apply_account_status(connection: &mut DbConnection, artist: ArtistId, status: PayoutAccountStatus) -> Result<(), PaymentsError> {
+pub(crate) fn apply_account_status(
+    connection: &mut DbConnection,
+    artist: ArtistId,
+    status: PayoutAccountStatus,
+) -> Result<(), PaymentsError> {
     diesel::update(payment_payout_accounts::table.find(artist.to_string()))
-        .set((payment_payout_accounts::status.eq(status_name(status)), payment_payout_accounts::updated_at.eq(now())))
+        .set((
+            payment_payout_accounts::status.eq(status_name(status)),
+            payment_payout_accounts::updated_at.eq(now()),
+        ))
         .execute(connection)?;
     Ok(())
 }
 
-const STATUSES: [(PayoutAccountStatus, &str); 3] =
-    [(PayoutAccountStatus::Pending, "pending"), (PayoutAccountStatus::Ready, "ready"), (PayoutAccountStatus::Disabled, "disabled")];
+const STATUSES: [(PayoutAccountStatus, &str); 3] = [
+    (PayoutAccountStatus::Pending, "pending"),
+    (PayoutAccountStatus::Ready, "ready"),
+    (PayoutAccountStatus::Disabled, "disabled"),
+];
 
 fn status_name(status: PayoutAccountStatus) -> &'static str {
-    STATUSES.iter().find(|(known, _)| *known == status).map_or("pending", |(_, name)| name)
+    STATUSES
+        .iter()
+        .find(|(known, _)| *known == status)
+        .map_or("pending", |(_, name)| name)
 }
 
 fn parse_status(text: &str) -> Result<PayoutAccountStatus, PaymentsError> {

@@ -103,4 +103,8 @@ diesel::table! {
 }
 
 diesel::joinable!(payment_order_lines -> payment_orders (order_id));
-diesel::allow_tables_to_appear_in_same_query!(payment_orders, payment_order_lines, payment_entitlements);
+diesel::allow_tables_to_appear_in_same_query!(
+    payment_orders,
+    payment_order_lines,
+    payment_entitlements
+);

@@ -56,7 +56,11 @@ pub struct Payments {
 
 impl fmt::Debug for Payments {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_struct("Payments").field("gateway", &self.gateway).field("webhook", &self.webhook).finish_non_exhaustive()
+        formatter
+            .debug_struct("Payments")
+            .field("gateway", &self.gateway)
+            .field("webhook", &self.webhook)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,7 +69,9 @@ impl Payments {
         let royalty_settings = settings.royalty_settings;
         match settings.stripe_secret_key {
             Some(secret_key) => {
-                let webhook_secret = settings.stripe_webhook_secret.ok_or(SettingsError::MissingWebhookSecret)?;
+                let webhook_secret = settings
+                    .stripe_webhook_secret
+                    .ok_or(SettingsError::MissingWebhookSecret)?;
                 let stripe = Arc::new(StripeGateway::new(StripeConfig {
                     secret_key,
                     api_base: settings.stripe_api_base,
@@ -76,18 +82,27 @@ impl Payments {
                     gateway: stripe.clone(),
                     payouts: stripe,
                     test_mode: None,
-                    webhook: WebhookConfig { signing_secrets: vec![webhook_secret], royalty_settings },
+                    webhook: WebhookConfig {
+                        signing_secrets: vec![webhook_secret],
+                        royalty_settings,
+                    },
                 })
             }
             None => {
-                let signing_secret = settings.stripe_webhook_secret.unwrap_or_else(generated_secret);
-                let test_mode = TestModeGateway::new(pool.clone(), settings.public_url, signing_secret.clone());
+                let signing_secret = settings
+                    .stripe_webhook_secret
+                    .unwrap_or_else(generated_secret);
+                let test_mode =
+                    TestModeGateway::new(pool.clone(), settings.public_url, signing_secret.clone());
                 Ok(Payments {
                     pool,
                     gateway: Arc::new(test_mode.clone()),
                     payouts: Arc::new(test_mode.clone()),
                     test_mode: Some(test_mode),
-                    webhook: WebhookConfig { signing_secrets: vec![signing_secret], royalty_settings },
+                    webhook: WebhookConfig {
+                        signing_secrets: vec![signing_secret],
+                        royalty_settings,
+                    },
                 })
             }
         }
@@ -108,17 +123,35 @@ impl Payments {
     }
 
     /// `POST /api/v1/checkout`.
-    pub async fn checkout(&self, listener: UserId, cart: &[CartItem]) -> Result<CheckoutStarted, PaymentsError> {
+    pub async fn checkout(
+        &self,
+        listener: UserId,
+        cart: &[CartItem],
+    ) -> Result<CheckoutStarted, PaymentsError> {
         checkout(&self.pool, self.gateway.as_ref(), listener, cart).await
     }
 
     /// `POST /api/v1/webhooks/stripe`: the raw body and the `Stripe-Signature` header.
-    pub async fn handle_webhook(&self, payload: &[u8], signature_header: Option<&str>) -> Result<WebhookOutcome, PaymentsError> {
-        handle_webhook(&self.pool, self.gateway.as_ref(), &self.webhook, payload, signature_header).await
+    pub async fn handle_webhook(
+        &self,
+        payload: &[u8],
+        signature_header: Option<&str>,
+    ) -> Result<WebhookOutcome, PaymentsError> {
+        handle_webhook(
+            &self.pool,
+            self.gateway.as_ref(),
+            &self.webhook,
+            payload,
+            signature_header,
+        )
+        .await
     }
 
     /// `GET /test-checkout/{id}`: `None` when the id is unknown or the gateway is not in test mode.
-    pub async fn test_checkout_view(&self, session_id: &str) -> Result<Option<TestCheckoutView>, PaymentsError> {
+    pub async fn test_checkout_view(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<TestCheckoutView>, PaymentsError> {
         match &self.test_mode {
             Some(test_mode) => test_mode.checkout_view(session_id).await,
             None => Ok(None),
@@ -127,10 +160,18 @@ impl Payments {
 
     /// `POST /test-checkout/{id}` with `action=pay|cancel`: completes the session and hands the
     /// signed event to [`Payments::handle_webhook`], the entry point real webhooks use.
-    pub async fn complete_test_checkout(&self, session_id: &str, action: TestCheckoutAction) -> Result<WebhookOutcome, PaymentsError> {
-        let test_mode = self.test_mode.as_ref().ok_or(PaymentsError::TestSessionNotFound)?;
+    pub async fn complete_test_checkout(
+        &self,
+        session_id: &str,
+        action: TestCheckoutAction,
+    ) -> Result<WebhookOutcome, PaymentsError> {
+        let test_mode = self
+            .test_mode
+            .as_ref()
+            .ok_or(PaymentsError::TestSessionNotFound)?;
         let webhook = test_mode.complete_checkout(session_id, action).await?;
-        self.handle_webhook(webhook.payload.as_bytes(), Some(&webhook.signature_header)).await
+        self.handle_webhook(webhook.payload.as_bytes(), Some(&webhook.signature_header))
+            .await
     }
 
     /// `POST /api/v1/artist/payout-account`: the URL to send the artist to.

@@ -51,10 +51,17 @@ pub fn verify_signature(
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
-        let (key, value) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+        let (key, value) = part
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed)?;
         match key {
             "t" if timestamp.is_none() => {
-                timestamp = Some(value.parse::<i64>().map_err(|_| SignatureError::Malformed)?);
+                timestamp = Some(
+                    value
+                        .parse::<i64>()
+                        .map_err(|_| SignatureError::Malformed)?,
+                );
             }
             "t" => return Err(SignatureError::Malformed),
             "v1" => {
@@ -81,15 +88,26 @@ pub fn verify_signature(
     let mut matched = false;
     for secret in secrets {
         for signature in &signatures {
-            matched |= mac(secret.expose_secret(), &signed).verify_slice(signature).is_ok();
+            matched |= mac(secret.expose_secret(), &signed)
+                .verify_slice(signature)
+                .is_ok();
         }
     }
-    if matched { Ok(()) } else { Err(SignatureError::Mismatch) }
+    if matched {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 /// The `Stripe-Signature` header Stripe would send for `payload` at `timestamp`.
 pub fn sign_payload(secret: &SecretString, timestamp_unix_seconds: i64, payload: &[u8]) -> String {
-    let signature = mac(secret.expose_secret(), &signed_bytes(timestamp_unix_seconds, payload)).finalize().into_bytes();
+    let signature = mac(
+        secret.expose_secret(),
+        &signed_bytes(timestamp_unix_seconds, payload),
+    )
+    .finalize()
+    .into_bytes();
     format!("t={timestamp_unix_seconds},v1={}", hex::encode(signature))
 }
 
@@ -101,7 +119,8 @@ fn signed_bytes(timestamp: i64, payload: &[u8]) -> Vec<u8> {
 
 fn mac(secret: &str, message: &[u8]) -> Hmac<Sha256> {
     // HMAC takes keys of any length, so `new_from_slice` cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
     mac.update(message);
     mac
 }
@@ -120,9 +139,19 @@ mod tests {
     #[test]
     fn matches_an_independently_computed_vector() {
         // hmac.new(b"whsec_test", b'1700000000.{"id":"evt_1"}', "sha256").hexdigest() in Python.
-        let expected = "t=1700000000,v1=c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925";
+        let expected =
+            "t=1700000000,v1=c89214b5b5da833daed6f0b8c5bb6bd58cea9022bd80ccc78230f3942d632925";
         assert_eq!(sign_payload(&secret("whsec_test"), NOW, PAYLOAD), expected);
-        assert_eq!(verify_signature(Some(expected), PAYLOAD, &[secret("whsec_test")], NOW, SIGNATURE_TOLERANCE), Ok(()));
+        assert_eq!(
+            verify_signature(
+                Some(expected),
+                PAYLOAD,
+                &[secret("whsec_test")],
+                NOW,
+                SIGNATURE_TOLERANCE
+            ),
+            Ok(())
+        );
     }
 
     #[test]
@@ -130,33 +159,138 @@ mod tests {
         let old = secret("whsec_old");
         let new = secret("whsec_new");
         let signed_old = sign_payload(&old, NOW, PAYLOAD);
-        let v1_old = signed_old.split_once(",v1=").map(|(_, value)| value.to_owned()).unwrap_or_default();
+        let v1_old = signed_old
+            .split_once(",v1=")
+            .map(|(_, value)| value.to_owned())
+            .unwrap_or_default();
         let v1_other = "00".repeat(SIGNATURE_BYTES);
         type Case = (String, Vec<SecretString>, i64, Result<(), SignatureError>);
         let cases: Vec<Case> = vec![
-            (signed_old.clone(), vec![new.clone(), old.clone()], NOW, Ok(())),
-            (format!("t={NOW},v1={v1_other},v1={v1_old}"), vec![old.clone()], NOW, Ok(())),
-            (format!("t={NOW},v0=abc,v1={v1_old}"), vec![old.clone()], NOW, Ok(())),
-            (signed_old.clone(), vec![new.clone()], NOW, Err(SignatureError::Mismatch)),
-            (signed_old.clone(), vec![], NOW, Err(SignatureError::NoSecret)),
-            (signed_old.clone(), vec![old.clone()], NOW + 301, Err(SignatureError::Stale)),
-            (signed_old.clone(), vec![old.clone()], NOW - 301, Err(SignatureError::Stale)),
+            (
+                signed_old.clone(),
+                vec![new.clone(), old.clone()],
+                NOW,
+                Ok(()),
+            ),
+            (
+                format!("t={NOW},v1={v1_other},v1={v1_old}"),
+                vec![old.clone()],
+                NOW,
+                Ok(()),
+            ),
+            (
+                format!("t={NOW},v0=abc,v1={v1_old}"),
+                vec![old.clone()],
+                NOW,
+                Ok(()),
+            ),
+            (
+                signed_old.clone(),
+                vec![new.clone()],
+                NOW,
+                Err(SignatureError::Mismatch),
+            ),
+            (
+                signed_old.clone(),
+                vec![],
+                NOW,
+                Err(SignatureError::NoSecret),
+            ),
+            (
+                signed_old.clone(),
+                vec![old.clone()],
+                NOW + 301,
+                Err(SignatureError::Stale),
+            ),
+            (
+                signed_old.clone(),
+                vec![old.clone()],
+                NOW - 301,
+                Err(SignatureError::Stale),
+            ),
             (signed_old.clone(), vec![old.clone()], NOW + 300, Ok(())),
-            (format!("t={NOW}"), vec![old.clone()], NOW, Err(SignatureError::Malformed)),
-            (format!("v1={v1_old}"), vec![old.clone()], NOW, Err(SignatureError::Malformed)),
-            (format!("t={NOW},t={NOW},v1={v1_old}"), vec![old.clone()], NOW, Err(SignatureError::Malformed)),
-            (format!("t=soon,v1={v1_old}"), vec![old.clone()], NOW, Err(SignatureError::Malformed)),
-            (format!("t={NOW},v1=zz"), vec![old.clone()], NOW, Err(SignatureError::Malformed)),
-            (format!("t={NOW},v1=abcd"), vec![old.clone()], NOW, Err(SignatureError::Malformed)),
-            (format!("t={NOW},v1={}", "a".repeat(SIGNATURE_HEADER_BYTES_MAX)), vec![old.clone()], NOW, Err(SignatureError::Malformed)),
-            (format!("t={},v1={v1_old}", i64::MIN), vec![old.clone()], NOW, Err(SignatureError::Stale)),
-            ("garbage".to_owned(), vec![old.clone()], NOW, Err(SignatureError::Malformed)),
+            (
+                format!("t={NOW}"),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                format!("v1={v1_old}"),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                format!("t={NOW},t={NOW},v1={v1_old}"),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                format!("t=soon,v1={v1_old}"),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                format!("t={NOW},v1=zz"),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                format!("t={NOW},v1=abcd"),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                format!("t={NOW},v1={}", "a".repeat(SIGNATURE_HEADER_BYTES_MAX)),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Malformed),
+            ),
+            (
+                format!("t={},v1={v1_old}", i64::MIN),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Stale),
+            ),
+            (
+                "garbage".to_owned(),
+                vec![old.clone()],
+                NOW,
+                Err(SignatureError::Malformed),
+            ),
         ];
         for (header, secrets, now, expected) in cases {
-            assert_eq!(verify_signature(Some(&header), PAYLOAD, &secrets, now, SIGNATURE_TOLERANCE), expected, "{header}");
+            assert_eq!(
+                verify_signature(Some(&header), PAYLOAD, &secrets, now, SIGNATURE_TOLERANCE),
+                expected,
+                "{header}"
+            );
         }
-        assert_eq!(verify_signature(None, PAYLOAD, std::slice::from_ref(&old), NOW, SIGNATURE_TOLERANCE), Err(SignatureError::Missing));
+        assert_eq!(
+            verify_signature(
+                None,
+                PAYLOAD,
+                std::slice::from_ref(&old),
+                NOW,
+                SIGNATURE_TOLERANCE
+            ),
+            Err(SignatureError::Missing)
+        );
         // The signature covers the payload byte for byte.
-        assert_eq!(verify_signature(Some(&signed_old), br#"{"id":"evt_2"}"#, &[old], NOW, SIGNATURE_TOLERANCE), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify_signature(
+                Some(&signed_old),
+                br#"{"id":"evt_2"}"#,
+                &[old],
+                NOW,
+                SIGNATURE_TOLERANCE
+            ),
+            Err(SignatureError::Mismatch)
+        );
     }
 }

@@ -17,16 +17,17 @@ use stripe_checkout::checkout_session::{
 use stripe_checkout::{CheckoutSessionMode, CheckoutSessionPaymentStatus};
 use stripe_client_core::{RequestBuilder, StripeMethod};
 use stripe_connect::account::{
-    CreateAccount, CreateAccountCapabilities, CreateAccountCapabilitiesTransfers, CreateAccountType, RetrieveAccount,
+    CreateAccount, CreateAccountCapabilities, CreateAccountCapabilitiesTransfers,
+    CreateAccountType, RetrieveAccount,
 };
 use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::transfer::CreateTransfer;
-use stripe_shared::{CheckoutSessionStatus, Charge};
+use stripe_shared::{Charge, CheckoutSessionStatus};
 use stripe_types::{Currency, Expandable};
 
 use crate::gateway::{
-    ChargeState, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture, GatewayKind, PaymentGateway, SessionPayment,
-    SessionState,
+    ChargeState, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture, GatewayKind,
+    PaymentGateway, SessionPayment, SessionState,
 };
 
 /// The metadata key that ties sessions, payment intents and charges to their order.
@@ -51,7 +52,10 @@ pub struct StripeGateway {
 
 impl fmt::Debug for StripeGateway {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.debug_struct("StripeGateway").field("config", &self.config).finish_non_exhaustive()
+        formatter
+            .debug_struct("StripeGateway")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -71,18 +75,26 @@ fn build_client(config: &StripeConfig) -> Result<Client, GatewayError> {
     if let Some(api_base) = &config.api_base {
         builder = builder.url(api_base.clone());
     }
-    builder.build().map_err(|error| GatewayError::Unavailable(format!("cannot build the Stripe client: {error}")))
+    builder.build().map_err(|error| {
+        GatewayError::Unavailable(format!("cannot build the Stripe client: {error}"))
+    })
 }
 
 fn idempotency_key(text: String) -> Result<RequestStrategy, GatewayError> {
-    IdempotencyKey::new(text).map(RequestStrategy::Idempotent).map_err(|error| GatewayError::Refused(error.to_string()))
+    IdempotencyKey::new(text)
+        .map(RequestStrategy::Idempotent)
+        .map_err(|error| GatewayError::Refused(error.to_string()))
 }
 
 fn gateway_error(what: &str, error: StripeError) -> GatewayError {
     match error {
-        StripeError::Stripe(api_error, 404) => GatewayError::NotFound(format!("{what}: {}", api_error.message.unwrap_or_default())),
+        StripeError::Stripe(api_error, 404) => {
+            GatewayError::NotFound(format!("{what}: {}", api_error.message.unwrap_or_default()))
+        }
         // A definite refusal; 409 (concurrent idempotent request) and 429 (rate limit) may pass on retry.
-        StripeError::Stripe(api_error, status) if (400..500).contains(&status) && status != 409 && status != 429 => {
+        StripeError::Stripe(api_error, status)
+            if (400..500).contains(&status) && status != 409 && status != 429 =>
+        {
             GatewayError::Refused(format!("{what}: {}", api_error.message.unwrap_or_default()))
         }
         other => GatewayError::Unavailable(format!("{what}: {other}")),
@@ -93,20 +105,30 @@ fn order_metadata(order_id: &str) -> HashMap<String, String> {
     HashMap::from([(ORDER_ID_METADATA_KEY.to_owned(), order_id.to_owned())])
 }
 
-fn expanded<'a, T: stripe_types::Object>(value: Option<&'a Expandable<T>>, what: &str) -> Result<&'a T, GatewayError> {
+fn expanded<'a, T: stripe_types::Object>(
+    value: Option<&'a Expandable<T>>,
+    what: &str,
+) -> Result<&'a T, GatewayError> {
     match value {
         Some(Expandable::Object(object)) => Ok(object),
-        _ => Err(GatewayError::Unavailable(format!("the paid session's {what} was not expanded"))),
+        _ => Err(GatewayError::Unavailable(format!(
+            "the paid session's {what} was not expanded"
+        ))),
     }
 }
 
 fn session_state(session: stripe_shared::CheckoutSession) -> Result<SessionState, GatewayError> {
-    let order_id = session.metadata.as_ref().and_then(|metadata| metadata.get(ORDER_ID_METADATA_KEY)).cloned();
+    let order_id = session
+        .metadata
+        .as_ref()
+        .and_then(|metadata| metadata.get(ORDER_ID_METADATA_KEY))
+        .cloned();
     let payment = match (session.status, session.payment_status) {
         (_, CheckoutSessionPaymentStatus::Paid) => {
             let intent = expanded(session.payment_intent.as_ref(), "payment intent")?;
             let charge = expanded(intent.latest_charge.as_ref(), "charge")?;
-            let balance_transaction = expanded(charge.balance_transaction.as_ref(), "balance transaction")?;
+            let balance_transaction =
+                expanded(charge.balance_transaction.as_ref(), "balance transaction")?;
             SessionPayment::Paid(ChargeState {
                 charge_id: charge.id.as_str().to_owned(),
                 amount: Cents(charge.amount),
@@ -118,7 +140,11 @@ fn session_state(session: stripe_shared::CheckoutSession) -> Result<SessionState
         (Some(CheckoutSessionStatus::Expired), _) => SessionPayment::Expired,
         _ => SessionPayment::Unpaid,
     };
-    Ok(SessionState { session_id: session.id.as_str().to_owned(), order_id, payment })
+    Ok(SessionState {
+        session_id: session.id.as_str().to_owned(),
+        order_id,
+        payment,
+    })
 }
 
 fn account_status(account: &stripe_shared::Account) -> PayoutAccountStatus {
@@ -130,7 +156,11 @@ fn account_status(account: &stripe_shared::Account) -> PayoutAccountStatus {
         .as_ref()
         .and_then(|requirements| requirements.disabled_reason.as_ref())
         .is_some_and(|reason| reason.as_str().starts_with("rejected"));
-    if rejected { PayoutAccountStatus::Disabled } else { PayoutAccountStatus::Pending }
+    if rejected {
+        PayoutAccountStatus::Disabled
+    } else {
+        PayoutAccountStatus::Pending
+    }
 }
 
 impl PaymentGateway for StripeGateway {
@@ -138,13 +168,17 @@ impl PaymentGateway for StripeGateway {
         GatewayKind::Stripe
     }
 
-    fn create_checkout_session<'a>(&'a self, request: &'a CheckoutRequest) -> GatewayFuture<'a, CreatedSession> {
+    fn create_checkout_session<'a>(
+        &'a self,
+        request: &'a CheckoutRequest,
+    ) -> GatewayFuture<'a, CreatedSession> {
         Box::pin(async move {
             let line_items = request
                 .lines
                 .iter()
                 .map(|line| {
-                    let mut price_data = CreateCheckoutSessionLineItemsPriceData::new(Currency::USD);
+                    let mut price_data =
+                        CreateCheckoutSessionLineItemsPriceData::new(Currency::USD);
                     price_data.unit_amount = Some(line.amount.0);
                     price_data.product_data = Some(ProductData::new(line.name.clone()));
                     let mut item = CreateCheckoutSessionLineItems::new();
@@ -163,15 +197,22 @@ impl PaymentGateway for StripeGateway {
                 .metadata(order_metadata(&request.order_id))
                 .payment_intent_data(intent_data)
                 .expires_at(request.expires_at_unix_seconds)
-                .success_url(self.public_page(&format!("/checkout/complete?order_id={}", request.order_id)))
+                .success_url(
+                    self.public_page(&format!("/checkout/complete?order_id={}", request.order_id)),
+                )
                 .cancel_url(self.public_page("/cart"))
                 .customize()
                 .request_strategy(idempotency_key(format!("checkout-{}", request.order_id))?)
                 .send(&self.client)
                 .await
                 .map_err(|error| gateway_error("create checkout session", error))?;
-            let checkout_url = session.url.ok_or_else(|| GatewayError::Unavailable("the new session has no URL".to_owned()))?;
-            Ok(CreatedSession { session_id: session.id.as_str().to_owned(), checkout_url })
+            let checkout_url = session.url.ok_or_else(|| {
+                GatewayError::Unavailable("the new session has no URL".to_owned())
+            })?;
+            Ok(CreatedSession {
+                session_id: session.id.as_str().to_owned(),
+                checkout_url,
+            })
         })
     }
 
@@ -190,11 +231,12 @@ impl PaymentGateway for StripeGateway {
         Box::pin(async move {
             // The charge request type lives in a crate not otherwise needed; the generic request
             // builder reads the same object.
-            let charge: Charge = RequestBuilder::new(StripeMethod::Get, format!("/charges/{charge_id}"))
-                .customize()
-                .send(&self.client)
-                .await
-                .map_err(|error| gateway_error("retrieve charge", error))?;
+            let charge: Charge =
+                RequestBuilder::new(StripeMethod::Get, format!("/charges/{charge_id}"))
+                    .customize()
+                    .send(&self.client)
+                    .await
+                    .map_err(|error| gateway_error("retrieve charge", error))?;
             Ok(charge.metadata.get(ORDER_ID_METADATA_KEY).cloned())
         })
     }
@@ -202,11 +244,16 @@ impl PaymentGateway for StripeGateway {
     fn create_payout_account<'a>(&'a self, artist: ArtistId) -> GatewayFuture<'a, String> {
         Box::pin(async move {
             let mut capabilities = CreateAccountCapabilities::new();
-            capabilities.transfers = Some(CreateAccountCapabilitiesTransfers { requested: Some(true) });
+            capabilities.transfers = Some(CreateAccountCapabilitiesTransfers {
+                requested: Some(true),
+            });
             let account = CreateAccount::new()
                 .type_(CreateAccountType::Express)
                 .capabilities(capabilities)
-                .metadata(HashMap::from([("artist_id".to_owned(), artist.to_string())]))
+                .metadata(HashMap::from([(
+                    "artist_id".to_owned(),
+                    artist.to_string(),
+                )]))
                 .customize()
                 .request_strategy(idempotency_key(format!("payout-account-{artist}"))?)
                 .send(&self.client)
@@ -228,7 +275,10 @@ impl PaymentGateway for StripeGateway {
         })
     }
 
-    fn payout_account_status<'a>(&'a self, account_id: &'a str) -> GatewayFuture<'a, PayoutAccountStatus> {
+    fn payout_account_status<'a>(
+        &'a self,
+        account_id: &'a str,
+    ) -> GatewayFuture<'a, PayoutAccountStatus> {
         Box::pin(async move {
             let account = RetrieveAccount::new(account_id)
                 .send(&self.client)
@@ -242,13 +292,21 @@ impl PaymentGateway for StripeGateway {
 impl PayoutGateway for StripeGateway {
     /// Blocks the calling thread (royalties' payout run is synchronous): the request runs on a
     /// runtime of its own in a thread of its own, so this works inside or outside any async runtime.
-    fn create_transfer(&self, idempotency_key_text: &str, destination: &str, amount: Cents) -> Result<TransferId, royalties::GatewayError> {
+    fn create_transfer(
+        &self,
+        idempotency_key_text: &str,
+        destination: &str,
+        amount: Cents,
+    ) -> Result<TransferId, royalties::GatewayError> {
         let unknown = |message: String| royalties::GatewayError::Unknown(message);
         let strategy = idempotency_key(idempotency_key_text.to_owned())
             .map_err(|error| royalties::GatewayError::Declined(error.to_string()))?;
         let request = CreateTransfer::new(Currency::USD, destination.to_owned())
             .amount(amount.0)
-            .metadata(HashMap::from([("payout_id".to_owned(), idempotency_key_text.to_owned())]));
+            .metadata(HashMap::from([(
+                "payout_id".to_owned(),
+                idempotency_key_text.to_owned(),
+            )]));
         let config = self.config.clone();
         let outcome = std::thread::scope(|scope| {
             scope
@@ -260,7 +318,12 @@ impl PayoutGateway for StripeGateway {
                     runtime.block_on(async {
                         // A client of this runtime: pooled connections must not outlive it.
                         let client = build_client(&config)?;
-                        request.customize().request_strategy(strategy).send(&client).await.map_err(|error| gateway_error("create transfer", error))
+                        request
+                            .customize()
+                            .request_strategy(strategy)
+                            .send(&client)
+                            .await
+                            .map_err(|error| gateway_error("create transfer", error))
                     })
                 })
                 .join()

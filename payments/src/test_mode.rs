@@ -16,8 +16,8 @@ use royalties::{PayoutAccountStatus, PayoutGateway, TransferId};
 use secrecy::SecretString;
 
 use crate::gateway::{
-    ChargeState, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture, GatewayKind, PaymentGateway, SessionPayment,
-    SessionState,
+    ChargeState, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture, GatewayKind,
+    PaymentGateway, SessionPayment, SessionState,
 };
 use crate::orders::{OrderLine, order_lines};
 use crate::schema::{payment_test_events, payment_test_sessions, payment_test_transfers};
@@ -32,7 +32,11 @@ const BASIS_POINTS_PER_WHOLE: i64 = 10_000;
 
 /// The fee Stripe's standard card pricing takes from a charge: 2.9% rounded half up, plus 30¢.
 pub fn simulated_fee(amount: Cents) -> Cents {
-    let percentage = amount.0.saturating_mul(FEE_BASIS_POINTS).saturating_add(BASIS_POINTS_PER_WHOLE / 2) / BASIS_POINTS_PER_WHOLE;
+    let percentage = amount
+        .0
+        .saturating_mul(FEE_BASIS_POINTS)
+        .saturating_add(BASIS_POINTS_PER_WHOLE / 2)
+        / BASIS_POINTS_PER_WHOLE;
     Cents(percentage.saturating_add(FEE_FIXED_CENTS))
 }
 
@@ -116,8 +120,15 @@ const OPEN: &str = "open";
 const PAID: &str = "paid";
 const CANCELED: &str = "canceled";
 
-fn load_session(connection: &mut DbConnection, session_id: &str) -> Result<Option<TestSessionRow>, PaymentsError> {
-    Ok(payment_test_sessions::table.find(session_id).select(TEST_SESSION_COLUMNS).first(connection).optional()?)
+fn load_session(
+    connection: &mut DbConnection,
+    session_id: &str,
+) -> Result<Option<TestSessionRow>, PaymentsError> {
+    Ok(payment_test_sessions::table
+        .find(session_id)
+        .select(TEST_SESSION_COLUMNS)
+        .first(connection)
+        .optional()?)
 }
 
 fn unavailable(error: PaymentsError) -> GatewayError {
@@ -126,28 +137,54 @@ fn unavailable(error: PaymentsError) -> GatewayError {
 
 impl TestModeGateway {
     /// `signing_secret` signs the webhooks it produces; the webhook endpoint must accept it.
-    pub fn new(pool: DbPool, public_url: impl Into<String>, signing_secret: SecretString) -> TestModeGateway {
-        TestModeGateway { pool, public_url: public_url.into(), signing_secret }
+    pub fn new(
+        pool: DbPool,
+        public_url: impl Into<String>,
+        signing_secret: SecretString,
+    ) -> TestModeGateway {
+        TestModeGateway {
+            pool,
+            public_url: public_url.into(),
+            signing_secret,
+        }
     }
 
     /// The buyer pays or cancels on the test page. Returns the signed webhook to hand to
     /// [`crate::handle_webhook`]; the same action again returns the same event (re-signed), so a
     /// retried form post or a crash before the webhook was handled loses nothing.
-    pub async fn complete_checkout(&self, session_id: &str, action: TestCheckoutAction) -> Result<SignedWebhook, PaymentsError> {
+    pub async fn complete_checkout(
+        &self,
+        session_id: &str,
+        action: TestCheckoutAction,
+    ) -> Result<SignedWebhook, PaymentsError> {
         let session_id = session_id.to_owned();
         let payload = with_connection(&self.pool, move |connection| {
-            write_transaction(connection, |connection| complete_in_transaction(connection, &session_id, action))
+            write_transaction(connection, |connection| {
+                complete_in_transaction(connection, &session_id, action)
+            })
         })
         .await?;
-        let signature_header = sign_payload(&self.signing_secret, chrono::Utc::now().timestamp(), payload.as_bytes());
-        Ok(SignedWebhook { payload, signature_header })
+        let signature_header = sign_payload(
+            &self.signing_secret,
+            chrono::Utc::now().timestamp(),
+            payload.as_bytes(),
+        );
+        Ok(SignedWebhook {
+            payload,
+            signature_header,
+        })
     }
 
     /// The session and its order's lines, for the test checkout page; `None` for an unknown id.
-    pub async fn checkout_view(&self, session_id: &str) -> Result<Option<TestCheckoutView>, PaymentsError> {
+    pub async fn checkout_view(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<TestCheckoutView>, PaymentsError> {
         let session_id = session_id.to_owned();
         with_connection(&self.pool, move |connection| {
-            let Some(session) = load_session(connection, &session_id)? else { return Ok(None) };
+            let Some(session) = load_session(connection, &session_id)? else {
+                return Ok(None);
+            };
             Ok(Some(TestCheckoutView {
                 lines: order_lines(connection, &session.order_id)?,
                 session_id: session.id,
@@ -161,22 +198,36 @@ impl TestModeGateway {
     }
 }
 
-fn complete_in_transaction(connection: &mut DbConnection, session_id: &str, action: TestCheckoutAction) -> Result<String, PaymentsError> {
-    let session = load_session(connection, session_id)?.ok_or(PaymentsError::TestSessionNotFound)?;
+fn complete_in_transaction(
+    connection: &mut DbConnection,
+    session_id: &str,
+    action: TestCheckoutAction,
+) -> Result<String, PaymentsError> {
+    let session =
+        load_session(connection, session_id)?.ok_or(PaymentsError::TestSessionNotFound)?;
     let event_type = match action {
         TestCheckoutAction::Pay => "checkout.session.completed",
         TestCheckoutAction::Cancel => "checkout.session.expired",
     };
     let existing: Option<(String, String)> = payment_test_events::table
         .filter(payment_test_events::session_id.eq(session_id))
-        .select((payment_test_events::event_type, payment_test_events::payload))
+        .select((
+            payment_test_events::event_type,
+            payment_test_events::payload,
+        ))
         .first(connection)
         .optional()?;
     if let Some((existing_type, payload)) = existing {
-        return if existing_type == event_type { Ok(payload) } else { Err(PaymentsError::TestSessionClosed) };
+        return if existing_type == event_type {
+            Ok(payload)
+        } else {
+            Err(PaymentsError::TestSessionClosed)
+        };
     }
     let current = now();
-    if session.status != OPEN || (action == TestCheckoutAction::Pay && session.expires_at <= current) {
+    if session.status != OPEN
+        || (action == TestCheckoutAction::Pay && session.expires_at <= current)
+    {
         return Err(PaymentsError::TestSessionClosed);
     }
     match action {
@@ -185,7 +236,8 @@ fn complete_in_transaction(connection: &mut DbConnection, session_id: &str, acti
             diesel::update(payment_test_sessions::table.find(session_id))
                 .set((
                     payment_test_sessions::status.eq(PAID),
-                    payment_test_sessions::charge_id.eq(format!("ch_test_{}", uuid::Uuid::now_v7().simple())),
+                    payment_test_sessions::charge_id
+                        .eq(format!("ch_test_{}", uuid::Uuid::now_v7().simple())),
                     payment_test_sessions::fee_cents.eq(fee.0),
                     payment_test_sessions::updated_at.eq(current),
                 ))
@@ -193,7 +245,10 @@ fn complete_in_transaction(connection: &mut DbConnection, session_id: &str, acti
         }
         TestCheckoutAction::Cancel => {
             diesel::update(payment_test_sessions::table.find(session_id))
-                .set((payment_test_sessions::status.eq(CANCELED), payment_test_sessions::updated_at.eq(current)))
+                .set((
+                    payment_test_sessions::status.eq(CANCELED),
+                    payment_test_sessions::updated_at.eq(current),
+                ))
                 .execute(connection)?;
         }
     }
@@ -229,11 +284,16 @@ impl PaymentGateway for TestModeGateway {
         GatewayKind::TestMode
     }
 
-    fn create_checkout_session<'a>(&'a self, request: &'a CheckoutRequest) -> GatewayFuture<'a, CreatedSession> {
+    fn create_checkout_session<'a>(
+        &'a self,
+        request: &'a CheckoutRequest,
+    ) -> GatewayFuture<'a, CreatedSession> {
         Box::pin(async move {
             let mut amount = Cents::ZERO;
             for line in &request.lines {
-                amount = amount.checked_add(line.amount).map_err(|error| GatewayError::Refused(error.to_string()))?;
+                amount = amount
+                    .checked_add(line.amount)
+                    .map_err(|error| GatewayError::Refused(error.to_string()))?;
             }
             let expires_at = chrono::DateTime::from_timestamp(request.expires_at_unix_seconds, 0)
                 .ok_or_else(|| GatewayError::Refused("expires_at is out of range".to_owned()))?
@@ -262,19 +322,31 @@ impl PaymentGateway for TestModeGateway {
             })
             .await
             .map_err(unavailable)?;
-            let checkout_url = format!("{}/test-checkout/{session_id}", self.public_url.trim_end_matches('/'));
-            Ok(CreatedSession { session_id, checkout_url })
+            let checkout_url = format!(
+                "{}/test-checkout/{session_id}",
+                self.public_url.trim_end_matches('/')
+            );
+            Ok(CreatedSession {
+                session_id,
+                checkout_url,
+            })
         })
     }
 
     fn checkout_session<'a>(&'a self, session_id: &'a str) -> GatewayFuture<'a, SessionState> {
         Box::pin(async move {
             let lookup = session_id.to_owned();
-            let session = with_connection(&self.pool, move |connection| load_session(connection, &lookup))
-                .await
-                .map_err(unavailable)?
-                .ok_or_else(|| GatewayError::NotFound(format!("session {session_id}")))?;
-            let payment = match (session.status.as_str(), session.charge_id, session.fee_cents) {
+            let session = with_connection(&self.pool, move |connection| {
+                load_session(connection, &lookup)
+            })
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| GatewayError::NotFound(format!("session {session_id}")))?;
+            let payment = match (
+                session.status.as_str(),
+                session.charge_id,
+                session.fee_cents,
+            ) {
                 (PAID, Some(charge_id), Some(fee_cents)) => SessionPayment::Paid(ChargeState {
                     charge_id,
                     amount: Cents(session.amount_cents),
@@ -284,9 +356,17 @@ impl PaymentGateway for TestModeGateway {
                 }),
                 (OPEN, _, _) if session.expires_at > now() => SessionPayment::Unpaid,
                 (OPEN | CANCELED, _, _) => SessionPayment::Expired,
-                (status, _, _) => return Err(GatewayError::Unavailable(format!("test session {session_id} is {status} without a charge"))),
+                (status, _, _) => {
+                    return Err(GatewayError::Unavailable(format!(
+                        "test session {session_id} is {status} without a charge"
+                    )));
+                }
             };
-            Ok(SessionState { session_id: session.id, order_id: Some(session.order_id), payment })
+            Ok(SessionState {
+                session_id: session.id,
+                order_id: Some(session.order_id),
+                payment,
+            })
         })
     }
 
@@ -311,18 +391,32 @@ impl PaymentGateway for TestModeGateway {
     }
 
     fn payout_onboarding_url<'a>(&'a self, _account_id: &'a str) -> GatewayFuture<'a, String> {
-        Box::pin(async move { Ok(format!("{}/artist/payouts?onboarding=done&test_mode=true", self.public_url.trim_end_matches('/'))) })
+        Box::pin(async move {
+            Ok(format!(
+                "{}/artist/payouts?onboarding=done&test_mode=true",
+                self.public_url.trim_end_matches('/')
+            ))
+        })
     }
 
-    fn payout_account_status<'a>(&'a self, _account_id: &'a str) -> GatewayFuture<'a, PayoutAccountStatus> {
+    fn payout_account_status<'a>(
+        &'a self,
+        _account_id: &'a str,
+    ) -> GatewayFuture<'a, PayoutAccountStatus> {
         Box::pin(async move { Ok(PayoutAccountStatus::Ready) })
     }
 }
 
 impl PayoutGateway for TestModeGateway {
     /// Records the transfer in the test-mode table; the same key returns the first transfer.
-    fn create_transfer(&self, idempotency_key: &str, destination: &str, amount: Cents) -> Result<TransferId, royalties::GatewayError> {
-        let unknown = |error: &dyn fmt::Display| royalties::GatewayError::Unknown(error.to_string());
+    fn create_transfer(
+        &self,
+        idempotency_key: &str,
+        destination: &str,
+        amount: Cents,
+    ) -> Result<TransferId, royalties::GatewayError> {
+        let unknown =
+            |error: &dyn fmt::Display| royalties::GatewayError::Unknown(error.to_string());
         let mut connection = self.pool.get().map_err(|error| unknown(&error))?;
         let (transfer_id, stored_destination, stored_amount) = write_transaction(&mut connection, |connection| {
             diesel::sql_query(
@@ -342,7 +436,9 @@ impl PayoutGateway for TestModeGateway {
         })
         .map_err(|error| unknown(&error))?;
         if stored_destination != destination || stored_amount != amount.0 {
-            return Err(royalties::GatewayError::Declined(format!("idempotency key {idempotency_key} was used for another transfer")));
+            return Err(royalties::GatewayError::Declined(format!(
+                "idempotency key {idempotency_key} was used for another transfer"
+            )));
         }
         Ok(TransferId(transfer_id))
     }

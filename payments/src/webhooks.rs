@@ -14,13 +14,16 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{Text, Timestamp};
 use megabox_database::{DbConnection, DbPool, write_transaction};
 use megabox_domain::{Cents, UserId};
-use royalties::{PayoutAccountStatus, RefundInput, RefundScope, RoyaltyError, RoyaltySettings, SaleInput, SaleItem};
+use royalties::{
+    PayoutAccountStatus, RefundInput, RefundScope, RoyaltyError, RoyaltySettings, SaleInput,
+    SaleItem,
+};
 use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::entitlements::{grant, revoke};
-use crate::locks::with_lock;
 use crate::gateway::{PaymentGateway, SessionPayment, SessionState};
+use crate::locks::with_lock;
 use crate::orders::{OrderStatus, order_lines};
 use crate::payout_accounts::{apply_account_status, artist_of_account};
 use crate::schema::payment_orders;
@@ -48,18 +51,31 @@ pub struct WebhookConfig {
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum WebhookOutcome {
     /// The event was applied now.
-    Applied { event_id: String, event_type: String },
+    Applied {
+        event_id: String,
+        event_type: String,
+    },
     /// The event had been applied before; nothing changed.
     Duplicate { event_id: String },
     /// An event type (or object) this crate does not act on; acknowledge it.
-    Ignored { event_id: String, event_type: String },
+    Ignored {
+        event_id: String,
+        event_type: String,
+    },
 }
 
 /// What an event asks the handler to look at.
 enum Subject {
-    Session { session_id: String, payment_failed: bool },
-    Charge { charge_id: String },
-    Account { account_id: String },
+    Session {
+        session_id: String,
+        payment_failed: bool,
+    },
+    Charge {
+        charge_id: String,
+    },
+    Account {
+        account_id: String,
+    },
     Nothing,
 }
 
@@ -73,26 +89,66 @@ pub async fn handle_webhook(
     signature_header: Option<&str>,
 ) -> Result<WebhookOutcome, PaymentsError> {
     if payload.len() > WEBHOOK_PAYLOAD_BYTES_MAX {
-        return Err(PaymentsError::MalformedEvent("the body is too large".to_owned()));
+        return Err(PaymentsError::MalformedEvent(
+            "the body is too large".to_owned(),
+        ));
     }
-    verify_signature(signature_header, payload, &config.signing_secrets, chrono::Utc::now().timestamp(), SIGNATURE_TOLERANCE)?;
-    let event: Value = serde_json::from_slice(payload).map_err(|error| PaymentsError::MalformedEvent(error.to_string()))?;
+    verify_signature(
+        signature_header,
+        payload,
+        &config.signing_secrets,
+        chrono::Utc::now().timestamp(),
+        SIGNATURE_TOLERANCE,
+    )?;
+    let event: Value = serde_json::from_slice(payload)
+        .map_err(|error| PaymentsError::MalformedEvent(error.to_string()))?;
     let event_id = gateway_id(&event, "id")?;
-    let event_type = event.get("type").and_then(Value::as_str).ok_or_else(|| malformed("type"))?.to_owned();
-    let object = event.get("data").and_then(|data| data.get("object")).ok_or_else(|| malformed("data.object"))?;
+    let event_type = event
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed("type"))?
+        .to_owned();
+    let object = event
+        .get("data")
+        .and_then(|data| data.get("object"))
+        .ok_or_else(|| malformed("data.object"))?;
     let subject = match event_type.as_str() {
-        "checkout.session.completed" | "checkout.session.async_payment_succeeded" | "checkout.session.expired" => {
-            Subject::Session { session_id: gateway_id(object, "id")?, payment_failed: false }
-        }
-        "checkout.session.async_payment_failed" => Subject::Session { session_id: gateway_id(object, "id")?, payment_failed: true },
-        "charge.refunded" => Subject::Charge { charge_id: gateway_id(object, "id")? },
-        "charge.dispute.created" => Subject::Charge { charge_id: gateway_id(object, "charge")? },
-        "account.updated" => Subject::Account { account_id: gateway_id(object, "id")? },
+        "checkout.session.completed"
+        | "checkout.session.async_payment_succeeded"
+        | "checkout.session.expired" => Subject::Session {
+            session_id: gateway_id(object, "id")?,
+            payment_failed: false,
+        },
+        "checkout.session.async_payment_failed" => Subject::Session {
+            session_id: gateway_id(object, "id")?,
+            payment_failed: true,
+        },
+        "charge.refunded" => Subject::Charge {
+            charge_id: gateway_id(object, "id")?,
+        },
+        "charge.dispute.created" => Subject::Charge {
+            charge_id: gateway_id(object, "charge")?,
+        },
+        "account.updated" => Subject::Account {
+            account_id: gateway_id(object, "id")?,
+        },
         _ => Subject::Nothing,
     };
     let outcome = match subject {
-        Subject::Session { session_id, payment_failed } => {
-            apply_session(pool, gateway, config, &event_id, &event_type, &session_id, payment_failed).await?
+        Subject::Session {
+            session_id,
+            payment_failed,
+        } => {
+            apply_session(
+                pool,
+                gateway,
+                config,
+                &event_id,
+                &event_type,
+                &session_id,
+                payment_failed,
+            )
+            .await?
         }
         Subject::Charge { charge_id } => {
             let Some(order_id) = gateway.order_of_charge(&charge_id).await? else {
@@ -101,15 +157,30 @@ pub async fn handle_webhook(
             };
             let lookup = order_id.clone();
             let session_id = with_connection(pool, move |connection| {
-                payment_orders::table.find(&lookup).select(payment_orders::session_id).first::<Option<String>>(connection).optional()
+                payment_orders::table
+                    .find(&lookup)
+                    .select(payment_orders::session_id)
+                    .first::<Option<String>>(connection)
+                    .optional()
                     .map_err(PaymentsError::from)
             })
             .await?
             .flatten()
             .ok_or_else(|| PaymentsError::UnknownReference(format!("order {order_id}")))?;
-            apply_session(pool, gateway, config, &event_id, &event_type, &session_id, false).await?
+            apply_session(
+                pool,
+                gateway,
+                config,
+                &event_id,
+                &event_type,
+                &session_id,
+                false,
+            )
+            .await?
         }
-        Subject::Account { account_id } => apply_account(pool, gateway, &event_id, &event_type, &account_id).await?,
+        Subject::Account { account_id } => {
+            apply_account(pool, gateway, &event_id, &event_type, &account_id).await?
+        }
         Subject::Nothing => ignored(event_id, event_type),
     };
     tracing::info!(outcome = ?outcome, "payment webhook handled");
@@ -118,7 +189,10 @@ pub async fn handle_webhook(
 
 fn ignored(event_id: String, event_type: String) -> WebhookOutcome {
     tracing::debug!(event.id = %event_id, event.kind = %event_type, "webhook ignored");
-    WebhookOutcome::Ignored { event_id, event_type }
+    WebhookOutcome::Ignored {
+        event_id,
+        event_type,
+    }
 }
 
 fn malformed(field: &str) -> PaymentsError {
@@ -126,9 +200,14 @@ fn malformed(field: &str) -> PaymentsError {
 }
 
 fn gateway_id(object: &Value, field: &str) -> Result<String, PaymentsError> {
-    let id = object.get(field).and_then(Value::as_str).ok_or_else(|| malformed(field))?;
+    let id = object
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| malformed(field))?;
     if id.is_empty() || id.chars().count() > GATEWAY_ID_CHARS_MAX {
-        return Err(PaymentsError::MalformedEvent(format!("{field} must be 1 to {GATEWAY_ID_CHARS_MAX} characters")));
+        return Err(PaymentsError::MalformedEvent(format!(
+            "{field} must be 1 to {GATEWAY_ID_CHARS_MAX} characters"
+        )));
     }
     Ok(id.to_owned())
 }
@@ -137,7 +216,9 @@ fn gateway_id(object: &Value, field: &str) -> Result<String, PaymentsError> {
 fn target_status(state: &SessionState, payment_failed: bool) -> Option<OrderStatus> {
     match &state.payment {
         SessionPayment::Paid(charge) if charge.disputed => Some(OrderStatus::Disputed),
-        SessionPayment::Paid(charge) if charge.amount_refunded.0 > 0 && charge.amount_refunded == charge.amount => {
+        SessionPayment::Paid(charge)
+            if charge.amount_refunded.0 > 0 && charge.amount_refunded == charge.amount =>
+        {
             Some(OrderStatus::Refunded)
         }
         SessionPayment::Paid(charge) => {
@@ -177,7 +258,9 @@ async fn apply_session(
     };
     // Orders are committed before their session is created, so a session without one is not
     // this store's (another integration on the same account): nothing to do, and no retry.
-    let Some(order) = order else { return Ok(ignored(event_id.to_owned(), event_type.to_owned())) };
+    let Some(order) = order else {
+        return Ok(ignored(event_id.to_owned(), event_type.to_owned()));
+    };
     let target = target_status(&state, payment_failed);
     if let (Some(target), SessionPayment::Paid(charge)) = (target, &state.payment) {
         if charge.amount != order.total {
@@ -188,39 +271,70 @@ async fn apply_session(
         }
         let (order_id, fee, settings) = (order.id.clone(), charge.fee, config.royalty_settings);
         let reversed = target.stage() > OrderStatus::Paid.stage();
-        with_connection(pool, move |connection| book_in_ledger(connection, &order_id, fee, reversed, &settings)).await?;
+        with_connection(pool, move |connection| {
+            book_in_ledger(connection, &order_id, fee, reversed, &settings)
+        })
+        .await?;
     }
     let (event_id, event_type) = (event_id.to_owned(), event_type.to_owned());
     with_connection(pool, move |connection| {
         write_transaction(connection, |connection| {
             if !record_event(connection, &event_id, &event_type)? {
-                return Ok(WebhookOutcome::Duplicate { event_id: event_id.clone() });
+                return Ok(WebhookOutcome::Duplicate {
+                    event_id: event_id.clone(),
+                });
             }
             if let Some(target) = target {
                 move_order(connection, &order, &state, target)?;
             }
-            Ok(WebhookOutcome::Applied { event_id: event_id.clone(), event_type: event_type.clone() })
+            Ok(WebhookOutcome::Applied {
+                event_id: event_id.clone(),
+                event_type: event_type.clone(),
+            })
         })
     })
     .await
 }
 
-fn stored_order(connection: &mut DbConnection, state: &SessionState) -> Result<Option<StoredOrder>, PaymentsError> {
+fn stored_order(
+    connection: &mut DbConnection,
+    state: &SessionState,
+) -> Result<Option<StoredOrder>, PaymentsError> {
     let mut query = payment_orders::table.into_boxed();
     query = match &state.order_id {
         Some(order_id) => query.filter(payment_orders::id.eq(order_id.clone())),
         None => query.filter(payment_orders::session_id.eq(state.session_id.clone())),
     };
     let row: Option<(String, String, i64, Option<String>)> = query
-        .select((payment_orders::id, payment_orders::listener_id, payment_orders::total_cents, payment_orders::session_id))
+        .select((
+            payment_orders::id,
+            payment_orders::listener_id,
+            payment_orders::total_cents,
+            payment_orders::session_id,
+        ))
         .first(connection)
         .optional()?;
-    let Some((id, listener, total_cents, session_id)) = row else { return Ok(None) };
-    if session_id.as_ref().is_some_and(|stored| *stored != state.session_id) {
-        return Err(PaymentsError::UnknownReference(format!("session {} of order {id}", state.session_id)));
+    let Some((id, listener, total_cents, session_id)) = row else {
+        return Ok(None);
+    };
+    if session_id
+        .as_ref()
+        .is_some_and(|stored| *stored != state.session_id)
+    {
+        return Err(PaymentsError::UnknownReference(format!(
+            "session {} of order {id}",
+            state.session_id
+        )));
     }
-    let listener = listener.parse().map_err(|_| PaymentsError::Corrupt(format!("listener id {listener:?}")))?;
-    Ok(Some(StoredOrder { id, listener, total: Cents(total_cents), session_id }))
+    let listener = listener
+        .parse()
+        .map_err(|_| PaymentsError::Corrupt(format!("listener id {listener:?}")))?;
+    Ok(Some(StoredOrder {
+        id,
+        listener,
+        total: Cents(total_cents),
+        session_id,
+    }))
 }
 
 /// Records the sale (and its reversal) in the royalty ledger; both calls are idempotent.
@@ -251,7 +365,14 @@ fn book_sale_and_reversal(
         sale_id: order_id.to_owned(),
         cart_id: order_id.to_owned(),
         // The ledger shares the cart's one fee among the items pro rata to their gross.
-        items: lines.iter().map(|line| SaleItem { item_ref: line.item.reference(), artist: line.artist, gross: line.amount }).collect(),
+        items: lines
+            .iter()
+            .map(|line| SaleItem {
+                item_ref: line.item.reference(),
+                artist: line.artist,
+                gross: line.amount,
+            })
+            .collect(),
         processor_fee: fee,
         occurred_at: now(),
     };
@@ -268,11 +389,15 @@ fn book_sale_and_reversal(
     Ok(())
 }
 
-fn retry_on_conflict<T>(mut call: impl FnMut() -> Result<T, RoyaltyError>) -> Result<T, PaymentsError> {
+fn retry_on_conflict<T>(
+    mut call: impl FnMut() -> Result<T, RoyaltyError>,
+) -> Result<T, PaymentsError> {
     let mut attempt = 1;
     loop {
         match call() {
-            Err(RoyaltyError::Database(error)) if attempt < LEDGER_ATTEMPTS_MAX && is_lost_race(&error) => {
+            Err(RoyaltyError::Database(error))
+                if attempt < LEDGER_ATTEMPTS_MAX && is_lost_race(&error) =>
+            {
                 tracing::debug!(%error, attempt, "ledger booking raced a concurrent delivery; retrying");
                 attempt += 1;
             }
@@ -283,7 +408,10 @@ fn retry_on_conflict<T>(mut call: impl FnMut() -> Result<T, RoyaltyError>) -> Re
 
 fn is_lost_race(error: &DieselError) -> bool {
     match error {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
+            _,
+        ) => true,
         DieselError::DatabaseError(_, information) => information.message().contains("deadlock"),
         _ => false,
     }
@@ -291,7 +419,11 @@ fn is_lost_race(error: &DieselError) -> bool {
 
 /// Stores the event id; false when it was stored before (this delivery is a duplicate). A
 /// concurrent delivery of the same event waits on the key until the first one commits.
-fn record_event(connection: &mut DbConnection, event_id: &str, event_type: &str) -> Result<bool, PaymentsError> {
+fn record_event(
+    connection: &mut DbConnection,
+    event_id: &str,
+    event_type: &str,
+) -> Result<bool, PaymentsError> {
     let inserted = diesel::sql_query(
         "INSERT INTO payment_webhook_events (event_id, event_type, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
@@ -303,12 +435,22 @@ fn record_event(connection: &mut DbConnection, event_id: &str, event_type: &str)
 }
 
 /// Moves the order forward to `target` (never back), granting or revoking its entitlements.
-fn move_order(connection: &mut DbConnection, order: &StoredOrder, state: &SessionState, target: OrderStatus) -> Result<(), PaymentsError> {
+fn move_order(
+    connection: &mut DbConnection,
+    order: &StoredOrder,
+    state: &SessionState,
+    target: OrderStatus,
+) -> Result<(), PaymentsError> {
     // Lock the order row before reading it (an update takes the lock on PostgreSQL; SQLite's
     // transaction holds the write lock already), so that two events of one order, applied
     // concurrently, see each other's status instead of both granting.
-    diesel::update(payment_orders::table.find(&order.id)).set(payment_orders::updated_at.eq(payment_orders::updated_at)).execute(connection)?;
-    let current: String = payment_orders::table.find(&order.id).select(payment_orders::status).first(connection)?;
+    diesel::update(payment_orders::table.find(&order.id))
+        .set(payment_orders::updated_at.eq(payment_orders::updated_at))
+        .execute(connection)?;
+    let current: String = payment_orders::table
+        .find(&order.id)
+        .select(payment_orders::status)
+        .first(connection)?;
     let current = OrderStatus::parse(&current)?;
     if target.stage() <= current.stage() {
         return Ok(());
@@ -320,7 +462,10 @@ fn move_order(connection: &mut DbConnection, order: &StoredOrder, state: &Sessio
     diesel::update(payment_orders::table.find(&order.id))
         .set((
             payment_orders::status.eq(target.as_str()),
-            payment_orders::session_id.eq(order.session_id.clone().unwrap_or_else(|| state.session_id.clone())),
+            payment_orders::session_id.eq(order
+                .session_id
+                .clone()
+                .unwrap_or_else(|| state.session_id.clone())),
             payment_orders::charge_id.eq(charge_id),
             payment_orders::fee_cents.eq(fee_cents),
             payment_orders::updated_at.eq(now()),
@@ -347,22 +492,35 @@ async fn apply_account(
     account_id: &str,
 ) -> Result<WebhookOutcome, PaymentsError> {
     let lookup = account_id.to_owned();
-    let Some(artist) = with_connection(pool, move |connection| artist_of_account(connection, &lookup)).await? else {
+    let Some(artist) = with_connection(pool, move |connection| {
+        artist_of_account(connection, &lookup)
+    })
+    .await?
+    else {
         // Not one of our artists' accounts (or one whose creation was never stored): nothing to update.
         return Ok(ignored(event_id.to_owned(), event_type.to_owned()));
     };
     let status: PayoutAccountStatus = gateway.payout_account_status(account_id).await?;
-    let (event_id, event_type, account_id) = (event_id.to_owned(), event_type.to_owned(), account_id.to_owned());
+    let (event_id, event_type, account_id) = (
+        event_id.to_owned(),
+        event_type.to_owned(),
+        account_id.to_owned(),
+    );
     with_connection(pool, move |connection| {
         // Royalties' payout eligibility first (an idempotent upsert in its own transaction), then
         // this crate's row together with the event id.
         royalties::set_payout_account(connection, artist, &account_id, status)?;
         write_transaction(connection, |connection| {
             if !record_event(connection, &event_id, &event_type)? {
-                return Ok(WebhookOutcome::Duplicate { event_id: event_id.clone() });
+                return Ok(WebhookOutcome::Duplicate {
+                    event_id: event_id.clone(),
+                });
             }
             apply_account_status(connection, artist, status)?;
-            Ok(WebhookOutcome::Applied { event_id: event_id.clone(), event_type: event_type.clone() })
+            Ok(WebhookOutcome::Applied {
+                event_id: event_id.clone(),
+                event_type: event_type.clone(),
+            })
         })
     })
     .await

@@ -196,8 +196,12 @@ pub struct CreativeId(String);
 impl CreativeId {
     /// Parses a creative id, rejecting anything that is not a short ASCII token.
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
-        let valid_character = |character: char| character.is_ascii_alphanumeric() || "_-".contains(character);
-        if text.is_empty() || text.len() > CREATIVE_ID_BYTES_MAX || !text.chars().all(valid_character) {
+        let valid_character =
+            |character: char| character.is_ascii_alphanumeric() || "_-".contains(character);
+        if text.is_empty()
+            || text.len() > CREATIVE_ID_BYTES_MAX
+            || !text.chars().all(valid_character)
+        {
             return Err(ProtocolError::InvalidCreativeId);
         }
         Ok(Self(text.to_owned()))
@@ -243,7 +247,10 @@ impl SlotSize {
         if !edge_valid(width_pixels) || !edge_valid(height_pixels) {
             return Err(ProtocolError::InvalidSlotSize);
         }
-        Ok(Self { width_pixels, height_pixels })
+        Ok(Self {
+            width_pixels,
+            height_pixels,
+        })
     }
 
     /// Width in CSS pixels.
@@ -263,10 +270,14 @@ impl FromStr for SlotSize {
         let (width, height) = text.split_once('x').ok_or(ProtocolError::InvalidSlotSize)?;
         let parse_edge = |edge: &str| {
             // `u16::from_str` accepts a leading `+`; the canonical spelling has digits only.
-            if edge.is_empty() || !edge.bytes().all(|byte| byte.is_ascii_digit()) || edge.starts_with('0') {
+            if edge.is_empty()
+                || !edge.bytes().all(|byte| byte.is_ascii_digit())
+                || edge.starts_with('0')
+            {
                 return Err(ProtocolError::InvalidSlotSize);
             }
-            edge.parse::<u16>().map_err(|_| ProtocolError::InvalidSlotSize)
+            edge.parse::<u16>()
+                .map_err(|_| ProtocolError::InvalidSlotSize)
         };
         Self::new(parse_edge(width)?, parse_edge(height)?)
     }
@@ -351,7 +362,9 @@ impl UnsignedBatch {
     /// Checks the structural rules a batch must meet before it is signed or trusted.
     fn check_shape(events: &[ImpressionEvent]) -> Result<(), ProtocolError> {
         if events.is_empty() || events.len() > EVENTS_PER_BATCH_MAX {
-            return Err(ProtocolError::BatchSize { count: events.len() });
+            return Err(ProtocolError::BatchSize {
+                count: events.len(),
+            });
         }
         let mut seen = std::collections::HashSet::with_capacity(events.len());
         if !events.iter().all(|event| seen.insert(event.event_id)) {
@@ -383,7 +396,12 @@ impl UnsignedBatch {
     pub fn sign(self, signing_key: &SigningKey) -> Result<ImpressionBatch, ProtocolError> {
         Self::check_shape(&self.events)?;
         let signature = BatchSignature(signing_key.sign(&self.canonical_bytes()).to_bytes());
-        Ok(ImpressionBatch { device_id: self.device_id, sequence: self.sequence, events: self.events, signature })
+        Ok(ImpressionBatch {
+            device_id: self.device_id,
+            sequence: self.sequence,
+            events: self.events,
+            signature,
+        })
     }
 }
 
@@ -419,7 +437,9 @@ impl ImpressionBatch {
         UnsignedBatch::check_shape(&self.events)?;
         let verifying_key = public_key.verifying_key()?;
         let signature = ed25519_dalek::Signature::from_bytes(&self.signature.0);
-        verifying_key.verify_strict(&self.canonical_bytes(), &signature).map_err(|_| ProtocolError::BadSignature)
+        verifying_key
+            .verify_strict(&self.canonical_bytes(), &signature)
+            .map_err(|_| ProtocolError::BadSignature)
     }
 }
 
@@ -456,7 +476,10 @@ pub struct BatchResponse {
 impl BatchResponse {
     /// Every event id the server has settled, accepted or not: the agent removes these.
     pub fn settled_event_ids(&self) -> impl Iterator<Item = EventId> + '_ {
-        self.accepted.iter().copied().chain(self.rejected.iter().map(|rejected| rejected.event_id))
+        self.accepted
+            .iter()
+            .copied()
+            .chain(self.rejected.iter().map(|rejected| rejected.event_id))
     }
 }
 
@@ -469,10 +492,15 @@ impl PairingCode {
     /// Accepts letters and digits (case kept; the server decides whether it is case-sensitive);
     /// dashes and spaces that people type for readability are dropped.
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
-        let code: String = text.chars().filter(|character| !matches!(character, '-' | ' ')).collect();
+        let code: String = text
+            .chars()
+            .filter(|character| !matches!(character, '-' | ' '))
+            .collect();
         if code.is_empty()
             || code.len() > PAIRING_CODE_CHARACTERS_MAX
-            || !code.chars().all(|character| character.is_ascii_alphanumeric())
+            || !code
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric())
         {
             return Err(ProtocolError::InvalidPairingCode);
         }

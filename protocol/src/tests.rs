@@ -18,7 +18,11 @@ fn event(index: u8) -> ImpressionEvent {
 }
 
 fn batch(sequence: u64, events: Vec<ImpressionEvent>) -> UnsignedBatch {
-    UnsignedBatch { device_id: DeviceId(Uuid::from_bytes([7; 16])), sequence, events }
+    UnsignedBatch {
+        device_id: DeviceId(Uuid::from_bytes([7; 16])),
+        sequence,
+        events,
+    }
 }
 
 #[test]
@@ -58,7 +62,10 @@ fn slot_sizes_have_one_spelling() {
         ("", None),
     ];
     for (text, expected) in cases {
-        let parsed = text.parse::<SlotSize>().ok().map(|size| (size.width_pixels(), size.height_pixels()));
+        let parsed = text
+            .parse::<SlotSize>()
+            .ok()
+            .map(|size| (size.width_pixels(), size.height_pixels()));
         assert_eq!(parsed, *expected, "{text:?}");
         if let Ok(size) = text.parse::<SlotSize>() {
             assert_eq!(size.to_string(), *text);
@@ -68,10 +75,26 @@ fn slot_sizes_have_one_spelling() {
 
 #[test]
 fn pairing_codes_drop_readability_separators() {
-    assert_eq!(PairingCode::parse("ab12-cd34").map(|code| code.as_str().to_owned()), Ok("ab12cd34".to_owned()));
-    assert_eq!(PairingCode::parse("AB 12").map(|code| code.as_str().to_owned()), Ok("AB12".to_owned()));
-    for hostile in ["", "---", "ab;cd", "ab\ncd", &"a".repeat(PAIRING_CODE_CHARACTERS_MAX + 1)] {
-        assert_eq!(PairingCode::parse(hostile), Err(ProtocolError::InvalidPairingCode), "{hostile:?}");
+    assert_eq!(
+        PairingCode::parse("ab12-cd34").map(|code| code.as_str().to_owned()),
+        Ok("ab12cd34".to_owned())
+    );
+    assert_eq!(
+        PairingCode::parse("AB 12").map(|code| code.as_str().to_owned()),
+        Ok("AB12".to_owned())
+    );
+    for hostile in [
+        "",
+        "---",
+        "ab;cd",
+        "ab\ncd",
+        &"a".repeat(PAIRING_CODE_CHARACTERS_MAX + 1),
+    ] {
+        assert_eq!(
+            PairingCode::parse(hostile),
+            Err(ProtocolError::InvalidPairingCode),
+            "{hostile:?}"
+        );
     }
 }
 
@@ -93,11 +116,26 @@ fn any_change_breaks_the_signature() {
     type Mutation = Box<dyn Fn(&mut ImpressionBatch)>;
     let mutations: Vec<(&str, Mutation)> = vec![
         ("sequence", Box::new(|batch| batch.sequence += 1)),
-        ("device", Box::new(|batch| batch.device_id = DeviceId(Uuid::from_bytes([8; 16])))),
-        ("creative", Box::new(|batch| batch.events[0].creative_id = CreativeId::parse("other").expect("id"))),
-        ("size", Box::new(|batch| batch.events[0].size = SlotSize::new(250, 300).expect("size"))),
-        ("bucket", Box::new(|batch| batch.events[1].time_bucket = TimeBucket(1))),
-        ("nonce", Box::new(|batch| batch.events[1].nonce = Nonce([0; 16]))),
+        (
+            "device",
+            Box::new(|batch| batch.device_id = DeviceId(Uuid::from_bytes([8; 16]))),
+        ),
+        (
+            "creative",
+            Box::new(|batch| batch.events[0].creative_id = CreativeId::parse("other").expect("id")),
+        ),
+        (
+            "size",
+            Box::new(|batch| batch.events[0].size = SlotSize::new(250, 300).expect("size")),
+        ),
+        (
+            "bucket",
+            Box::new(|batch| batch.events[1].time_bucket = TimeBucket(1)),
+        ),
+        (
+            "nonce",
+            Box::new(|batch| batch.events[1].nonce = Nonce([0; 16])),
+        ),
         ("order", Box::new(|batch| batch.events.swap(0, 1))),
         ("dropped event", Box::new(|batch| drop(batch.events.pop()))),
         ("signature", Box::new(|batch| batch.signature.0[0] ^= 1)),
@@ -105,37 +143,62 @@ fn any_change_breaks_the_signature() {
     for (name, mutate) in mutations {
         let mut tampered = signed.clone();
         mutate(&mut tampered);
-        assert_eq!(tampered.verify(&public_key), Err(ProtocolError::BadSignature), "{name}");
+        assert_eq!(
+            tampered.verify(&public_key),
+            Err(ProtocolError::BadSignature),
+            "{name}"
+        );
     }
-    assert_eq!(signed.verify(&PublicKey::of(&signing_key(2))), Err(ProtocolError::BadSignature));
+    assert_eq!(
+        signed.verify(&PublicKey::of(&signing_key(2))),
+        Err(ProtocolError::BadSignature)
+    );
 }
 
 #[test]
 fn batch_shape_is_enforced_on_both_sides() {
     let key = signing_key(1);
-    assert_eq!(batch(1, vec![]).sign(&key), Err(ProtocolError::BatchSize { count: 0 }));
+    assert_eq!(
+        batch(1, vec![]).sign(&key),
+        Err(ProtocolError::BatchSize { count: 0 })
+    );
     let too_many: Vec<_> = (0..=EVENTS_PER_BATCH_MAX)
-        .map(|index| ImpressionEvent { event_id: EventId(Uuid::from_u128(u128::try_from(index).expect("small"))), ..event(0) })
+        .map(|index| ImpressionEvent {
+            event_id: EventId(Uuid::from_u128(u128::try_from(index).expect("small"))),
+            ..event(0)
+        })
         .collect();
     assert_eq!(
         batch(1, too_many).sign(&key),
-        Err(ProtocolError::BatchSize { count: EVENTS_PER_BATCH_MAX + 1 })
+        Err(ProtocolError::BatchSize {
+            count: EVENTS_PER_BATCH_MAX + 1
+        })
     );
-    assert_eq!(batch(1, vec![event(1), event(1)]).sign(&key), Err(ProtocolError::DuplicateEventInBatch));
+    assert_eq!(
+        batch(1, vec![event(1), event(1)]).sign(&key),
+        Err(ProtocolError::DuplicateEventInBatch)
+    );
 
     // A server must not trust shape checks it did not run itself.
     let mut signed = batch(1, vec![event(1)]).sign(&key).expect("sign");
     signed.events.push(event(1));
-    assert_eq!(signed.verify(&PublicKey::of(&key)), Err(ProtocolError::DuplicateEventInBatch));
+    assert_eq!(
+        signed.verify(&PublicKey::of(&key)),
+        Err(ProtocolError::DuplicateEventInBatch)
+    );
 }
 
 #[test]
 fn hostile_json_is_rejected() {
     let key = signing_key(1);
-    let json = serde_json::to_value(batch(1, vec![event(1)]).sign(&key).expect("sign")).expect("json");
+    let json =
+        serde_json::to_value(batch(1, vec![event(1)]).sign(&key).expect("sign")).expect("json");
     let mut with_url = json.clone();
     with_url["events"][0]["page_url"] = serde_json::json!("https://news.example/article");
-    assert!(serde_json::from_value::<ImpressionBatch>(with_url).is_err(), "unknown fields are refused");
+    assert!(
+        serde_json::from_value::<ImpressionBatch>(with_url).is_err(),
+        "unknown fields are refused"
+    );
     let mut bad_nonce = json.clone();
     bad_nonce["events"][0]["nonce"] = serde_json::json!("AAAA");
     assert!(serde_json::from_value::<ImpressionBatch>(bad_nonce).is_err());
@@ -172,7 +235,13 @@ fn response_settles_accepted_and_rejected_events() {
     });
     let response: BatchResponse = serde_json::from_value(json).expect("parse");
     let settled: Vec<_> = response.settled_event_ids().collect();
-    assert_eq!(settled, vec![EventId(Uuid::from_bytes([1; 16])), EventId(Uuid::from_bytes([2; 16]))]);
+    assert_eq!(
+        settled,
+        vec![
+            EventId(Uuid::from_bytes([1; 16])),
+            EventId(Uuid::from_bytes([2; 16]))
+        ]
+    );
     assert_eq!(response.rejected[0].reason, RejectionReason::CapExceeded);
 }
 
@@ -184,14 +253,23 @@ fn time_buckets_are_hours() {
 }
 
 fn arbitrary_event() -> impl Strategy<Value = ImpressionEvent> {
-    (any::<u128>(), "[a-z0-9_-]{1,64}", 1..=SLOT_EDGE_PIXELS_MAX, 1..=SLOT_EDGE_PIXELS_MAX, any::<u64>(), any::<[u8; 16]>())
-        .prop_map(|(id, creative, width, height, bucket, nonce)| ImpressionEvent {
-            event_id: EventId(Uuid::from_u128(id)),
-            creative_id: CreativeId::parse(&creative).expect("strategy makes valid ids"),
-            size: SlotSize::new(width, height).expect("strategy makes valid sizes"),
-            time_bucket: TimeBucket(bucket),
-            nonce: Nonce(nonce),
-        })
+    (
+        any::<u128>(),
+        "[a-z0-9_-]{1,64}",
+        1..=SLOT_EDGE_PIXELS_MAX,
+        1..=SLOT_EDGE_PIXELS_MAX,
+        any::<u64>(),
+        any::<[u8; 16]>(),
+    )
+        .prop_map(
+            |(id, creative, width, height, bucket, nonce)| ImpressionEvent {
+                event_id: EventId(Uuid::from_u128(id)),
+                creative_id: CreativeId::parse(&creative).expect("strategy makes valid ids"),
+                size: SlotSize::new(width, height).expect("strategy makes valid sizes"),
+                time_bucket: TimeBucket(bucket),
+                nonce: Nonce(nonce),
+            },
+        )
 }
 
 proptest! {

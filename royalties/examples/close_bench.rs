@@ -33,7 +33,10 @@ struct ArtistPlays {
 }
 
 fn main() -> anyhow::Result<()> {
-    let arguments: Vec<u64> = std::env::args().skip(1).map(|argument| argument.replace('_', "").parse()).collect::<Result<_, _>>()?;
+    let arguments: Vec<u64> = std::env::args()
+        .skip(1)
+        .map(|argument| argument.replace('_', "").parse())
+        .collect::<Result<_, _>>()?;
     let plays = arguments.first().copied().unwrap_or(DEFAULT_PLAYS);
     let listeners = arguments.get(1).copied().unwrap_or(DEFAULT_LISTENERS);
     let artists = arguments.get(2).copied().unwrap_or(DEFAULT_ARTISTS);
@@ -48,9 +51,15 @@ fn main() -> anyhow::Result<()> {
         let mut connection = DbConnection::establish(&database.url)?;
         let started = Instant::now();
         generate(&mut connection, backend, plays, listeners, artists)?;
-        println!("[{name}] generated in {:.1} s", started.elapsed().as_secs_f64());
+        println!(
+            "[{name}] generated in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
 
-        for (period, model) in [("2026-11", AllocationModel::UserCentric), ("2026-12", AllocationModel::ProRata)] {
+        for (period, model) in [
+            ("2026-11", AllocationModel::UserCentric),
+            ("2026-12", AllocationModel::ProRata),
+        ] {
             let started = Instant::now();
             let baseline: Vec<ArtistPlays> = diesel::sql_query(
                 "SELECT artist_id, CAST(SUM(weight) AS BIGINT) AS plays FROM royalty_plays WHERE period = $1 GROUP BY artist_id",
@@ -60,7 +69,12 @@ fn main() -> anyhow::Result<()> {
             let aggregate = started.elapsed();
 
             let started = Instant::now();
-            let close = close_period(&mut connection, period.parse::<Period>()?, model, &RoyaltySettings::default())?;
+            let close = close_period(
+                &mut connection,
+                period.parse::<Period>()?,
+                model,
+                &RoyaltySettings::default(),
+            )?;
             let closing = started.elapsed();
             println!(
                 "[{name}] {period}: aggregate (GROUP BY artist, {} rows) {} | close_period ({model:?}, {} artists paid, pool {}) {} | ratio {:.2}x",
@@ -74,7 +88,12 @@ fn main() -> anyhow::Result<()> {
         }
         let verified = Instant::now();
         let report = royalties::verify(&mut connection)?;
-        println!("[{name}] verify: {} transactions, {} lines, in {}", report.transactions, report.lines, seconds(verified.elapsed()));
+        println!(
+            "[{name}] verify: {} transactions, {} lines, in {}",
+            report.transactions,
+            report.lines,
+            seconds(verified.elapsed())
+        );
     }
     println!("peak resident memory of this process: {}", peak_memory());
     Ok(())
@@ -87,7 +106,13 @@ fn seconds(duration: Duration) -> String {
 /// The same plays, spread over listeners and artists by multiplicative hashing, and one ad
 /// revenue row per installer (some of whom play nothing), in November and in December 2026:
 /// one period is closed user-centric, the other pro-rata.
-fn generate(connection: &mut DbConnection, backend: Backend, plays: u64, listeners: u64, artists: u64) -> anyhow::Result<()> {
+fn generate(
+    connection: &mut DbConnection,
+    backend: Backend,
+    plays: u64,
+    listeners: u64,
+    artists: u64,
+) -> anyhow::Result<()> {
     for period in ["2026-11", "2026-12"] {
         generate_period(connection, backend, period, plays, listeners, artists)?;
     }
@@ -96,7 +121,13 @@ fn generate(connection: &mut DbConnection, backend: Backend, plays: u64, listene
     connection.batch_execute(COUNTERS_SQL)?;
     if backend == Backend::Postgres {
         // VACUUM cannot run in the implicit transaction of a multi-statement batch.
-        for table in ["royalty_plays", "royalty_ad_revenue", "royalty_play_counts", "royalty_artist_plays", "royalty_installer_revenue"] {
+        for table in [
+            "royalty_plays",
+            "royalty_ad_revenue",
+            "royalty_play_counts",
+            "royalty_artist_plays",
+            "royalty_installer_revenue",
+        ] {
             connection.batch_execute(&format!("VACUUM ANALYZE {table}"))?;
         }
     } else {
@@ -114,7 +145,14 @@ SELECT period, artist_id, SUM(weight) FROM royalty_plays GROUP BY period, artist
 INSERT INTO royalty_installer_revenue (period, installer_id, revenue_micro_cents)
 SELECT period, installer_id, SUM(amount_micro_cents) FROM royalty_ad_revenue WHERE installer_id IS NOT NULL GROUP BY period, installer_id;";
 
-fn generate_period(connection: &mut DbConnection, backend: Backend, period: &str, plays: u64, listeners: u64, artists: u64) -> anyhow::Result<()> {
+fn generate_period(
+    connection: &mut DbConnection,
+    backend: Backend,
+    period: &str,
+    plays: u64,
+    listeners: u64,
+    artists: u64,
+) -> anyhow::Result<()> {
     let installers = listeners + listeners * SILENT_INSTALLERS_PER_TEN / 10;
     let sql = match backend {
         Backend::Sqlite => format!(
@@ -159,8 +197,10 @@ fn generate_period(connection: &mut DbConnection, backend: Backend, period: &str
 fn book_generated_revenue(connection: &mut DbConnection) -> anyhow::Result<()> {
     // The generated ad revenue bypassed the ledger; book it as one accrual so the close can
     // move it out of the pending account.
-    let total: TotalRow = diesel::sql_query("SELECT CAST(SUM(amount_micro_cents) AS BIGINT) AS total FROM royalty_ad_revenue")
-        .get_result(connection)?;
+    let total: TotalRow = diesel::sql_query(
+        "SELECT CAST(SUM(amount_micro_cents) AS BIGINT) AS total FROM royalty_ad_revenue",
+    )
+    .get_result(connection)?;
     connection.batch_execute(&format!(
         "INSERT INTO ledger_accounts (code, kind, artist_id, balance_micro_cents, created_at) VALUES
              ('advertisers', 'advertisers', NULL, {negative}, '2026-11-20 12:00:00'),
@@ -186,6 +226,11 @@ struct TotalRow {
 fn peak_memory() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| status.lines().find(|line| line.starts_with("VmHWM:")).map(|line| line["VmHWM:".len()..].trim().to_owned()))
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmHWM:"))
+                .map(|line| line["VmHWM:".len()..].trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -21,11 +21,13 @@ use megabox_domain::{Cents, MicroCents};
 
 use crate::ledger::{self, Account, Posting, PostingLine, TransactionKind, micro};
 use crate::period::{Period, PeriodStatus, booking_period, lock_period_status};
-use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows};
 use crate::revenue::insert_ad_revenue;
-use crate::schema::{royalty_ad_allocations, royalty_artist_plays, royalty_installer_revenue, royalty_periods};
+use crate::schema::{
+    royalty_ad_allocations, royalty_artist_plays, royalty_installer_revenue, royalty_periods,
+};
 use crate::split::largest_remainder;
 use crate::{RoyaltyError, RoyaltySettings, parse_artist};
+use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows};
 
 const MICRO_CENTS_PER_CENT: i64 = 1_000_000;
 /// Installers whose revenue is split per round trip; their plays per artist are read together.
@@ -57,7 +59,9 @@ impl AllocationModel {
         match text {
             "user_centric" => Ok(AllocationModel::UserCentric),
             "pro_rata" => Ok(AllocationModel::ProRata),
-            other => Err(RoyaltyError::CorruptRow(format!("allocation model {other:?}"))),
+            other => Err(RoyaltyError::CorruptRow(format!(
+                "allocation model {other:?}"
+            ))),
         }
     }
 }
@@ -121,10 +125,15 @@ pub fn close_period(
         return closed_summary(connection, period, true);
     }
     let allocated_now = write_transaction(connection, |connection| {
-        let (status, stored_model, artist_share_bps): (String, Option<String>, i64) = royalty_periods::table
-            .find(period.to_string())
-            .select((royalty_periods::status, royalty_periods::allocation_model, royalty_periods::artist_share_bps))
-            .first(connection)?;
+        let (status, stored_model, artist_share_bps): (String, Option<String>, i64) =
+            royalty_periods::table
+                .find(period.to_string())
+                .select((
+                    royalty_periods::status,
+                    royalty_periods::allocation_model,
+                    royalty_periods::artist_share_bps,
+                ))
+                .first(connection)?;
         if status == PeriodStatus::Closed.as_str() {
             return Ok(false);
         }
@@ -136,7 +145,12 @@ pub fn close_period(
 }
 
 /// Computes and posts the allocation of a period that is `closing`, and marks it closed.
-fn allocate(connection: &mut DbConnection, period: Period, model: AllocationModel, artist_share_bps: i64) -> Result<(), RoyaltyError> {
+fn allocate(
+    connection: &mut DbConnection,
+    period: Period,
+    model: AllocationModel,
+    artist_share_bps: i64,
+) -> Result<(), RoyaltyError> {
     let booked_at: NaiveDateTime = Utc::now().naive_utc();
     let ad_revenue: TotalRow = diesel::sql_query(
         "SELECT CAST(COALESCE(SUM(amount_micro_cents), 0) AS BIGINT) AS total FROM royalty_ad_revenue WHERE period = $1",
@@ -148,38 +162,85 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
         // The close runs many short range queries; compiling each one costs more than it saves.
         diesel::sql_query("SET LOCAL jit = off").execute(connection)?;
         // The installers' plays are grouped in one hash aggregate; let it stay in memory.
-        diesel::sql_query(format!("SET LOCAL work_mem = '{CLOSE_WORK_MEMORY_MB}MB'")).execute(connection)?;
+        diesel::sql_query(format!("SET LOCAL work_mem = '{CLOSE_WORK_MEMORY_MB}MB'"))
+            .execute(connection)?;
     }
-    let PeriodWeights { play_counts, weights } = artist_weights(connection, period, model, ad_revenue)?;
-    let weight_sum: u64 = weights.values().try_fold(0_u64, |sum, weight| sum.checked_add(*weight)).ok_or(RoyaltyError::Overflow)?;
+    let PeriodWeights {
+        play_counts,
+        weights,
+    } = artist_weights(connection, period, model, ad_revenue)?;
+    let weight_sum: u64 = weights
+        .values()
+        .try_fold(0_u64, |sum, weight| sum.checked_add(*weight))
+        .ok_or(RoyaltyError::Overflow)?;
     // With no plays (or no revenue) there is nobody to pay: everything waits for the next period.
-    let pool_cents = if ad_revenue > 0 && weight_sum > 0 { ad_revenue.div_euclid(MICRO_CENTS_PER_CENT) } else { 0 };
+    let pool_cents = if ad_revenue > 0 && weight_sum > 0 {
+        ad_revenue.div_euclid(MICRO_CENTS_PER_CENT)
+    } else {
+        0
+    };
     let carried = ad_revenue - micro(pool_cents)?.0;
 
     let mut parties: Vec<(Party, u64)> = Vec::with_capacity(weights.len() + 1);
-    let artist_bps = u64::try_from(artist_share_bps).map_err(|_| RoyaltyError::CorruptRow("negative share".to_owned()))?;
+    let artist_bps = u64::try_from(artist_share_bps)
+        .map_err(|_| RoyaltyError::CorruptRow("negative share".to_owned()))?;
     for (artist_id, weight) in &weights {
-        parties.push((Party::Artist(artist_id.clone()), weight.checked_mul(artist_bps).ok_or(RoyaltyError::Overflow)?));
+        parties.push((
+            Party::Artist(artist_id.clone()),
+            weight
+                .checked_mul(artist_bps)
+                .ok_or(RoyaltyError::Overflow)?,
+        ));
     }
-    let platform_weight = weight_sum.checked_mul(10_000 - artist_bps.min(10_000)).ok_or(RoyaltyError::Overflow)?;
+    let platform_weight = weight_sum
+        .checked_mul(10_000 - artist_bps.min(10_000))
+        .ok_or(RoyaltyError::Overflow)?;
     parties.push((Party::Platform, platform_weight));
     let shares = largest_remainder(pool_cents, &parties)?;
 
     if pool_cents > 0 {
         let pool_micro = micro(pool_cents)?;
-        post_close(connection, period, TransactionKind::PeriodPool, booked_at, vec![
-            PostingLine { account: Account::AdPending, amount: MicroCents(-pool_micro.0), source_ref: period.to_string() },
-            PostingLine { account: Account::AdPool(period), amount: pool_micro, source_ref: period.to_string() },
-        ])?;
-        let mut lines = vec![PostingLine { account: Account::AdPool(period), amount: MicroCents(-pool_micro.0), source_ref: period.to_string() }];
+        post_close(
+            connection,
+            period,
+            TransactionKind::PeriodPool,
+            booked_at,
+            vec![
+                PostingLine {
+                    account: Account::AdPending,
+                    amount: MicroCents(-pool_micro.0),
+                    source_ref: period.to_string(),
+                },
+                PostingLine {
+                    account: Account::AdPool(period),
+                    amount: pool_micro,
+                    source_ref: period.to_string(),
+                },
+            ],
+        )?;
+        let mut lines = vec![PostingLine {
+            account: Account::AdPool(period),
+            amount: MicroCents(-pool_micro.0),
+            source_ref: period.to_string(),
+        }];
         for (party, cents) in &shares {
             let account = match party {
                 Party::Artist(artist_id) => Account::ArtistPayable(parse_artist(artist_id)?),
                 Party::Platform => Account::PlatformRevenue,
             };
-            lines.push(PostingLine { account, amount: micro(*cents)?, source_ref: period.to_string() });
+            lines.push(PostingLine {
+                account,
+                amount: micro(*cents)?,
+                source_ref: period.to_string(),
+            });
         }
-        post_close(connection, period, TransactionKind::AdAllocation, booked_at, lines)?;
+        post_close(
+            connection,
+            period,
+            TransactionKind::AdAllocation,
+            booked_at,
+            lines,
+        )?;
     }
     let rows: Vec<Vec<SqlValue>> = shares
         .iter()
@@ -187,18 +248,35 @@ fn allocate(connection: &mut DbConnection, period: Period, model: AllocationMode
             Party::Artist(artist_id) => Some(vec![
                 SqlValue::Text(period.to_string()),
                 SqlValue::Text(artist_id.clone()),
-                SqlValue::BigInt(i64::try_from(weights.get(artist_id).copied().unwrap_or(0)).unwrap_or(i64::MAX)),
+                SqlValue::BigInt(
+                    i64::try_from(weights.get(artist_id).copied().unwrap_or(0)).unwrap_or(i64::MAX),
+                ),
                 SqlValue::BigInt(play_counts.get(artist_id).copied().unwrap_or(0)),
                 SqlValue::BigInt(*cents),
             ]),
             Party::Platform => None,
         })
         .collect();
-    insert_rows(connection, "royalty_ad_allocations", &["period", "artist_id", "weight", "plays", "amount_cents"], rows, OnConflict::Fail)?;
+    insert_rows(
+        connection,
+        "royalty_ad_allocations",
+        &["period", "artist_id", "weight", "plays", "amount_cents"],
+        rows,
+        OnConflict::Fail,
+    )?;
     if carried != 0 {
         // The carry stays in the pending account; this row books it into the next open period.
         let next = booking_period(connection, period.next().start())?;
-        insert_ad_revenue(connection, &format!("carry:{period}"), "carry", None, None, MicroCents(carried), next, period.next().start())?;
+        insert_ad_revenue(
+            connection,
+            &format!("carry:{period}"),
+            "carry",
+            None,
+            None,
+            MicroCents(carried),
+            next,
+            period.next().start(),
+        )?;
     }
     diesel::update(royalty_periods::table.find(period.to_string()))
         .set((
@@ -220,15 +298,18 @@ fn post_close(
     booked_at: NaiveDateTime,
     lines: Vec<PostingLine>,
 ) -> Result<(), RoyaltyError> {
-    ledger::post(connection, Posting {
-        idempotency_key: format!("close:{period}:{}", kind.as_str()),
-        kind,
-        source_id: period.to_string(),
-        period,
-        reverses_transaction_id: None,
-        booked_at,
-        lines,
-    })?;
+    ledger::post(
+        connection,
+        Posting {
+            idempotency_key: format!("close:{period}:{}", kind.as_str()),
+            kind,
+            source_id: period.to_string(),
+            period,
+            reverses_transaction_id: None,
+            booked_at,
+            lines,
+        },
+    )?;
     Ok(())
 }
 
@@ -259,44 +340,67 @@ fn artist_weights(
         .collect();
     let play_weights = play_counts
         .iter()
-        .map(|(artist_id, plays)| Ok((artist_id.clone(), u64::try_from(*plays).map_err(|_| RoyaltyError::Overflow)?)))
+        .map(|(artist_id, plays)| {
+            Ok((
+                artist_id.clone(),
+                u64::try_from(*plays).map_err(|_| RoyaltyError::Overflow)?,
+            ))
+        })
         .collect::<Result<Vec<(String, u64)>, RoyaltyError>>()?;
     if model == AllocationModel::ProRata {
-        return Ok(PeriodWeights { play_counts, weights: play_weights.into_iter().collect() });
+        return Ok(PeriodWeights {
+            play_counts,
+            weights: play_weights.into_iter().collect(),
+        });
     }
     let (mut weights, attributed_total) = installer_shares(connection, period)?;
     let unattributed = ad_revenue - attributed_total;
     if unattributed > 0 && !play_weights.is_empty() {
         for (artist_id, part) in largest_remainder(unattributed, &play_weights)? {
             let entry = weights.entry(artist_id).or_insert(0);
-            *entry = entry.checked_add(u64::try_from(part).unwrap_or(0)).ok_or(RoyaltyError::Overflow)?;
+            *entry = entry
+                .checked_add(u64::try_from(part).unwrap_or(0))
+                .ok_or(RoyaltyError::Overflow)?;
         }
     }
     weights.retain(|_, weight| *weight > 0);
-    Ok(PeriodWeights { play_counts, weights })
+    Ok(PeriodWeights {
+        play_counts,
+        weights,
+    })
 }
 
 /// The user-centric part of the weights: each installer with positive revenue who played
 /// something has that revenue split over the artists they played by their plays (largest
 /// remainder, ties to the smaller artist id). Returns the micro-cents per artist and their sum.
 /// Installers and their plays are read in id order, a batch of installers at a time.
-fn installer_shares(connection: &mut DbConnection, period: Period) -> Result<(BTreeMap<String, u64>, i64), RoyaltyError> {
+fn installer_shares(
+    connection: &mut DbConnection,
+    period: Period,
+) -> Result<(BTreeMap<String, u64>, i64), RoyaltyError> {
     let mut weights: HashMap<String, u64> = HashMap::new();
     let mut attributed_total = 0_i64;
     if let DbConnection::Postgresql(_) = connection {
         // One pass through a cursor: range queries per batch cost PostgreSQL a heap scan and a
         // sort each. The period is a validated `YYYY-MM`, safe to write into the statement.
-        diesel::sql_query(format!("DECLARE close_installer_plays NO SCROLL CURSOR FOR {INSTALLER_PLAYS_SQL}").replace("$1", &format!("'{period}'")))
-            .execute(connection)?;
+        diesel::sql_query(
+            format!("DECLARE close_installer_plays NO SCROLL CURSOR FOR {INSTALLER_PLAYS_SQL}")
+                .replace("$1", &format!("'{period}'")),
+        )
+        .execute(connection)?;
         loop {
-            let rows: Vec<InstallerPlaysRow> =
-                diesel::sql_query(format!("FETCH {INSTALLERS_PER_BATCH} FROM close_installer_plays")).load(connection)?;
+            let rows: Vec<InstallerPlaysRow> = diesel::sql_query(format!(
+                "FETCH {INSTALLERS_PER_BATCH} FROM close_installer_plays"
+            ))
+            .load(connection)?;
             if rows.is_empty() {
                 break;
             }
             for row in rows {
                 split_installer(row.revenue, &row.plays, &mut weights)?;
-                attributed_total = attributed_total.checked_add(row.revenue).ok_or(RoyaltyError::Overflow)?;
+                attributed_total = attributed_total
+                    .checked_add(row.revenue)
+                    .ok_or(RoyaltyError::Overflow)?;
             }
         }
         diesel::sql_query("CLOSE close_installer_plays").execute(connection)?;
@@ -310,13 +414,18 @@ fn installer_shares(connection: &mut DbConnection, period: Period) -> Result<(BT
             .filter(royalty_installer_revenue::revenue_micro_cents.gt(0))
             .order(royalty_installer_revenue::installer_id)
             .limit(INSTALLERS_PER_BATCH)
-            .select((royalty_installer_revenue::installer_id, royalty_installer_revenue::revenue_micro_cents))
+            .select((
+                royalty_installer_revenue::installer_id,
+                royalty_installer_revenue::revenue_micro_cents,
+            ))
             .into_boxed();
         if let Some(after) = &after {
             query = query.filter(royalty_installer_revenue::installer_id.gt(after.clone()));
         }
         let installers: Vec<(String, i64)> = query.load(connection)?;
-        let (Some((first, _)), Some((last, _))) = (installers.first(), installers.last()) else { break };
+        let (Some((first, _)), Some((last, _))) = (installers.first(), installers.last()) else {
+            break;
+        };
         let played: Vec<ListenerPlaysRow> = diesel::sql_query(LISTENER_PLAYS_SQL)
             .bind::<Text, _>(&period)
             .bind::<Text, _>(first)
@@ -327,10 +436,17 @@ fn installer_shares(connection: &mut DbConnection, period: Period) -> Result<(BT
         for (installer_id, revenue) in &installers {
             let skipped = rest.partition_point(|row| row.listener_id < *installer_id);
             rest = &rest[skipped..];
-            let Some((row, later)) = rest.split_first().filter(|(row, _)| row.listener_id == *installer_id) else { continue };
+            let Some((row, later)) = rest
+                .split_first()
+                .filter(|(row, _)| row.listener_id == *installer_id)
+            else {
+                continue;
+            };
             rest = later;
             split_installer(*revenue, &row.plays, &mut weights)?;
-            attributed_total = attributed_total.checked_add(*revenue).ok_or(RoyaltyError::Overflow)?;
+            attributed_total = attributed_total
+                .checked_add(*revenue)
+                .ok_or(RoyaltyError::Overflow)?;
         }
         after = Some(last.clone());
     }
@@ -338,12 +454,23 @@ fn installer_shares(connection: &mut DbConnection, period: Period) -> Result<(BT
 }
 
 /// Splits one installer's revenue over the artists of `plays` (`artist:plays,…`) into `weights`.
-fn split_installer(revenue: i64, plays: &str, weights: &mut HashMap<String, u64>) -> Result<(), RoyaltyError> {
+fn split_installer(
+    revenue: i64,
+    plays: &str,
+    weights: &mut HashMap<String, u64>,
+) -> Result<(), RoyaltyError> {
     let parts = plays
         .split(',')
         .map(|part| {
-            let (artist_id, plays) = part.rsplit_once(':').ok_or_else(|| RoyaltyError::CorruptRow(format!("plays {part:?}")))?;
-            Ok((artist_id, plays.parse::<u64>().map_err(|_| RoyaltyError::CorruptRow(format!("plays {part:?}")))?))
+            let (artist_id, plays) = part
+                .rsplit_once(':')
+                .ok_or_else(|| RoyaltyError::CorruptRow(format!("plays {part:?}")))?;
+            Ok((
+                artist_id,
+                plays
+                    .parse::<u64>()
+                    .map_err(|_| RoyaltyError::CorruptRow(format!("plays {part:?}")))?,
+            ))
         })
         .collect::<Result<Vec<(&str, u64)>, RoyaltyError>>()?;
     for (artist_id, part) in largest_remainder(revenue, &parts)? {
@@ -394,16 +521,21 @@ FROM royalty_play_counts WHERE period = $1 AND listener_id BETWEEN $2 AND $3
 GROUP BY listener_id ORDER BY listener_id";
 
 /// The summary of a closed period, from what was stored when it closed.
-fn closed_summary(connection: &mut DbConnection, period: Period, already_closed: bool) -> Result<PeriodClose, RoyaltyError> {
-    let (model, ad_revenue, pool_cents, carried): (Option<String>, i64, i64, i64) = royalty_periods::table
-        .find(period.to_string())
-        .select((
-            royalty_periods::allocation_model,
-            royalty_periods::ad_revenue_micro_cents,
-            royalty_periods::pool_cents,
-            royalty_periods::carried_micro_cents,
-        ))
-        .first(connection)?;
+fn closed_summary(
+    connection: &mut DbConnection,
+    period: Period,
+    already_closed: bool,
+) -> Result<PeriodClose, RoyaltyError> {
+    let (model, ad_revenue, pool_cents, carried): (Option<String>, i64, i64, i64) =
+        royalty_periods::table
+            .find(period.to_string())
+            .select((
+                royalty_periods::allocation_model,
+                royalty_periods::ad_revenue_micro_cents,
+                royalty_periods::pool_cents,
+                royalty_periods::carried_micro_cents,
+            ))
+            .first(connection)?;
     let allocations: Vec<i64> = royalty_ad_allocations::table
         .filter(royalty_ad_allocations::period.eq(period.to_string()))
         .select(royalty_ad_allocations::amount_cents)

@@ -17,7 +17,13 @@ use crate::RoyaltyError;
 use crate::period::Period;
 
 /// Adds a play (or a redemption's weight) of `artist` by `listener` in `period`.
-pub(crate) fn add_play(connection: &mut DbConnection, period: Period, listener: UserId, artist: ArtistId, weight: i64) -> Result<(), RoyaltyError> {
+pub(crate) fn add_play(
+    connection: &mut DbConnection,
+    period: Period,
+    listener: UserId,
+    artist: ArtistId,
+    weight: i64,
+) -> Result<(), RoyaltyError> {
     diesel::sql_query(
         "INSERT INTO royalty_play_counts (period, listener_id, artist_id, plays) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (period, listener_id, artist_id) DO UPDATE SET plays = royalty_play_counts.plays + excluded.plays",
@@ -39,7 +45,12 @@ pub(crate) fn add_play(connection: &mut DbConnection, period: Period, listener: 
 }
 
 /// Adds ad revenue (negative for a clawback) an installer earned in `period`.
-pub(crate) fn add_installer_revenue(connection: &mut DbConnection, period: Period, installer_id: &str, amount: MicroCents) -> Result<(), RoyaltyError> {
+pub(crate) fn add_installer_revenue(
+    connection: &mut DbConnection,
+    period: Period,
+    installer_id: &str,
+    amount: MicroCents,
+) -> Result<(), RoyaltyError> {
     diesel::sql_query(
         "INSERT INTO royalty_installer_revenue (period, installer_id, revenue_micro_cents) VALUES ($1, $2, $3) \
          ON CONFLICT (period, installer_id) DO UPDATE \

@@ -16,8 +16,8 @@ use megabox_domain::{ArtistId, MicroCents};
 
 use crate::RoyaltyError;
 use crate::period::Period;
-use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows};
 use crate::schema::ledger_accounts;
+use megabox_database::batch_insert::{OnConflict, SqlValue, insert_rows};
 
 /// Account codes looked up per query when creating missing accounts.
 const ACCOUNT_LOOKUPS_PER_QUERY_MAX: usize = 1000;
@@ -83,7 +83,8 @@ impl Account {
 }
 
 /// The account kinds that stand for the outside world and so may have any sign.
-pub(crate) const EXTERNAL_ACCOUNT_KINDS_SQL: &str = "('advertisers', 'gateway', 'artist_receivable')";
+pub(crate) const EXTERNAL_ACCOUNT_KINDS_SQL: &str =
+    "('advertisers', 'gateway', 'artist_receivable')";
 
 /// Why a transaction was posted; statements and checks group by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -181,7 +182,10 @@ struct SumRow {
 /// Posts a transaction. Must run inside the caller's write transaction, which this does not
 /// commit: a rejected posting (unbalanced, or an internal account driven negative) is an error
 /// and the caller's transaction rolls back.
-pub(crate) fn post(connection: &mut DbConnection, posting: Posting) -> Result<Posted, RoyaltyError> {
+pub(crate) fn post(
+    connection: &mut DbConnection,
+    posting: Posting,
+) -> Result<Posted, RoyaltyError> {
     match claim(connection, &posting)? {
         Claim::New { transaction_id } => {
             write_lines(connection, &transaction_id, posting)?;
@@ -197,7 +201,10 @@ pub(crate) enum Claim {
     /// The transaction row is inserted (inside the caller's transaction); its lines come next.
     New { transaction_id: String },
     /// Another posting holds the key: the event is already recorded.
-    Taken { transaction_id: String, period: Period },
+    Taken {
+        transaction_id: String,
+        period: Period,
+    },
 }
 
 #[derive(QueryableByName)]
@@ -213,7 +220,10 @@ struct ClaimedRow {
 /// the same key waits for the first writer's transaction and, once it commits, inserts nothing;
 /// so a `record_*` call that claims its key before any other write has its effect exactly once
 /// however many copies of it run at the same time.
-pub(crate) fn claim(connection: &mut DbConnection, posting: &Posting) -> Result<Claim, RoyaltyError> {
+pub(crate) fn claim(
+    connection: &mut DbConnection,
+    posting: &Posting,
+) -> Result<Claim, RoyaltyError> {
     let transaction_id = uuid::Uuid::now_v7().to_string();
     let inserted = diesel::sql_query(
         "INSERT INTO ledger_transactions (id, idempotency_key, kind, source_id, period, reverses_transaction_id, booked_at) \
@@ -230,25 +240,47 @@ pub(crate) fn claim(connection: &mut DbConnection, posting: &Posting) -> Result<
     if inserted == 1 {
         return Ok(Claim::New { transaction_id });
     }
-    let taken: ClaimedRow = diesel::sql_query("SELECT id, period FROM ledger_transactions WHERE idempotency_key = $1")
-        .bind::<Text, _>(&posting.idempotency_key)
-        .get_result(connection)?;
-    let period = taken.period.parse().map_err(|_| RoyaltyError::CorruptRow(format!("period {:?}", taken.period)))?;
-    Ok(Claim::Taken { transaction_id: taken.id, period })
+    let taken: ClaimedRow =
+        diesel::sql_query("SELECT id, period FROM ledger_transactions WHERE idempotency_key = $1")
+            .bind::<Text, _>(&posting.idempotency_key)
+            .get_result(connection)?;
+    let period = taken
+        .period
+        .parse()
+        .map_err(|_| RoyaltyError::CorruptRow(format!("period {:?}", taken.period)))?;
+    Ok(Claim::Taken {
+        transaction_id: taken.id,
+        period,
+    })
 }
 
 /// Writes the lines of a claimed transaction and applies them to the balances.
-pub(crate) fn write_lines(connection: &mut DbConnection, transaction_id: &str, posting: Posting) -> Result<(), RoyaltyError> {
+pub(crate) fn write_lines(
+    connection: &mut DbConnection,
+    transaction_id: &str,
+    posting: Posting,
+) -> Result<(), RoyaltyError> {
     let total = posting
         .lines
         .iter()
         .try_fold(0_i64, |sum, line| sum.checked_add(line.amount.0))
         .ok_or(RoyaltyError::Overflow)?;
     if total != 0 {
-        return Err(RoyaltyError::Unbalanced { transaction: posting.idempotency_key, sum_micro_cents: total });
+        return Err(RoyaltyError::Unbalanced {
+            transaction: posting.idempotency_key,
+            sum_micro_cents: total,
+        });
     }
-    let lines: Vec<PostingLine> = posting.lines.into_iter().filter(|line| line.amount.0 != 0).collect();
-    ensure_accounts(connection, lines.iter().map(|line| &line.account), posting.booked_at)?;
+    let lines: Vec<PostingLine> = posting
+        .lines
+        .into_iter()
+        .filter(|line| line.amount.0 != 0)
+        .collect();
+    ensure_accounts(
+        connection,
+        lines.iter().map(|line| &line.account),
+        posting.booked_at,
+    )?;
     let rows = lines
         .into_iter()
         .zip(0_i64..)
@@ -265,7 +297,13 @@ pub(crate) fn write_lines(connection: &mut DbConnection, transaction_id: &str, p
     insert_rows(
         connection,
         "ledger_lines",
-        &["transaction_id", "line_number", "account_code", "amount_micro_cents", "source_ref"],
+        &[
+            "transaction_id",
+            "line_number",
+            "account_code",
+            "amount_micro_cents",
+            "source_ref",
+        ],
         rows,
         OnConflict::Fail,
     )?;
@@ -276,7 +314,10 @@ pub(crate) fn write_lines(connection: &mut DbConnection, transaction_id: &str, p
     .bind::<Text, _>(transaction_id)
     .get_result(connection)?;
     if written.total != 0 {
-        return Err(RoyaltyError::Unbalanced { transaction: transaction_id.to_owned(), sum_micro_cents: written.total });
+        return Err(RoyaltyError::Unbalanced {
+            transaction: transaction_id.to_owned(),
+            sum_micro_cents: written.total,
+        });
     }
     apply_to_balances(connection, transaction_id)
 }
@@ -316,7 +357,13 @@ fn ensure_accounts<'a>(
         insert_rows(
             connection,
             "ledger_accounts",
-            &["code", "kind", "artist_id", "balance_micro_cents", "created_at"],
+            &[
+                "code",
+                "kind",
+                "artist_id",
+                "balance_micro_cents",
+                "created_at",
+            ],
             missing,
             OnConflict::Skip,
         )?;
@@ -325,7 +372,10 @@ fn ensure_accounts<'a>(
 }
 
 /// Adds the transaction's lines to the cached balances and refuses an internal account below zero.
-fn apply_to_balances(connection: &mut DbConnection, transaction_id: &str) -> Result<(), RoyaltyError> {
+fn apply_to_balances(
+    connection: &mut DbConnection,
+    transaction_id: &str,
+) -> Result<(), RoyaltyError> {
     if let DbConnection::Postgresql(_) = connection {
         // Lock the accounts in one global order so that concurrent postings cannot deadlock.
         diesel::sql_query(
@@ -353,8 +403,8 @@ fn apply_to_balances(connection: &mut DbConnection, transaction_id: &str) -> Res
         }
     };
     diesel::sql_query(update)
-    .bind::<Text, _>(transaction_id)
-    .execute(connection)?;
+        .bind::<Text, _>(transaction_id)
+        .execute(connection)?;
     let negative: Option<AccountBalanceRow> = diesel::sql_query(format!(
         "SELECT code, balance_micro_cents FROM ledger_accounts WHERE code IN \
          (SELECT account_code FROM ledger_lines WHERE transaction_id = $1) \
@@ -364,13 +414,19 @@ fn apply_to_balances(connection: &mut DbConnection, transaction_id: &str) -> Res
     .get_result(connection)
     .optional()?;
     match negative {
-        Some(row) => Err(RoyaltyError::NegativeBalance { account: row.code, balance_micro_cents: row.balance_micro_cents }),
+        Some(row) => Err(RoyaltyError::NegativeBalance {
+            account: row.code,
+            balance_micro_cents: row.balance_micro_cents,
+        }),
         None => Ok(()),
     }
 }
 
 /// An account's balance (zero for an account that has never been used).
-pub(crate) fn balance(connection: &mut DbConnection, account: &Account) -> Result<MicroCents, RoyaltyError> {
+pub(crate) fn balance(
+    connection: &mut DbConnection,
+    account: &Account,
+) -> Result<MicroCents, RoyaltyError> {
     let balance: Option<i64> = ledger_accounts::table
         .find(account.code())
         .select(ledger_accounts::balance_micro_cents)
@@ -381,7 +437,9 @@ pub(crate) fn balance(connection: &mut DbConnection, account: &Account) -> Resul
 
 /// Whole cents as micro-cents, failing instead of overflowing.
 pub(crate) fn micro(cents: i64) -> Result<MicroCents, RoyaltyError> {
-    megabox_domain::Cents(cents).to_micro_cents().map_err(|_| RoyaltyError::Overflow)
+    megabox_domain::Cents(cents)
+        .to_micro_cents()
+        .map_err(|_| RoyaltyError::Overflow)
 }
 
 #[cfg(test)]
@@ -394,7 +452,9 @@ mod tests {
     use super::*;
 
     fn posting(key: &str, lines: Vec<(Account, i64)>) -> Posting {
-        let booked_at = NaiveDate::from_ymd_opt(2026, 11, 21).and_then(|date| date.and_hms_opt(0, 0, 0)).unwrap_or_default();
+        let booked_at = NaiveDate::from_ymd_opt(2026, 11, 21)
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .unwrap_or_default();
         Posting {
             idempotency_key: key.to_owned(),
             kind: TransactionKind::AdRevenue,
@@ -404,12 +464,19 @@ mod tests {
             booked_at,
             lines: lines
                 .into_iter()
-                .map(|(account, amount)| PostingLine { account, amount: MicroCents(amount), source_ref: String::new() })
+                .map(|(account, amount)| PostingLine {
+                    account,
+                    amount: MicroCents(amount),
+                    source_ref: String::new(),
+                })
                 .collect(),
         }
     }
 
-    fn post_in_transaction(connection: &mut DbConnection, posting: Posting) -> Result<Posted, RoyaltyError> {
+    fn post_in_transaction(
+        connection: &mut DbConnection,
+        posting: Posting,
+    ) -> Result<Posted, RoyaltyError> {
         write_transaction(connection, |connection| post(connection, posting))
     }
 
@@ -417,11 +484,18 @@ mod tests {
     fn postings_balance_stay_non_negative_and_are_idempotent() {
         for backend in backends() {
             let database = TestDatabase::new(backend).unwrap_or_else(|error| panic!("{error}"));
-            let mut connection = DbConnection::establish(&database.url).unwrap_or_else(|error| panic!("{error}"));
+            let mut connection =
+                DbConnection::establish(&database.url).unwrap_or_else(|error| panic!("{error}"));
             let connection = &mut connection;
-            let accrual = posting("accrual", vec![(Account::Advertisers, -500), (Account::AdPending, 500)]);
-            let first = post_in_transaction(connection, accrual.clone()).unwrap_or_else(|error| panic!("{error}"));
-            let Posted::New { transaction_id } = first else { panic!("{backend:?}: first posting must be new") };
+            let accrual = posting(
+                "accrual",
+                vec![(Account::Advertisers, -500), (Account::AdPending, 500)],
+            );
+            let first = post_in_transaction(connection, accrual.clone())
+                .unwrap_or_else(|error| panic!("{error}"));
+            let Posted::New { transaction_id } = first else {
+                panic!("{backend:?}: first posting must be new")
+            };
             // The same key again, even with other lines, returns the first transaction unchanged.
             let mut changed = accrual.clone();
             changed.lines[0].amount = MicroCents(-900);
@@ -430,26 +504,59 @@ mod tests {
                 post_in_transaction(connection, changed).unwrap_or_else(|error| panic!("{error}")),
                 Posted::AlreadyPosted { transaction_id }
             );
-            assert_eq!(balance(connection, &Account::AdPending).unwrap_or_else(|error| panic!("{error}")), MicroCents(500));
+            assert_eq!(
+                balance(connection, &Account::AdPending).unwrap_or_else(|error| panic!("{error}")),
+                MicroCents(500)
+            );
 
             let rejected = [
-                ("unbalanced", vec![(Account::Advertisers, -500), (Account::AdPending, 499)]),
-                ("overdrawn", vec![(Account::AdPending, -501), (Account::PlatformRevenue, 501)]),
-                ("overflowing", vec![(Account::Gateway, i64::MAX), (Account::Gateway, 1)]),
+                (
+                    "unbalanced",
+                    vec![(Account::Advertisers, -500), (Account::AdPending, 499)],
+                ),
+                (
+                    "overdrawn",
+                    vec![(Account::AdPending, -501), (Account::PlatformRevenue, 501)],
+                ),
+                (
+                    "overflowing",
+                    vec![(Account::Gateway, i64::MAX), (Account::Gateway, 1)],
+                ),
             ];
             for (key, lines) in rejected {
                 let error = post_in_transaction(connection, posting(key, lines));
                 assert!(
-                    matches!(error, Err(RoyaltyError::Unbalanced { .. } | RoyaltyError::NegativeBalance { .. } | RoyaltyError::Overflow)),
+                    matches!(
+                        error,
+                        Err(RoyaltyError::Unbalanced { .. }
+                            | RoyaltyError::NegativeBalance { .. }
+                            | RoyaltyError::Overflow)
+                    ),
                     "{backend:?} {key}: {error:?}"
                 );
             }
             // Rejected postings left nothing behind: the key is free and the balance unchanged.
-            assert_eq!(balance(connection, &Account::AdPending).unwrap_or_else(|error| panic!("{error}")), MicroCents(500));
-            let overdrawn_fixed = posting("overdrawn", vec![(Account::AdPending, -500), (Account::PlatformRevenue, 500)]);
-            assert!(matches!(post_in_transaction(connection, overdrawn_fixed), Ok(Posted::New { .. })), "{backend:?}");
+            assert_eq!(
+                balance(connection, &Account::AdPending).unwrap_or_else(|error| panic!("{error}")),
+                MicroCents(500)
+            );
+            let overdrawn_fixed = posting(
+                "overdrawn",
+                vec![(Account::AdPending, -500), (Account::PlatformRevenue, 500)],
+            );
+            assert!(
+                matches!(
+                    post_in_transaction(connection, overdrawn_fixed),
+                    Ok(Posted::New { .. })
+                ),
+                "{backend:?}"
+            );
             // External accounts may go negative.
-            assert_eq!(balance(connection, &Account::Advertisers).unwrap_or_else(|error| panic!("{error}")), MicroCents(-500));
+            assert_eq!(
+                balance(connection, &Account::Advertisers)
+                    .unwrap_or_else(|error| panic!("{error}")),
+                MicroCents(-500)
+            );
         }
     }
 }

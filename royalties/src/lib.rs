@@ -24,16 +24,18 @@ use megabox_domain::BasisPoints;
 pub use close::{AllocationModel, PeriodClose, close_period};
 pub use ledger::TransactionKind;
 pub use payouts::{
-    GatewayError, PayoutAccountStatus, PayoutGateway, PayoutRecord, PayoutRun, PayoutStatus, TransferId, list_payouts,
-    run_payouts, set_payout_account,
+    GatewayError, PayoutAccountStatus, PayoutGateway, PayoutRecord, PayoutRun, PayoutStatus,
+    TransferId, list_payouts, run_payouts, set_payout_account,
 };
 pub use period::{Period, PeriodParseError};
 pub use revenue::{
-    AdRevenueInput, PlayInput, Recorded, RedemptionInput, RefundInput, RefundScope, SaleInput, SaleItem,
-    clawback_ad_revenue, record_ad_revenue, record_credit_redemption, record_qualifying_play, record_refund,
-    record_sale,
+    AdRevenueInput, PlayInput, Recorded, RedemptionInput, RefundInput, RefundScope, SaleInput,
+    SaleItem, clawback_ad_revenue, record_ad_revenue, record_credit_redemption,
+    record_qualifying_play, record_refund, record_sale,
 };
-pub use statements::{PeriodEarnings, Statement, StatementLine, earnings, statement, write_statement_csv};
+pub use statements::{
+    PeriodEarnings, Statement, StatementLine, earnings, statement, write_statement_csv,
+};
 pub use verify::{VerifyError, VerifyReport, Violation, verify};
 
 /// Longest accepted external source id (sale, item, event, play, refund ids).
@@ -53,7 +55,11 @@ pub struct RoyaltySettings {
 impl Default for RoyaltySettings {
     fn default() -> Self {
         let ninety_percent = BasisPoints::new(9000).unwrap_or(BasisPoints::WHOLE);
-        RoyaltySettings { sale_artist_share: ninety_percent, ad_artist_share: ninety_percent, plays_per_redemption: 10 }
+        RoyaltySettings {
+            sale_artist_share: ninety_percent,
+            ad_artist_share: ninety_percent,
+            plays_per_redemption: 10,
+        }
     }
 }
 
@@ -73,10 +79,18 @@ pub enum RoyaltyError {
     AlreadyRefunded { sale_id: String, item_ref: String },
     #[error("ad revenue event {0} is not recorded")]
     UnknownAdEvent(String),
-    #[error("transaction {transaction} does not balance: its lines sum to {sum_micro_cents} micro-cents")]
-    Unbalanced { transaction: String, sum_micro_cents: i64 },
+    #[error(
+        "transaction {transaction} does not balance: its lines sum to {sum_micro_cents} micro-cents"
+    )]
+    Unbalanced {
+        transaction: String,
+        sum_micro_cents: i64,
+    },
     #[error("account {account} would go negative ({balance_micro_cents} micro-cents)")]
-    NegativeBalance { account: String, balance_micro_cents: i64 },
+    NegativeBalance {
+        account: String,
+        balance_micro_cents: i64,
+    },
     #[error("no open period found after {after}")]
     NoOpenPeriod { after: Period },
     #[error("an amount overflows")]
@@ -96,5 +110,6 @@ pub(crate) fn check_source_id(field: &'static str, value: &str) -> Result<(), Ro
 }
 
 pub(crate) fn parse_artist(text: &str) -> Result<megabox_domain::ArtistId, RoyaltyError> {
-    text.parse().map_err(|_| RoyaltyError::CorruptRow(format!("artist id {text:?}")))
+    text.parse()
+        .map_err(|_| RoyaltyError::CorruptRow(format!("artist id {text:?}")))
 }

@@ -40,7 +40,12 @@ pub enum GatewayError {
 /// Sends money to artists. Implementations must treat `idempotency_key` as the gateway's
 /// idempotency key: a second call with the same key returns the first call's transfer.
 pub trait PayoutGateway {
-    fn create_transfer(&self, idempotency_key: &str, destination: &str, amount: Cents) -> Result<TransferId, GatewayError>;
+    fn create_transfer(
+        &self,
+        idempotency_key: &str,
+        destination: &str,
+        amount: Cents,
+    ) -> Result<TransferId, GatewayError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -80,10 +85,14 @@ impl PayoutStatus {
     }
 
     fn parse(text: &str) -> Result<PayoutStatus, RoyaltyError> {
-        [PayoutStatus::Pending, PayoutStatus::Posted, PayoutStatus::Voided]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-            .ok_or_else(|| RoyaltyError::CorruptRow(format!("payout status {text:?}")))
+        [
+            PayoutStatus::Pending,
+            PayoutStatus::Posted,
+            PayoutStatus::Voided,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+        .ok_or_else(|| RoyaltyError::CorruptRow(format!("payout status {text:?}")))
     }
 }
 
@@ -123,7 +132,9 @@ pub fn set_payout_account(
     status: PayoutAccountStatus,
 ) -> Result<(), RoyaltyError> {
     if destination.is_empty() || destination.len() > DESTINATION_LENGTH_MAX {
-        return Err(RoyaltyError::InvalidInput(format!("a payout destination has 1 to {DESTINATION_LENGTH_MAX} bytes")));
+        return Err(RoyaltyError::InvalidInput(format!(
+            "a payout destination has 1 to {DESTINATION_LENGTH_MAX} bytes"
+        )));
     }
     write_transaction(connection, |connection| {
         diesel::sql_query(
@@ -141,8 +152,16 @@ pub fn set_payout_account(
 }
 
 /// Payouts, newest first; one artist's or everyone's.
-pub fn list_payouts(connection: &mut DbConnection, artist: Option<ArtistId>) -> Result<Vec<PayoutRecord>, RoyaltyError> {
-    let mut query = royalty_payouts::table.order((royalty_payouts::created_at.desc(), royalty_payouts::id.desc())).into_boxed();
+pub fn list_payouts(
+    connection: &mut DbConnection,
+    artist: Option<ArtistId>,
+) -> Result<Vec<PayoutRecord>, RoyaltyError> {
+    let mut query = royalty_payouts::table
+        .order((
+            royalty_payouts::created_at.desc(),
+            royalty_payouts::id.desc(),
+        ))
+        .into_boxed();
     if let Some(artist) = artist {
         query = query.filter(royalty_payouts::artist_id.eq(artist.to_string()));
     }
@@ -202,9 +221,15 @@ fn now() -> NaiveDateTime {
 
 /// Resumes the pending payouts, then pays every artist with a ready payout account whose
 /// payable balance is at least `threshold`. Safe to run again at any time, and after a crash.
-pub fn run_payouts(connection: &mut DbConnection, gateway: &dyn PayoutGateway, threshold: Cents) -> Result<PayoutRun, RoyaltyError> {
+pub fn run_payouts(
+    connection: &mut DbConnection,
+    gateway: &dyn PayoutGateway,
+    threshold: Cents,
+) -> Result<PayoutRun, RoyaltyError> {
     if threshold.0 <= 0 {
-        return Err(RoyaltyError::InvalidInput("the payout threshold must be positive".to_owned()));
+        return Err(RoyaltyError::InvalidInput(
+            "the payout threshold must be positive".to_owned(),
+        ));
     }
     let mut run = PayoutRun::default();
     let pending: Vec<PayoutRow> = royalty_payouts::table
@@ -229,7 +254,8 @@ pub fn run_payouts(connection: &mut DbConnection, gateway: &dyn PayoutGateway, t
     .load(connection)?;
     for candidate in candidates {
         let artist = parse_artist(&candidate.artist_id)?;
-        if let Some(payout) = create_payout(connection, artist, &candidate.destination, threshold)? {
+        if let Some(payout) = create_payout(connection, artist, &candidate.destination, threshold)?
+        {
             run.created += 1;
             attempt(connection, gateway, &payout, &mut run)?;
         }
@@ -288,20 +314,34 @@ fn create_payout(
                 royalty_payouts::updated_at.eq(created_at),
             ))
             .execute(connection)?;
-        post_payout(connection, &payout, TransactionKind::Payout, None, [
-            (Account::ArtistPayable(artist), -amount.0),
-            (Account::PayoutsInTransit, amount.0),
-        ])?;
+        post_payout(
+            connection,
+            &payout,
+            TransactionKind::Payout,
+            None,
+            [
+                (Account::ArtistPayable(artist), -amount.0),
+                (Account::PayoutsInTransit, amount.0),
+            ],
+        )?;
         Ok(Some(payout))
     })
 }
 
 /// Asks the gateway for the payout's transfer and records the answer.
-fn attempt(connection: &mut DbConnection, gateway: &dyn PayoutGateway, payout: &PayoutRecord, run: &mut PayoutRun) -> Result<(), RoyaltyError> {
+fn attempt(
+    connection: &mut DbConnection,
+    gateway: &dyn PayoutGateway,
+    payout: &PayoutRecord,
+    run: &mut PayoutRun,
+) -> Result<(), RoyaltyError> {
     let outcome = gateway.create_transfer(&payout.id, &payout.destination, payout.amount);
     write_transaction(connection, |connection| {
         // Another run may have recorded an answer for this payout since it was read.
-        let status: String = royalty_payouts::table.find(&payout.id).select(royalty_payouts::status).first(connection)?;
+        let status: String = royalty_payouts::table
+            .find(&payout.id)
+            .select(royalty_payouts::status)
+            .first(connection)?;
         if status != PayoutStatus::Pending.as_str() {
             return Ok(());
         }
@@ -311,28 +351,56 @@ fn attempt(connection: &mut DbConnection, gateway: &dyn PayoutGateway, payout: &
         match &outcome {
             Ok(transfer) => {
                 diesel::update(row)
-                    .set((royalty_payouts::status.eq(PayoutStatus::Posted.as_str()), royalty_payouts::transfer_id.eq(&transfer.0), attempts, updated_at))
+                    .set((
+                        royalty_payouts::status.eq(PayoutStatus::Posted.as_str()),
+                        royalty_payouts::transfer_id.eq(&transfer.0),
+                        attempts,
+                        updated_at,
+                    ))
                     .execute(connection)?;
-                post_payout(connection, payout, TransactionKind::PayoutPosted, None, [
-                    (Account::PayoutsInTransit, -payout.amount.0),
-                    (Account::Gateway, payout.amount.0),
-                ])?;
+                post_payout(
+                    connection,
+                    payout,
+                    TransactionKind::PayoutPosted,
+                    None,
+                    [
+                        (Account::PayoutsInTransit, -payout.amount.0),
+                        (Account::Gateway, payout.amount.0),
+                    ],
+                )?;
                 run.posted += 1;
             }
             Err(GatewayError::Declined(message)) => {
                 diesel::update(row)
-                    .set((royalty_payouts::status.eq(PayoutStatus::Voided.as_str()), royalty_payouts::last_error.eq(truncate(message)), attempts, updated_at))
+                    .set((
+                        royalty_payouts::status.eq(PayoutStatus::Voided.as_str()),
+                        royalty_payouts::last_error.eq(truncate(message)),
+                        attempts,
+                        updated_at,
+                    ))
                     .execute(connection)?;
                 let reversed = payout_transaction_id(connection, payout)?;
-                post_payout(connection, payout, TransactionKind::PayoutVoided, reversed, [
-                    (Account::PayoutsInTransit, -payout.amount.0),
-                    (Account::ArtistPayable(payout.artist), payout.amount.0),
-                ])?;
+                post_payout(
+                    connection,
+                    payout,
+                    TransactionKind::PayoutVoided,
+                    reversed,
+                    [
+                        (Account::PayoutsInTransit, -payout.amount.0),
+                        (Account::ArtistPayable(payout.artist), payout.amount.0),
+                    ],
+                )?;
                 tracing::warn!(payout.id = %payout.id, error = %message, "payout declined");
                 run.voided += 1;
             }
             Err(GatewayError::Unknown(message)) => {
-                diesel::update(row).set((royalty_payouts::last_error.eq(truncate(message)), attempts, updated_at)).execute(connection)?;
+                diesel::update(row)
+                    .set((
+                        royalty_payouts::last_error.eq(truncate(message)),
+                        attempts,
+                        updated_at,
+                    ))
+                    .execute(connection)?;
                 tracing::warn!(payout.id = %payout.id, error = %message, "payout outcome unknown; will retry");
                 run.still_pending += 1;
             }
@@ -345,9 +413,15 @@ fn truncate(message: &str) -> String {
     message.chars().take(GATEWAY_ERROR_LENGTH_MAX).collect()
 }
 
-fn payout_transaction_id(connection: &mut DbConnection, payout: &PayoutRecord) -> Result<Option<String>, RoyaltyError> {
+fn payout_transaction_id(
+    connection: &mut DbConnection,
+    payout: &PayoutRecord,
+) -> Result<Option<String>, RoyaltyError> {
     Ok(crate::schema::ledger_transactions::table
-        .filter(crate::schema::ledger_transactions::idempotency_key.eq(payout_key(TransactionKind::Payout, &payout.id)))
+        .filter(
+            crate::schema::ledger_transactions::idempotency_key
+                .eq(payout_key(TransactionKind::Payout, &payout.id)),
+        )
         .select(crate::schema::ledger_transactions::id)
         .first(connection)
         .optional()?)
@@ -367,17 +441,26 @@ fn post_payout<const LINES: usize>(
     let booked_at = now();
     let lines = lines
         .into_iter()
-        .map(|(account, cents)| Ok(PostingLine { account, amount: micro(cents)?, source_ref: payout.id.clone() }))
+        .map(|(account, cents)| {
+            Ok(PostingLine {
+                account,
+                amount: micro(cents)?,
+                source_ref: payout.id.clone(),
+            })
+        })
         .collect::<Result<Vec<_>, RoyaltyError>>()?;
-    ledger::post(connection, Posting {
-        idempotency_key: payout_key(kind, &payout.id),
-        kind,
-        source_id: payout.id.clone(),
-        period: Period::containing(booked_at),
-        reverses_transaction_id,
-        booked_at,
-        lines,
-    })?;
+    ledger::post(
+        connection,
+        Posting {
+            idempotency_key: payout_key(kind, &payout.id),
+            kind,
+            source_id: payout.id.clone(),
+            period: Period::containing(booked_at),
+            reverses_transaction_id,
+            booked_at,
+            lines,
+        },
+    )?;
     Ok(())
 }
 
@@ -401,18 +484,32 @@ fn recover_debts(connection: &mut DbConnection) -> Result<usize, RoyaltyError> {
             }
             let booked_at = now();
             let recovery_id = uuid::Uuid::now_v7().to_string();
-            ledger::post(connection, Posting {
-                idempotency_key: format!("{}:{recovery_id}", TransactionKind::DebtRecovery.as_str()),
-                kind: TransactionKind::DebtRecovery,
-                source_id: recovery_id.clone(),
-                period: Period::containing(booked_at),
-                reverses_transaction_id: None,
-                booked_at,
-                lines: vec![
-                    PostingLine { account: Account::ArtistPayable(artist), amount: MicroCents(-amount), source_ref: recovery_id.clone() },
-                    PostingLine { account: Account::ArtistReceivable(artist), amount: MicroCents(amount), source_ref: recovery_id },
-                ],
-            })?;
+            ledger::post(
+                connection,
+                Posting {
+                    idempotency_key: format!(
+                        "{}:{recovery_id}",
+                        TransactionKind::DebtRecovery.as_str()
+                    ),
+                    kind: TransactionKind::DebtRecovery,
+                    source_id: recovery_id.clone(),
+                    period: Period::containing(booked_at),
+                    reverses_transaction_id: None,
+                    booked_at,
+                    lines: vec![
+                        PostingLine {
+                            account: Account::ArtistPayable(artist),
+                            amount: MicroCents(-amount),
+                            source_ref: recovery_id.clone(),
+                        },
+                        PostingLine {
+                            account: Account::ArtistReceivable(artist),
+                            amount: MicroCents(amount),
+                            source_ref: recovery_id,
+                        },
+                    ],
+                },
+            )?;
             Ok::<_, RoyaltyError>(())
         })?;
     }

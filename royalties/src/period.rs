@@ -6,8 +6,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use diesel::RunQueryDsl;
 use diesel::QueryableByName;
+use diesel::RunQueryDsl;
 use megabox_database::DbConnection;
 
 use crate::RoyaltyError;
@@ -19,7 +19,9 @@ const YEAR_MIN: i32 = 1000;
 const YEAR_MAX: i32 = 9999;
 
 /// A calendar month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Period {
     year: i32,
@@ -41,14 +43,23 @@ impl Period {
 
     /// The month an instant falls in.
     pub fn containing(instant: NaiveDateTime) -> Period {
-        Period { year: instant.year().clamp(YEAR_MIN, YEAR_MAX), month: instant.month() }
+        Period {
+            year: instant.year().clamp(YEAR_MIN, YEAR_MAX),
+            month: instant.month(),
+        }
     }
 
     pub fn next(self) -> Period {
         if self.month == 12 {
-            Period { year: (self.year + 1).min(YEAR_MAX), month: 1 }
+            Period {
+                year: (self.year + 1).min(YEAR_MAX),
+                month: 1,
+            }
         } else {
-            Period { year: self.year, month: self.month + 1 }
+            Period {
+                year: self.year,
+                month: self.month + 1,
+            }
         }
     }
 
@@ -72,11 +83,20 @@ impl FromStr for Period {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let invalid = || PeriodParseError(text.to_owned());
         let (year, month) = text.split_once('-').ok_or_else(invalid)?;
-        if year.len() != 4 || month.len() != 2 || !(year.bytes().chain(month.bytes()).all(|byte| byte.is_ascii_digit())) {
+        if year.len() != 4
+            || month.len() != 2
+            || !(year
+                .bytes()
+                .chain(month.bytes())
+                .all(|byte| byte.is_ascii_digit()))
+        {
             return Err(invalid());
         }
-        Period::new(year.parse().map_err(|_| invalid())?, month.parse().map_err(|_| invalid())?)
-            .map_err(|_| invalid())
+        Period::new(
+            year.parse().map_err(|_| invalid())?,
+            month.parse().map_err(|_| invalid())?,
+        )
+        .map_err(|_| invalid())
     }
 }
 
@@ -131,22 +151,31 @@ struct StatusRow {
 /// The period's status, creating it open if it is new. On PostgreSQL the row is share-locked
 /// until the caller's transaction ends, so a close (which updates the row) cannot start
 /// between this read and the caller's insert of an event into the period.
-pub(crate) fn lock_period_status(connection: &mut DbConnection, period: Period) -> Result<PeriodStatus, RoyaltyError> {
+pub(crate) fn lock_period_status(
+    connection: &mut DbConnection,
+    period: Period,
+) -> Result<PeriodStatus, RoyaltyError> {
     diesel::sql_query("INSERT INTO royalty_periods (period, status) VALUES ($1, 'open') ON CONFLICT (period) DO NOTHING")
         .bind::<diesel::sql_types::Text, _>(period.to_string())
         .execute(connection)?;
     let select = match connection {
-        DbConnection::Postgresql(_) => "SELECT status FROM royalty_periods WHERE period = $1 FOR SHARE",
+        DbConnection::Postgresql(_) => {
+            "SELECT status FROM royalty_periods WHERE period = $1 FOR SHARE"
+        }
         DbConnection::Sqlite(_) => "SELECT status FROM royalty_periods WHERE period = $1",
     };
-    let row: StatusRow =
-        diesel::sql_query(select).bind::<diesel::sql_types::Text, _>(period.to_string()).get_result(connection)?;
+    let row: StatusRow = diesel::sql_query(select)
+        .bind::<diesel::sql_types::Text, _>(period.to_string())
+        .get_result(connection)?;
     PeriodStatus::parse(&row.status)
 }
 
 /// The period an event that happened at `occurred_at` is booked into: its month, or the first
 /// later month that is still open.
-pub(crate) fn booking_period(connection: &mut DbConnection, occurred_at: NaiveDateTime) -> Result<Period, RoyaltyError> {
+pub(crate) fn booking_period(
+    connection: &mut DbConnection,
+    occurred_at: NaiveDateTime,
+) -> Result<Period, RoyaltyError> {
     let mut period = Period::containing(occurred_at);
     for _ in 0..OPEN_PERIOD_SEARCH_MONTHS_MAX {
         if lock_period_status(connection, period)? == PeriodStatus::Open {
@@ -154,7 +183,9 @@ pub(crate) fn booking_period(connection: &mut DbConnection, occurred_at: NaiveDa
         }
         period = period.next();
     }
-    Err(RoyaltyError::NoOpenPeriod { after: Period::containing(occurred_at) })
+    Err(RoyaltyError::NoOpenPeriod {
+        after: Period::containing(occurred_at),
+    })
 }
 
 #[cfg(test)]
@@ -163,9 +194,15 @@ mod tests {
 
     #[test]
     fn periods_parse_print_and_advance() {
-        let cases = [("2026-11", "2026-12"), ("2026-12", "2027-01"), ("1999-01", "1999-02")];
+        let cases = [
+            ("2026-11", "2026-12"),
+            ("2026-12", "2027-01"),
+            ("1999-01", "1999-02"),
+        ];
         for (text, next) in cases {
-            let period: Period = text.parse().unwrap_or_else(|error| panic!("{text}: {error}"));
+            let period: Period = text
+                .parse()
+                .unwrap_or_else(|error| panic!("{text}: {error}"));
             assert_eq!(period.to_string(), text);
             assert_eq!(period.next().to_string(), next);
             assert_eq!(Period::containing(period.start()), period);
@@ -174,7 +211,18 @@ mod tests {
 
     #[test]
     fn rejects_malformed_periods() {
-        for text in ["", "2026", "2026-13", "2026-00", "2026-1", "26-11", "2026-11-01", "+026-11", "2026-1a", "0999-12"] {
+        for text in [
+            "",
+            "2026",
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-11",
+            "2026-11-01",
+            "+026-11",
+            "2026-1a",
+            "0999-12",
+        ] {
             assert!(text.parse::<Period>().is_err(), "{text:?}");
         }
     }

@@ -110,16 +110,23 @@ fn now() -> NaiveDateTime {
 }
 
 fn parse_period(text: &str) -> Result<Period, RoyaltyError> {
-    text.parse().map_err(|_| RoyaltyError::CorruptRow(format!("period {text:?}")))
+    text.parse()
+        .map_err(|_| RoyaltyError::CorruptRow(format!("period {text:?}")))
 }
 
 /// Records a paid sale: the gateway's gross comes in, the processor's fee goes out, and each
 /// item's net is shared between its artist and the platform.
-pub fn record_sale(connection: &mut DbConnection, sale: &SaleInput, settings: &RoyaltySettings) -> Result<Recorded, RoyaltyError> {
+pub fn record_sale(
+    connection: &mut DbConnection,
+    sale: &SaleInput,
+    settings: &RoyaltySettings,
+) -> Result<Recorded, RoyaltyError> {
     check_source_id("sale_id", &sale.sale_id)?;
     check_source_id("cart_id", &sale.cart_id)?;
     if sale.items.is_empty() || sale.items.len() > ITEMS_PER_SALE_MAX {
-        return Err(RoyaltyError::InvalidInput(format!("a sale has 1 to {ITEMS_PER_SALE_MAX} items")));
+        return Err(RoyaltyError::InvalidInput(format!(
+            "a sale has 1 to {ITEMS_PER_SALE_MAX} items"
+        )));
     }
     let mut items: Vec<&SaleItem> = sale.items.iter().collect();
     items.sort_by(|left, right| left.item_ref.cmp(&right.item_ref));
@@ -127,12 +134,20 @@ pub fn record_sale(connection: &mut DbConnection, sale: &SaleInput, settings: &R
     for (index, item) in items.iter().enumerate() {
         check_source_id("item_ref", &item.item_ref)?;
         if index > 0 && items[index - 1].item_ref == item.item_ref {
-            return Err(RoyaltyError::InvalidInput(format!("item {} appears twice", item.item_ref)));
+            return Err(RoyaltyError::InvalidInput(format!(
+                "item {} appears twice",
+                item.item_ref
+            )));
         }
         if item.gross.0 < 0 {
-            return Err(RoyaltyError::InvalidInput(format!("item {} has a negative gross", item.item_ref)));
+            return Err(RoyaltyError::InvalidInput(format!(
+                "item {} has a negative gross",
+                item.item_ref
+            )));
         }
-        gross_total = gross_total.checked_add(item.gross.0).ok_or(RoyaltyError::Overflow)?;
+        gross_total = gross_total
+            .checked_add(item.gross.0)
+            .ok_or(RoyaltyError::Overflow)?;
     }
     if sale.processor_fee.0 < 0 || sale.processor_fee.0 > gross_total {
         return Err(RoyaltyError::InvalidInput(format!(
@@ -145,7 +160,12 @@ pub fn record_sale(connection: &mut DbConnection, sale: &SaleInput, settings: &R
     micro(gross_total)?;
     let weights: Vec<(&str, u64)> = items
         .iter()
-        .map(|item| (item.item_ref.as_str(), u64::try_from(item.gross.0).unwrap_or(0)))
+        .map(|item| {
+            (
+                item.item_ref.as_str(),
+                u64::try_from(item.gross.0).unwrap_or(0),
+            )
+        })
         .collect();
     let fee_shares = largest_remainder(sale.processor_fee.0, &weights)?;
     let share_bps = settings.sale_artist_share.value();
@@ -163,10 +183,19 @@ pub fn record_sale(connection: &mut DbConnection, sale: &SaleInput, settings: &R
         };
         let transaction_id = match ledger::claim(connection, &posting)? {
             Claim::New { transaction_id } => transaction_id,
-            Claim::Taken { period, .. } => return Ok(Recorded { period, duplicate: true }),
+            Claim::Taken { period, .. } => {
+                return Ok(Recorded {
+                    period,
+                    duplicate: true,
+                });
+            }
         };
         let mut lines = vec![
-            PostingLine { account: Account::Gateway, amount: micro(-gross_total)?, source_ref: sale.cart_id.clone() },
+            PostingLine {
+                account: Account::Gateway,
+                amount: micro(-gross_total)?,
+                source_ref: sale.cart_id.clone(),
+            },
             PostingLine {
                 account: Account::ProcessorFees,
                 amount: micro(sale.processor_fee.0)?,
@@ -175,7 +204,9 @@ pub fn record_sale(connection: &mut DbConnection, sale: &SaleInput, settings: &R
         ];
         for (item, (_, fee_cents)) in items.iter().zip(&fee_shares) {
             let net_cents = item.gross.0 - fee_cents;
-            let numerator = net_cents.checked_mul(share_bps).ok_or(RoyaltyError::Overflow)?;
+            let numerator = net_cents
+                .checked_mul(share_bps)
+                .ok_or(RoyaltyError::Overflow)?;
             let artist_cents = credit_artist_sales(connection, item.artist, period, numerator)?;
             diesel::insert_into(royalty_sale_items::table)
                 .values((
@@ -205,7 +236,10 @@ pub fn record_sale(connection: &mut DbConnection, sale: &SaleInput, settings: &R
         }
         posting.lines = lines;
         ledger::write_lines(connection, &transaction_id, posting)?;
-        Ok(Recorded { period, duplicate: false })
+        Ok(Recorded {
+            period,
+            duplicate: false,
+        })
     })
 }
 
@@ -255,11 +289,13 @@ fn credit_artist_sales(
     .bind::<Text, _>(period.to_string())
     .get_result(connection)?;
     let entitled_cents = rounded_share(row.share_numerator);
-    diesel::sql_query("UPDATE royalty_artist_sales SET credited_cents = $1 WHERE artist_id = $2 AND period = $3")
-        .bind::<BigInt, _>(entitled_cents)
-        .bind::<Text, _>(&artist_id)
-        .bind::<Text, _>(period.to_string())
-        .execute(connection)?;
+    diesel::sql_query(
+        "UPDATE royalty_artist_sales SET credited_cents = $1 WHERE artist_id = $2 AND period = $3",
+    )
+    .bind::<BigInt, _>(entitled_cents)
+    .bind::<Text, _>(&artist_id)
+    .bind::<Text, _>(period.to_string())
+    .execute(connection)?;
     Ok(entitled_cents - row.credited_cents)
 }
 
@@ -272,7 +308,10 @@ pub(crate) fn rounded_share(share_numerator: i64) -> i64 {
 /// Refunds a sale, whole or some of its items, as a reversing transaction. An artist whose
 /// earnings were already paid out owes the shortfall (their receivable account), recovered
 /// from their next earnings before a payout.
-pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Result<Recorded, RoyaltyError> {
+pub fn record_refund(
+    connection: &mut DbConnection,
+    refund: &RefundInput,
+) -> Result<Recorded, RoyaltyError> {
     check_source_id("refund_id", &refund.refund_id)?;
     check_source_id("sale_id", &refund.sale_id)?;
     write_transaction(connection, |connection| {
@@ -295,7 +334,9 @@ pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Res
             return Err(RoyaltyError::UnknownSale(refund.sale_id.clone()));
         }
         let sale_transaction_id: Option<String> = crate::schema::ledger_transactions::table
-            .filter(crate::schema::ledger_transactions::idempotency_key.eq(sale_key(&refund.sale_id)))
+            .filter(
+                crate::schema::ledger_transactions::idempotency_key.eq(sale_key(&refund.sale_id)),
+            )
             .select(crate::schema::ledger_transactions::id)
             .first(connection)
             .optional()?;
@@ -311,29 +352,51 @@ pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Res
         };
         let transaction_id = match ledger::claim(connection, &posting)? {
             Claim::New { transaction_id } => transaction_id,
-            Claim::Taken { period, .. } => return Ok(Recorded { period, duplicate: true }),
+            Claim::Taken { period, .. } => {
+                return Ok(Recorded {
+                    period,
+                    duplicate: true,
+                });
+            }
         };
         // `rows` may predate another refund of the same items committed meanwhile: the update
         // below claims each item only while it is still unrefunded.
         let mut selected: Vec<&SaleItemRow> = match &refund.scope {
             RefundScope::WholeSale => {
-                let open: Vec<&SaleItemRow> = rows.iter().filter(|row| row.refund_id.is_none()).collect();
+                let open: Vec<&SaleItemRow> =
+                    rows.iter().filter(|row| row.refund_id.is_none()).collect();
                 if open.is_empty() {
-                    return Err(RoyaltyError::AlreadyRefunded { sale_id: refund.sale_id.clone(), item_ref: "*".to_owned() });
+                    return Err(RoyaltyError::AlreadyRefunded {
+                        sale_id: refund.sale_id.clone(),
+                        item_ref: "*".to_owned(),
+                    });
                 }
                 open
             }
             RefundScope::Items(item_refs) => {
                 if item_refs.is_empty() {
-                    return Err(RoyaltyError::InvalidInput("a refund names at least one item".to_owned()));
+                    return Err(RoyaltyError::InvalidInput(
+                        "a refund names at least one item".to_owned(),
+                    ));
                 }
                 let mut selected = Vec::with_capacity(item_refs.len());
                 for item_ref in item_refs {
-                    let row = rows.iter().find(|row| &row.item_ref == item_ref).ok_or_else(|| {
-                        RoyaltyError::UnknownItem { sale_id: refund.sale_id.clone(), item_ref: item_ref.clone() }
-                    })?;
-                    if row.refund_id.is_some() || selected.iter().any(|chosen: &&SaleItemRow| chosen.item_ref == *item_ref) {
-                        return Err(RoyaltyError::AlreadyRefunded { sale_id: refund.sale_id.clone(), item_ref: item_ref.clone() });
+                    let row = rows
+                        .iter()
+                        .find(|row| &row.item_ref == item_ref)
+                        .ok_or_else(|| RoyaltyError::UnknownItem {
+                            sale_id: refund.sale_id.clone(),
+                            item_ref: item_ref.clone(),
+                        })?;
+                    if row.refund_id.is_some()
+                        || selected
+                            .iter()
+                            .any(|chosen: &&SaleItemRow| chosen.item_ref == *item_ref)
+                    {
+                        return Err(RoyaltyError::AlreadyRefunded {
+                            sale_id: refund.sale_id.clone(),
+                            item_ref: item_ref.clone(),
+                        });
                     }
                     selected.push(row);
                 }
@@ -346,21 +409,31 @@ pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Res
         // Payable still available per artist, decreasing as this refund takes from it.
         let mut available: Vec<(ArtistId, i64)> = Vec::new();
         for row in selected {
-            let claimed = diesel::update(royalty_sale_items::table.find((&row.sale_id, &row.item_ref)))
-                .filter(royalty_sale_items::refund_id.is_null())
-                .set(royalty_sale_items::refund_id.eq(&refund.refund_id))
-                .execute(connection)?;
+            let claimed =
+                diesel::update(royalty_sale_items::table.find((&row.sale_id, &row.item_ref)))
+                    .filter(royalty_sale_items::refund_id.is_null())
+                    .set(royalty_sale_items::refund_id.eq(&refund.refund_id))
+                    .execute(connection)?;
             if claimed != 1 {
-                return Err(RoyaltyError::AlreadyRefunded { sale_id: refund.sale_id.clone(), item_ref: row.item_ref.clone() });
+                return Err(RoyaltyError::AlreadyRefunded {
+                    sale_id: refund.sale_id.clone(),
+                    item_ref: row.item_ref.clone(),
+                });
             }
             let artist = parse_artist(&row.artist_id)?;
-            let numerator = row.net_cents.checked_mul(row.artist_share_bps).ok_or(RoyaltyError::Overflow)?;
+            let numerator = row
+                .net_cents
+                .checked_mul(row.artist_share_bps)
+                .ok_or(RoyaltyError::Overflow)?;
             // The refund reverses the entitlement of the sale's own period.
-            let artist_cents = -credit_artist_sales(connection, artist, parse_period(&row.period)?, -numerator)?;
+            let artist_cents =
+                -credit_artist_sales(connection, artist, parse_period(&row.period)?, -numerator)?;
             let available_micro = match available.iter_mut().find(|(known, _)| *known == artist) {
                 Some((_, amount)) => amount,
                 None => {
-                    let balance = ledger::balance(connection, &Account::ArtistPayable(artist))?.0.max(0);
+                    let balance = ledger::balance(connection, &Account::ArtistPayable(artist))?
+                        .0
+                        .max(0);
                     available.push((artist, balance));
                     &mut available.last_mut().ok_or(RoyaltyError::Overflow)?.1
                 }
@@ -370,9 +443,21 @@ pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Res
             *available_micro -= from_payable;
             let reference = row.item_ref.clone();
             lines.extend([
-                PostingLine { account: Account::Gateway, amount: micro(row.gross_cents)?, source_ref: reference.clone() },
-                PostingLine { account: Account::ProcessorFees, amount: micro(-row.fee_cents)?, source_ref: reference.clone() },
-                PostingLine { account: Account::ArtistPayable(artist), amount: MicroCents(-from_payable), source_ref: reference.clone() },
+                PostingLine {
+                    account: Account::Gateway,
+                    amount: micro(row.gross_cents)?,
+                    source_ref: reference.clone(),
+                },
+                PostingLine {
+                    account: Account::ProcessorFees,
+                    amount: micro(-row.fee_cents)?,
+                    source_ref: reference.clone(),
+                },
+                PostingLine {
+                    account: Account::ArtistPayable(artist),
+                    amount: MicroCents(-from_payable),
+                    source_ref: reference.clone(),
+                },
                 PostingLine {
                     account: Account::ArtistReceivable(artist),
                     amount: MicroCents(from_payable - artist_micro),
@@ -390,7 +475,10 @@ pub fn record_refund(connection: &mut DbConnection, refund: &RefundInput) -> Res
         }
         posting.lines = lines;
         ledger::write_lines(connection, &transaction_id, posting)?;
-        Ok(Recorded { period, duplicate: false })
+        Ok(Recorded {
+            period,
+            duplicate: false,
+        })
     })
 }
 
@@ -399,11 +487,16 @@ fn refund_key(refund_id: &str) -> String {
 }
 
 /// Accrues ad revenue an installer's agent earned; it stays pending until its period closes.
-pub fn record_ad_revenue(connection: &mut DbConnection, revenue: &AdRevenueInput) -> Result<Recorded, RoyaltyError> {
+pub fn record_ad_revenue(
+    connection: &mut DbConnection,
+    revenue: &AdRevenueInput,
+) -> Result<Recorded, RoyaltyError> {
     check_source_id("event_id", &revenue.event_id)?;
     check_source_id("campaign_id", &revenue.campaign_id)?;
     if revenue.amount.0 <= 0 {
-        return Err(RoyaltyError::InvalidInput("ad revenue must be positive".to_owned()));
+        return Err(RoyaltyError::InvalidInput(
+            "ad revenue must be positive".to_owned(),
+        ));
     }
     write_transaction(connection, |connection| {
         let period = booking_period(connection, revenue.occurred_at)?;
@@ -418,9 +511,17 @@ pub fn record_ad_revenue(connection: &mut DbConnection, revenue: &AdRevenueInput
             revenue.occurred_at,
         )?;
         if !inserted {
-            return Ok(Recorded { period: ad_revenue_period(connection, &revenue.event_id)?, duplicate: true });
+            return Ok(Recorded {
+                period: ad_revenue_period(connection, &revenue.event_id)?,
+                duplicate: true,
+            });
         }
-        counters::add_installer_revenue(connection, period, &revenue.installer.to_string(), revenue.amount)?;
+        counters::add_installer_revenue(
+            connection,
+            period,
+            &revenue.installer.to_string(),
+            revenue.amount,
+        )?;
         ledger::post(
             connection,
             Posting {
@@ -431,44 +532,73 @@ pub fn record_ad_revenue(connection: &mut DbConnection, revenue: &AdRevenueInput
                 reverses_transaction_id: None,
                 booked_at: now(),
                 lines: vec![
-                    PostingLine { account: Account::Advertisers, amount: MicroCents(-revenue.amount.0), source_ref: revenue.campaign_id.clone() },
-                    PostingLine { account: Account::AdPending, amount: revenue.amount, source_ref: revenue.installer.to_string() },
+                    PostingLine {
+                        account: Account::Advertisers,
+                        amount: MicroCents(-revenue.amount.0),
+                        source_ref: revenue.campaign_id.clone(),
+                    },
+                    PostingLine {
+                        account: Account::AdPending,
+                        amount: revenue.amount,
+                        source_ref: revenue.installer.to_string(),
+                    },
                 ],
             },
         )?;
-        Ok(Recorded { period, duplicate: false })
+        Ok(Recorded {
+            period,
+            duplicate: false,
+        })
     })
 }
 
 /// Takes back an ad revenue event found invalid. Before its period closes the event's installer
 /// simply earned less; after, the amount is deducted from the next open period's pool.
-pub fn clawback_ad_revenue(connection: &mut DbConnection, event_id: &str, found_at: NaiveDateTime) -> Result<Recorded, RoyaltyError> {
+pub fn clawback_ad_revenue(
+    connection: &mut DbConnection,
+    event_id: &str,
+    found_at: NaiveDateTime,
+) -> Result<Recorded, RoyaltyError> {
     check_source_id("event_id", event_id)?;
     let clawback_id = format!("clawback:{event_id}");
     write_transaction(connection, |connection| {
-        let original: Option<(Option<String>, Option<String>, i64, String)> = royalty_ad_revenue::table
-            .find(event_id)
-            .filter(royalty_ad_revenue::kind.eq("accrual"))
-            .select((
-                royalty_ad_revenue::installer_id,
-                royalty_ad_revenue::campaign_id,
-                royalty_ad_revenue::amount_micro_cents,
-                royalty_ad_revenue::period,
-            ))
-            .first(connection)
-            .optional()?;
+        let original: Option<(Option<String>, Option<String>, i64, String)> =
+            royalty_ad_revenue::table
+                .find(event_id)
+                .filter(royalty_ad_revenue::kind.eq("accrual"))
+                .select((
+                    royalty_ad_revenue::installer_id,
+                    royalty_ad_revenue::campaign_id,
+                    royalty_ad_revenue::amount_micro_cents,
+                    royalty_ad_revenue::period,
+                ))
+                .first(connection)
+                .optional()?;
         let (installer_id, campaign_id, amount_micro_cents, original_period) =
             original.ok_or_else(|| RoyaltyError::UnknownAdEvent(event_id.to_owned()))?;
         let original_period = parse_period(&original_period)?;
-        let (kind, installer_id, period) = if lock_period_status(connection, original_period)? == PeriodStatus::Open {
-            ("clawback", installer_id, original_period)
-        } else {
-            let after_close = found_at.max(original_period.next().start());
-            ("adjustment", None, booking_period(connection, after_close)?)
-        };
+        let (kind, installer_id, period) =
+            if lock_period_status(connection, original_period)? == PeriodStatus::Open {
+                ("clawback", installer_id, original_period)
+            } else {
+                let after_close = found_at.max(original_period.next().start());
+                ("adjustment", None, booking_period(connection, after_close)?)
+            };
         let amount = MicroCents(-amount_micro_cents);
-        if !insert_ad_revenue(connection, &clawback_id, kind, installer_id.clone(), campaign_id.as_deref(), amount, period, found_at)? {
-            return Ok(Recorded { period: ad_revenue_period(connection, &clawback_id)?, duplicate: true });
+        if !insert_ad_revenue(
+            connection,
+            &clawback_id,
+            kind,
+            installer_id.clone(),
+            campaign_id.as_deref(),
+            amount,
+            period,
+            found_at,
+        )? {
+            return Ok(Recorded {
+                period: ad_revenue_period(connection, &clawback_id)?,
+                duplicate: true,
+            });
         }
         if let Some(installer_id) = installer_id {
             counters::add_installer_revenue(connection, period, &installer_id, amount)?;
@@ -483,17 +613,34 @@ pub fn clawback_ad_revenue(connection: &mut DbConnection, event_id: &str, found_
                 reverses_transaction_id: None,
                 booked_at: now(),
                 lines: vec![
-                    PostingLine { account: Account::Advertisers, amount: MicroCents(amount_micro_cents), source_ref: event_id.to_owned() },
-                    PostingLine { account: Account::AdPending, amount, source_ref: event_id.to_owned() },
+                    PostingLine {
+                        account: Account::Advertisers,
+                        amount: MicroCents(amount_micro_cents),
+                        source_ref: event_id.to_owned(),
+                    },
+                    PostingLine {
+                        account: Account::AdPending,
+                        amount,
+                        source_ref: event_id.to_owned(),
+                    },
                 ],
             },
         )?;
-        Ok(Recorded { period, duplicate: false })
+        Ok(Recorded {
+            period,
+            duplicate: false,
+        })
     })
 }
 
-fn ad_revenue_period(connection: &mut DbConnection, source_id: &str) -> Result<Period, RoyaltyError> {
-    let period: String = royalty_ad_revenue::table.find(source_id).select(royalty_ad_revenue::period).first(connection)?;
+fn ad_revenue_period(
+    connection: &mut DbConnection,
+    source_id: &str,
+) -> Result<Period, RoyaltyError> {
+    let period: String = royalty_ad_revenue::table
+        .find(source_id)
+        .select(royalty_ad_revenue::period)
+        .first(connection)?;
     parse_period(&period)
 }
 
@@ -525,9 +672,21 @@ pub(crate) fn insert_ad_revenue(
 }
 
 /// Records a qualifying play (the store decides what qualifies: ≥ 30 s, caps, not the artist's own).
-pub fn record_qualifying_play(connection: &mut DbConnection, play: &PlayInput) -> Result<Recorded, RoyaltyError> {
+pub fn record_qualifying_play(
+    connection: &mut DbConnection,
+    play: &PlayInput,
+) -> Result<Recorded, RoyaltyError> {
     check_source_id("play_id", &play.play_id)?;
-    record_play_weight(connection, "play", &play.play_id, play.listener, play.artist, Some(play.track), 1, play.occurred_at)
+    record_play_weight(
+        connection,
+        "play",
+        &play.play_id,
+        play.listener,
+        play.artist,
+        Some(play.track),
+        1,
+        play.occurred_at,
+    )
 }
 
 /// Records a download paid with a credit; it weighs as `plays_per_redemption` plays.
@@ -538,10 +697,21 @@ pub fn record_credit_redemption(
 ) -> Result<Recorded, RoyaltyError> {
     check_source_id("redemption_id", &redemption.redemption_id)?;
     if settings.plays_per_redemption == 0 {
-        return Err(RoyaltyError::InvalidInput("a redemption must count as at least one play".to_owned()));
+        return Err(RoyaltyError::InvalidInput(
+            "a redemption must count as at least one play".to_owned(),
+        ));
     }
     let weight = i64::from(settings.plays_per_redemption);
-    record_play_weight(connection, "redemption", &redemption.redemption_id, redemption.listener, redemption.artist, None, weight, redemption.occurred_at)
+    record_play_weight(
+        connection,
+        "redemption",
+        &redemption.redemption_id,
+        redemption.listener,
+        redemption.artist,
+        None,
+        weight,
+        redemption.occurred_at,
+    )
 }
 
 #[allow(clippy::too_many_arguments)] // One row's columns; a struct would only rename them.
@@ -572,10 +742,19 @@ fn record_play_weight(
         .bind::<Timestamp, _>(occurred_at)
         .execute(connection)?;
         if inserted != 1 {
-            let period: String = royalty_plays::table.find((kind, source_id)).select(royalty_plays::period).first(connection)?;
-            return Ok(Recorded { period: parse_period(&period)?, duplicate: true });
+            let period: String = royalty_plays::table
+                .find((kind, source_id))
+                .select(royalty_plays::period)
+                .first(connection)?;
+            return Ok(Recorded {
+                period: parse_period(&period)?,
+                duplicate: true,
+            });
         }
         counters::add_play(connection, period, listener, artist, weight)?;
-        Ok(Recorded { period, duplicate: false })
+        Ok(Recorded {
+            period,
+            duplicate: false,
+        })
     })
 }

@@ -44,9 +44,14 @@ pub fn largest_remainder<Key: Ord + Clone>(
     let leftover = magnitude - floors.iter().sum::<u128>();
     let mut order: Vec<usize> = (0..weights.len()).collect();
     order.sort_by(|&left, &right| {
-        remainders[right].cmp(&remainders[left]).then_with(|| weights[left].0.cmp(&weights[right].0))
+        remainders[right]
+            .cmp(&remainders[left])
+            .then_with(|| weights[left].0.cmp(&weights[right].0))
     });
-    for &index in order.iter().take(usize::try_from(leftover).unwrap_or(usize::MAX)) {
+    for &index in order
+        .iter()
+        .take(usize::try_from(leftover).unwrap_or(usize::MAX))
+    {
         floors[index] += 1;
     }
     let sign: i128 = if total < 0 { -1 } else { 1 };
@@ -56,7 +61,10 @@ pub fn largest_remainder<Key: Ord + Clone>(
         .map(|((key, _), part)| {
             // A part never exceeds |total|, so it fits back into an i64 with the total's sign.
             let signed = sign * i128::try_from(part).unwrap_or(i128::MAX);
-            (key.clone(), i64::try_from(signed).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX }))
+            (
+                key.clone(),
+                i64::try_from(signed).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX }),
+            )
         })
         .collect())
 }
@@ -78,7 +86,11 @@ mod tests {
             (1000, &[("artist", 9000), ("platform", 1000)], &[900, 100]),
             (7, &[("a", 0), ("b", 3)], &[0, 7]),
             (0, &[("a", 0)], &[0]),
-            (i64::MAX, &[("a", u64::MAX), ("b", u64::MAX)], &[i64::MAX / 2 + 1, i64::MAX / 2]),
+            (
+                i64::MAX,
+                &[("a", u64::MAX), ("b", u64::MAX)],
+                &[i64::MAX / 2 + 1, i64::MAX / 2],
+            ),
             (i64::MIN, &[("a", 1)], &[i64::MIN]),
         ];
         for (total, weights, expected) in cases {
@@ -93,15 +105,26 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_be_split() {
-        assert_eq!(largest_remainder(1, &[("a", 0)]), Err(SplitError::NoWeight { total: 1 }));
-        assert_eq!(largest_remainder::<&str>(1, &[]), Err(SplitError::NoWeight { total: 1 }));
-        assert_eq!(largest_remainder(1, &[("a", 1), ("a", 2)]), Err(SplitError::DuplicateKey));
+        assert_eq!(
+            largest_remainder(1, &[("a", 0)]),
+            Err(SplitError::NoWeight { total: 1 })
+        );
+        assert_eq!(
+            largest_remainder::<&str>(1, &[]),
+            Err(SplitError::NoWeight { total: 1 })
+        );
+        assert_eq!(
+            largest_remainder(1, &[("a", 1), ("a", 2)]),
+            Err(SplitError::DuplicateKey)
+        );
     }
 
     fn weights_strategy() -> impl Strategy<Value = Vec<(u32, u64)>> {
         proptest::collection::btree_map(any::<u32>(), 0..u64::MAX, 1..40)
             .prop_map(|map| map.into_iter().collect::<Vec<_>>())
-            .prop_filter("some weight", |weights| weights.iter().any(|(_, weight)| *weight > 0))
+            .prop_filter("some weight", |weights| {
+                weights.iter().any(|(_, weight)| *weight > 0)
+            })
     }
 
     proptest! {

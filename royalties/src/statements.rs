@@ -11,10 +11,10 @@ use diesel::sql_types::{BigInt, Text};
 use megabox_database::DbConnection;
 use megabox_domain::{ArtistId, Cents};
 
+use crate::RoyaltyError;
 use crate::ledger::{Account, TransactionKind};
 use crate::period::Period;
 use crate::schema::{ledger_lines, ledger_transactions};
-use crate::RoyaltyError;
 
 /// One line of an artist's statement.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -54,18 +54,31 @@ pub struct PeriodEarnings {
 
 /// Micro-cents to cents: artist lines are always whole cents, so this only drops nothing.
 fn cents(micro_cents: i64) -> Cents {
-    megabox_domain::MicroCents(micro_cents).split_whole_cents().0
+    megabox_domain::MicroCents(micro_cents)
+        .split_whole_cents()
+        .0
 }
 
 /// The artist's statement for a period: the lines of both their accounts (what they are owed
 /// and what they owe back) booked in it, between the balances before and after.
-pub fn statement(connection: &mut DbConnection, artist: ArtistId, period: Period) -> Result<Statement, RoyaltyError> {
-    let codes = [Account::ArtistPayable(artist).code(), Account::ArtistReceivable(artist).code()];
+pub fn statement(
+    connection: &mut DbConnection,
+    artist: ArtistId,
+    period: Period,
+) -> Result<Statement, RoyaltyError> {
+    let codes = [
+        Account::ArtistPayable(artist).code(),
+        Account::ArtistReceivable(artist).code(),
+    ];
     let rows: Vec<(NaiveDateTime, String, String, String, i64)> = ledger_lines::table
         .inner_join(ledger_transactions::table)
         .filter(ledger_lines::account_code.eq_any(&codes))
         .filter(ledger_transactions::period.eq(period.to_string()))
-        .order((ledger_transactions::booked_at, ledger_transactions::id, ledger_lines::line_number))
+        .order((
+            ledger_transactions::booked_at,
+            ledger_transactions::id,
+            ledger_lines::line_number,
+        ))
         .select((
             ledger_transactions::booked_at,
             ledger_transactions::kind,
@@ -89,14 +102,29 @@ pub fn statement(connection: &mut DbConnection, artist: ArtistId, period: Period
     for (booked_at, kind, source_id, source_ref, amount_micro_cents) in rows {
         let amount = cents(amount_micro_cents);
         closing += amount.0;
-        lines.push(StatementLine { booked_at, kind: TransactionKind::parse(&kind)?, source_id, source_ref, amount });
+        lines.push(StatementLine {
+            booked_at,
+            kind: TransactionKind::parse(&kind)?,
+            source_id,
+            source_ref,
+            amount,
+        });
     }
-    Ok(Statement { artist, period, opening_balance, lines, closing_balance: Cents(closing) })
+    Ok(Statement {
+        artist,
+        period,
+        opening_balance,
+        lines,
+        closing_balance: Cents(closing),
+    })
 }
 
 /// Writes a statement as CSV: a header, then one row per line.
 pub fn write_statement_csv(statement: &Statement, output: &mut impl Write) -> std::io::Result<()> {
-    writeln!(output, "artist_id,period,booked_at,kind,source_id,source_ref,amount")?;
+    writeln!(
+        output,
+        "artist_id,period,booked_at,kind,source_id,source_ref,amount"
+    )?;
     for line in &statement.lines {
         writeln!(
             output,
@@ -115,7 +143,11 @@ pub fn write_statement_csv(statement: &Statement, output: &mut impl Write) -> st
 
 /// Quotes a text field when it needs it, and defuses text a spreadsheet would run as a formula.
 fn csv_field(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() };
+    let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
     if defused.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", defused.replace('"', "\"\""))
     } else {
@@ -148,7 +180,10 @@ struct KindTotalRow {
 }
 
 /// The artist's earnings per period, oldest first: sales, refunds, ad shares, payouts, plays.
-pub fn earnings(connection: &mut DbConnection, artist: ArtistId) -> Result<Vec<PeriodEarnings>, RoyaltyError> {
+pub fn earnings(
+    connection: &mut DbConnection,
+    artist: ArtistId,
+) -> Result<Vec<PeriodEarnings>, RoyaltyError> {
     let totals: Vec<KindTotalRow> = diesel::sql_query(
         "SELECT transactions.period AS period, transactions.kind AS kind, \
                 CAST(SUM(lines.amount_micro_cents) AS BIGINT) AS total \
@@ -165,10 +200,15 @@ pub fn earnings(connection: &mut DbConnection, artist: ArtistId) -> Result<Vec<P
     .bind::<Text, _>(artist.to_string())
     .load(connection)?;
     let mut by_period: BTreeMap<Period, PeriodEarnings> = BTreeMap::new();
-    let parse = |text: &str| text.parse::<Period>().map_err(|_| RoyaltyError::CorruptRow(format!("period {text:?}")));
+    let parse = |text: &str| {
+        text.parse::<Period>()
+            .map_err(|_| RoyaltyError::CorruptRow(format!("period {text:?}")))
+    };
     for row in totals {
         let period = parse(&row.period)?;
-        let entry = by_period.entry(period).or_insert_with(|| PeriodEarnings::empty(period));
+        let entry = by_period
+            .entry(period)
+            .or_insert_with(|| PeriodEarnings::empty(period));
         let amount = cents(row.total);
         let bucket = match TransactionKind::parse(&row.kind)? {
             TransactionKind::Sale => &mut entry.sales,
@@ -180,14 +220,24 @@ pub fn earnings(connection: &mut DbConnection, artist: ArtistId) -> Result<Vec<P
     }
     for row in plays {
         let period = parse(&row.period)?;
-        by_period.entry(period).or_insert_with(|| PeriodEarnings::empty(period)).plays += row.total;
+        by_period
+            .entry(period)
+            .or_insert_with(|| PeriodEarnings::empty(period))
+            .plays += row.total;
     }
     Ok(by_period.into_values().collect())
 }
 
 impl PeriodEarnings {
     fn empty(period: Period) -> PeriodEarnings {
-        PeriodEarnings { period, sales: Cents::ZERO, refunds: Cents::ZERO, ad_shares: Cents::ZERO, payouts: Cents::ZERO, plays: 0 }
+        PeriodEarnings {
+            period,
+            sales: Cents::ZERO,
+            refunds: Cents::ZERO,
+            ad_shares: Cents::ZERO,
+            payouts: Cents::ZERO,
+            plays: 0,
+        }
     }
 }
 

@@ -11,28 +11,69 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use megabox_database::DbConnection;
 
-use crate::ledger::{Account, EXTERNAL_ACCOUNT_KINDS_SQL};
 use crate::RoyaltyError;
+use crate::ledger::{Account, EXTERNAL_ACCOUNT_KINDS_SQL};
 
 /// A broken invariant, with what was expected and what was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Violation {
     #[error("transaction {transaction_id}: lines sum to {sum_micro_cents} micro-cents, expected 0")]
-    UnbalancedTransaction { transaction_id: String, sum_micro_cents: i64 },
-    #[error("account {account}: cached balance {cached_micro_cents} micro-cents, lines sum to {lines_micro_cents}")]
-    BalanceMismatch { account: String, cached_micro_cents: i64, lines_micro_cents: i64 },
+    UnbalancedTransaction {
+        transaction_id: String,
+        sum_micro_cents: i64,
+    },
+    #[error(
+        "account {account}: cached balance {cached_micro_cents} micro-cents, lines sum to {lines_micro_cents}"
+    )]
+    BalanceMismatch {
+        account: String,
+        cached_micro_cents: i64,
+        lines_micro_cents: i64,
+    },
     #[error("internal account {account} is negative: {balance_micro_cents} micro-cents")]
-    NegativeInternalAccount { account: String, balance_micro_cents: i64 },
+    NegativeInternalAccount {
+        account: String,
+        balance_micro_cents: i64,
+    },
     #[error("artist {artist_id}, period {period}: {what}: expected {expected}, found {found}")]
-    ArtistShare { artist_id: String, period: String, what: &'static str, expected: String, found: String },
+    ArtistShare {
+        artist_id: String,
+        period: String,
+        what: &'static str,
+        expected: String,
+        found: String,
+    },
     #[error("period {period}: {what}: expected {expected}, found {found}")]
-    PeriodTotals { period: String, what: &'static str, expected: i64, found: i64 },
-    #[error("account {account}: balance {found_micro_cents} micro-cents, its sources say {expected_micro_cents}")]
-    SourceMismatch { account: String, expected_micro_cents: i64, found_micro_cents: i64 },
+    PeriodTotals {
+        period: String,
+        what: &'static str,
+        expected: i64,
+        found: i64,
+    },
+    #[error(
+        "account {account}: balance {found_micro_cents} micro-cents, its sources say {expected_micro_cents}"
+    )]
+    SourceMismatch {
+        account: String,
+        expected_micro_cents: i64,
+        found_micro_cents: i64,
+    },
     #[error("{counter} {key}: the running total is {counted}, its events sum to {summed}")]
-    CounterMismatch { counter: &'static str, key: String, counted: i64, summed: i64 },
-    #[error("artist {artist_id}: paid out {paid_out_cents} cents, more than earned {earned_cents} plus owed {owed_cents}")]
-    OverPaid { artist_id: String, paid_out_cents: i64, earned_cents: i64, owed_cents: i64 },
+    CounterMismatch {
+        counter: &'static str,
+        key: String,
+        counted: i64,
+        summed: i64,
+    },
+    #[error(
+        "artist {artist_id}: paid out {paid_out_cents} cents, more than earned {earned_cents} plus owed {owed_cents}"
+    )]
+    OverPaid {
+        artist_id: String,
+        paid_out_cents: i64,
+        earned_cents: i64,
+        owed_cents: i64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,11 +125,15 @@ struct CountRow {
 }
 
 fn count(connection: &mut DbConnection, table: &str) -> Result<i64, VerifyError> {
-    let row: CountRow = diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}")).get_result(connection)?;
+    let row: CountRow = diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}"))
+        .get_result(connection)?;
     Ok(row.count)
 }
 
-fn key_amounts(connection: &mut DbConnection, sql: &str) -> Result<BTreeMap<String, i64>, VerifyError> {
+fn key_amounts(
+    connection: &mut DbConnection,
+    sql: &str,
+) -> Result<BTreeMap<String, i64>, VerifyError> {
     let rows: Vec<KeyAmountRow> = diesel::sql_query(sql).load(connection)?;
     Ok(rows.into_iter().map(|row| (row.key, row.amount)).collect())
 }
@@ -102,7 +147,8 @@ struct Counter {
     summed: &'static str,
 }
 
-const PLAYS_PER_ARTIST_SQL: &str = "SELECT period, artist_id, SUM(weight) AS total FROM royalty_plays GROUP BY period, artist_id";
+const PLAYS_PER_ARTIST_SQL: &str =
+    "SELECT period, artist_id, SUM(weight) AS total FROM royalty_plays GROUP BY period, artist_id";
 
 /// The per-(listener, artist) totals are checked through their sums per artist: joining them
 /// row by row with the plays grouped the same way costs minutes at ten million plays.
@@ -132,8 +178,20 @@ const COUNTERS: [Counter; 3] = [
 /// no total differs from its events, and no events lack their total.
 fn verify_counters(connection: &mut DbConnection) -> Result<(), VerifyError> {
     for counter in &COUNTERS {
-        let key = |side: &str| counter.keys.iter().map(|column| format!("{side}.{column}")).collect::<Vec<_>>().join(" || '/' || ");
-        let joined = counter.keys.iter().map(|column| format!("counted.{column} = summed.{column}")).collect::<Vec<_>>().join(" AND ");
+        let key = |side: &str| {
+            counter
+                .keys
+                .iter()
+                .map(|column| format!("{side}.{column}"))
+                .collect::<Vec<_>>()
+                .join(" || '/' || ")
+        };
+        let joined = counter
+            .keys
+            .iter()
+            .map(|column| format!("counted.{column} = summed.{column}"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         let sql = format!(
             "SELECT {counted_key} AS key, CAST(counted.total AS BIGINT) AS first, CAST(COALESCE(summed.total, 0) AS BIGINT) AS second \
              FROM ({counted}) AS counted LEFT JOIN ({summed}) AS summed ON {joined} \
@@ -147,9 +205,17 @@ fn verify_counters(connection: &mut DbConnection) -> Result<(), VerifyError> {
             counted = counter.counted,
             summed = counter.summed,
         );
-        let mismatch: Option<KeyPairRow> = diesel::sql_query(format!("{sql} LIMIT 1")).get_result(connection).optional()?;
+        let mismatch: Option<KeyPairRow> = diesel::sql_query(format!("{sql} LIMIT 1"))
+            .get_result(connection)
+            .optional()?;
         if let Some(row) = mismatch {
-            return Err(Violation::CounterMismatch { counter: counter.name, key: row.key, counted: row.first, summed: row.second }.into());
+            return Err(Violation::CounterMismatch {
+                counter: counter.name,
+                key: row.key,
+                counted: row.first,
+                summed: row.second,
+            }
+            .into());
         }
     }
     Ok(())
@@ -165,7 +231,11 @@ pub fn verify(connection: &mut DbConnection) -> Result<VerifyReport, VerifyError
     .get_result(connection)
     .optional()?;
     if let Some(row) = unbalanced {
-        return Err(Violation::UnbalancedTransaction { transaction_id: row.key, sum_micro_cents: row.amount }.into());
+        return Err(Violation::UnbalancedTransaction {
+            transaction_id: row.key,
+            sum_micro_cents: row.amount,
+        }
+        .into());
     }
 
     let mismatched: Option<KeyPairRow> = diesel::sql_query(
@@ -179,7 +249,12 @@ pub fn verify(connection: &mut DbConnection) -> Result<VerifyReport, VerifyError
     .get_result(connection)
     .optional()?;
     if let Some(row) = mismatched {
-        return Err(Violation::BalanceMismatch { account: row.key, cached_micro_cents: row.first, lines_micro_cents: row.second }.into());
+        return Err(Violation::BalanceMismatch {
+            account: row.key,
+            cached_micro_cents: row.first,
+            lines_micro_cents: row.second,
+        }
+        .into());
     }
 
     let negative: Option<KeyAmountRow> = diesel::sql_query(format!(
@@ -191,7 +266,11 @@ pub fn verify(connection: &mut DbConnection) -> Result<VerifyReport, VerifyError
     .get_result(connection)
     .optional()?;
     if let Some(row) = negative {
-        return Err(Violation::NegativeInternalAccount { account: row.key, balance_micro_cents: row.amount }.into());
+        return Err(Violation::NegativeInternalAccount {
+            account: row.key,
+            balance_micro_cents: row.amount,
+        }
+        .into());
     }
 
     let artist_periods = verify_sales_shares(connection)?;
@@ -234,11 +313,21 @@ fn verify_sales_shares(connection: &mut DbConnection) -> Result<usize, VerifyErr
         };
         let numerator = from_items.get(&row.key).copied().unwrap_or(0);
         if numerator != row.first {
-            return Err(share("sales share numerator (net cents × bps)", numerator.to_string(), row.first.to_string()).into());
+            return Err(share(
+                "sales share numerator (net cents × bps)",
+                numerator.to_string(),
+                row.first.to_string(),
+            )
+            .into());
         }
         // |credited − numerator / 10000| ≤ 1 cent, in integers.
         if (i128::from(row.second) * 10_000 - i128::from(numerator)).abs() > 10_000 {
-            return Err(share("sales share in cents", format!("{numerator}/10000"), row.second.to_string()).into());
+            return Err(share(
+                "sales share in cents",
+                format!("{numerator}/10000"),
+                row.second.to_string(),
+            )
+            .into());
         }
         *credited_per_artist.entry(artist_id.to_owned()).or_insert(0) += row.second;
     }
@@ -251,7 +340,10 @@ fn verify_sales_shares(connection: &mut DbConnection) -> Result<usize, VerifyErr
          WHERE accounts.kind IN ('artist_payable', 'artist_receivable') AND transactions.kind IN ('sale', 'refund') \
          GROUP BY accounts.artist_id",
     )?;
-    let artists: std::collections::BTreeSet<&String> = credited_per_artist.keys().chain(ledger_per_artist.keys()).collect();
+    let artists: std::collections::BTreeSet<&String> = credited_per_artist
+        .keys()
+        .chain(ledger_per_artist.keys())
+        .collect();
     for artist_id in artists {
         let expected = credited_per_artist.get(artist_id).copied().unwrap_or(0);
         let found = ledger_per_artist.get(artist_id).copied().unwrap_or(0);
@@ -307,7 +399,9 @@ fn verify_ad_allocations(connection: &mut DbConnection) -> Result<usize, VerifyE
         let posted = key_amounts_for(connection, &period.period)?;
         for row in &allocations {
             // |amount − pool · bps/10000 · weight/Σweight| < 1 cent, in integers.
-            let exact_scaled = i128::from(period.pool_cents) * i128::from(period.artist_share_bps) * i128::from(row.first);
+            let exact_scaled = i128::from(period.pool_cents)
+                * i128::from(period.artist_share_bps)
+                * i128::from(row.first);
             let found_scaled = i128::from(row.second) * 10_000 * weight_sum;
             if weight_sum > 0 && (found_scaled - exact_scaled).abs() >= 10_000 * weight_sum {
                 return Err(Violation::ArtistShare {
@@ -332,7 +426,15 @@ fn verify_ad_allocations(connection: &mut DbConnection) -> Result<usize, VerifyE
             }
         }
         let pool_balance: Option<i64> = crate::schema::ledger_accounts::table
-            .find(Account::AdPool(period.period.parse().map_err(|_| RoyaltyError::CorruptRow(period.period.clone()))?).code())
+            .find(
+                Account::AdPool(
+                    period
+                        .period
+                        .parse()
+                        .map_err(|_| RoyaltyError::CorruptRow(period.period.clone()))?,
+                )
+                .code(),
+            )
             .select(crate::schema::ledger_accounts::balance_micro_cents)
             .first(connection)
             .optional()?;
@@ -349,7 +451,10 @@ fn verify_ad_allocations(connection: &mut DbConnection) -> Result<usize, VerifyE
     Ok(periods.len())
 }
 
-fn key_amounts_for(connection: &mut DbConnection, period: &str) -> Result<BTreeMap<String, i64>, VerifyError> {
+fn key_amounts_for(
+    connection: &mut DbConnection,
+    period: &str,
+) -> Result<BTreeMap<String, i64>, VerifyError> {
     let rows: Vec<KeyAmountRow> = diesel::sql_query(
         "SELECT accounts.artist_id AS key, CAST(lines.amount_micro_cents / 1000000 AS BIGINT) AS amount \
          FROM ledger_lines AS lines \
@@ -378,10 +483,18 @@ fn verify_sources(connection: &mut DbConnection) -> Result<(), VerifyError> {
         ),
     ];
     for (account, sql) in checks {
-        let expected = key_amounts(connection, sql)?.into_values().next().unwrap_or(0);
+        let expected = key_amounts(connection, sql)?
+            .into_values()
+            .next()
+            .unwrap_or(0);
         let found = crate::ledger::balance(connection, &account)?.0;
         if expected != found {
-            return Err(Violation::SourceMismatch { account: account.code(), expected_micro_cents: expected, found_micro_cents: found }.into());
+            return Err(Violation::SourceMismatch {
+                account: account.code(),
+                expected_micro_cents: expected,
+                found_micro_cents: found,
+            }
+            .into());
         }
     }
     Ok(())
@@ -413,7 +526,13 @@ fn verify_payouts(connection: &mut DbConnection) -> Result<(), VerifyError> {
         let earned_cents = earned.get(&artist_id).copied().unwrap_or(0);
         let owed_cents = owed.get(&artist_id).copied().unwrap_or(0);
         if paid_out_cents > earned_cents + owed_cents {
-            return Err(Violation::OverPaid { artist_id, paid_out_cents, earned_cents, owed_cents }.into());
+            return Err(Violation::OverPaid {
+                artist_id,
+                paid_out_cents,
+                earned_cents,
+                owed_cents,
+            }
+            .into());
         }
     }
     Ok(())

@@ -9,8 +9,8 @@ use megabox_database::testing::backends;
 use megabox_domain::{Cents, MicroCents, TrackId};
 use proptest::prelude::*;
 use royalties::{
-    AdRevenueInput, AllocationModel, Period, PeriodClose, PlayInput, RoyaltySettings, close_period, earnings,
-    record_ad_revenue, record_qualifying_play,
+    AdRevenueInput, AllocationModel, Period, PeriodClose, PlayInput, RoyaltySettings, close_period,
+    earnings, record_ad_revenue, record_qualifying_play,
 };
 
 fn november() -> Period {
@@ -18,7 +18,11 @@ fn november() -> Period {
 }
 
 /// Records, for each installer, its revenue and `mix` plays (artist, count) in November.
-fn record_installers(connection: &mut megabox_database::DbConnection, revenues: &[i64], mix: &[(u32, u32)]) {
+fn record_installers(
+    connection: &mut megabox_database::DbConnection,
+    revenues: &[i64],
+    mix: &[(u32, u32)],
+) {
     for (installer, revenue) in (1..).zip(revenues) {
         let event = AdRevenueInput {
             event_id: format!("event-{installer}"),
@@ -37,13 +41,17 @@ fn record_installers(connection: &mut megabox_database::DbConnection, revenues: 
                     artist: artist(*artist_index),
                     occurred_at: day(11, 3),
                 };
-                record_qualifying_play(connection, &input).unwrap_or_else(|error| panic!("{error}"));
+                record_qualifying_play(connection, &input)
+                    .unwrap_or_else(|error| panic!("{error}"));
             }
         }
     }
 }
 
-fn ad_shares(connection: &mut megabox_database::DbConnection, artists: &[(u32, u32)]) -> Vec<Cents> {
+fn ad_shares(
+    connection: &mut megabox_database::DbConnection,
+    artists: &[(u32, u32)],
+) -> Vec<Cents> {
     artists
         .iter()
         .map(|(artist_index, _)| {
@@ -93,11 +101,29 @@ fn close_is_idempotent_and_resumes_after_a_crash_between_its_steps() {
         // A clean close, closed twice.
         let (_clean_database, mut clean) = database(backend);
         record_installers(&mut clean, &[1_234_567_891, 987_654_321], &mix);
-        let first = close_period(&mut clean, november(), AllocationModel::UserCentric, &settings).unwrap_or_else(|error| panic!("{error}"));
+        let first = close_period(
+            &mut clean,
+            november(),
+            AllocationModel::UserCentric,
+            &settings,
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
         assert!(!first.already_closed);
-        let again = close_period(&mut clean, november(), AllocationModel::ProRata, &settings).unwrap_or_else(|error| panic!("{error}"));
-        assert_eq!(again, PeriodClose { already_closed: true, ..first.clone() }, "{backend:?}: a second close changes nothing");
-        assert_eq!((first.pool, first.carried), (Cents(2222), MicroCents(222_212)), "{backend:?}: 2,222,222,212 micro-cents");
+        let again = close_period(&mut clean, november(), AllocationModel::ProRata, &settings)
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            again,
+            PeriodClose {
+                already_closed: true,
+                ..first.clone()
+            },
+            "{backend:?}: a second close changes nothing"
+        );
+        assert_eq!(
+            (first.pool, first.carried),
+            (Cents(2222), MicroCents(222_212)),
+            "{backend:?}: 2,222,222,212 micro-cents"
+        );
 
         // The same data, crashed after the first step committed `closing`: the re-run finishes
         // the close with the model it began with and the same cents.
@@ -110,9 +136,19 @@ fn close_is_idempotent_and_resumes_after_a_crash_between_its_steps() {
         )
         .execute(&mut crashed)
         .unwrap_or_else(|error| panic!("{error}"));
-        let resumed = close_period(&mut crashed, november(), AllocationModel::ProRata, &settings).unwrap_or_else(|error| panic!("{error}"));
+        let resumed = close_period(
+            &mut crashed,
+            november(),
+            AllocationModel::ProRata,
+            &settings,
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(resumed, first, "{backend:?}");
-        assert_eq!(ad_shares(&mut crashed, &mix), ad_shares(&mut clean, &mix), "{backend:?}");
+        assert_eq!(
+            ad_shares(&mut crashed, &mix),
+            ad_shares(&mut clean, &mix),
+            "{backend:?}"
+        );
         assert_verified(&mut crashed, "after the resumed close");
         assert_verified(&mut clean, "after the clean close");
     }
@@ -123,9 +159,18 @@ fn a_period_without_plays_carries_everything() {
     for backend in backends() {
         let (_database, mut connection) = database(backend);
         record_installers(&mut connection, &[5_000_000], &[]);
-        let close = close_period(&mut connection, november(), AllocationModel::UserCentric, &RoyaltySettings::default())
-            .unwrap_or_else(|error| panic!("{error}"));
-        assert_eq!((close.pool, close.carried), (Cents::ZERO, MicroCents(5_000_000)), "{backend:?}");
+        let close = close_period(
+            &mut connection,
+            november(),
+            AllocationModel::UserCentric,
+            &RoyaltySettings::default(),
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            (close.pool, close.carried),
+            (Cents::ZERO, MicroCents(5_000_000)),
+            "{backend:?}"
+        );
         assert_verified(&mut connection, "after an empty close");
     }
 }

@@ -21,9 +21,9 @@ use megabox_database::testing::{TestDatabase, backends};
 use megabox_database::{Backend, DbConnection};
 use megabox_domain::{Cents, MicroCents, TrackId};
 use royalties::{
-    AdRevenueInput, PlayInput, Recorded, RedemptionInput, RefundInput, RefundScope, RoyaltyError, RoyaltySettings, SaleInput,
-    SaleItem, clawback_ad_revenue, record_ad_revenue, record_credit_redemption, record_qualifying_play, record_refund,
-    record_sale,
+    AdRevenueInput, PlayInput, Recorded, RedemptionInput, RefundInput, RefundScope, RoyaltyError,
+    RoyaltySettings, SaleInput, SaleItem, clawback_ad_revenue, record_ad_revenue,
+    record_credit_redemption, record_qualifying_play, record_refund, record_sale,
 };
 
 /// How long the racers may take to reach the held lock.
@@ -41,7 +41,11 @@ fn sale(sale_id: &str, items: &[(&str, u32, i64)], fee_cents: i64) -> SaleInput 
         cart_id: format!("cart-{sale_id}"),
         items: items
             .iter()
-            .map(|(item_ref, index, gross)| SaleItem { item_ref: (*item_ref).to_owned(), artist: artist(*index), gross: Cents(*gross) })
+            .map(|(item_ref, index, gross)| SaleItem {
+                item_ref: (*item_ref).to_owned(),
+                artist: artist(*index),
+                gross: Cents(*gross),
+            })
             .collect(),
         processor_fee: Cents(fee_cents),
         occurred_at: day(11, 5),
@@ -49,7 +53,12 @@ fn sale(sale_id: &str, items: &[(&str, u32, i64)], fee_cents: i64) -> SaleInput 
 }
 
 fn refund(refund_id: &str, scope: RefundScope) -> RefundInput {
-    RefundInput { refund_id: refund_id.to_owned(), sale_id: "s1".to_owned(), scope, occurred_at: day(11, 7) }
+    RefundInput {
+        refund_id: refund_id.to_owned(),
+        sale_id: "s1".to_owned(),
+        scope,
+        occurred_at: day(11, 7),
+    }
 }
 
 fn ad(event_id: &str) -> AdRevenueInput {
@@ -64,24 +73,60 @@ fn ad(event_id: &str) -> AdRevenueInput {
 
 /// A sale of two items by two artists, and one listener's ad revenue, in November.
 fn set_up(connection: &mut DbConnection) {
-    record_sale(connection, &sale("s1", &[("a", 1, 1000), ("b", 2, 500)], 45), &RoyaltySettings::default()).unwrap_or_else(|error| panic!("{error}"));
+    record_sale(
+        connection,
+        &sale("s1", &[("a", 1, 1000), ("b", 2, 500)], 45),
+        &RoyaltySettings::default(),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
     record_ad_revenue(connection, &ad("e1")).unwrap_or_else(|error| panic!("{error}"));
 }
 
 /// The calls raced against a copy of themselves.
 fn calls() -> Vec<(&'static str, Call)> {
     vec![
-        ("sale", |connection| record_sale(connection, &sale("s2", &[("c", 1, 300)], 12), &RoyaltySettings::default())),
-        ("whole refund", |connection| record_refund(connection, &refund("r1", RefundScope::WholeSale))),
-        ("item refund", |connection| record_refund(connection, &refund("r1", RefundScope::Items(vec!["b".to_owned(), "a".to_owned()])))),
-        ("ad revenue", |connection| record_ad_revenue(connection, &ad("e2"))),
-        ("clawback", |connection| clawback_ad_revenue(connection, "e1", day(11, 10))),
+        ("sale", |connection| {
+            record_sale(
+                connection,
+                &sale("s2", &[("c", 1, 300)], 12),
+                &RoyaltySettings::default(),
+            )
+        }),
+        ("whole refund", |connection| {
+            record_refund(connection, &refund("r1", RefundScope::WholeSale))
+        }),
+        ("item refund", |connection| {
+            record_refund(
+                connection,
+                &refund(
+                    "r1",
+                    RefundScope::Items(vec!["b".to_owned(), "a".to_owned()]),
+                ),
+            )
+        }),
+        ("ad revenue", |connection| {
+            record_ad_revenue(connection, &ad("e2"))
+        }),
+        ("clawback", |connection| {
+            clawback_ad_revenue(connection, "e1", day(11, 10))
+        }),
         ("play", |connection| {
-            let play = PlayInput { play_id: "p1".to_owned(), listener: listener(1), track: TrackId::generate(), artist: artist(2), occurred_at: day(11, 11) };
+            let play = PlayInput {
+                play_id: "p1".to_owned(),
+                listener: listener(1),
+                track: TrackId::generate(),
+                artist: artist(2),
+                occurred_at: day(11, 11),
+            };
             record_qualifying_play(connection, &play)
         }),
         ("redemption", |connection| {
-            let redemption = RedemptionInput { redemption_id: "d1".to_owned(), listener: listener(1), artist: artist(1), occurred_at: day(11, 12) };
+            let redemption = RedemptionInput {
+                redemption_id: "d1".to_owned(),
+                listener: listener(1),
+                artist: artist(1),
+                occurred_at: day(11, 12),
+            };
             record_credit_redemption(connection, &redemption, &RoyaltySettings::default())
         }),
     ]
@@ -90,7 +135,9 @@ fn calls() -> Vec<(&'static str, Call)> {
 fn connect(url: &str, backend: Backend) -> DbConnection {
     let mut connection = DbConnection::establish(url).unwrap_or_else(|error| panic!("{error}"));
     if backend == Backend::Sqlite {
-        connection.batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};")).unwrap_or_else(|error| panic!("{error}"));
+        connection
+            .batch_execute(&format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};"))
+            .unwrap_or_else(|error| panic!("{error}"));
     }
     connection
 }
@@ -111,21 +158,26 @@ fn race<T: Send>(
     let mut held = (backend == Backend::Postgres).then(|| {
         let mut blocker = connect(url, backend);
         blocker
-            .batch_execute(&format!("BEGIN; SELECT status FROM royalty_periods WHERE period = '{PERIOD}' FOR UPDATE;"))
+            .batch_execute(&format!(
+                "BEGIN; SELECT status FROM royalty_periods WHERE period = '{PERIOD}' FOR UPDATE;"
+            ))
             .unwrap_or_else(|error| panic!("{error}"));
         blocker
     });
     let start = Barrier::new(2);
     std::thread::scope(|scope| {
-        let racers = [scope.spawn(|| {
-            let mut connection = connect(url, backend);
-            start.wait();
-            first(&mut connection)
-        }), scope.spawn(|| {
-            let mut connection = connect(url, backend);
-            start.wait();
-            second(&mut connection)
-        })];
+        let racers = [
+            scope.spawn(|| {
+                let mut connection = connect(url, backend);
+                start.wait();
+                first(&mut connection)
+            }),
+            scope.spawn(|| {
+                let mut connection = connect(url, backend);
+                start.wait();
+                second(&mut connection)
+            }),
+        ];
         if let Some(blocker) = held.as_mut() {
             let mut monitor = connect(url, backend);
             let deadline = Instant::now() + RACERS_BLOCKED_WITHIN;
@@ -139,12 +191,18 @@ fn race<T: Send>(
                 if waiting.count >= 2 {
                     break;
                 }
-                assert!(Instant::now() < deadline, "both racers must reach the period lock inside their transactions");
+                assert!(
+                    Instant::now() < deadline,
+                    "both racers must reach the period lock inside their transactions"
+                );
                 std::thread::sleep(Duration::from_millis(5));
             }
-            blocker.batch_execute("COMMIT;").unwrap_or_else(|error| panic!("{error}"));
+            blocker
+                .batch_execute("COMMIT;")
+                .unwrap_or_else(|error| panic!("{error}"));
         }
-        let [first, second] = racers.map(|racer| racer.join().unwrap_or_else(|_| panic!("a racer panicked")));
+        let [first, second] =
+            racers.map(|racer| racer.join().unwrap_or_else(|_| panic!("a racer panicked")));
         (first, second)
     })
 }
@@ -171,7 +229,9 @@ fn snapshot(connection: &mut DbConnection) -> Vec<String> {
     ];
     let mut rows = Vec::new();
     for query in queries {
-        let loaded: Vec<TextRow> = diesel::sql_query(query).load(connection).unwrap_or_else(|error| panic!("{query}: {error}"));
+        let loaded: Vec<TextRow> = diesel::sql_query(query)
+            .load(connection)
+            .unwrap_or_else(|error| panic!("{query}: {error}"));
         rows.extend(loaded.into_iter().map(|row| row.row));
     }
     rows
@@ -192,14 +252,23 @@ fn two_copies_of_one_record_call_racing_have_one_effect() {
             let mut connection = connect(&database.url, backend);
             set_up(&mut connection);
             let (first, second) = race(&database.url, backend, call, call);
-            let outcomes = [first, second].map(|outcome| outcome.unwrap_or_else(|error| panic!("{backend:?} {name}: {error}")));
+            let outcomes = [first, second].map(|outcome| {
+                outcome.unwrap_or_else(|error| panic!("{backend:?} {name}: {error}"))
+            });
             assert_eq!(
-                outcomes.iter().filter(|recorded| !recorded.duplicate).count(),
+                outcomes
+                    .iter()
+                    .filter(|recorded| !recorded.duplicate)
+                    .count(),
                 1,
                 "{backend:?} {name}: exactly one racer records, the other sees a duplicate: {outcomes:?}"
             );
             assert_eq!(outcomes[0].period, outcomes[1].period, "{backend:?} {name}");
-            assert_eq!(snapshot(&mut connection), reference, "{backend:?} {name}: the race had the effect of one call");
+            assert_eq!(
+                snapshot(&mut connection),
+                reference,
+                "{backend:?} {name}: the race had the effect of one call"
+            );
             common::assert_verified(&mut connection, name);
         }
     }
@@ -214,12 +283,40 @@ fn two_different_refunds_of_one_item_racing_refund_it_once() {
         let (first, second) = race(
             &database.url,
             backend,
-            |connection| record_refund(connection, &refund("r1", RefundScope::Items(vec!["a".to_owned()]))),
-            |connection| record_refund(connection, &refund("r2", RefundScope::Items(vec!["a".to_owned()]))),
+            |connection| {
+                record_refund(
+                    connection,
+                    &refund("r1", RefundScope::Items(vec!["a".to_owned()])),
+                )
+            },
+            |connection| {
+                record_refund(
+                    connection,
+                    &refund("r2", RefundScope::Items(vec!["a".to_owned()])),
+                )
+            },
         );
-        let refused = [&first, &second].iter().filter(|outcome| matches!(outcome, Err(RoyaltyError::AlreadyRefunded { .. }))).count();
-        let recorded = [&first, &second].iter().filter(|outcome| matches!(outcome, Ok(Recorded { duplicate: false, .. }))).count();
-        assert_eq!((recorded, refused), (1, 1), "{backend:?}: one refund wins, the other is refused: {first:?} {second:?}");
+        let refused = [&first, &second]
+            .iter()
+            .filter(|outcome| matches!(outcome, Err(RoyaltyError::AlreadyRefunded { .. })))
+            .count();
+        let recorded = [&first, &second]
+            .iter()
+            .filter(|outcome| {
+                matches!(
+                    outcome,
+                    Ok(Recorded {
+                        duplicate: false,
+                        ..
+                    })
+                )
+            })
+            .count();
+        assert_eq!(
+            (recorded, refused),
+            (1, 1),
+            "{backend:?}: one refund wins, the other is refused: {first:?} {second:?}"
+        );
         let refunds: CountRow = diesel::sql_query("SELECT CAST(COUNT(*) AS BIGINT) AS count FROM ledger_transactions WHERE kind = 'refund'")
             .get_result(&mut connection)
             .unwrap_or_else(|error| panic!("{error}"));

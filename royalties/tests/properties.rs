@@ -6,15 +6,15 @@
 mod common;
 
 use common::{FakeGateway, GatewayBehaviour, artist, database, day, listener};
-use megabox_database::{Backend, DbConnection};
 use megabox_database::testing::backends;
+use megabox_database::{Backend, DbConnection};
 use megabox_domain::{Cents, MicroCents, TrackId};
 use proptest::prelude::*;
 use royalties::{
-    AdRevenueInput, AllocationModel, PayoutAccountStatus, PayoutStatus, Period, PlayInput, RedemptionInput, RefundInput,
-    RefundScope, RoyaltyError, RoyaltySettings, SaleInput, SaleItem, clawback_ad_revenue, close_period, list_payouts,
-    record_ad_revenue, record_credit_redemption, record_qualifying_play, record_refund, record_sale, run_payouts,
-    set_payout_account, verify,
+    AdRevenueInput, AllocationModel, PayoutAccountStatus, PayoutStatus, Period, PlayInput,
+    RedemptionInput, RefundInput, RefundScope, RoyaltyError, RoyaltySettings, SaleInput, SaleItem,
+    clawback_ad_revenue, close_period, list_payouts, record_ad_revenue, record_credit_redemption,
+    record_qualifying_play, record_refund, record_sale, run_payouts, set_payout_account, verify,
 };
 
 const ARTISTS: u32 = 4;
@@ -28,14 +28,42 @@ const CASES_POSTGRES: u32 = 8;
 
 #[derive(Debug, Clone)]
 enum Step {
-    Sale { items: Vec<(u32, i64)>, fee_per_mille: i64, month: u32 },
-    Refund { sale: usize, item: Option<usize>, month: u32 },
-    AdRevenue { installer: u32, amount_micro_cents: i64, month: u32 },
-    Clawback { event: usize, month: u32 },
-    Play { listener: u32, artist: u32, month: u32 },
-    Redemption { listener: u32, artist: u32, month: u32 },
-    Close { month: u32, pro_rata: bool },
-    Payouts { behaviour: u8 },
+    Sale {
+        items: Vec<(u32, i64)>,
+        fee_per_mille: i64,
+        month: u32,
+    },
+    Refund {
+        sale: usize,
+        item: Option<usize>,
+        month: u32,
+    },
+    AdRevenue {
+        installer: u32,
+        amount_micro_cents: i64,
+        month: u32,
+    },
+    Clawback {
+        event: usize,
+        month: u32,
+    },
+    Play {
+        listener: u32,
+        artist: u32,
+        month: u32,
+    },
+    Redemption {
+        listener: u32,
+        artist: u32,
+        month: u32,
+    },
+    Close {
+        month: u32,
+        pro_rata: bool,
+    },
+    Payouts {
+        behaviour: u8,
+    },
 }
 
 fn step_strategy() -> impl Strategy<Value = Step> {
@@ -61,21 +89,46 @@ fn run_steps(backend: Backend, steps: &[Step]) -> Result<(), TestCaseError> {
     let settings = RoyaltySettings::default();
     let gateway = FakeGateway::new(GatewayBehaviour::Succeed);
     for index in 0..ARTISTS {
-        set_payout_account(connection, artist(index), &format!("acct_{index}"), PayoutAccountStatus::Ready).map_err(fail)?;
+        set_payout_account(
+            connection,
+            artist(index),
+            &format!("acct_{index}"),
+            PayoutAccountStatus::Ready,
+        )
+        .map_err(fail)?;
     }
     let mut sales = 0_usize;
     let mut events = 0_usize;
     for (number, step) in steps.iter().enumerate() {
-        let result = apply(connection, &gateway, &settings, step, number, &mut sales, &mut events);
+        let result = apply(
+            connection,
+            &gateway,
+            &settings,
+            step,
+            number,
+            &mut sales,
+            &mut events,
+        );
         match result {
             // Refusals the engine is meant to make: refunding twice, or clawing back after a
             // close more than the next period holds.
-            Ok(()) | Err(RoyaltyError::AlreadyRefunded { .. } | RoyaltyError::UnknownSale(_) | RoyaltyError::UnknownAdEvent(_)) => {}
+            Ok(())
+            | Err(
+                RoyaltyError::AlreadyRefunded { .. }
+                | RoyaltyError::UnknownSale(_)
+                | RoyaltyError::UnknownAdEvent(_),
+            ) => {}
             Err(RoyaltyError::NegativeBalance { ref account, .. }) if account == "ads:pending" => {}
-            Err(error) => return Err(TestCaseError::fail(format!("{backend:?} step {number} {step:?}: {error}"))),
+            Err(error) => {
+                return Err(TestCaseError::fail(format!(
+                    "{backend:?} step {number} {step:?}: {error}"
+                )));
+            }
         }
         if let Err(error) = verify(connection) {
-            return Err(TestCaseError::fail(format!("{backend:?} after step {number} {step:?}: {error}")));
+            return Err(TestCaseError::fail(format!(
+                "{backend:?} after step {number} {step:?}: {error}"
+            )));
         }
     }
     // Finish every payout; each posted payout is exactly one transfer of its amount.
@@ -88,11 +141,22 @@ fn run_steps(backend: Backend, steps: &[Step]) -> Result<(), TestCaseError> {
         let expected = match payout.status {
             PayoutStatus::Posted => Some(payout.amount),
             PayoutStatus::Voided => None,
-            PayoutStatus::Pending => return Err(TestCaseError::fail(format!("{backend:?}: payout {} still pending", payout.id))),
+            PayoutStatus::Pending => {
+                return Err(TestCaseError::fail(format!(
+                    "{backend:?}: payout {} still pending",
+                    payout.id
+                )));
+            }
         };
         prop_assert_eq!(transfer, expected, "{:?} payout {}", backend, payout.id);
     }
-    prop_assert_eq!(transfers.len(), payouts.iter().filter(|payout| payout.status == PayoutStatus::Posted).count());
+    prop_assert_eq!(
+        transfers.len(),
+        payouts
+            .iter()
+            .filter(|payout| payout.status == PayoutStatus::Posted)
+            .count()
+    );
     verify(connection).map_err(|error| TestCaseError::fail(error.to_string()))?;
     Ok(())
 }
@@ -111,11 +175,19 @@ fn apply(
     events: &mut usize,
 ) -> Result<(), RoyaltyError> {
     match step {
-        Step::Sale { items, fee_per_mille, month } => {
+        Step::Sale {
+            items,
+            fee_per_mille,
+            month,
+        } => {
             let items: Vec<SaleItem> = items
                 .iter()
                 .enumerate()
-                .map(|(index, (artist_index, gross))| SaleItem { item_ref: format!("item-{index}"), artist: artist(*artist_index), gross: Cents(*gross) })
+                .map(|(index, (artist_index, gross))| SaleItem {
+                    item_ref: format!("item-{index}"),
+                    artist: artist(*artist_index),
+                    gross: Cents(*gross),
+                })
                 .collect();
             let gross: i64 = items.iter().map(|item| item.gross.0).sum();
             let sale = SaleInput {
@@ -133,13 +205,22 @@ fn apply(
                 Some(index) => RefundScope::Items(vec![format!("item-{index}")]),
                 None => RefundScope::WholeSale,
             };
-            let refund = RefundInput { refund_id: format!("refund-{number}"), sale_id: format!("sale-{sale}"), scope, occurred_at: day(*month, 11) };
+            let refund = RefundInput {
+                refund_id: format!("refund-{number}"),
+                sale_id: format!("sale-{sale}"),
+                scope,
+                occurred_at: day(*month, 11),
+            };
             match record_refund(connection, &refund) {
                 Err(RoyaltyError::UnknownItem { .. }) => Ok(()),
                 other => other.map(drop),
             }
         }
-        Step::AdRevenue { installer, amount_micro_cents, month } => {
+        Step::AdRevenue {
+            installer,
+            amount_micro_cents,
+            month,
+        } => {
             let event = AdRevenueInput {
                 event_id: format!("event-{events}"),
                 installer: listener(*installer),
@@ -150,8 +231,14 @@ fn apply(
             *events += 1;
             record_ad_revenue(connection, &event).map(drop)
         }
-        Step::Clawback { event, month } => clawback_ad_revenue(connection, &format!("event-{event}"), day(*month, 13)).map(drop),
-        Step::Play { listener: listener_index, artist: artist_index, month } => {
+        Step::Clawback { event, month } => {
+            clawback_ad_revenue(connection, &format!("event-{event}"), day(*month, 13)).map(drop)
+        }
+        Step::Play {
+            listener: listener_index,
+            artist: artist_index,
+            month,
+        } => {
             let play = PlayInput {
                 play_id: format!("play-{number}"),
                 listener: listener(*listener_index),
@@ -161,7 +248,11 @@ fn apply(
             };
             record_qualifying_play(connection, &play).map(drop)
         }
-        Step::Redemption { listener: listener_index, artist: artist_index, month } => {
+        Step::Redemption {
+            listener: listener_index,
+            artist: artist_index,
+            month,
+        } => {
             let redemption = RedemptionInput {
                 redemption_id: format!("redemption-{number}"),
                 listener: listener(*listener_index),
@@ -171,8 +262,13 @@ fn apply(
             record_credit_redemption(connection, &redemption, settings).map(drop)
         }
         Step::Close { month, pro_rata } => {
-            let model = if *pro_rata { AllocationModel::ProRata } else { AllocationModel::UserCentric };
-            let period = Period::new(2026, *month).map_err(|error| RoyaltyError::InvalidInput(error.to_string()))?;
+            let model = if *pro_rata {
+                AllocationModel::ProRata
+            } else {
+                AllocationModel::UserCentric
+            };
+            let period = Period::new(2026, *month)
+                .map_err(|error| RoyaltyError::InvalidInput(error.to_string()))?;
             close_period(connection, period, model, settings).map(drop)
         }
         Step::Payouts { behaviour } => {
@@ -190,9 +286,19 @@ fn apply(
 #[test]
 fn verify_holds_after_every_step_of_random_histories() {
     for backend in backends() {
-        let cases = if backend == Backend::Sqlite { CASES_SQLITE } else { CASES_POSTGRES };
-        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() });
-        let result = runner.run(&proptest::collection::vec(step_strategy(), 1..STEPS_MAX), |steps| run_steps(backend, &steps));
+        let cases = if backend == Backend::Sqlite {
+            CASES_SQLITE
+        } else {
+            CASES_POSTGRES
+        };
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases,
+            ..ProptestConfig::default()
+        });
+        let result = runner.run(
+            &proptest::collection::vec(step_strategy(), 1..STEPS_MAX),
+            |steps| run_steps(backend, &steps),
+        );
         if let Err(error) = result {
             panic!("{backend:?}: {error}");
         }

@@ -7,8 +7,8 @@ use common::{artist, day, listener, on_each_backend};
 use diesel::RunQueryDsl;
 use megabox_domain::{Cents, MicroCents, TrackId};
 use royalties::{
-    AdRevenueInput, AllocationModel, PlayInput, RoyaltySettings, SaleInput, SaleItem, VerifyError, Violation, close_period,
-    record_ad_revenue, record_qualifying_play, record_sale, verify,
+    AdRevenueInput, AllocationModel, PlayInput, RoyaltySettings, SaleInput, SaleItem, VerifyError,
+    Violation, close_period, record_ad_revenue, record_qualifying_play, record_sale, verify,
 };
 
 /// (what is corrupted, the SQL that corrupts it, a check of the violation reported)
@@ -19,7 +19,15 @@ const CASES: &[Case] = &[
         "a line changed",
         "UPDATE ledger_lines SET amount_micro_cents = amount_micro_cents + 1 \
          WHERE account_code = 'platform:revenue' AND source_ref = 'item-a'",
-        |violation| matches!(violation, Violation::UnbalancedTransaction { sum_micro_cents: 1, .. }),
+        |violation| {
+            matches!(
+                violation,
+                Violation::UnbalancedTransaction {
+                    sum_micro_cents: 1,
+                    ..
+                }
+            )
+        },
     ),
     (
         "a cached balance changed",
@@ -46,7 +54,12 @@ const CASES: &[Case] = &[
         "a payout that was never earned",
         "INSERT INTO royalty_payouts (id, artist_id, destination, amount_cents, status, attempts, created_at, updated_at) \
          VALUES ('ghost', '00000000-0000-7000-8000-000000000001', 'acct', 999999, 'posted', 1, '2026-11-30 00:00:00', '2026-11-30 00:00:00')",
-        |violation| matches!(violation, Violation::SourceMismatch { .. } | Violation::OverPaid { .. }),
+        |violation| {
+            matches!(
+                violation,
+                Violation::SourceMismatch { .. } | Violation::OverPaid { .. }
+            )
+        },
     ),
     (
         "pending ad revenue that is not in the ledger",
@@ -57,17 +70,45 @@ const CASES: &[Case] = &[
     (
         "a play counted twice in the close's running totals",
         "UPDATE royalty_play_counts SET plays = plays + 1 WHERE artist_id = '00000000-0000-7000-8000-000000000002'",
-        |violation| matches!(violation, Violation::CounterMismatch { counter: "royalty_play_counts", counted: 3, summed: 2, .. }),
+        |violation| {
+            matches!(
+                violation,
+                Violation::CounterMismatch {
+                    counter: "royalty_play_counts",
+                    counted: 3,
+                    summed: 2,
+                    ..
+                }
+            )
+        },
     ),
     (
         "a play missing from the close's running totals",
         "DELETE FROM royalty_artist_plays WHERE artist_id = '00000000-0000-7000-8000-000000000001'",
-        |violation| matches!(violation, Violation::CounterMismatch { counter: "royalty_artist_plays", counted: 0, summed: 1, .. }),
+        |violation| {
+            matches!(
+                violation,
+                Violation::CounterMismatch {
+                    counter: "royalty_artist_plays",
+                    counted: 0,
+                    summed: 1,
+                    ..
+                }
+            )
+        },
     ),
     (
         "an installer's revenue inflated in the close's running totals",
         "UPDATE royalty_installer_revenue SET revenue_micro_cents = revenue_micro_cents + 1",
-        |violation| matches!(violation, Violation::CounterMismatch { counter: "royalty_installer_revenue", .. }),
+        |violation| {
+            matches!(
+                violation,
+                Violation::CounterMismatch {
+                    counter: "royalty_installer_revenue",
+                    ..
+                }
+            )
+        },
     ),
 ];
 
@@ -80,8 +121,16 @@ fn verify_reports_each_kind_of_tampering() {
                 sale_id: "s1".to_owned(),
                 cart_id: "c1".to_owned(),
                 items: vec![
-                    SaleItem { item_ref: "item-a".to_owned(), artist: artist(1), gross: Cents(999) },
-                    SaleItem { item_ref: "item-b".to_owned(), artist: artist(2), gross: Cents(501) },
+                    SaleItem {
+                        item_ref: "item-a".to_owned(),
+                        artist: artist(1),
+                        gross: Cents(999),
+                    },
+                    SaleItem {
+                        item_ref: "item-b".to_owned(),
+                        artist: artist(2),
+                        gross: Cents(501),
+                    },
                 ],
                 processor_fee: Cents(74),
                 occurred_at: day(11, 1),
@@ -103,15 +152,27 @@ fn verify_reports_each_kind_of_tampering() {
                     artist: artist(artist_index),
                     occurred_at: day(11, 3),
                 };
-                record_qualifying_play(connection, &input).unwrap_or_else(|error| panic!("{error}"));
+                record_qualifying_play(connection, &input)
+                    .unwrap_or_else(|error| panic!("{error}"));
             }
             let november = "2026-11".parse().unwrap_or_else(|error| panic!("{error}"));
-            close_period(connection, november, AllocationModel::UserCentric, &settings).unwrap_or_else(|error| panic!("{error}"));
-            verify(connection).unwrap_or_else(|error| panic!("{backend:?} {name}: clean ledger: {error}"));
+            close_period(
+                connection,
+                november,
+                AllocationModel::UserCentric,
+                &settings,
+            )
+            .unwrap_or_else(|error| panic!("{error}"));
+            verify(connection)
+                .unwrap_or_else(|error| panic!("{backend:?} {name}: clean ledger: {error}"));
 
-            diesel::sql_query(*sql).execute(connection).unwrap_or_else(|error| panic!("{backend:?} {name}: {error}"));
+            diesel::sql_query(*sql)
+                .execute(connection)
+                .unwrap_or_else(|error| panic!("{backend:?} {name}: {error}"));
             match verify(connection) {
-                Err(VerifyError::Violation(violation)) => assert!(expected(&violation), "{backend:?} {name}: {violation}"),
+                Err(VerifyError::Violation(violation)) => {
+                    assert!(expected(&violation), "{backend:?} {name}: {violation}")
+                }
                 other => panic!("{backend:?} {name}: expected a violation, got {other:?}"),
             }
         });

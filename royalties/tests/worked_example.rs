@@ -7,8 +7,9 @@ mod common;
 use common::{artist, day, listener, on_each_backend};
 use megabox_domain::{Cents, MicroCents};
 use royalties::{
-    AdRevenueInput, AllocationModel, PlayInput, RoyaltySettings, SaleInput, SaleItem, TransactionKind, close_period,
-    earnings, record_ad_revenue, record_qualifying_play, record_sale, statement, verify, write_statement_csv,
+    AdRevenueInput, AllocationModel, PlayInput, RoyaltySettings, SaleInput, SaleItem,
+    TransactionKind, close_period, earnings, record_ad_revenue, record_qualifying_play,
+    record_sale, statement, verify, write_statement_csv,
 };
 
 struct SaleCase {
@@ -20,12 +21,24 @@ struct SaleCase {
 /// (sale, items as (ref, artist, gross cents), processor fee). Stripe-like fees: 2.9% + 30¢.
 const SALES: &[SaleCase] = &[
     // $1 track by artist 1: net 67, 90% = 60.3 → 60 to the artist, 7 to the platform.
-    SaleCase { sale_id: "sale-one-dollar", items: &[("track-1", 1, 100)], fee_cents: 33 },
+    SaleCase {
+        sale_id: "sale-one-dollar",
+        items: &[("track-1", 1, 100)],
+        fee_cents: 33,
+    },
     // $10 album by artist 2: net 941, 90% = 846.9 → 847, platform 94.
-    SaleCase { sale_id: "sale-album", items: &[("album-2", 2, 1000)], fee_cents: 59 },
+    SaleCase {
+        sale_id: "sale-album",
+        items: &[("album-2", 2, 1000)],
+        fee_cents: 59,
+    },
     // One cart, one fee of 59 shared 150:850 → 8.85 and 50.15 → 9 and 50 (largest remainder).
     // Artist 3: net 141, 126.9 → 127, platform 14. Artist 4: net 800 → 720, platform 80.
-    SaleCase { sale_id: "sale-cart", items: &[("track-3", 3, 150), ("album-4", 4, 850)], fee_cents: 59 },
+    SaleCase {
+        sale_id: "sale-cart",
+        items: &[("track-3", 3, 150), ("album-4", 4, 850)],
+        fee_cents: 59,
+    },
 ];
 
 /// (artist, plays)
@@ -68,7 +81,8 @@ fn worked_example_in_cents() {
                 processor_fee: Cents(case.fee_cents),
                 occurred_at: day(11, 3),
             };
-            record_sale(connection, &sale, &settings).unwrap_or_else(|error| panic!("{backend:?} {}: {error}", case.sale_id));
+            record_sale(connection, &sale, &settings)
+                .unwrap_or_else(|error| panic!("{backend:?} {}: {error}", case.sale_id));
         }
         for (installer, revenue, plays) in INSTALLERS {
             let event = AdRevenueInput {
@@ -78,7 +92,8 @@ fn worked_example_in_cents() {
                 amount: MicroCents(*revenue),
                 occurred_at: day(11, 10),
             };
-            record_ad_revenue(connection, &event).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
+            record_ad_revenue(connection, &event)
+                .unwrap_or_else(|error| panic!("{backend:?}: {error}"));
             for (artist_index, count) in *plays {
                 for play in 0..*count {
                     let input = PlayInput {
@@ -88,18 +103,24 @@ fn worked_example_in_cents() {
                         artist: artist(*artist_index),
                         occurred_at: day(11, 12),
                     };
-                    record_qualifying_play(connection, &input).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
+                    record_qualifying_play(connection, &input)
+                        .unwrap_or_else(|error| panic!("{backend:?}: {error}"));
                 }
             }
         }
         let period = "2026-11".parse().unwrap_or_else(|error| panic!("{error}"));
         let close = close_period(connection, period, AllocationModel::UserCentric, &settings)
             .unwrap_or_else(|error| panic!("{backend:?}: {error}"));
-        assert_eq!((close.pool, close.carried), (Cents(1750), MicroCents(250)), "{backend:?}");
+        assert_eq!(
+            (close.pool, close.carried),
+            (Cents(1750), MicroCents(250)),
+            "{backend:?}"
+        );
         assert_eq!(close.platform, Cents(175), "{backend:?}");
 
         for (artist_index, sales_cents, ad_cents) in EXPECTED {
-            let periods = earnings(connection, artist(*artist_index)).unwrap_or_else(|error| panic!("{error}"));
+            let periods = earnings(connection, artist(*artist_index))
+                .unwrap_or_else(|error| panic!("{error}"));
             assert_eq!(periods.len(), 1, "{backend:?} artist {artist_index}");
             let november = &periods[0];
             assert_eq!(
@@ -107,9 +128,14 @@ fn worked_example_in_cents() {
                 (Cents(*sales_cents), Cents(*ad_cents)),
                 "{backend:?} artist {artist_index}"
             );
-            let artist_statement = statement(connection, artist(*artist_index), period).unwrap_or_else(|error| panic!("{error}"));
+            let artist_statement = statement(connection, artist(*artist_index), period)
+                .unwrap_or_else(|error| panic!("{error}"));
             assert_eq!(artist_statement.opening_balance, Cents::ZERO);
-            assert_eq!(artist_statement.closing_balance, Cents(sales_cents + ad_cents), "{backend:?} artist {artist_index}");
+            assert_eq!(
+                artist_statement.closing_balance,
+                Cents(sales_cents + ad_cents),
+                "{backend:?} artist {artist_index}"
+            );
         }
         assert_eq!(
             platform_revenue_cents(connection),
@@ -118,11 +144,19 @@ fn worked_example_in_cents() {
         );
 
         // Artist 1's statement traces each cent to its source.
-        let first = statement(connection, artist(1), period).unwrap_or_else(|error| panic!("{error}"));
+        let first =
+            statement(connection, artist(1), period).unwrap_or_else(|error| panic!("{error}"));
         let lines: Vec<(TransactionKind, &str, &str, i64)> = first
             .lines
             .iter()
-            .map(|line| (line.kind, line.source_id.as_str(), line.source_ref.as_str(), line.amount.0))
+            .map(|line| {
+                (
+                    line.kind,
+                    line.source_id.as_str(),
+                    line.source_ref.as_str(),
+                    line.amount.0,
+                )
+            })
             .collect();
         assert_eq!(
             lines,
@@ -136,9 +170,20 @@ fn worked_example_in_cents() {
         write_statement_csv(&first, &mut csv).unwrap_or_else(|error| panic!("{error}"));
         let csv = String::from_utf8(csv).unwrap_or_else(|error| panic!("{error}"));
         let rows: Vec<&str> = csv.lines().collect();
-        assert_eq!(rows[0], "artist_id,period,booked_at,kind,source_id,source_ref,amount");
-        assert!(rows[1].ends_with(",sale,sale-one-dollar,track-1,0.60"), "{}", rows[1]);
-        assert!(rows[2].ends_with(",ad_allocation,2026-11,2026-11,7.88"), "{}", rows[2]);
+        assert_eq!(
+            rows[0],
+            "artist_id,period,booked_at,kind,source_id,source_ref,amount"
+        );
+        assert!(
+            rows[1].ends_with(",sale,sale-one-dollar,track-1,0.60"),
+            "{}",
+            rows[1]
+        );
+        assert!(
+            rows[2].ends_with(",ad_allocation,2026-11,2026-11,7.88"),
+            "{}",
+            rows[2]
+        );
         assert_eq!(rows.len(), 3);
 
         let report = verify(connection).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
@@ -153,8 +198,10 @@ fn platform_revenue_cents(connection: &mut megabox_database::DbConnection) -> i6
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         balance_micro_cents: i64,
     }
-    let row: Row = diesel::sql_query("SELECT balance_micro_cents FROM ledger_accounts WHERE code = 'platform:revenue'")
-        .get_result(connection)
-        .unwrap_or_else(|error| panic!("{error}"));
+    let row: Row = diesel::sql_query(
+        "SELECT balance_micro_cents FROM ledger_accounts WHERE code = 'platform:revenue'",
+    )
+    .get_result(connection)
+    .unwrap_or_else(|error| panic!("{error}"));
     row.balance_micro_cents / 1_000_000
 }

@@ -24,11 +24,17 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use chrono::{NaiveDateTime, Utc};
 use ed25519_dalek::SigningKey;
-use megabox_ads::{AdsSettings, NewCampaign, NewCreative, create_advertiser, create_campaign, create_creative, create_pairing_code, pair_device, validate_creative_image};
+use megabox_ads::{
+    AdsSettings, NewCampaign, NewCreative, create_advertiser, create_campaign, create_creative,
+    create_pairing_code, pair_device, validate_creative_image,
+};
 use megabox_database::testing::TestDatabase;
 use megabox_database::{Backend, DbConnection};
 use megabox_domain::{Cents, UserId};
-use megabox_protocol::{BatchResponse, CreativeId, EventId, ImpressionBatch, ImpressionEvent, Nonce, PairingCode, PublicKey, SlotSize, TimeBucket, UnsignedBatch};
+use megabox_protocol::{
+    BatchResponse, CreativeId, EventId, ImpressionBatch, ImpressionEvent, Nonce, PairingCode,
+    PublicKey, SlotSize, TimeBucket, UnsignedBatch,
+};
 use megabox_store::configuration::Settings;
 use megabox_store::startup::Application;
 
@@ -52,38 +58,79 @@ fn main() -> anyhow::Result<()> {
         Some("sqlite") => Backend::Sqlite,
         Some(other) => bail!("unknown backend {other:?}: use postgres or sqlite"),
     };
-    let duration = Duration::from_secs(arguments.get(1).map(|text| text.parse()).transpose()?.unwrap_or(SECONDS_DEFAULT));
-    let clients: usize = arguments.get(2).map(|text| text.parse()).transpose()?.unwrap_or(CLIENTS_DEFAULT).clamp(1, DEVICES);
-    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let duration = Duration::from_secs(
+        arguments
+            .get(1)
+            .map(|text| text.parse())
+            .transpose()?
+            .unwrap_or(SECONDS_DEFAULT),
+    );
+    let clients: usize = arguments
+        .get(2)
+        .map(|text| text.parse())
+        .transpose()?
+        .unwrap_or(CLIENTS_DEFAULT)
+        .clamp(1, DEVICES);
+    let redis_url =
+        std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
 
     let database = TestDatabase::new(backend).context("creating the benchmark database")?;
     let now = Utc::now().naive_utc();
     eprintln!("seeding a campaign and pairing {DEVICES} devices…");
-    let devices = seed(&mut *megabox_database::connect(&database.url, 1)?.get()?, now)?;
+    let devices = seed(
+        &mut *megabox_database::connect(&database.url, 1)?.get()?,
+        now,
+    )?;
     eprintln!("signing {ROUNDS} batches of {EVENTS_PER_BATCH} events per device…");
     let batches = sign_batches(&devices, now)?;
 
-    let first_round: Vec<(&ImpressionBatch, PublicKey)> = batches.iter().map(|rounds| &rounds[0]).zip(devices.keys.iter().map(PublicKey::of)).collect();
+    let first_round: Vec<(&ImpressionBatch, PublicKey)> = batches
+        .iter()
+        .map(|rounds| &rounds[0])
+        .zip(devices.keys.iter().map(PublicKey::of))
+        .collect();
     let ceiling_events = first_round.len() * EVENTS_PER_BATCH;
     let verify_time = on_all_threads(&first_round, threads, |chunk| {
-        chunk.iter().try_for_each(|(batch, key)| batch.verify(key).context("verify"))
+        chunk
+            .iter()
+            .try_for_each(|(batch, key)| batch.verify(key).context("verify"))
     })?;
     let key_prefix = format!("megabox-bench-{}", uuid::Uuid::new_v4().simple());
     let redis_time = on_all_threads(&first_round, threads, |chunk| {
-        let mut connection = redis::Client::open(redis_url.as_str())?.get_connection().context("connecting to Redis")?;
+        let mut connection = redis::Client::open(redis_url.as_str())?
+            .get_connection()
+            .context("connecting to Redis")?;
         for (batch, _) in chunk {
             let mut pipeline = redis::pipe();
             for event in &batch.events {
-                let key = format!("{key_prefix}:impression:{}:{}", batch.device_id.0.simple(), event.event_id.0.simple());
-                pipeline.cmd("SET").arg(key).arg(1).arg("NX").arg("EX").arg(CEILING_KEY_SECONDS);
+                let key = format!(
+                    "{key_prefix}:impression:{}:{}",
+                    batch.device_id.0.simple(),
+                    event.event_id.0.simple()
+                );
+                pipeline
+                    .cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(CEILING_KEY_SECONDS);
             }
             let _: Vec<Option<String>> = pipeline.query(&mut connection)?;
         }
         Ok(())
     })?;
 
-    let bodies = batches.into_iter().map(|rounds| rounds.iter().map(serde_json::to_vec).collect::<Result<Vec<_>, _>>()).collect::<Result<Vec<_>, _>>()?;
+    let bodies = batches
+        .into_iter()
+        .map(|rounds| {
+            rounds
+                .iter()
+                .map(serde_json::to_vec)
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let data_dir = tempfile::tempdir()?;
     let settings = Settings {
         bind: "127.0.0.1:0".to_owned(),
@@ -98,7 +145,9 @@ fn main() -> anyhow::Result<()> {
         impressions_per_ip_per_day_max: i64::MAX,
         ..Settings::default()
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let outcome = runtime.block_on(post_all(settings, bodies, clients, duration))?;
 
     let rate = |events: usize, elapsed: Duration| count_f64(events) / elapsed.as_secs_f64();
@@ -108,8 +157,16 @@ fn main() -> anyhow::Result<()> {
     println!(
         "impression intake benchmark: {backend:?} + Redis, {DEVICES} devices, batches of {EVENTS_PER_BATCH} events, {clients} requests in flight, {threads} core(s)"
     );
-    println!("  Ed25519 verify alone:          {:>10.0} impressions/s ({ceiling_events} events in {:.3} s)", rate(ceiling_events, verify_time), verify_time.as_secs_f64());
-    println!("  Redis pipelined SET NX alone:  {:>10.0} impressions/s ({ceiling_events} events in {:.3} s)", rate(ceiling_events, redis_time), redis_time.as_secs_f64());
+    println!(
+        "  Ed25519 verify alone:          {:>10.0} impressions/s ({ceiling_events} events in {:.3} s)",
+        rate(ceiling_events, verify_time),
+        verify_time.as_secs_f64()
+    );
+    println!(
+        "  Redis pipelined SET NX alone:  {:>10.0} impressions/s ({ceiling_events} events in {:.3} s)",
+        rate(ceiling_events, redis_time),
+        redis_time.as_secs_f64()
+    );
     println!("  ceiling (verify + SET NX):     {ceiling:>10.0} impressions/s");
     println!(
         "  POST /api/v1/impressions:      {intake:>10.0} impressions/s ({} batches, {} accepted, {} rejected in {:.3} s{})",
@@ -117,11 +174,18 @@ fn main() -> anyhow::Result<()> {
         outcome.accepted,
         outcome.rejected,
         outcome.elapsed.as_secs_f64(),
-        if outcome.exhausted { "; every signed batch was sent before the time was up" } else { "" }
+        if outcome.exhausted {
+            "; every signed batch was sent before the time was up"
+        } else {
+            ""
+        }
     );
     println!("  ratio: {:.3} (target ≥ {TARGET_RATIO})", intake / ceiling);
     if count_f64(outcome.accepted) < ACCEPTED_SHARE_MIN * count_f64(posted) {
-        bail!("only {} of {posted} events were accepted: the run measured refusals", outcome.accepted);
+        bail!(
+            "only {} of {posted} events were accepted: the run measured refusals",
+            outcome.accepted
+        );
     }
     Ok(())
 }
@@ -151,22 +215,43 @@ fn seed(connection: &mut DbConnection, now: NaiveDateTime) -> anyhow::Result<Dev
     let mut png = std::io::Cursor::new(Vec::new());
     image::RgbImage::new(300, 250).write_to(&mut png, image::ImageFormat::Png)?;
     let image = validate_creative_image(png.into_inner(), size)?;
-    let creative = NewCreative { campaign: campaign.id, headline: "Benchmark".to_owned(), body: String::new(), link_url: "https://megabox.example/".to_owned() };
+    let creative = NewCreative {
+        campaign: campaign.id,
+        headline: "Benchmark".to_owned(),
+        body: String::new(),
+        link_url: "https://megabox.example/".to_owned(),
+    };
     let creative = create_creative(connection, &creative, &image, size, now)?.id;
 
     let settings = AdsSettings::default();
-    let mut devices = Devices { keys: Vec::with_capacity(DEVICES), ids: Vec::with_capacity(DEVICES), creative, size };
+    let mut devices = Devices {
+        keys: Vec::with_capacity(DEVICES),
+        ids: Vec::with_capacity(DEVICES),
+        creative,
+        size,
+    };
     for _ in 0..DEVICES {
         let key = SigningKey::from_bytes(&rand::random());
         let issued = create_pairing_code(connection, UserId::generate(), now, &settings)?;
-        devices.ids.push(pair_device(connection, &PairingCode::parse(&issued.code)?, &PublicKey::of(&key), now)?.id);
+        devices.ids.push(
+            pair_device(
+                connection,
+                &PairingCode::parse(&issued.code)?,
+                &PublicKey::of(&key),
+                now,
+            )?
+            .id,
+        );
         devices.keys.push(key);
     }
     Ok(devices)
 }
 
 /// `ROUNDS` signed batches per device (sequences 1, 2, …), each of fresh events.
-fn sign_batches(devices: &Devices, now: NaiveDateTime) -> anyhow::Result<Vec<Vec<ImpressionBatch>>> {
+fn sign_batches(
+    devices: &Devices,
+    now: NaiveDateTime,
+) -> anyhow::Result<Vec<Vec<ImpressionBatch>>> {
     let bucket = TimeBucket::containing(u64::try_from(now.and_utc().timestamp())?);
     devices
         .keys
@@ -176,9 +261,20 @@ fn sign_batches(devices: &Devices, now: NaiveDateTime) -> anyhow::Result<Vec<Vec
             (1..=ROUNDS)
                 .map(|sequence| {
                     let events = (0..EVENTS_PER_BATCH)
-                        .map(|_| ImpressionEvent { event_id: EventId::random(), creative_id: devices.creative.clone(), size: devices.size, time_bucket: bucket, nonce: Nonce(rand::random()) })
+                        .map(|_| ImpressionEvent {
+                            event_id: EventId::random(),
+                            creative_id: devices.creative.clone(),
+                            size: devices.size,
+                            time_bucket: bucket,
+                            nonce: Nonce(rand::random()),
+                        })
                         .collect();
-                    Ok(UnsignedBatch { device_id, sequence: u64::try_from(sequence)?, events }.sign(key)?)
+                    Ok(UnsignedBatch {
+                        device_id,
+                        sequence: u64::try_from(sequence)?,
+                        events,
+                    }
+                    .sign(key)?)
                 })
                 .collect()
         })
@@ -186,12 +282,23 @@ fn sign_batches(devices: &Devices, now: NaiveDateTime) -> anyhow::Result<Vec<Vec
 }
 
 /// How long `work` takes over `items` split across `threads` threads.
-fn on_all_threads<T: Sync>(items: &[T], threads: usize, work: impl Fn(&[T]) -> anyhow::Result<()> + Sync) -> anyhow::Result<Duration> {
+fn on_all_threads<T: Sync>(
+    items: &[T],
+    threads: usize,
+    work: impl Fn(&[T]) -> anyhow::Result<()> + Sync,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     std::thread::scope(|scope| {
         let work = &work;
-        let workers: Vec<_> = items.chunks(items.len().div_ceil(threads)).map(|chunk| scope.spawn(move || work(chunk))).collect();
-        workers.into_iter().try_for_each(|worker| worker.join().map_err(|_| anyhow::anyhow!("a ceiling thread panicked"))?)
+        let workers: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || work(chunk)))
+            .collect();
+        workers.into_iter().try_for_each(|worker| {
+            worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a ceiling thread panicked"))?
+        })
     })?;
     Ok(started.elapsed())
 }
@@ -210,11 +317,18 @@ struct Outcome {
 /// Starts the server and posts the signed batches from `clients` concurrent clients until
 /// `duration` is up or the batches run out. Each client owns its devices and sends their
 /// batches in sequence order, one at a time, as an agent would.
-async fn post_all(settings: Settings, bodies: Vec<Vec<Vec<u8>>>, clients: usize, duration: Duration) -> anyhow::Result<Outcome> {
+async fn post_all(
+    settings: Settings,
+    bodies: Vec<Vec<Vec<u8>>>,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Outcome> {
     let application = Application::build(settings).await?;
     let url = format!("http://127.0.0.1:{}/api/v1/impressions", application.port());
     tokio::spawn(application.run_until_stopped());
-    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
 
     let mut owned: Vec<Vec<Vec<Vec<u8>>>> = (0..clients).map(|_| Vec::new()).collect();
     for (index, rounds) in bodies.into_iter().enumerate() {
@@ -228,7 +342,10 @@ async fn post_all(settings: Settings, bodies: Vec<Vec<Vec<u8>>>, clients: usize,
         .map(|mut devices| {
             let (client, url) = (client.clone(), url.clone());
             tokio::spawn(async move {
-                let mut outcome = Outcome { exhausted: true, ..Outcome::default() };
+                let mut outcome = Outcome {
+                    exhausted: true,
+                    ..Outcome::default()
+                };
                 'rounds: for round in 0..ROUNDS {
                     for rounds in &mut devices {
                         if started.elapsed() >= duration {
@@ -236,10 +353,18 @@ async fn post_all(settings: Settings, bodies: Vec<Vec<Vec<u8>>>, clients: usize,
                             break 'rounds;
                         }
                         let body = std::mem::take(&mut rounds[round]);
-                        let response = client.post(url.as_str()).header("content-type", "application/json").body(body).send().await?;
+                        let response = client
+                            .post(url.as_str())
+                            .header("content-type", "application/json")
+                            .body(body)
+                            .send()
+                            .await?;
                         let status = response.status();
                         if !status.is_success() {
-                            bail!("POST /api/v1/impressions answered {status}: {}", response.text().await.unwrap_or_default());
+                            bail!(
+                                "POST /api/v1/impressions answered {status}: {}",
+                                response.text().await.unwrap_or_default()
+                            );
                         }
                         let receipt: BatchResponse = response.json().await?;
                         outcome.batches += 1;
@@ -251,7 +376,10 @@ async fn post_all(settings: Settings, bodies: Vec<Vec<Vec<u8>>>, clients: usize,
             })
         })
         .collect();
-    let mut total = Outcome { exhausted: true, ..Outcome::default() };
+    let mut total = Outcome {
+        exhausted: true,
+        ..Outcome::default()
+    };
     for task in tasks {
         let outcome = task.await??;
         total.batches += outcome.batches;

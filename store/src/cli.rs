@@ -130,52 +130,103 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => seed_demo(&settings),
         Command::Import { directory, artist } => {
             let summary = crate::import::run(&settings, &directory, &artist)?;
-            anyhow::ensure!(summary.failed == 0, "{} files could not be imported", summary.failed);
+            anyhow::ensure!(
+                summary.failed == 0,
+                "{} files could not be imported",
+                summary.failed
+            );
             Ok(())
         }
-        Command::Admin { command: AdminCommand::Create { email, display_name } } => create_admin(&settings, &email, &display_name),
-        Command::Periods { command: PeriodsCommand::Close { period } } => {
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    email,
+                    display_name,
+                },
+        } => create_admin(&settings, &email, &display_name),
+        Command::Periods {
+            command: PeriodsCommand::Close { period },
+        } => {
             let period: royalties::Period = period.parse()?;
             let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
-            let closed = crate::routes::money::close_period(&mut *pool.get()?, period, settings.ad_allocation_model, &settings.royalty_settings()?)
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
-            println!("{}", serde_json::to_string_pretty(&crate::routes::money::PeriodCloseView::from(closed))?);
+            let closed = crate::routes::money::close_period(
+                &mut *pool.get()?,
+                period,
+                settings.ad_allocation_model,
+                &settings.royalty_settings()?,
+            )
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::routes::money::PeriodCloseView::from(closed))?
+            );
             Ok(())
         }
-        Command::Payouts { command: PayoutsCommand::Run } => {
+        Command::Payouts {
+            command: PayoutsCommand::Run,
+        } => {
             let pool = megabox_database::connect(&settings.effective_database_url(), 2)?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             let run = runtime.block_on(async {
-                let payments = crate::startup::payments(&settings, &pool, &format!("http://{}", settings.bind))?;
+                let payments = crate::startup::payments(
+                    &settings,
+                    &pool,
+                    &format!("http://{}", settings.bind),
+                )?;
                 let threshold = megabox_domain::Cents(settings.payout_threshold_cents);
                 tokio::task::spawn_blocking(move || -> anyhow::Result<royalties::PayoutRun> {
-                    Ok(royalties::run_payouts(&mut *pool.get()?, payments.payout_gateway(), threshold)?)
+                    Ok(royalties::run_payouts(
+                        &mut *pool.get()?,
+                        payments.payout_gateway(),
+                        threshold,
+                    )?)
                 })
                 .await?
             })?;
-            println!("{}", serde_json::to_string_pretty(&crate::routes::commerce::PayoutRunView::from(run))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::routes::commerce::PayoutRunView::from(run))?
+            );
             Ok(())
         }
-        Command::Ledger { command: LedgerCommand::Verify } => {
+        Command::Ledger {
+            command: LedgerCommand::Verify,
+        } => {
             let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
-            let outcome = crate::routes::money::verification(&mut *pool.get()?).map_err(|error| anyhow::anyhow!("{error}"))?;
+            let outcome = crate::routes::money::verification(&mut *pool.get()?)
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
             println!("{}", serde_json::to_string_pretty(&outcome)?);
             anyhow::ensure!(outcome.ok, "the ledger is inconsistent");
             Ok(())
         }
-        Command::Storage { command: StorageCommand::Sweep { min_age_minutes } } => sweep_storage(&settings, std::time::Duration::from_secs(min_age_minutes * 60)),
+        Command::Storage {
+            command: StorageCommand::Sweep { min_age_minutes },
+        } => sweep_storage(
+            &settings,
+            std::time::Duration::from_secs(min_age_minutes * 60),
+        ),
         Command::Openapi => {
-            println!("{}", serde_json::to_string_pretty(&crate::startup::openapi_document())?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::startup::openapi_document())?
+            );
             Ok(())
         }
     }
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let application = Application::build(settings).await?;
-        application.run_until_stopped().await.context("server failed")
+        application
+            .run_until_stopped()
+            .await
+            .context("server failed")
     })
 }
 
@@ -192,7 +243,10 @@ fn sweep_storage(settings: &Settings, min_age: std::time::Duration) -> anyhow::R
             temporary_files_removed += 1;
         }
     }
-    println!("{}", serde_json::json!({"blobs_examined": blob_report.examined, "blobs_removed": blob_report.removed, "temporary_files_removed": temporary_files_removed}));
+    println!(
+        "{}",
+        serde_json::json!({"blobs_examined": blob_report.examined, "blobs_removed": blob_report.removed, "temporary_files_removed": temporary_files_removed})
+    );
     Ok(())
 }
 
@@ -201,7 +255,10 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
     let pool = megabox_database::connect(&settings.effective_database_url(), 2)?;
     let sandbox = crate::startup::analysis_sandbox(settings)?;
     let seeded = crate::demo::seed(settings, &pool, &sandbox)?;
-    let address = settings.public_url.clone().unwrap_or_else(|| format!("http://{}", settings.bind));
+    let address = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", settings.bind));
     if seeded {
         eprintln!("seeded the demo catalog");
     }
@@ -221,7 +278,8 @@ fn create_admin(settings: &Settings, email: &str, display_name: &str) -> anyhow:
     std::fs::create_dir_all(&settings.data_dir)?;
     let pool = megabox_database::connect(&settings.effective_database_url(), 1)?;
     let mut connection = pool.get()?;
-    let account = accounts::create_account(&mut connection, &email, &hash, &display_name, Role::Admin)?;
+    let account =
+        accounts::create_account(&mut connection, &email, &hash, &display_name, Role::Admin)?;
     println!("created admin {} ({})", account.email, account.id);
     Ok(())
 }

@@ -145,9 +145,12 @@ impl Default for Settings {
             analyzer_program: None,
             checkouts_per_hour: 120,
             impression_batches_per_minute: 600,
-            impressions_per_device_per_day_max: megabox_ads::AdsSettings::default().impressions_per_device_per_day_max,
-            impressions_per_account_per_day_max: megabox_ads::AdsSettings::default().impressions_per_account_per_day_max,
-            impressions_per_ip_per_day_max: megabox_ads::AdsSettings::default().impressions_per_ip_per_day_max,
+            impressions_per_device_per_day_max: megabox_ads::AdsSettings::default()
+                .impressions_per_device_per_day_max,
+            impressions_per_account_per_day_max: megabox_ads::AdsSettings::default()
+                .impressions_per_account_per_day_max,
+            impressions_per_ip_per_day_max: megabox_ads::AdsSettings::default()
+                .impressions_per_ip_per_day_max,
             ads_settle_interval_seconds: 60,
             play_qualifying_seconds: 30,
             plays_per_listener_track_day_max: 3,
@@ -173,7 +176,9 @@ pub struct ConfigurationError(String);
 /// unknown `MEGABOX_*` variable is an error, so a mistyped setting is never silently ignored.
 fn is_server_setting(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    !(key.starts_with("agent_") || key.starts_with("test_") || ["bin", "config", "admin_password"].contains(&key.as_str()))
+    !(key.starts_with("agent_")
+        || key.starts_with("test_")
+        || ["bin", "config", "admin_password"].contains(&key.as_str()))
 }
 
 impl Settings {
@@ -182,37 +187,61 @@ impl Settings {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Ok(path) = std::env::var("MEGABOX_CONFIG") {
             if !std::path::Path::new(&path).is_file() {
-                return Err(ConfigurationError(format!("MEGABOX_CONFIG names {path}, which is not a file")));
+                return Err(ConfigurationError(format!(
+                    "MEGABOX_CONFIG names {path}, which is not a file"
+                )));
             }
             figment = figment.merge(Toml::file(path));
         }
         figment = figment
             .merge(Env::prefixed("MEGABOX_").filter(|key| is_server_setting(key.as_str())))
             .merge(Env::raw().only(&["database_url", "redis_url"]));
-        let settings: Settings = figment.extract().map_err(|error| ConfigurationError(error.to_string()))?;
+        let settings: Settings = figment
+            .extract()
+            .map_err(|error| ConfigurationError(error.to_string()))?;
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), ConfigurationError> {
         if self.database_pool_size == 0 {
-            return Err(ConfigurationError("database_pool_size must be at least 1".to_owned()));
+            return Err(ConfigurationError(
+                "database_pool_size must be at least 1".to_owned(),
+            ));
         }
         if self.access_token_ttl_seconds == 0 || self.refresh_token_ttl_seconds == 0 {
-            return Err(ConfigurationError("token lifetimes must be positive".to_owned()));
+            return Err(ConfigurationError(
+                "token lifetimes must be positive".to_owned(),
+            ));
         }
-        if self.login_attempts_per_minute == 0 || self.registrations_per_hour == 0 || self.uploads_per_hour == 0 || self.checkouts_per_hour == 0 || self.impression_batches_per_minute == 0 {
-            return Err(ConfigurationError("rate limits must allow at least one request".to_owned()));
+        if self.login_attempts_per_minute == 0
+            || self.registrations_per_hour == 0
+            || self.uploads_per_hour == 0
+            || self.checkouts_per_hour == 0
+            || self.impression_batches_per_minute == 0
+        {
+            return Err(ConfigurationError(
+                "rate limits must allow at least one request".to_owned(),
+            ));
         }
-        if self.impressions_per_device_per_day_max < 0 || self.impressions_per_account_per_day_max < 0 || self.impressions_per_ip_per_day_max < 0 {
-            return Err(ConfigurationError("impression caps cannot be negative".to_owned()));
+        if self.impressions_per_device_per_day_max < 0
+            || self.impressions_per_account_per_day_max < 0
+            || self.impressions_per_ip_per_day_max < 0
+        {
+            return Err(ConfigurationError(
+                "impression caps cannot be negative".to_owned(),
+            ));
         }
         if self.ads_settle_interval_seconds == 0 {
-            return Err(ConfigurationError("ads_settle_interval_seconds must be at least 1".to_owned()));
+            return Err(ConfigurationError(
+                "ads_settle_interval_seconds must be at least 1".to_owned(),
+            ));
         }
         self.royalty_settings()?;
         if self.payout_threshold_cents <= 0 {
-            return Err(ConfigurationError("payout_threshold_cents must be positive".to_owned()));
+            return Err(ConfigurationError(
+                "payout_threshold_cents must be positive".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -230,10 +259,13 @@ impl Settings {
     /// The shares and weights of the royalty engine.
     pub fn royalty_settings(&self) -> Result<royalties::RoyaltySettings, ConfigurationError> {
         let share = |name: &str, value: i64| {
-            megabox_domain::BasisPoints::new(value).map_err(|error| ConfigurationError(format!("{name}: {error}")))
+            megabox_domain::BasisPoints::new(value)
+                .map_err(|error| ConfigurationError(format!("{name}: {error}")))
         };
         if self.plays_per_redemption == 0 {
-            return Err(ConfigurationError("plays_per_redemption must be at least 1".to_owned()));
+            return Err(ConfigurationError(
+                "plays_per_redemption must be at least 1".to_owned(),
+            ));
         }
         Ok(royalties::RoyaltySettings {
             sale_artist_share: share("sale_artist_share_bps", self.sale_artist_share_bps)?,
@@ -273,9 +305,19 @@ mod tests {
     #[test]
     fn other_programs_variables_are_not_settings() {
         for key in ["bind", "data_dir", "stripe_secret_key", "bnid"] {
-            assert!(is_server_setting(key), "{key} is read (and a typo like `bnid` is refused)");
+            assert!(
+                is_server_setting(key),
+                "{key} is read (and a typo like `bnid` is refused)"
+            );
         }
-        for key in ["agent_dir", "AGENT_BIND", "test_postgres_url", "BIN", "config", "admin_password"] {
+        for key in [
+            "agent_dir",
+            "AGENT_BIND",
+            "test_postgres_url",
+            "BIN",
+            "config",
+            "admin_password",
+        ] {
             assert!(!is_server_setting(key), "{key} belongs to something else");
         }
     }
@@ -283,15 +325,39 @@ mod tests {
     #[test]
     fn impression_caps_reach_the_ads_rules_and_cannot_be_negative() {
         let defaults = megabox_ads::AdsSettings::default();
-        let settings = Settings { impressions_per_device_per_day_max: 7, impressions_per_account_per_day_max: 8, impressions_per_ip_per_day_max: 9, ..Settings::default() };
+        let settings = Settings {
+            impressions_per_device_per_day_max: 7,
+            impressions_per_account_per_day_max: 8,
+            impressions_per_ip_per_day_max: 9,
+            ..Settings::default()
+        };
         let ads = settings.ads_settings();
-        assert_eq!((ads.impressions_per_device_per_day_max, ads.impressions_per_account_per_day_max, ads.impressions_per_ip_per_day_max), (7, 8, 9));
-        assert_eq!(ads.event_age_max, defaults.event_age_max, "the other rules keep their defaults");
+        assert_eq!(
+            (
+                ads.impressions_per_device_per_day_max,
+                ads.impressions_per_account_per_day_max,
+                ads.impressions_per_ip_per_day_max
+            ),
+            (7, 8, 9)
+        );
+        assert_eq!(
+            ads.event_age_max, defaults.event_age_max,
+            "the other rules keep their defaults"
+        );
         assert!(Settings::default().validate().is_ok());
         for negative in [
-            Settings { impressions_per_device_per_day_max: -1, ..Settings::default() },
-            Settings { impressions_per_account_per_day_max: -1, ..Settings::default() },
-            Settings { impressions_per_ip_per_day_max: -1, ..Settings::default() },
+            Settings {
+                impressions_per_device_per_day_max: -1,
+                ..Settings::default()
+            },
+            Settings {
+                impressions_per_account_per_day_max: -1,
+                ..Settings::default()
+            },
+            Settings {
+                impressions_per_ip_per_day_max: -1,
+                ..Settings::default()
+            },
         ] {
             assert!(negative.validate().is_err());
         }

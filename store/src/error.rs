@@ -31,7 +31,13 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), retry_after_seconds: None, cause: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after_seconds: None,
+            cause: None,
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
@@ -62,7 +68,11 @@ impl ApiError {
     pub fn too_many_requests(retry_after_seconds: u64) -> ApiError {
         ApiError {
             retry_after_seconds: Some(retry_after_seconds.max(1)),
-            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; retry later")
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; retry later",
+            )
         }
     }
 
@@ -74,7 +84,11 @@ impl ApiError {
     pub fn internal(cause: impl Into<anyhow::Error>) -> ApiError {
         ApiError {
             cause: Some(cause.into()),
-            ..ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+            ..ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
         }
     }
 
@@ -85,7 +99,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(formatter, "{} ({}): {}", self.code, self.status.as_u16(), self.message)
+        write!(
+            formatter,
+            "{} ({}): {}",
+            self.code,
+            self.status.as_u16(),
+            self.message
+        )
     }
 }
 
@@ -105,7 +125,10 @@ impl ResponseError for ApiError {
             response.insert_header((RETRY_AFTER, value));
         }
         response.json(ErrorBody {
-            error: ErrorDetail { code: self.code.to_owned(), message: self.message.clone() },
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+            },
         })
     }
 }
@@ -124,28 +147,50 @@ impl From<megabox_database::DatabaseError> for ApiError {
 
 /// JSON bodies that do not parse: syntax errors are 400, well-formed JSON of the wrong shape
 /// (unknown fields, wrong types, missing fields) is 422.
-pub fn json_error(error: actix_web::error::JsonPayloadError, _request: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn json_error(
+    error: actix_web::error::JsonPayloadError,
+    _request: &actix_web::HttpRequest,
+) -> actix_web::Error {
     use actix_web::error::JsonPayloadError;
     let api_error = match &error {
-        JsonPayloadError::Deserialize(inner) if inner.is_data() => {
-            ApiError::invalid("invalid_body", format!("the request body does not match the expected shape: {inner}"))
-        }
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("the request body exceeds {limit} bytes"))
-        }
-        JsonPayloadError::ContentType => {
-            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "expected Content-Type: application/json")
-        }
-        other => ApiError::bad_request("malformed_json", format!("the request body is not valid JSON: {other}")),
+        JsonPayloadError::Deserialize(inner) if inner.is_data() => ApiError::invalid(
+            "invalid_body",
+            format!("the request body does not match the expected shape: {inner}"),
+        ),
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body exceeds {limit} bytes"),
+        ),
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected Content-Type: application/json",
+        ),
+        other => ApiError::bad_request(
+            "malformed_json",
+            format!("the request body is not valid JSON: {other}"),
+        ),
     };
     api_error.into()
 }
 
-pub fn query_error(error: actix_web::error::QueryPayloadError, _request: &actix_web::HttpRequest) -> actix_web::Error {
-    ApiError::invalid("invalid_query", format!("invalid query parameters: {error}")).into()
+pub fn query_error(
+    error: actix_web::error::QueryPayloadError,
+    _request: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::invalid(
+        "invalid_query",
+        format!("invalid query parameters: {error}"),
+    )
+    .into()
 }
 
-pub fn path_error(error: actix_web::error::PathError, _request: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn path_error(
+    error: actix_web::error::PathError,
+    _request: &actix_web::HttpRequest,
+) -> actix_web::Error {
     ApiError::not_found(format!("no such resource: {error}")).into()
 }
 
@@ -155,11 +200,21 @@ impl From<catalog::CatalogError> for ApiError {
         match error {
             CatalogError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
             CatalogError::Invalid { .. } => ApiError::invalid("invalid_input", error.to_string()),
-            CatalogError::NotPublishable { .. } => ApiError::invalid("not_publishable", error.to_string()),
-            CatalogError::Duplicate { .. } => ApiError::conflict("duplicate_audio", error.to_string()),
-            CatalogError::QuotaExceeded { .. } => ApiError::conflict("quota_exceeded", error.to_string()),
-            CatalogError::InvalidTransition { .. } => ApiError::conflict("invalid_transition", error.to_string()),
-            CatalogError::Corrupt(_) | CatalogError::Storage(_) | CatalogError::Database(_) => ApiError::internal(error),
+            CatalogError::NotPublishable { .. } => {
+                ApiError::invalid("not_publishable", error.to_string())
+            }
+            CatalogError::Duplicate { .. } => {
+                ApiError::conflict("duplicate_audio", error.to_string())
+            }
+            CatalogError::QuotaExceeded { .. } => {
+                ApiError::conflict("quota_exceeded", error.to_string())
+            }
+            CatalogError::InvalidTransition { .. } => {
+                ApiError::conflict("invalid_transition", error.to_string())
+            }
+            CatalogError::Corrupt(_) | CatalogError::Storage(_) | CatalogError::Database(_) => {
+                ApiError::internal(error)
+            }
         }
     }
 }
@@ -168,9 +223,15 @@ impl From<catalog::analysis::AnalysisError> for ApiError {
     fn from(error: catalog::analysis::AnalysisError) -> Self {
         use catalog::analysis::AnalysisError;
         match error {
-            AnalysisError::UnsupportedFormat { .. } => ApiError::invalid("unsupported_format", error.to_string()),
-            AnalysisError::UnsupportedCodec { .. } => ApiError::invalid("unsupported_codec", error.to_string()),
-            AnalysisError::Io { .. } | AnalysisError::SandboxFailed { .. } => ApiError::internal(error),
+            AnalysisError::UnsupportedFormat { .. } => {
+                ApiError::invalid("unsupported_format", error.to_string())
+            }
+            AnalysisError::UnsupportedCodec { .. } => {
+                ApiError::invalid("unsupported_codec", error.to_string())
+            }
+            AnalysisError::Io { .. } | AnalysisError::SandboxFailed { .. } => {
+                ApiError::internal(error)
+            }
             _ => ApiError::invalid("invalid_audio", error.to_string()),
         }
     }
@@ -180,9 +241,15 @@ impl From<royalties::RoyaltyError> for ApiError {
     fn from(error: royalties::RoyaltyError) -> Self {
         use royalties::RoyaltyError;
         match error {
-            RoyaltyError::InvalidInput(_) | RoyaltyError::InvalidSourceId { .. } => ApiError::invalid("invalid_input", error.to_string()),
-            RoyaltyError::UnknownSale(_) | RoyaltyError::UnknownItem { .. } | RoyaltyError::UnknownAdEvent(_) => ApiError::not_found(error.to_string()),
-            RoyaltyError::AlreadyRefunded { .. } => ApiError::conflict("already_refunded", error.to_string()),
+            RoyaltyError::InvalidInput(_) | RoyaltyError::InvalidSourceId { .. } => {
+                ApiError::invalid("invalid_input", error.to_string())
+            }
+            RoyaltyError::UnknownSale(_)
+            | RoyaltyError::UnknownItem { .. }
+            | RoyaltyError::UnknownAdEvent(_) => ApiError::not_found(error.to_string()),
+            RoyaltyError::AlreadyRefunded { .. } => {
+                ApiError::conflict("already_refunded", error.to_string())
+            }
             _ => ApiError::internal(error),
         }
     }
@@ -196,15 +263,31 @@ impl From<megabox_payments::PaymentsError> for ApiError {
             | PaymentsError::TooManyItems
             | PaymentsError::DuplicateItem(_)
             | PaymentsError::InvalidOffer { .. }
-            | PaymentsError::BelowMinimumCharge => ApiError::invalid("invalid_cart", error.to_string()),
-            PaymentsError::AlreadyOwned(_) => ApiError::conflict("already_owned", error.to_string()),
-            PaymentsError::NotForSale(_) | PaymentsError::TestSessionNotFound => ApiError::not_found(error.to_string()),
-            PaymentsError::TestSessionClosed => ApiError::conflict("checkout_closed", error.to_string()),
-            PaymentsError::Signature(_) => ApiError::bad_request("invalid_signature", error.to_string()),
-            PaymentsError::MalformedEvent(_) => ApiError::bad_request("malformed_event", error.to_string()),
+            | PaymentsError::BelowMinimumCharge => {
+                ApiError::invalid("invalid_cart", error.to_string())
+            }
+            PaymentsError::AlreadyOwned(_) => {
+                ApiError::conflict("already_owned", error.to_string())
+            }
+            PaymentsError::NotForSale(_) | PaymentsError::TestSessionNotFound => {
+                ApiError::not_found(error.to_string())
+            }
+            PaymentsError::TestSessionClosed => {
+                ApiError::conflict("checkout_closed", error.to_string())
+            }
+            PaymentsError::Signature(_) => {
+                ApiError::bad_request("invalid_signature", error.to_string())
+            }
+            PaymentsError::MalformedEvent(_) => {
+                ApiError::bad_request("malformed_event", error.to_string())
+            }
             PaymentsError::Gateway(_) => {
                 tracing::error!(error = %error, "payment gateway failed");
-                ApiError::new(actix_web::http::StatusCode::BAD_GATEWAY, "gateway_unavailable", "the payment provider did not answer; try again")
+                ApiError::new(
+                    actix_web::http::StatusCode::BAD_GATEWAY,
+                    "gateway_unavailable",
+                    "the payment provider did not answer; try again",
+                )
             }
             PaymentsError::Catalog(error) => error.into(),
             PaymentsError::Royalties(error) => error.into(),
@@ -218,12 +301,20 @@ impl From<megabox_ads::AdsError> for ApiError {
         use actix_web::http::StatusCode;
         use megabox_ads::{AdsError, Reason};
         match &error {
-            AdsError::NotFound { .. } | AdsError::PairingCodeUnknown => ApiError::not_found(error.to_string()),
-            AdsError::InvalidInput(_) | AdsError::InvalidImage(_) | AdsError::InvalidPublicKey => ApiError::invalid("invalid_input", error.to_string()),
-            AdsError::InvalidStatusChange { .. } => ApiError::conflict("invalid_transition", error.to_string()),
+            AdsError::NotFound { .. } | AdsError::PairingCodeUnknown => {
+                ApiError::not_found(error.to_string())
+            }
+            AdsError::InvalidInput(_) | AdsError::InvalidImage(_) | AdsError::InvalidPublicKey => {
+                ApiError::invalid("invalid_input", error.to_string())
+            }
+            AdsError::InvalidStatusChange { .. } => {
+                ApiError::conflict("invalid_transition", error.to_string())
+            }
             AdsError::PairingCodeUsed => ApiError::conflict("pairing_code_used", error.to_string()),
             AdsError::PublicKeyTaken => ApiError::conflict("public_key_taken", error.to_string()),
-            AdsError::PairingCodeExpired => ApiError::new(StatusCode::GONE, "pairing_code_expired", error.to_string()),
+            AdsError::PairingCodeExpired => {
+                ApiError::new(StatusCode::GONE, "pairing_code_expired", error.to_string())
+            }
             AdsError::TooManyPairingCodes => ApiError::too_many_requests(3600),
             AdsError::NoCreditAvailable => ApiError::conflict("no_credits", error.to_string()),
             AdsError::BatchRefused(reason) => {

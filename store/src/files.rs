@@ -12,7 +12,9 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        temporary.as_file().set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        temporary
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
     temporary.write_all(contents)?;
     temporary.as_file().sync_all()?;

@@ -30,20 +30,30 @@ pub fn is_built(frontend_dir: &Path) -> bool {
 pub fn configure(config: &mut web::ServiceConfig, frontend_dir: &Path) {
     if !is_built(frontend_dir) {
         config.default_service(web::to(|request: HttpRequest| async move {
-            if wants_page(&request) { HttpResponse::Ok().content_type("text/html; charset=utf-8").body(NOT_BUILT_PAGE) } else { not_found() }
+            if wants_page(&request) {
+                HttpResponse::Ok()
+                    .content_type("text/html; charset=utf-8")
+                    .body(NOT_BUILT_PAGE)
+            } else {
+                not_found()
+            }
         }));
         return;
     }
     let index = frontend_dir.join("index.html");
-    config.service(Files::new("/", frontend_dir).index_file("index.html").default_handler(fn_service(move |request: ServiceRequest| {
-        let index = index.clone();
-        async move {
-            let (request, _) = request.into_parts();
-            let response = match NamedFile::open_async(&index).await {
-                Ok(file) if wants_page(&request) => file.into_response(&request),
-                _ => not_found(),
-            };
-            Ok(ServiceResponse::new(request, response))
-        }
-    })));
+    config.service(
+        Files::new("/", frontend_dir)
+            .index_file("index.html")
+            .default_handler(fn_service(move |request: ServiceRequest| {
+                let index = index.clone();
+                async move {
+                    let (request, _) = request.into_parts();
+                    let response = match NamedFile::open_async(&index).await {
+                        Ok(file) if wants_page(&request) => file.into_response(&request),
+                        _ => not_found(),
+                    };
+                    Ok(ServiceResponse::new(request, response))
+                }
+            })),
+    );
 }

@@ -33,7 +33,9 @@ pub async fn healthz() -> web::Json<Health> {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let database_ok = state
         .database(|connection| {
-            diesel::sql_query("SELECT 1").execute(connection).map_err(ApiError::from)
+            diesel::sql_query("SELECT 1")
+                .execute(connection)
+                .map_err(ApiError::from)
         })
         .await
         .is_ok();
@@ -46,7 +48,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
                 redis::cmd("PING").query_async::<String>(&mut connection),
             )
             .await;
-            if matches!(ping, Ok(Ok(_))) { "ok" } else { "unreachable" }
+            if matches!(ping, Ok(Ok(_))) {
+                "ok"
+            } else {
+                "unreachable"
+            }
         }
     };
     let ready = database_ok && redis != "unreachable";
@@ -55,12 +61,18 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         database: if database_ok { "ok" } else { "unreachable" },
         redis,
     };
-    if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
 }
 
 /// Prometheus metrics in text format.
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render())
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
 }

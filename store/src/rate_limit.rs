@@ -36,7 +36,10 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// A limiter for `limits`, shared through Redis when `redis` (a connection and a key
     /// prefix) is given.
-    pub fn new(limits: &[Limit], redis: Option<(redis::aio::ConnectionManager, String)>) -> RateLimiter {
+    pub fn new(
+        limits: &[Limit],
+        redis: Option<(redis::aio::ConnectionManager, String)>,
+    ) -> RateLimiter {
         let in_process = limits
             .iter()
             .map(|limit| {
@@ -56,7 +59,9 @@ impl RateLimiter {
         if let Some((connection, prefix)) = &self.redis {
             match check_redis(connection.clone(), prefix, limit, key).await {
                 Ok(outcome) => return outcome,
-                Err(error) => tracing::warn!(error = %error, rate_limit = limit.name, "Redis unreachable; limiting in-process"),
+                Err(error) => {
+                    tracing::warn!(error = %error, rate_limit = limit.name, "Redis unreachable; limiting in-process")
+                }
             }
         }
         self.check_in_process(limit, key)
@@ -64,7 +69,10 @@ impl RateLimiter {
 
     fn check_in_process(&self, limit: &Limit, key: &str) -> Result<(), RetryAfter> {
         let Some(limiter) = self.in_process.get(limit.name) else {
-            tracing::error!(rate_limit = limit.name, "rate limit was not registered; allowing");
+            tracing::error!(
+                rate_limit = limit.name,
+                "rate limit was not registered; allowing"
+            );
             return Ok(());
         };
         if limiter.len() > IN_PROCESS_KEYS_MAX {
@@ -90,7 +98,10 @@ async fn check_redis(
     let (count,): (u64,) = redis::pipe()
         .atomic()
         .incr(&redis_key, 1)
-        .expire(&redis_key, i64::try_from(window_seconds).unwrap_or(i64::MAX))
+        .expire(
+            &redis_key,
+            i64::try_from(window_seconds).unwrap_or(i64::MAX),
+        )
         .ignore()
         .query_async(&mut connection)
         .await?;
@@ -107,13 +118,21 @@ mod tests {
 
     #[tokio::test]
     async fn in_process_limits_per_key() {
-        let limit = Limit { name: "test", requests: 3, window: Duration::from_secs(60) };
+        let limit = Limit {
+            name: "test",
+            requests: 3,
+            window: Duration::from_secs(60),
+        };
         let limiter = RateLimiter::new(&[limit], None);
         for _ in 0..3 {
             assert_eq!(limiter.check(&limit, "a").await, Ok(()));
         }
         let refused = limiter.check(&limit, "a").await.unwrap_err();
         assert!((1..=20).contains(&refused.0), "retry after {}", refused.0);
-        assert_eq!(limiter.check(&limit, "b").await, Ok(()), "another key has its own budget");
+        assert_eq!(
+            limiter.check(&limit, "b").await,
+            Ok(()),
+            "another key has its own budget"
+        );
     }
 }

@@ -48,7 +48,8 @@ struct Settlement {
 impl Settlement {
     /// Settles every interval until `stopped` fires; a round in progress is finished first.
     async fn run(self, mut stopped: tokio::sync::watch::Receiver<()>) {
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
+        let mut ticks =
+            tokio::time::interval_at(tokio::time::Instant::now() + self.interval, self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -57,11 +58,17 @@ impl Settlement {
             }
             match self.round().await {
                 Ok(report) if report.revenue_recorded + report.redemptions_recorded > 0 => {
-                    tracing::info!(revenue = report.revenue_recorded, redemptions = report.redemptions_recorded, "waiting ad revenue and redemptions handed to royalties");
+                    tracing::info!(
+                        revenue = report.revenue_recorded,
+                        redemptions = report.redemptions_recorded,
+                        "waiting ad revenue and redemptions handed to royalties"
+                    );
                 }
                 Ok(_) => {}
                 // Nothing is lost: the rows wait for the next round.
-                Err(error) => tracing::warn!(error = %error, "settling ad revenue with royalties failed; retrying next interval"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "settling ad revenue with royalties failed; retrying next interval")
+                }
             }
         }
     }
@@ -70,7 +77,11 @@ impl Settlement {
     async fn round(&self) -> anyhow::Result<megabox_ads::SettleReport> {
         let (pool, settings) = (self.pool.clone(), self.royalty_settings);
         tokio::task::spawn_blocking(move || -> anyhow::Result<megabox_ads::SettleReport> {
-            Ok(megabox_ads::settle_royalties(&mut *pool.get()?, chrono::Utc::now().naive_utc(), &settings)?)
+            Ok(megabox_ads::settle_royalties(
+                &mut *pool.get()?,
+                chrono::Utc::now().naive_utc(),
+                &settings,
+            )?)
         })
         .await?
     }
@@ -88,7 +99,9 @@ fn routes(config: &mut ServiceConfig) {
             utoipa_actix_web::scope("/api/v1")
                 .route("/openapi.json", web::get().to(serve_openapi))
                 .configure(routes::api)
-                .default_service(web::to(|| async { Err::<HttpResponse, _>(ApiError::not_found("no such route")) })),
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(ApiError::not_found("no such route"))
+                })),
         );
 }
 
@@ -104,13 +117,19 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&settings.data_dir)
-            .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
         let database_url = settings.effective_database_url();
         let pool_size = settings.database_pool_size;
-        let pool = tokio::task::spawn_blocking(move || megabox_database::connect(&database_url, pool_size))
-            .await
-            .context("database start-up panicked")??;
+        let pool = tokio::task::spawn_blocking(move || {
+            megabox_database::connect(&database_url, pool_size)
+        })
+        .await
+        .context("database start-up panicked")??;
         let redis = match &settings.redis_url {
             Some(url) => Some(connect_redis(url).await?),
             None => None,
@@ -123,18 +142,52 @@ impl Application {
             settings.access_token_ttl_seconds,
         )?;
         let limits = Limits {
-            login: Limit { name: "login", requests: settings.login_attempts_per_minute, window: Duration::from_secs(60) },
-            register: Limit { name: "register", requests: settings.registrations_per_hour, window: Duration::from_secs(3600) },
-            upload: Limit { name: "upload", requests: settings.uploads_per_hour, window: Duration::from_secs(3600) },
-            checkout: Limit { name: "checkout", requests: settings.checkouts_per_hour, window: Duration::from_secs(3600) },
-            pairing: Limit { name: "pairing", requests: PAIRING_ATTEMPTS_PER_HOUR_PER_ADDRESS, window: Duration::from_secs(3600) },
-            impressions: Limit { name: "impressions", requests: settings.impression_batches_per_minute, window: Duration::from_secs(60) },
+            login: Limit {
+                name: "login",
+                requests: settings.login_attempts_per_minute,
+                window: Duration::from_secs(60),
+            },
+            register: Limit {
+                name: "register",
+                requests: settings.registrations_per_hour,
+                window: Duration::from_secs(3600),
+            },
+            upload: Limit {
+                name: "upload",
+                requests: settings.uploads_per_hour,
+                window: Duration::from_secs(3600),
+            },
+            checkout: Limit {
+                name: "checkout",
+                requests: settings.checkouts_per_hour,
+                window: Duration::from_secs(3600),
+            },
+            pairing: Limit {
+                name: "pairing",
+                requests: PAIRING_ATTEMPTS_PER_HOUR_PER_ADDRESS,
+                window: Duration::from_secs(3600),
+            },
+            impressions: Limit {
+                name: "impressions",
+                requests: settings.impression_batches_per_minute,
+                window: Duration::from_secs(60),
+            },
         };
         let rate_limiter = RateLimiter::new(
-            &[limits.login, limits.register, limits.upload, limits.checkout, limits.pairing, limits.impressions],
-            redis.clone().map(|connection| (connection, settings.redis_key_prefix.clone())),
+            &[
+                limits.login,
+                limits.register,
+                limits.upload,
+                limits.checkout,
+                limits.pairing,
+                limits.impressions,
+            ],
+            redis
+                .clone()
+                .map(|connection| (connection, settings.redis_key_prefix.clone())),
         );
-        let listener = TcpListener::bind(&settings.bind).with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let port = listener.local_addr()?.port();
         let backend = megabox_database::Backend::of_url(&settings.effective_database_url());
         tracing::info!(
@@ -144,17 +197,24 @@ impl Application {
             payments = if settings.stripe_secret_key.is_some() { "stripe" } else { "test-mode" },
             "megabox listening"
         );
-        let blobs = std::sync::Arc::new(catalog::storage::LocalBlobStore::open(settings.media_dir()).context("cannot open the media directory")?);
+        let blobs = std::sync::Arc::new(
+            catalog::storage::LocalBlobStore::open(settings.media_dir())
+                .context("cannot open the media directory")?,
+        );
         let analysis_sandbox = analysis_sandbox(&settings)?;
         let transcode_sandbox = transcode_sandbox(&settings)?;
-        let link_signer = crate::signing::LinkSigner::load(&settings.data_dir).context("cannot create the link signing key")?;
+        let link_signer = crate::signing::LinkSigner::load(&settings.data_dir)
+            .context("cannot create the link signing key")?;
         let payments = payments(&settings, &pool, &format!("http://127.0.0.1:{port}"))?;
         let ads_settings = settings.ads_settings();
         let impression_deduper = match &settings.redis_url {
             Some(url) => {
                 let url = url.clone();
                 let age = ads_settings.event_age_max;
-                let deduper = tokio::task::spawn_blocking(move || megabox_ads::RedisDeduper::connect(&url, age)).await?;
+                let deduper = tokio::task::spawn_blocking(move || {
+                    megabox_ads::RedisDeduper::connect(&url, age)
+                })
+                .await?;
                 match deduper {
                     Ok(deduper) => Some(std::sync::Arc::new(deduper)),
                     Err(error) => {
@@ -167,7 +227,11 @@ impl Application {
         };
         // Ad revenue or redemptions a crash left between the ads tables and the ledger; later
         // ones are settled periodically while the server runs.
-        let settlement = Settlement { pool: pool.clone(), royalty_settings: settings.royalty_settings()?, interval: Duration::from_secs(settings.ads_settle_interval_seconds) };
+        let settlement = Settlement {
+            pool: pool.clone(),
+            royalty_settings: settings.royalty_settings()?,
+            interval: Duration::from_secs(settings.ads_settle_interval_seconds),
+        };
         settlement.round().await?;
         let state = web::Data::new(AppState {
             settings,
@@ -195,7 +259,11 @@ impl Application {
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
-                .app_data(web::JsonConfig::default().limit(JSON_BODY_BYTES_MAX).error_handler(error::json_error))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(JSON_BODY_BYTES_MAX)
+                        .error_handler(error::json_error),
+                )
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .configure(routes)
@@ -217,10 +285,18 @@ impl Application {
                     service.call(request).map(move |result| {
                         result.map(|mut response| {
                             if let Some(state) = state {
-                                telemetry::record_request(&state.metrics, &method, route, &response, started.elapsed().as_secs_f64());
+                                telemetry::record_request(
+                                    &state.metrics,
+                                    &method,
+                                    route,
+                                    &response,
+                                    started.elapsed().as_secs_f64(),
+                                );
                             }
                             if let Some(id) = request_id {
-                                response.headers_mut().insert(telemetry::REQUEST_ID_HEADER, id);
+                                response
+                                    .headers_mut()
+                                    .insert(telemetry::REQUEST_ID_HEADER, id);
                             }
                             response
                         })
@@ -231,7 +307,11 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
         .run();
-        Ok(Application { port, server, settlement })
+        Ok(Application {
+            port,
+            server,
+            settlement,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -267,14 +347,21 @@ pub fn analysis_sandbox(settings: &Settings) -> anyhow::Result<catalog::sandbox:
 }
 
 /// The payment gateway the settings choose: Stripe with a key, the test-mode gateway without.
-pub fn payments(settings: &Settings, pool: &megabox_database::DbPool, default_public_url: &str) -> anyhow::Result<megabox_payments::Payments> {
+pub fn payments(
+    settings: &Settings,
+    pool: &megabox_database::DbPool,
+    default_public_url: &str,
+) -> anyhow::Result<megabox_payments::Payments> {
     Ok(megabox_payments::Payments::new(
         pool.clone(),
         megabox_payments::PaymentSettings {
             stripe_secret_key: settings.stripe_secret_key.clone(),
             stripe_webhook_secret: settings.stripe_webhook_secret.clone(),
             stripe_api_base: settings.stripe_api_base.clone(),
-            public_url: settings.public_url.clone().unwrap_or_else(|| default_public_url.to_owned()),
+            public_url: settings
+                .public_url
+                .clone()
+                .unwrap_or_else(|| default_public_url.to_owned()),
             royalty_settings: settings.royalty_settings()?,
         },
     )?)
@@ -284,12 +371,15 @@ pub fn payments(settings: &Settings, pool: &megabox_database::DbPool, default_pu
 fn child_program(settings: &Settings) -> anyhow::Result<std::path::PathBuf> {
     match &settings.analyzer_program {
         Some(program) => Ok(program.clone()),
-        None => std::env::current_exe().context("cannot find this program to run its sandboxed children"),
+        None => std::env::current_exe()
+            .context("cannot find this program to run its sandboxed children"),
     }
 }
 
 /// The sandbox that transcodes previews and downloads.
-pub fn transcode_sandbox(settings: &Settings) -> anyhow::Result<catalog::transcode::TranscodeSandbox> {
+pub fn transcode_sandbox(
+    settings: &Settings,
+) -> anyhow::Result<catalog::transcode::TranscodeSandbox> {
     Ok(catalog::transcode::TranscodeSandbox::new(
         child_program(settings)?,
         [crate::cli::TRANSCODE_SUBCOMMAND],

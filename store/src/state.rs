@@ -41,7 +41,8 @@ pub struct AppState {
 
 /// A connection from the pool, or 503 when none comes within the pool's timeout.
 pub fn pooled_connection(pool: &DbPool) -> Result<megabox_database::PooledDbConnection, ApiError> {
-    pool.get().map_err(|error| ApiError::unavailable(format!("database unavailable: {error}")))
+    pool.get()
+        .map_err(|error| ApiError::unavailable(format!("database unavailable: {error}")))
 }
 
 impl AppState {
@@ -66,7 +67,8 @@ impl AppState {
         F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.database(move |connection| megabox_database::write_transaction(connection, work)).await
+        self.database(move |connection| megabox_database::write_transaction(connection, work))
+            .await
     }
 
     /// Counts a request against `limit`; 429 with `Retry-After` when over.

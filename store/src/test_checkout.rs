@@ -10,18 +10,35 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// The test-mode checkout page.
 #[utoipa::path(tag = "buying", params(("id" = String, Path)), responses((status = 200, content_type = "text/html"), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/test-checkout/{id}")]
-pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let view = state.payments.test_checkout_view(&path).await?.ok_or_else(|| ApiError::not_found("no such test checkout"))?;
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let view = state
+        .payments
+        .test_checkout_view(&path)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such test checkout"))?;
     let lines: String = view
         .lines
         .iter()
-        .map(|line| format!("<tr><td>{}</td><td class=amount>{}</td></tr>", escape(&line.title), line.amount))
+        .map(|line| {
+            format!(
+                "<tr><td>{}</td><td class=amount>{}</td></tr>",
+                escape(&line.title),
+                line.amount
+            )
+        })
         .collect();
     let actions = if view.status == "open" {
         format!(
@@ -31,7 +48,10 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result
             total = view.amount
         )
     } else {
-        format!("<p>This checkout is <strong>{}</strong>.</p><p><a href=\"/library\">Go to your library</a></p>", escape(&view.status))
+        format!(
+            "<p>This checkout is <strong>{}</strong>.</p><p><a href=\"/library\">Go to your library</a></p>",
+            escape(&view.status)
+        )
     };
     let page = format!(
         "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
@@ -43,7 +63,9 @@ pub async fn show(state: web::Data<AppState>, path: web::Path<String>) -> Result
          <table><tbody>{lines}<tr><td><strong>Total</strong></td><td class=amount><strong>{total}</strong></td></tr></tbody></table>{actions}</html>",
         total = view.amount
     );
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -58,17 +80,35 @@ pub struct TestCheckoutForm {
 #[utoipa::path(tag = "buying", params(("id" = String, Path)), request_body(content = TestCheckoutForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "back to the app"), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 #[post("/test-checkout/{id}")]
-pub async fn complete(state: web::Data<AppState>, path: web::Path<String>, form: web::Form<TestCheckoutForm>) -> Result<HttpResponse, ApiError> {
+pub async fn complete(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    form: web::Form<TestCheckoutForm>,
+) -> Result<HttpResponse, ApiError> {
     let action = match form.action.as_str() {
         "pay" => TestCheckoutAction::Pay,
         "cancel" => TestCheckoutAction::Cancel,
-        other => return Err(ApiError::invalid("invalid_action", format!("action must be pay or cancel, not {:?}", other.chars().take(20).collect::<String>()))),
+        other => {
+            return Err(ApiError::invalid(
+                "invalid_action",
+                format!(
+                    "action must be pay or cancel, not {:?}",
+                    other.chars().take(20).collect::<String>()
+                ),
+            ));
+        }
     };
-    let view = state.payments.test_checkout_view(&path).await?.ok_or_else(|| ApiError::not_found("no such test checkout"))?;
+    let view = state
+        .payments
+        .test_checkout_view(&path)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such test checkout"))?;
     state.payments.complete_test_checkout(&path, action).await?;
     let location = match action {
         TestCheckoutAction::Pay => format!("/checkout/complete?order_id={}", view.order_id),
         TestCheckoutAction::Cancel => "/cart".to_owned(),
     };
-    Ok(HttpResponse::SeeOther().insert_header(("Location", location)).finish())
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish())
 }

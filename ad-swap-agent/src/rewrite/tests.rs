@@ -9,11 +9,21 @@ use crate::slots::{SlotChoiceSettings, SlotChooser};
 const ORIGIN: &str = "http://127.0.0.1:8899";
 
 fn chooser(swap_percent: u8) -> SlotChooser {
-    SlotChooser::new(InstallSecret([4; 32]), SlotChoiceSettings { swap_percent, swaps_per_day_max: 30 })
+    SlotChooser::new(
+        InstallSecret([4; 32]),
+        SlotChoiceSettings {
+            swap_percent,
+            swaps_per_day_max: 30,
+        },
+    )
 }
 
 /// Rewrites `html` with every eligible slot a candidate (unless `swap_percent` says otherwise).
-fn check(html: &str, swap_percent: u8, limits: RewriteLimits) -> Result<(String, SwappedSlot), Unchanged> {
+fn check(
+    html: &str,
+    swap_percent: u8,
+    limits: RewriteLimits,
+) -> Result<(String, SwappedSlot), Unchanged> {
     let filters = small_engine();
     let chooser = chooser(swap_percent);
     let mut issue = |_size: SlotSize| Nonce([5; 16]);
@@ -26,7 +36,8 @@ fn check(html: &str, swap_percent: u8, limits: RewriteLimits) -> Result<(String,
         limits,
         started: Instant::now(),
     };
-    rewrite_page(html.as_bytes(), page).map(|(bytes, slot)| (String::from_utf8(bytes).expect("utf-8"), slot))
+    rewrite_page(html.as_bytes(), page)
+        .map(|(bytes, slot)| (String::from_utf8(bytes).expect("utf-8"), slot))
 }
 
 #[test]
@@ -42,14 +53,32 @@ fn known_ad_markup_is_swapped() {
     ];
     for slot in cases {
         let html = format!("<html><body><p>before</p>{slot}<p>after</p></body></html>");
-        let (output, swapped) = check(&html, 100, RewriteLimits::default()).unwrap_or_else(|error| panic!("{slot}: {error}"));
-        assert!(SELLABLE_SLOT_SIZES.contains(&(swapped.size.width_pixels(), swapped.size.height_pixels())));
+        let (output, swapped) = check(&html, 100, RewriteLimits::default())
+            .unwrap_or_else(|error| panic!("{slot}: {error}"));
+        assert!(
+            SELLABLE_SLOT_SIZES
+                .contains(&(swapped.size.width_pixels(), swapped.size.height_pixels()))
+        );
         assert!(output.contains(r#"title="Megabox ad""#), "{output}");
-        assert!(output.contains(r#"sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox""#));
-        let frame = format!("http://127.0.0.1:8899/megabox/frame?nonce=BQUFBQUFBQUFBQUFBQUFBQ&amp;size={}", swapped.size);
+        assert!(
+            output
+                .contains(r#"sandbox="allow-scripts allow-popups allow-popups-to-escape-sandbox""#)
+        );
+        let frame = format!(
+            "http://127.0.0.1:8899/megabox/frame?nonce=BQUFBQUFBQUFBQUFBQUFBQ&amp;size={}",
+            swapped.size
+        );
         assert!(output.contains(&frame), "{output}");
-        assert!(!output.contains("ads.example") && !output.contains("adsbygoogle") && !output.contains("googletag"), "{output}");
-        assert!(output.starts_with("<html><body><p>before</p>") && output.ends_with("<p>after</p></body></html>"));
+        assert!(
+            !output.contains("ads.example")
+                && !output.contains("adsbygoogle")
+                && !output.contains("googletag"),
+            "{output}"
+        );
+        assert!(
+            output.starts_with("<html><body><p>before</p>")
+                && output.ends_with("<p>after</p></body></html>")
+        );
     }
 }
 
@@ -66,13 +95,19 @@ fn ineligible_markup_passes_through() {
     ];
     for slot in cases {
         let html = format!("<html><body>{slot}</body></html>");
-        assert_eq!(check(&html, 100, RewriteLimits::default()).map(|_| ()), Err(Unchanged::NoSwap), "{slot}");
+        assert_eq!(
+            check(&html, 100, RewriteLimits::default()).map(|_| ()),
+            Err(Unchanged::NoSwap),
+            "{slot}"
+        );
     }
 }
 
 #[test]
 fn at_most_one_slot_per_page_is_swapped() {
-    let slot = |index: usize| format!(r#"<div id="div-gpt-ad-{index}" style="width:728px;height:90px"></div>"#);
+    let slot = |index: usize| {
+        format!(r#"<div id="div-gpt-ad-{index}" style="width:728px;height:90px"></div>"#)
+    };
     let html: String = (0..20).map(slot).collect();
     let (output, _) = check(&html, 100, RewriteLimits::default()).expect("swapped");
     assert_eq!(output.matches("data-megabox-ad").count(), 1);
@@ -82,15 +117,25 @@ fn at_most_one_slot_per_page_is_swapped() {
 #[test]
 fn no_swap_when_the_choice_declines() {
     let html = r#"<div id="div-gpt-ad-1" style="width:300px;height:250px"></div>"#;
-    assert_eq!(check(html, 0, RewriteLimits::default()).map(|_| ()), Err(Unchanged::NoSwap));
+    assert_eq!(
+        check(html, 0, RewriteLimits::default()).map(|_| ()),
+        Err(Unchanged::NoSwap)
+    );
 }
 
 #[test]
 fn strict_policies_in_meta_leave_the_page_alone() {
     let slot = r#"<div id="div-gpt-ad-1" style="width:300px;height:250px"></div>"#;
-    let strict = format!(r#"<head><meta http-equiv="Content-Security-Policy" content="default-src 'self'"></head>{slot}"#);
-    assert_eq!(check(&strict, 100, RewriteLimits::default()).map(|_| ()), Err(Unchanged::ContentSecurityPolicy));
-    let harmless = format!(r#"<head><meta http-equiv="content-security-policy" content="frame-ancestors 'none'"></head>{slot}"#);
+    let strict = format!(
+        r#"<head><meta http-equiv="Content-Security-Policy" content="default-src 'self'"></head>{slot}"#
+    );
+    assert_eq!(
+        check(&strict, 100, RewriteLimits::default()).map(|_| ()),
+        Err(Unchanged::ContentSecurityPolicy)
+    );
+    let harmless = format!(
+        r#"<head><meta http-equiv="content-security-policy" content="frame-ancestors 'none'"></head>{slot}"#
+    );
     assert!(check(&harmless, 100, RewriteLimits::default()).is_ok());
 }
 
@@ -113,15 +158,36 @@ fn policy_directives_table() {
 #[test]
 fn limits_refuse_rather_than_truncate() {
     let slot = r#"<div id="div-gpt-ad-1" style="width:300px;height:250px"></div>"#;
-    let small = RewriteLimits { html_bytes_max: 16, ..RewriteLimits::default() };
-    assert_eq!(check(slot, 100, small).map(|_| ()), Err(Unchanged::TooLarge));
-    let instant = RewriteLimits { duration_max: Duration::ZERO, ..RewriteLimits::default() };
+    let small = RewriteLimits {
+        html_bytes_max: 16,
+        ..RewriteLimits::default()
+    };
+    assert_eq!(
+        check(slot, 100, small).map(|_| ()),
+        Err(Unchanged::TooLarge)
+    );
+    let instant = RewriteLimits {
+        duration_max: Duration::ZERO,
+        ..RewriteLimits::default()
+    };
     std::thread::sleep(Duration::from_millis(2));
-    assert_eq!(check(slot, 100, instant).map(|_| ()), Err(Unchanged::TimedOut));
+    assert_eq!(
+        check(slot, 100, instant).map(|_| ()),
+        Err(Unchanged::TimedOut)
+    );
     // A start tag longer than the parser's memory budget must fail, not grow without bound.
-    let tight = RewriteLimits { parser_memory_bytes_max: 2048, ..RewriteLimits::default() };
-    let huge_attribute = format!(r#"<div data-x="{}" id="div-gpt-ad-1" style="width:300px;height:250px"></div>"#, "a".repeat(100_000));
-    assert!(matches!(check(&huge_attribute, 100, tight), Err(Unchanged::Rewriter(_))));
+    let tight = RewriteLimits {
+        parser_memory_bytes_max: 2048,
+        ..RewriteLimits::default()
+    };
+    let huge_attribute = format!(
+        r#"<div data-x="{}" id="div-gpt-ad-1" style="width:300px;height:250px"></div>"#,
+        "a".repeat(100_000)
+    );
+    assert!(matches!(
+        check(&huge_attribute, 100, tight),
+        Err(Unchanged::Rewriter(_))
+    ));
 }
 
 #[test]

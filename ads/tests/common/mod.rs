@@ -10,19 +10,23 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use ed25519_dalek::SigningKey;
 use megabox_ads::{
-    AdsSettings, CampaignId, CampaignStatus, CreativeRecord, Device, NewCampaign, NewCreative, create_advertiser, create_campaign,
-    create_creative, create_pairing_code, pair_device, validate_creative_image,
+    AdsSettings, CampaignId, CampaignStatus, CreativeRecord, Device, NewCampaign, NewCreative,
+    create_advertiser, create_campaign, create_creative, create_pairing_code, pair_device,
+    validate_creative_image,
 };
 use megabox_database::testing::{TestDatabase, backends};
 use megabox_database::{Backend, DbConnection, DbPool, PooledDbConnection};
 use megabox_domain::{Cents, UserId};
 use megabox_protocol::{
-    CreativeId, EventId, ImpressionBatch, ImpressionEvent, Nonce, PairingCode, PublicKey, SlotSize, TimeBucket, UnsignedBatch,
+    CreativeId, EventId, ImpressionBatch, ImpressionEvent, Nonce, PairingCode, PublicKey, SlotSize,
+    TimeBucket, UnsignedBatch,
 };
 
 /// The tests' clock: noon, mid-month, so nothing straddles a period boundary by accident.
 pub fn now() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 21).and_then(|date| date.and_hms_opt(12, 0, 0)).unwrap_or_default()
+    NaiveDate::from_ymd_opt(2026, 11, 21)
+        .and_then(|date| date.and_hms_opt(12, 0, 0))
+        .unwrap_or_default()
 }
 
 pub fn hours(count: i64) -> chrono::TimeDelta {
@@ -37,16 +41,24 @@ pub struct TestBackend {
 
 impl TestBackend {
     pub fn connection(&self) -> PooledDbConnection {
-        self.pool.get().unwrap_or_else(|error| panic!("{:?}: {error}", self.backend))
+        self.pool
+            .get()
+            .unwrap_or_else(|error| panic!("{:?}: {error}", self.backend))
     }
 }
 
 /// Runs `test` once per backend, each time on a fresh migrated database.
 pub fn on_each_backend(test: impl Fn(&TestBackend)) {
     for backend in backends() {
-        let database = TestDatabase::new(backend).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
-        let pool = megabox_database::connect(&database.url, 8).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
-        test(&TestBackend { backend, pool, _database: database });
+        let database =
+            TestDatabase::new(backend).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
+        let pool = megabox_database::connect(&database.url, 8)
+            .unwrap_or_else(|error| panic!("{backend:?}: {error}"));
+        test(&TestBackend {
+            backend,
+            pool,
+            _database: database,
+        });
     }
 }
 
@@ -55,14 +67,23 @@ pub fn png_of(width: u32, height: u32) -> Vec<u8> {
 }
 
 pub fn encode(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
-    let picture = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([u8::try_from(x % 256).unwrap_or(0), u8::try_from(y % 256).unwrap_or(0), 128]));
+    let picture = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([
+            u8::try_from(x % 256).unwrap_or(0),
+            u8::try_from(y % 256).unwrap_or(0),
+            128,
+        ])
+    });
     let mut bytes = Cursor::new(Vec::new());
-    picture.write_to(&mut bytes, format).unwrap_or_else(|error| panic!("{format:?}: {error}"));
+    picture
+        .write_to(&mut bytes, format)
+        .unwrap_or_else(|error| panic!("{format:?}: {error}"));
     bytes.into_inner()
 }
 
 pub fn size(text: &str) -> SlotSize {
-    text.parse().unwrap_or_else(|error| panic!("{text}: {error}"))
+    text.parse()
+        .unwrap_or_else(|error| panic!("{text}: {error}"))
 }
 
 pub struct CampaignFixture {
@@ -72,8 +93,13 @@ pub struct CampaignFixture {
 
 /// An active campaign in flight from two days before [`now`] to eight days after, with one
 /// 300x250 creative.
-pub fn campaign(connection: &mut DbConnection, cpm_cents: i64, budget_cents: i64) -> CampaignFixture {
-    let advertiser = create_advertiser(connection, "Acme Records", now()).unwrap_or_else(|error| panic!("{error}"));
+pub fn campaign(
+    connection: &mut DbConnection,
+    cpm_cents: i64,
+    budget_cents: i64,
+) -> CampaignFixture {
+    let advertiser = create_advertiser(connection, "Acme Records", now())
+        .unwrap_or_else(|error| panic!("{error}"));
     let campaign = create_campaign(
         connection,
         &NewCampaign {
@@ -88,13 +114,26 @@ pub fn campaign(connection: &mut DbConnection, cpm_cents: i64, budget_cents: i64
     )
     .unwrap_or_else(|error| panic!("{error}"));
     let creative = creative(connection, campaign.id, "300x250");
-    CampaignFixture { campaign: campaign.id, creative }
+    CampaignFixture {
+        campaign: campaign.id,
+        creative,
+    }
 }
 
-pub fn creative(connection: &mut DbConnection, campaign: CampaignId, size_text: &str) -> CreativeRecord {
+pub fn creative(
+    connection: &mut DbConnection,
+    campaign: CampaignId,
+    size_text: &str,
+) -> CreativeRecord {
     let slot = size(size_text);
-    let image = validate_creative_image(png_of(u32::from(slot.width_pixels()), u32::from(slot.height_pixels())), slot)
-        .unwrap_or_else(|error| panic!("{error}"));
+    let image = validate_creative_image(
+        png_of(
+            u32::from(slot.width_pixels()),
+            u32::from(slot.height_pixels()),
+        ),
+        slot,
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
     let new = NewCreative {
         campaign,
         headline: "New music".to_owned(),
@@ -105,7 +144,8 @@ pub fn creative(connection: &mut DbConnection, campaign: CampaignId, size_text: 
 }
 
 pub fn set_status(connection: &mut DbConnection, campaign: CampaignId, status: CampaignStatus) {
-    megabox_ads::update_campaign_status(connection, campaign, status).unwrap_or_else(|error| panic!("{error}"));
+    megabox_ads::update_campaign_status(connection, campaign, status)
+        .unwrap_or_else(|error| panic!("{error}"));
 }
 
 /// A paired install: its device row and its signing key.
@@ -118,10 +158,16 @@ pub struct Agent {
 /// Pairs a new install (key from `seed`) with `user`.
 pub fn pair(connection: &mut DbConnection, user: UserId, seed: u8) -> Agent {
     let key = SigningKey::from_bytes(&[seed; 32]);
-    let issued = create_pairing_code(connection, user, now(), &AdsSettings::default()).unwrap_or_else(|error| panic!("{error}"));
+    let issued = create_pairing_code(connection, user, now(), &AdsSettings::default())
+        .unwrap_or_else(|error| panic!("{error}"));
     let code = PairingCode::parse(&issued.code).unwrap_or_else(|error| panic!("{error}"));
-    let device = pair_device(connection, &code, &PublicKey::of(&key), now()).unwrap_or_else(|error| panic!("{error}"));
-    Agent { device, key, next_sequence: 1 }
+    let device = pair_device(connection, &code, &PublicKey::of(&key), now())
+        .unwrap_or_else(|error| panic!("{error}"));
+    Agent {
+        device,
+        key,
+        next_sequence: 1,
+    }
 }
 
 pub fn event(creative: &CreativeId, size_text: &str, at: NaiveDateTime) -> ImpressionEvent {
@@ -137,7 +183,9 @@ pub fn event(creative: &CreativeId, size_text: &str, at: NaiveDateTime) -> Impre
 
 /// `count` fresh events for `creative` in the current hour.
 pub fn events(creative: &CreativeId, count: usize) -> Vec<ImpressionEvent> {
-    (0..count).map(|_| event(creative, "300x250", now())).collect()
+    (0..count)
+        .map(|_| event(creative, "300x250", now()))
+        .collect()
 }
 
 impl Agent {
@@ -148,8 +196,18 @@ impl Agent {
         self.batch_with_sequence(sequence, events)
     }
 
-    pub fn batch_with_sequence(&self, sequence: u64, events: Vec<ImpressionEvent>) -> ImpressionBatch {
-        UnsignedBatch { device_id: self.device.id, sequence, events }.sign(&self.key).unwrap_or_else(|error| panic!("{error}"))
+    pub fn batch_with_sequence(
+        &self,
+        sequence: u64,
+        events: Vec<ImpressionEvent>,
+    ) -> ImpressionBatch {
+        UnsignedBatch {
+            device_id: self.device.id,
+            sequence,
+            events,
+        }
+        .sign(&self.key)
+        .unwrap_or_else(|error| panic!("{error}"))
     }
 }
 
@@ -179,12 +237,20 @@ pub fn pending_ad_revenue(connection: &mut DbConnection, installer: UserId) -> i
 
 /// What the campaign has been charged, in micro-cents.
 pub fn spent(connection: &mut DbConnection, campaign: CampaignId) -> i64 {
-    total(connection, "SELECT spent_micro_cents AS total FROM ads_campaigns WHERE id = $1", &campaign.to_string())
+    total(
+        connection,
+        "SELECT spent_micro_cents AS total FROM ads_campaigns WHERE id = $1",
+        &campaign.to_string(),
+    )
 }
 
 /// Accepted impressions stored for the device.
 pub fn impressions(connection: &mut DbConnection, device: &Device) -> i64 {
-    total(connection, "SELECT COUNT(*) AS total FROM ads_impressions WHERE device_id = $1", &device.id.0.to_string())
+    total(
+        connection,
+        "SELECT COUNT(*) AS total FROM ads_impressions WHERE device_id = $1",
+        &device.id.0.to_string(),
+    )
 }
 
 /// Proves the ledger's invariants still hold.

@@ -24,13 +24,22 @@ const JPEG_QUALITY: u8 = 85;
 /// Validates `bytes` as an image and renders the smaller sizes; the error says why it was not accepted.
 pub(super) fn process(bytes: &[u8]) -> Result<Artwork, String> {
     if bytes.len() > ARTWORK_BYTES_MAX {
-        return Err(format!("{} bytes exceeds the limit of {ARTWORK_BYTES_MAX}", bytes.len()));
+        return Err(format!(
+            "{} bytes exceeds the limit of {ARTWORK_BYTES_MAX}",
+            bytes.len()
+        ));
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|error| error.to_string())?;
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|error| error.to_string())?;
     let mime_type = match reader.format() {
         Some(ImageFormat::Jpeg) => "image/jpeg",
         Some(ImageFormat::Png) => "image/png",
-        Some(other) => return Err(format!("{other:?} images are not supported, only JPEG and PNG")),
+        Some(other) => {
+            return Err(format!(
+                "{other:?} images are not supported, only JPEG and PNG"
+            ));
+        }
         None => return Err("not a JPEG or PNG image".to_owned()),
     };
     let mut limits = Limits::default();
@@ -38,7 +47,9 @@ pub(super) fn process(bytes: &[u8]) -> Result<Artwork, String> {
     limits.max_image_height = Some(ARTWORK_SIDE_PIXELS_MAX);
     limits.max_alloc = Some(ARTWORK_DECODE_BYTES_MAX);
     reader.limits(limits);
-    let image = reader.decode().map_err(|error| format!("invalid image: {error}"))?;
+    let image = reader
+        .decode()
+        .map_err(|error| format!("invalid image: {error}"))?;
     let original = ArtworkImage {
         mime_type: mime_type.to_owned(),
         width_pixels: image.width(),
@@ -56,7 +67,9 @@ pub(super) fn process(bytes: &[u8]) -> Result<Artwork, String> {
 
 /// Scales `image` to fit a `side_pixels` square, keeping its aspect ratio, and encodes it as JPEG.
 pub(crate) fn render_jpeg(image: &DynamicImage, side_pixels: u32) -> Result<ArtworkImage, String> {
-    let scaled = image.resize(side_pixels, side_pixels, FilterType::Triangle).into_rgb8();
+    let scaled = image
+        .resize(side_pixels, side_pixels, FilterType::Triangle)
+        .into_rgb8();
     let mut bytes = Vec::new();
     JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY)
         .encode_image(&scaled)

@@ -12,7 +12,10 @@ use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 use super::waveform::WaveformBuilder;
-use super::{AnalysisError, AnalysisLimits, CHANNELS_MAX, Codec, Container, DECODE_ERRORS_MAX, Loudness, SAMPLE_RATE_HZ_MAX, Waveform, sniff};
+use super::{
+    AnalysisError, AnalysisLimits, CHANNELS_MAX, Codec, Container, DECODE_ERRORS_MAX, Loudness,
+    SAMPLE_RATE_HZ_MAX, Waveform, sniff,
+};
 
 /// Tags are read by lofty; symphonia's own tag parsing only needs to get past them.
 const SYMPHONIA_TAG_BYTES_MAX: usize = 1024 * 1024;
@@ -61,10 +64,14 @@ pub(super) fn decode<'s>(
     let stream = MediaSourceStream::new(source, Default::default());
     let mut reader = symphonia::default::get_probe()
         .probe(&hint, stream, FormatOptions::default(), metadata_options)
-        .map_err(|_| AnalysisError::UnsupportedFormat { found: sniff::describe(head) })?;
+        .map_err(|_| AnalysisError::UnsupportedFormat {
+            found: sniff::describe(head),
+        })?;
 
     let container = container_of(reader.as_ref())?;
-    let track = reader.default_track(TrackType::Audio).ok_or(AnalysisError::NoAudioTrack)?;
+    let track = reader
+        .default_track(TrackType::Audio)
+        .ok_or(AnalysisError::NoAudioTrack)?;
     let track_id = track.id;
     let declared_frames = track.num_frames;
     let parameters = track
@@ -74,17 +81,32 @@ pub(super) fn decode<'s>(
         .ok_or(AnalysisError::NoAudioTrack)?
         .clone();
     let codec = codec_of(parameters.codec)?;
-    let sample_rate_hz = parameters.sample_rate.ok_or_else(|| malformed("the sample rate is missing"))?;
+    let sample_rate_hz = parameters
+        .sample_rate
+        .ok_or_else(|| malformed("the sample rate is missing"))?;
     if sample_rate_hz == 0 {
         return Err(malformed("the sample rate is zero"));
     }
-    check_limit("sample rate in Hz", u64::from(sample_rate_hz), u64::from(SAMPLE_RATE_HZ_MAX))?;
-    let channels = parameters.channels.as_ref().map(|channels| channels.count()).unwrap_or(0);
+    check_limit(
+        "sample rate in Hz",
+        u64::from(sample_rate_hz),
+        u64::from(SAMPLE_RATE_HZ_MAX),
+    )?;
+    let channels = parameters
+        .channels
+        .as_ref()
+        .map(|channels| channels.count())
+        .unwrap_or(0);
     if channels == 0 {
         return Err(malformed("the channel count is missing"));
     }
-    check_limit("channel count", u64::try_from(channels).unwrap_or(u64::MAX), u64::from(CHANNELS_MAX))?;
-    let channels = u16::try_from(channels).map_err(|_| malformed("the channel count does not fit"))?;
+    check_limit(
+        "channel count",
+        u64::try_from(channels).unwrap_or(u64::MAX),
+        u64::from(CHANNELS_MAX),
+    )?;
+    let channels =
+        u16::try_from(channels).map_err(|_| malformed("the channel count does not fit"))?;
     // A tiny file may declare hours of audio: refuse it before decoding a single packet.
     if let Some(declared_frames) = declared_frames {
         check_frames(declared_frames, sample_rate_hz, limits)?;
@@ -93,12 +115,17 @@ pub(super) fn decode<'s>(
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&parameters, &AudioDecoderOptions::default())
         .map_err(|error| match error {
-            SymphoniaError::Unsupported(feature) => AnalysisError::UnsupportedCodec { found: feature.to_owned() },
+            SymphoniaError::Unsupported(feature) => AnalysisError::UnsupportedCodec {
+                found: feature.to_owned(),
+            },
             other => malformed(&other.to_string()),
         })?;
 
     // Some codecs (ALAC) only learn the bit depth from their own configuration, read by the decoder.
-    let bits_per_sample = decoder.codec_params().bits_per_sample.or(parameters.bits_per_sample);
+    let bits_per_sample = decoder
+        .codec_params()
+        .bits_per_sample
+        .or(parameters.bits_per_sample);
     let mut measurements = Measurements::new(sample_rate_hz, channels)?;
     let mut samples: Vec<f32> = Vec::new();
     let mut decode_errors = 0_u32;
@@ -108,8 +135,14 @@ pub(super) fn decode<'s>(
         let packet = match reader.next_packet() {
             Ok(Some(packet)) => packet,
             Ok(None) => break,
-            Err(SymphoniaError::ResetRequired) => return Err(malformed("the stream changes format midway")),
-            Err(SymphoniaError::IoError(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(SymphoniaError::ResetRequired) => {
+                return Err(malformed("the stream changes format midway"));
+            }
+            Err(SymphoniaError::IoError(error))
+                if error.kind() == std::io::ErrorKind::UnexpectedEof =>
+            {
+                break;
+            }
             Err(error) => return Err(malformed(&error.to_string())),
         };
         if packet.track_id != track_id {
@@ -131,7 +164,9 @@ pub(super) fn decode<'s>(
         if buffer.frames() == 0 {
             continue;
         }
-        if buffer.spec().rate() != sample_rate_hz || buffer.spec().channels().count() != usize::from(channels) {
+        if buffer.spec().rate() != sample_rate_hz
+            || buffer.spec().channels().count() != usize::from(channels)
+        {
             return Err(malformed("the sample rate or channel count changes midway"));
         }
         buffer.copy_to_vec_interleaved(&mut samples);
@@ -153,7 +188,10 @@ pub(super) fn decode<'s>(
     if let Some(declared_frames) = declared_frames
         && frame_count < declared_frames
     {
-        return Err(AnalysisError::Truncated { declared_frames, decoded_frames: frame_count });
+        return Err(AnalysisError::Truncated {
+            declared_frames,
+            decoded_frames: frame_count,
+        });
     }
     let (loudness, waveform, audio_sha256) = measurements.finish()?;
     Ok(DecodedAudio {
@@ -161,7 +199,11 @@ pub(super) fn decode<'s>(
         codec,
         sample_rate_hz,
         channels,
-        bits_per_sample: if is_lossless(codec) { bits_per_sample } else { None },
+        bits_per_sample: if is_lossless(codec) {
+            bits_per_sample
+        } else {
+            None
+        },
         frame_count,
         duration_ms: frames_to_ms(frame_count, sample_rate_hz),
         loudness,
@@ -180,7 +222,9 @@ fn container_of(reader: &dyn FormatReader) -> Result<Container, AnalysisError> {
         formats::FORMAT_ID_WAVE => Ok(Container::Wav),
         formats::FORMAT_ID_AIFF => Ok(Container::Aiff),
         formats::FORMAT_ID_ISOMP4 => Ok(Container::Mp4),
-        _ => Err(AnalysisError::UnsupportedFormat { found: info.long_name.to_owned() }),
+        _ => Err(AnalysisError::UnsupportedFormat {
+            found: info.long_name.to_owned(),
+        }),
     }
 }
 
@@ -192,7 +236,9 @@ fn codec_of(id: AudioCodecId) -> Result<Codec, AnalysisError> {
         codecs::CODEC_ID_AAC => Ok(Codec::Aac),
         codecs::CODEC_ID_ALAC => Ok(Codec::Alac),
         id if is_plain_pcm(id) => Ok(Codec::Pcm),
-        id => Err(AnalysisError::UnsupportedCodec { found: codec_name(id) }),
+        id => Err(AnalysisError::UnsupportedCodec {
+            found: codec_name(id),
+        }),
     }
 }
 
@@ -225,20 +271,37 @@ fn is_lossless(codec: Codec) -> bool {
 }
 
 fn malformed(reason: &str) -> AnalysisError {
-    AnalysisError::Malformed { reason: reason.to_owned() }
+    AnalysisError::Malformed {
+        reason: reason.to_owned(),
+    }
 }
 
 fn check_limit(quantity: &str, value: u64, max: u64) -> Result<(), AnalysisError> {
-    if value > max { Err(AnalysisError::limit_exceeded(quantity, value, max)) } else { Ok(()) }
+    if value > max {
+        Err(AnalysisError::limit_exceeded(quantity, value, max))
+    } else {
+        Ok(())
+    }
 }
 
 fn frames_max(sample_rate_hz: u32, limits: &AnalysisLimits) -> u64 {
-    limits.duration_ms_max.saturating_mul(u64::from(sample_rate_hz)) / 1000
+    limits
+        .duration_ms_max
+        .saturating_mul(u64::from(sample_rate_hz))
+        / 1000
 }
 
 /// Checks a frame count (declared or decoded so far) against both the duration and frame limits.
-fn check_frames(frame_count: u64, sample_rate_hz: u32, limits: &AnalysisLimits) -> Result<(), AnalysisError> {
-    check_limit("decoded frame count", frame_count, limits.decoded_frames_max)?;
+fn check_frames(
+    frame_count: u64,
+    sample_rate_hz: u32,
+    limits: &AnalysisLimits,
+) -> Result<(), AnalysisError> {
+    check_limit(
+        "decoded frame count",
+        frame_count,
+        limits.decoded_frames_max,
+    )?;
     if frame_count > frames_max(sample_rate_hz, limits) {
         return Err(AnalysisError::limit_exceeded(
             "duration in ms",
@@ -267,9 +330,12 @@ struct Measurements {
 
 impl Measurements {
     fn new(sample_rate_hz: u32, channels: u16) -> Result<Self, AnalysisError> {
-        let loudness_meter =
-            ebur128::EbuR128::new(u32::from(channels), sample_rate_hz, ebur128::Mode::I | ebur128::Mode::TRUE_PEAK)
-                .map_err(|error| malformed(&format!("loudness meter: {error}")))?;
+        let loudness_meter = ebur128::EbuR128::new(
+            u32::from(channels),
+            sample_rate_hz,
+            ebur128::Mode::I | ebur128::Mode::TRUE_PEAK,
+        )
+        .map_err(|error| malformed(&format!("loudness meter: {error}")))?;
         let mut hasher = Sha256::new();
         hasher.update(sample_rate_hz.to_le_bytes());
         hasher.update(channels.to_le_bytes());
@@ -289,7 +355,9 @@ impl Measurements {
             .map_err(|error| malformed(&format!("loudness meter: {error}")))?;
         let channels = usize::from(self.channels);
         for frame in interleaved.chunks_exact(channels) {
-            let peak = frame.iter().fold(0.0_f32, |peak, sample| peak.max(sample.abs()));
+            let peak = frame
+                .iter()
+                .fold(0.0_f32, |peak, sample| peak.max(sample.abs()));
             self.waveform.add_frame_peak(peak);
         }
         self.hash_scratch.clear();
@@ -318,6 +386,10 @@ impl Measurements {
             integrated_lufs: integrated_lufs.is_finite().then_some(integrated_lufs),
             true_peak_dbtp: (true_peak_linear > 0.0).then(|| 20.0 * true_peak_linear.log10()),
         };
-        Ok((loudness, self.waveform.finish(), hex::encode(self.hasher.finalize())))
+        Ok((
+            loudness,
+            self.waveform.finish(),
+            hex::encode(self.hasher.finalize()),
+        ))
     }
 }

@@ -188,17 +188,28 @@ pub enum AnalysisError {
     NoAudioTrack,
     #[error("malformed audio: {reason}")]
     Malformed { reason: String },
-    #[error("truncated audio: the header declares {declared_frames} frames but only {decoded_frames} could be decoded")]
-    Truncated { declared_frames: u64, decoded_frames: u64 },
+    #[error(
+        "truncated audio: the header declares {declared_frames} frames but only {decoded_frames} could be decoded"
+    )]
+    Truncated {
+        declared_frames: u64,
+        decoded_frames: u64,
+    },
     #[error("{quantity} of {value} exceeds the limit of {max}")]
-    LimitExceeded { quantity: String, value: u64, max: u64 },
+    LimitExceeded {
+        quantity: String,
+        value: u64,
+        max: u64,
+    },
     #[error("the file contains no audio")]
     NoAudio,
     #[error("the file could not be analysed: decoder crashed")]
     Crashed { detail: String },
     #[error("the file could not be analysed: it needed more than {limit_mib} MiB of memory")]
     OutOfMemory { limit_mib: u64 },
-    #[error("the file could not be analysed: it needed more than {limit_seconds} s of processor time")]
+    #[error(
+        "the file could not be analysed: it needed more than {limit_seconds} s of processor time"
+    )]
     CpuTimeExceeded { limit_seconds: u64 },
     #[error("the file could not be analysed: timed out after {limit_seconds} s")]
     TimedOut { limit_seconds: u64 },
@@ -208,11 +219,17 @@ pub enum AnalysisError {
 
 impl AnalysisError {
     fn limit_exceeded(quantity: &str, value: u64, max: u64) -> Self {
-        Self::LimitExceeded { quantity: quantity.to_owned(), value, max }
+        Self::LimitExceeded {
+            quantity: quantity.to_owned(),
+            value,
+            max,
+        }
     }
 
     fn io(error: &std::io::Error) -> Self {
-        Self::Io { message: error.to_string() }
+        Self::Io {
+            message: error.to_string(),
+        }
     }
 }
 
@@ -222,17 +239,27 @@ pub fn analyze_file(path: &Path) -> Result<Analysis, AnalysisError> {
 }
 
 /// [`analyze_file`] under other limits.
-pub fn analyze_file_with_limits(path: &Path, limits: &AnalysisLimits) -> Result<Analysis, AnalysisError> {
-    let size_bytes = std::fs::metadata(path).map_err(|error| AnalysisError::io(&error))?.len();
+pub fn analyze_file_with_limits(
+    path: &Path,
+    limits: &AnalysisLimits,
+) -> Result<Analysis, AnalysisError> {
+    let size_bytes = std::fs::metadata(path)
+        .map_err(|error| AnalysisError::io(&error))?
+        .len();
     check_input_size(size_bytes, limits)?;
     let open = || File::open(path).map_err(|error| AnalysisError::io(&error));
     let mut head = Vec::new();
-    open()?.take(sniff::HEAD_BYTES).read_to_end(&mut head).map_err(|error| AnalysisError::io(&error))?;
+    open()?
+        .take(sniff::HEAD_BYTES)
+        .read_to_end(&mut head)
+        .map_err(|error| AnalysisError::io(&error))?;
     let mut tail = Vec::new();
     let mut file = open()?;
-    file.seek(SeekFrom::Start(size_bytes.saturating_sub(completeness::TAIL_BYTES)))
-        .and_then(|_| file.read_to_end(&mut tail))
-        .map_err(|error| AnalysisError::io(&error))?;
+    file.seek(SeekFrom::Start(
+        size_bytes.saturating_sub(completeness::TAIL_BYTES),
+    ))
+    .and_then(|_| file.read_to_end(&mut tail))
+    .map_err(|error| AnalysisError::io(&error))?;
     let input = Input {
         extension: path.extension().and_then(|extension| extension.to_str()),
         size_bytes,
@@ -247,9 +274,21 @@ pub fn analyze_bytes(bytes: &[u8]) -> Result<Analysis, AnalysisError> {
     let limits = AnalysisLimits::default();
     let size_bytes = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
     check_input_size(size_bytes, &limits)?;
-    let tail_start = bytes.len().saturating_sub(usize::try_from(completeness::TAIL_BYTES).unwrap_or(usize::MAX));
-    let input = Input { extension: None, size_bytes, head: bytes, tail: &bytes[tail_start..] };
-    analyze_input(&input, Box::new(Cursor::new(bytes)), Cursor::new(bytes), &limits)
+    let tail_start = bytes
+        .len()
+        .saturating_sub(usize::try_from(completeness::TAIL_BYTES).unwrap_or(usize::MAX));
+    let input = Input {
+        extension: None,
+        size_bytes,
+        head: bytes,
+        tail: &bytes[tail_start..],
+    };
+    analyze_input(
+        &input,
+        Box::new(Cursor::new(bytes)),
+        Cursor::new(bytes),
+        &limits,
+    )
 }
 
 /// What is known about the input before decoding: its name's extension (a hint), its size, and
@@ -279,13 +318,21 @@ fn check_input_size(size_bytes: u64, limits: &AnalysisLimits) -> Result<(), Anal
         return Err(AnalysisError::Empty);
     }
     if size_bytes > limits.input_bytes_max {
-        return Err(AnalysisError::limit_exceeded("file size in bytes", size_bytes, limits.input_bytes_max));
+        return Err(AnalysisError::limit_exceeded(
+            "file size in bytes",
+            size_bytes,
+            limits.input_bytes_max,
+        ));
     }
     Ok(())
 }
 
 fn assemble(audio: decode::DecodedAudio, tags_and_artwork: tags::TagsAndArtwork) -> Analysis {
-    let declared_bits_per_sample = if audio.is_lossless() { tags_and_artwork.declared_bits_per_sample } else { None };
+    let declared_bits_per_sample = if audio.is_lossless() {
+        tags_and_artwork.declared_bits_per_sample
+    } else {
+        None
+    };
     let mut warnings = audio.warnings;
     warnings.extend(tags_and_artwork.warnings);
     Analysis {

@@ -29,7 +29,10 @@ const SIGNATURES: &[(&[u8], &str)] = &[
 
 /// A short human description of what `head` looks like.
 pub(super) fn describe(head: &[u8]) -> String {
-    if let Some((_, name)) = SIGNATURES.iter().find(|(signature, _)| head.starts_with(signature)) {
+    if let Some((_, name)) = SIGNATURES
+        .iter()
+        .find(|(signature, _)| head.starts_with(signature))
+    {
         return (*name).to_owned();
     }
     if head.len() >= 12 && &head[4..8] == b"ftyp" {
@@ -49,7 +52,9 @@ fn looks_like_text(head: &[u8]) -> bool {
     };
     !valid.is_empty()
         && head.len() - valid.len() < 4
-        && valid.chars().all(|character| !character.is_control() || character.is_whitespace())
+        && valid
+            .chars()
+            .all(|character| !character.is_control() || character.is_whitespace())
 }
 
 #[cfg(test)]
@@ -62,7 +67,10 @@ mod tests {
             (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "PNG image"),
             (b"\xff\xd8\xff\xe0\0\x10JFIF", "JPEG image"),
             (b"%PDF-1.7\n", "PDF document"),
-            (b"\0\0\0\x20ftypM4A \0\0\0\0", "damaged or unsupported MP4 file"),
+            (
+                b"\0\0\0\x20ftypM4A \0\0\0\0",
+                "damaged or unsupported MP4 file",
+            ),
             (b"hello, this is\na text file\n", "text file"),
             ("caf\u{e9} cr\u{e8}me".as_bytes(), "text file"),
             (b"\x01\x02\x03\x04\xfe\xfe", "unrecognised data"),

@@ -49,18 +49,27 @@ pub fn read_properties_and_tags(path: &Path) -> Result<PropertiesAndTags, Analys
 }
 
 /// [`read_properties_and_tags`] on bytes in memory.
-pub fn read_properties_and_tags_from_bytes(bytes: &[u8]) -> Result<PropertiesAndTags, AnalysisError> {
+pub fn read_properties_and_tags_from_bytes(
+    bytes: &[u8],
+) -> Result<PropertiesAndTags, AnalysisError> {
     properties_and_tags(Cursor::new(bytes))
 }
 
 fn properties_and_tags<R: Read + Seek>(reader: R) -> Result<PropertiesAndTags, AnalysisError> {
-    let tagged_file = read_tagged_file(reader, ParseOptions::new().read_cover_art(false)).map_err(|reason| {
-        AnalysisError::UnsupportedFormat { found: format!("no readable audio container ({reason})") }
-    })?;
+    let tagged_file =
+        read_tagged_file(reader, ParseOptions::new().read_cover_art(false)).map_err(|reason| {
+            AnalysisError::UnsupportedFormat {
+                found: format!("no readable audio container ({reason})"),
+            }
+        })?;
     let container = container_of(tagged_file.file_type())?;
     let properties = tagged_file.properties();
     let mut warnings = Vec::new();
-    let tags = tagged_file.primary_tag().or_else(|| tagged_file.first_tag()).map(|tag| tags_of(tag, &mut warnings)).unwrap_or_default();
+    let tags = tagged_file
+        .primary_tag()
+        .or_else(|| tagged_file.first_tag())
+        .map(|tag| tags_of(tag, &mut warnings))
+        .unwrap_or_default();
     Ok(PropertiesAndTags {
         container,
         sample_rate_hz: properties.sample_rate(),
@@ -88,25 +97,47 @@ pub(super) fn read_tags_and_artwork<R: Read + Seek>(reader: R) -> TagsAndArtwork
         Ok(tagged_file) => tagged_file,
         Err(reason) => {
             warnings.push(format!("tags could not be read: {reason}"));
-            return TagsAndArtwork { declared_bits_per_sample: None, tags: Tags::default(), artwork: None, warnings };
+            return TagsAndArtwork {
+                declared_bits_per_sample: None,
+                tags: Tags::default(),
+                artwork: None,
+                warnings,
+            };
         }
     };
     let declared_bits_per_sample = tagged_file.properties().bit_depth().map(u32::from);
-    let Some(tag) = tagged_file.primary_tag().or_else(|| tagged_file.first_tag()) else {
-        return TagsAndArtwork { declared_bits_per_sample, tags: Tags::default(), artwork: None, warnings };
+    let Some(tag) = tagged_file
+        .primary_tag()
+        .or_else(|| tagged_file.first_tag())
+    else {
+        return TagsAndArtwork {
+            declared_bits_per_sample,
+            tags: Tags::default(),
+            artwork: None,
+            warnings,
+        };
     };
     let tags = tags_of(tag, &mut warnings);
-    let artwork = cover_picture(&tagged_file).and_then(|picture| match artwork::process(picture.data()) {
-        Ok(artwork) => Some(artwork),
-        Err(reason) => {
-            warnings.push(format!("artwork ignored: {reason}"));
-            None
-        }
-    });
-    TagsAndArtwork { declared_bits_per_sample, tags, artwork, warnings }
+    let artwork =
+        cover_picture(&tagged_file).and_then(|picture| match artwork::process(picture.data()) {
+            Ok(artwork) => Some(artwork),
+            Err(reason) => {
+                warnings.push(format!("artwork ignored: {reason}"));
+                None
+            }
+        });
+    TagsAndArtwork {
+        declared_bits_per_sample,
+        tags,
+        artwork,
+        warnings,
+    }
 }
 
-fn read_tagged_file<R: Read + Seek>(reader: R, options: ParseOptions) -> Result<TaggedFile, String> {
+fn read_tagged_file<R: Read + Seek>(
+    reader: R,
+    options: ParseOptions,
+) -> Result<TaggedFile, String> {
     // lofty keeps its allocation limit per thread, so it is set on every call.
     apply_global_options(GlobalOptions::new().allocation_limit(TAG_ALLOCATION_BYTES_MAX));
     Probe::new(reader)
@@ -125,21 +156,34 @@ fn container_of(file_type: FileType) -> Result<Container, AnalysisError> {
         FileType::Wav => Ok(Container::Wav),
         FileType::Aiff => Ok(Container::Aiff),
         FileType::Mp4 => Ok(Container::Mp4),
-        other => Err(AnalysisError::UnsupportedFormat { found: format!("{other:?}") }),
+        other => Err(AnalysisError::UnsupportedFormat {
+            found: format!("{other:?}"),
+        }),
     }
 }
 
 /// The front cover if the file marks one, otherwise the first picture.
 fn cover_picture(tagged_file: &TaggedFile) -> Option<&Picture> {
-    let pictures: Vec<&Picture> = tagged_file.tags().iter().flat_map(|tag| tag.pictures()).collect();
-    pictures.iter().find(|picture| picture.pic_type() == PictureType::CoverFront).or(pictures.first()).copied()
+    let pictures: Vec<&Picture> = tagged_file
+        .tags()
+        .iter()
+        .flat_map(|tag| tag.pictures())
+        .collect();
+    pictures
+        .iter()
+        .find(|picture| picture.pic_type() == PictureType::CoverFront)
+        .or(pictures.first())
+        .copied()
 }
 
 fn tags_of(tag: &Tag, warnings: &mut Vec<String>) -> Tags {
     let isrc = tag.get_string(ItemKey::Isrc).and_then(|raw| {
         let normalised = normalise_isrc(raw);
         if normalised.is_none() {
-            warnings.push(format!("ISRC ignored: {:?} is not a valid ISRC", bounded_text(raw)));
+            warnings.push(format!(
+                "ISRC ignored: {:?} is not a valid ISRC",
+                bounded_text(raw)
+            ));
         }
         normalised
     });
@@ -174,7 +218,11 @@ fn bounded_text(raw: &str) -> String {
 /// An ISRC is CC-XXX-YY-NNNNN: country (2 letters), registrant (3 alphanumerics), year (2 digits),
 /// designation (5 digits); hyphens and spaces are optional.
 fn normalise_isrc(raw: &str) -> Option<String> {
-    let compact: String = raw.chars().filter(|character| *character != '-' && *character != ' ').collect::<String>().to_ascii_uppercase();
+    let compact: String = raw
+        .chars()
+        .filter(|character| *character != '-' && *character != ' ')
+        .collect::<String>()
+        .to_ascii_uppercase();
     let bytes = compact.as_bytes();
     let valid = bytes.len() == 12
         && bytes[..2].iter().all(u8::is_ascii_uppercase)
@@ -209,6 +257,9 @@ mod tests {
         assert_eq!(clean_text("  Title\u{0}\n "), Some("Title".to_owned()));
         assert_eq!(clean_text(" \t\r\n"), None);
         let long = "é".repeat(TAG_TEXT_CHARS_MAX * 3);
-        assert_eq!(clean_text(&long).map(|text| text.chars().count()), Some(TAG_TEXT_CHARS_MAX));
+        assert_eq!(
+            clean_text(&long).map(|text| text.chars().count()),
+            Some(TAG_TEXT_CHARS_MAX)
+        );
     }
 }

@@ -39,7 +39,11 @@ impl WaveformBuilder {
     }
 
     fn merge_neighbouring_blocks(&mut self) {
-        let merged: Vec<f32> = self.block_peaks.chunks(2).map(|pair| pair.iter().fold(0.0_f32, |a, b| a.max(*b))).collect();
+        let merged: Vec<f32> = self
+            .block_peaks
+            .chunks(2)
+            .map(|pair| pair.iter().fold(0.0_f32, |a, b| a.max(*b)))
+            .collect();
         self.block_peaks = merged;
         self.block_frames *= 2;
     }
@@ -54,7 +58,9 @@ impl WaveformBuilder {
             .map(|bin| {
                 let start = bin * block_count / bin_count;
                 let end = ((bin + 1) * block_count / bin_count).max(start + 1);
-                let peak = self.block_peaks[start..end].iter().fold(0.0_f32, |a, b| a.max(*b));
+                let peak = self.block_peaks[start..end]
+                    .iter()
+                    .fold(0.0_f32, |a, b| a.max(*b));
                 to_byte(peak)
             })
             .collect();
@@ -88,19 +94,34 @@ mod tests {
         for frame_count in [1000_usize, 1001, 4096, 44_100 * 3 + 7, 1_000_003] {
             // Full scale in the second tenth of the track, quiet elsewhere.
             let peaks = waveform_of((0..frame_count).map(|frame| {
-                if frame * 10 / frame_count == 1 { 1.0 } else { 0.1 }
+                if frame * 10 / frame_count == 1 {
+                    1.0
+                } else {
+                    0.1
+                }
             }));
             assert_eq!(peaks.len(), WAVEFORM_BINS, "frames {frame_count}");
-            let loud: Vec<usize> = peaks.iter().enumerate().filter(|(_, peak)| **peak == 255).map(|(bin, _)| bin).collect();
+            let loud: Vec<usize> = peaks
+                .iter()
+                .enumerate()
+                .filter(|(_, peak)| **peak == 255)
+                .map(|(bin, _)| bin)
+                .collect();
             let first = loud.first().copied().unwrap_or(usize::MAX);
             let last = loud.last().copied().unwrap_or(0);
-            assert!((99..=101).contains(&first) && (198..=200).contains(&last), "frames {frame_count}: loud bins {first}..={last}");
+            assert!(
+                (99..=101).contains(&first) && (198..=200).contains(&last),
+                "frames {frame_count}: loud bins {first}..={last}"
+            );
             assert_eq!(peaks[500], 26, "frames {frame_count}");
         }
     }
 
     #[test]
     fn short_tracks_have_one_bin_per_frame() {
-        assert_eq!(waveform_of([0.0, 0.5, 1.0, 2.0, -1.0]), vec![0, 128, 255, 255, 0]);
+        assert_eq!(
+            waveform_of([0.0, 0.5, 1.0, 2.0, -1.0]),
+            vec![0, 128, 255, 255, 0]
+        );
     }
 }

@@ -20,7 +20,11 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let paths: Vec<PathBuf> = match std::fs::read_to_string(list) {
-        Ok(text) => text.lines().filter(|line| !line.is_empty()).map(PathBuf::from).collect(),
+        Ok(text) => text
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(PathBuf::from)
+            .collect(),
         Err(error) => {
             eprintln!("cannot read {list}: {error}");
             return ExitCode::FAILURE;
@@ -30,7 +34,11 @@ fn main() -> ExitCode {
         "tags" => Work::Tags,
         "analyze" => Work::Analyze,
         "sandbox" => match std::env::current_exe() {
-            Ok(exe) => Work::Sandbox(AnalysisSandbox::new(exe.with_file_name("catalog-analyze"), Vec::<String>::new(), SandboxLimits::default())),
+            Ok(exe) => Work::Sandbox(AnalysisSandbox::new(
+                exe.with_file_name("catalog-analyze"),
+                Vec::<String>::new(),
+                SandboxLimits::default(),
+            )),
             Err(error) => {
                 eprintln!("cannot locate this binary: {error}");
                 return ExitCode::FAILURE;
@@ -51,8 +59,16 @@ fn main() -> ExitCode {
     }
     let seconds = started.elapsed().as_secs_f64();
     let file_count = u32::try_from(paths.len()).unwrap_or(u32::MAX);
-    println!("mode={mode} files={} errors={errors} seconds={seconds:.3} files_per_second={:.1}", paths.len(), f64::from(file_count) / seconds);
-    if errors == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    println!(
+        "mode={mode} files={} errors={errors} seconds={seconds:.3} files_per_second={:.1}",
+        paths.len(),
+        f64::from(file_count) / seconds
+    );
+    if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 enum Work {

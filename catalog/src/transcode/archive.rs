@@ -30,9 +30,14 @@ pub fn release_zip_entry_name(position: u32, title: &str, extension: &str) -> St
 /// Writes a ZIP of `entries` (name in the archive, file to copy) and the optional `artwork`
 /// (name, file) to `output`, replacing it; the archive appears complete or not at all. Every
 /// name is sanitised again here, so a caller cannot smuggle a path in.
-pub fn write_release_zip(entries: &[(String, &Path)], artwork: Option<(&str, &Path)>, output: &Path) -> Result<(), TranscodeError> {
+pub fn write_release_zip(
+    entries: &[(String, &Path)],
+    artwork: Option<(&str, &Path)>,
+    output: &Path,
+) -> Result<(), TranscodeError> {
     let partial = partial_path(output);
-    let result = write_archive(entries, artwork, &partial).and_then(|()| fs::rename(&partial, output).map_err(|error| TranscodeError::io(&error)));
+    let result = write_archive(entries, artwork, &partial)
+        .and_then(|()| fs::rename(&partial, output).map_err(|error| TranscodeError::io(&error)));
     if result.is_err() {
         // Nothing may be left behind; a missing file is fine.
         let _ = fs::remove_file(&partial);
@@ -40,20 +45,34 @@ pub fn write_release_zip(entries: &[(String, &Path)], artwork: Option<(&str, &Pa
     result
 }
 
-fn write_archive(entries: &[(String, &Path)], artwork: Option<(&str, &Path)>, partial: &Path) -> Result<(), TranscodeError> {
+fn write_archive(
+    entries: &[(String, &Path)],
+    artwork: Option<(&str, &Path)>,
+    partial: &Path,
+) -> Result<(), TranscodeError> {
     let file = File::create(partial).map_err(|error| TranscodeError::io(&error))?;
     let mut archive = ZipWriter::new(BufWriter::new(file));
-    let all = entries.iter().map(|(name, path)| (name.as_str(), *path)).chain(artwork);
+    let all = entries
+        .iter()
+        .map(|(name, path)| (name.as_str(), *path))
+        .chain(artwork);
     for (name, path) in all {
         let mut source = File::open(path).map_err(|error| TranscodeError::io(&error))?;
-        let size_bytes = source.metadata().map_err(|error| TranscodeError::io(&error))?.len();
-        let options = SimpleFileOptions::default().compression_method(CompressionMethod::Stored).large_file(size_bytes >= ZIP32_BYTES_MAX);
+        let size_bytes = source
+            .metadata()
+            .map_err(|error| TranscodeError::io(&error))?
+            .len();
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .large_file(size_bytes >= ZIP32_BYTES_MAX);
         archive.start_file(sanitize(name), options)?;
         std::io::copy(&mut source, &mut archive).map_err(|error| TranscodeError::io(&error))?;
     }
     let mut writer = archive.finish()?;
     writer.flush().map_err(|error| TranscodeError::io(&error))?;
-    let file = writer.into_inner().map_err(|error| TranscodeError::io(error.error()))?;
+    let file = writer
+        .into_inner()
+        .map_err(|error| TranscodeError::io(error.error()))?;
     file.sync_all().map_err(|error| TranscodeError::io(&error))
 }
 
@@ -62,13 +81,32 @@ fn write_archive(entries: &[(String, &Path)], artwork: Option<(&str, &Path)>, pa
 fn sanitize(name: &str) -> String {
     let mut safe: String = name
         .chars()
-        .map(|character| if character.is_control() || matches!(character, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') { '_' } else { character })
+        .map(|character| {
+            if character.is_control()
+                || matches!(
+                    character,
+                    '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'
+                )
+            {
+                '_'
+            } else {
+                character
+            }
+        })
         .collect();
     while safe.contains("..") {
         safe = safe.replace("..", ".");
     }
-    let safe: String = safe.trim_matches(|character: char| character == '.' || character.is_whitespace()).chars().take(ENTRY_NAME_CHARS_MAX).collect();
-    if safe.is_empty() { FALLBACK_NAME.to_owned() } else { safe }
+    let safe: String = safe
+        .trim_matches(|character: char| character == '.' || character.is_whitespace())
+        .chars()
+        .take(ENTRY_NAME_CHARS_MAX)
+        .collect();
+    if safe.is_empty() {
+        FALLBACK_NAME.to_owned()
+    } else {
+        safe
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +129,9 @@ mod tests {
         for (name, expected) in cases {
             assert_eq!(sanitize(name), expected, "name {name:?}");
         }
-        assert_eq!(sanitize(&"x".repeat(1000)).chars().count(), ENTRY_NAME_CHARS_MAX);
+        assert_eq!(
+            sanitize(&"x".repeat(1000)).chars().count(),
+            ENTRY_NAME_CHARS_MAX
+        );
     }
 }

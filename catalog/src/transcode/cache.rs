@@ -45,14 +45,20 @@ pub fn ensure_transcode(
         return Ok((media.storage_key.clone(), media.size_bytes));
     }
     if !format.is_available_for(&media.codec) {
-        return Err(TranscodeError::LossySource { codec: media.codec.clone() });
+        return Err(TranscodeError::LossySource {
+            codec: media.codec.clone(),
+        });
     }
     let media_file_id = media_file_of(connection, media)?;
     if let Some(cached) = cached_transcode(connection, blobs, &media_file_id, format)? {
         return Ok(cached);
     }
     let BlobLocation::LocalFile(input) = blobs.locate(&media.storage_key)?;
-    let output = work_dir.join(format!("transcode-{}.{}", uuid::Uuid::new_v4().simple(), format.file_extension(&media.container)));
+    let output = work_dir.join(format!(
+        "transcode-{}.{}",
+        uuid::Uuid::new_v4().simple(),
+        format.file_extension(&media.container)
+    ));
     let key = BlobKey::generate(BlobKind::Audio);
     let stored = sandbox.transcode(&input, &output, format).and_then(|()| {
         let mut file = File::open(&output).map_err(|error| TranscodeError::io(&error))?;
@@ -66,9 +72,11 @@ pub fn ensure_transcode(
         Err(error) => {
             delete_blob(blobs, &key);
             match error {
-                TranscodeError::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                    stored_transcode(connection, &media_file_id, format)?.ok_or(TranscodeError::MediaNotFound)
-                }
+                TranscodeError::Database(DieselError::DatabaseError(
+                    DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => stored_transcode(connection, &media_file_id, format)?
+                    .ok_or(TranscodeError::MediaNotFound),
                 other => Err(other),
             }
         }
@@ -78,27 +86,42 @@ pub fn ensure_transcode(
 /// Removes the cache rows of a media file inside the caller's transaction and returns their blob
 /// keys, for the caller to delete once it has committed (as `crate::media::remove_track` does
 /// with the upload's own blob).
-pub fn take_transcodes_of_media(connection: &mut DbConnection, media_file_id: &str) -> Result<Vec<BlobKey>, TranscodeError> {
+pub fn take_transcodes_of_media(
+    connection: &mut DbConnection,
+    media_file_id: &str,
+) -> Result<Vec<BlobKey>, TranscodeError> {
     let keys: Vec<String> = transcodes::table
         .filter(transcodes::media_file_id.eq(media_file_id))
         .select(transcodes::storage_key)
         .load(connection)?;
     // Only the rows read: a transcode cached meanwhile keeps its row, and the media file's
     // foreign key then refuses its deletion rather than orphan that blob.
-    diesel::delete(transcodes::table.filter(transcodes::storage_key.eq_any(&keys))).execute(connection)?;
-    keys.iter().map(|key| BlobKey::parse(key).map_err(TranscodeError::from)).collect()
+    diesel::delete(transcodes::table.filter(transcodes::storage_key.eq_any(&keys)))
+        .execute(connection)?;
+    keys.iter()
+        .map(|key| BlobKey::parse(key).map_err(TranscodeError::from))
+        .collect()
 }
 
 /// Removes every transcode of a media file, rows and blobs, in a transaction of its own.
-pub fn delete_transcodes_of_media(connection: &mut DbConnection, blobs: &dyn BlobStore, media_file_id: &str) -> Result<(), TranscodeError> {
-    let keys = megabox_database::write_transaction(connection, |connection| take_transcodes_of_media(connection, media_file_id))?;
+pub fn delete_transcodes_of_media(
+    connection: &mut DbConnection,
+    blobs: &dyn BlobStore,
+    media_file_id: &str,
+) -> Result<(), TranscodeError> {
+    let keys = megabox_database::write_transaction(connection, |connection| {
+        take_transcodes_of_media(connection, media_file_id)
+    })?;
     for key in &keys {
         delete_blob(blobs, key);
     }
     Ok(())
 }
 
-fn media_file_of(connection: &mut DbConnection, media: &TrackMedia) -> Result<String, TranscodeError> {
+fn media_file_of(
+    connection: &mut DbConnection,
+    media: &TrackMedia,
+) -> Result<String, TranscodeError> {
     tracks::table
         .find(media.track_id.to_string())
         .select(tracks::media_file_id)
@@ -110,7 +133,12 @@ fn media_file_of(connection: &mut DbConnection, media: &TrackMedia) -> Result<St
 /// The cached transcode, if there is one whose blob still exists; a row whose blob has gone
 /// (removed by hand, or by a cleanup whose transaction then rolled back) is forgotten so that
 /// the transcode is made again.
-fn cached_transcode(connection: &mut DbConnection, blobs: &dyn BlobStore, media_file_id: &str, format: Format) -> Result<Option<(BlobKey, u64)>, TranscodeError> {
+fn cached_transcode(
+    connection: &mut DbConnection,
+    blobs: &dyn BlobStore,
+    media_file_id: &str,
+    format: Format,
+) -> Result<Option<(BlobKey, u64)>, TranscodeError> {
     let Some((key, size_bytes)) = stored_transcode(connection, media_file_id, format)? else {
         return Ok(None);
     };
@@ -119,7 +147,10 @@ fn cached_transcode(connection: &mut DbConnection, blobs: &dyn BlobStore, media_
         Err(StorageError::Missing(_)) => {
             tracing::warn!(blob.key = %key, media_file.id = media_file_id, format = %format, "a cached transcode lost its blob; making it again");
             megabox_database::write_transaction(connection, |connection| {
-                diesel::delete(transcodes::table.filter(transcodes::storage_key.eq(key.to_string()))).execute(connection)
+                diesel::delete(
+                    transcodes::table.filter(transcodes::storage_key.eq(key.to_string())),
+                )
+                .execute(connection)
             })?;
             Ok(None)
         }
@@ -127,7 +158,11 @@ fn cached_transcode(connection: &mut DbConnection, blobs: &dyn BlobStore, media_
     }
 }
 
-fn stored_transcode(connection: &mut DbConnection, media_file_id: &str, format: Format) -> Result<Option<(BlobKey, u64)>, TranscodeError> {
+fn stored_transcode(
+    connection: &mut DbConnection,
+    media_file_id: &str,
+    format: Format,
+) -> Result<Option<(BlobKey, u64)>, TranscodeError> {
     let Some((key, size_bytes)) = transcodes::table
         .find((media_file_id, format.as_str()))
         .select((transcodes::storage_key, transcodes::size_bytes))
@@ -136,12 +171,24 @@ fn stored_transcode(connection: &mut DbConnection, media_file_id: &str, format: 
     else {
         return Ok(None);
     };
-    let size_bytes = u64::try_from(size_bytes).map_err(|_| TranscodeError::Io { message: format!("transcode {key} has a negative size") })?;
+    let size_bytes = u64::try_from(size_bytes).map_err(|_| TranscodeError::Io {
+        message: format!("transcode {key} has a negative size"),
+    })?;
     Ok(Some((BlobKey::parse(&key)?, size_bytes)))
 }
 
-fn insert_transcode(connection: &mut DbConnection, media_file_id: &str, format: Format, key: &BlobKey, size_bytes: u64) -> Result<(), TranscodeError> {
-    let size_bytes = i64::try_from(size_bytes).map_err(|_| TranscodeError::LimitExceeded { quantity: "transcode size in bytes".to_owned(), value: size_bytes, max: TRANSCODE_BYTES_MAX })?;
+fn insert_transcode(
+    connection: &mut DbConnection,
+    media_file_id: &str,
+    format: Format,
+    key: &BlobKey,
+    size_bytes: u64,
+) -> Result<(), TranscodeError> {
+    let size_bytes = i64::try_from(size_bytes).map_err(|_| TranscodeError::LimitExceeded {
+        quantity: "transcode size in bytes".to_owned(),
+        value: size_bytes,
+        max: TRANSCODE_BYTES_MAX,
+    })?;
     megabox_database::write_transaction(connection, |connection| {
         diesel::insert_into(transcodes::table)
             .values((

@@ -8,7 +8,9 @@ use std::fs::File;
 use std::path::Path;
 
 use symphonia::core::audio::conv::ConvertibleSample;
-use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions, well_known as codecs};
+use symphonia::core::codecs::audio::{
+    AudioCodecId, AudioDecoder, AudioDecoderOptions, well_known as codecs,
+};
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -16,7 +18,9 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 
 use super::TranscodeError;
-use crate::analysis::{CHANNELS_MAX, DECODE_ERRORS_MAX, DECODED_FRAMES_MAX, DURATION_MS_MAX, SAMPLE_RATE_HZ_MAX};
+use crate::analysis::{
+    CHANNELS_MAX, DECODE_ERRORS_MAX, DECODED_FRAMES_MAX, DURATION_MS_MAX, SAMPLE_RATE_HZ_MAX,
+};
 
 /// An opened audio file, decoded on demand.
 pub(super) struct DecodedSource {
@@ -47,9 +51,16 @@ impl DecodedSource {
         }
         let stream = MediaSourceStream::new(Box::new(file), Default::default());
         let reader = symphonia::default::get_probe()
-            .probe(&hint, stream, FormatOptions::default(), MetadataOptions::default())
+            .probe(
+                &hint,
+                stream,
+                FormatOptions::default(),
+                MetadataOptions::default(),
+            )
             .map_err(|_| unreadable("not a supported audio format"))?;
-        let track = reader.default_track(TrackType::Audio).ok_or_else(|| unreadable("the file has no audio track"))?;
+        let track = reader
+            .default_track(TrackType::Audio)
+            .ok_or_else(|| unreadable("the file has no audio track"))?;
         let track_id = track.id;
         let declared_frames = track.num_frames;
         let parameters = track
@@ -58,15 +69,32 @@ impl DecodedSource {
             .and_then(|parameters| parameters.audio())
             .ok_or_else(|| unreadable("the file has no audio track"))?
             .clone();
-        let sample_rate_hz = parameters.sample_rate.filter(|rate| *rate > 0).ok_or_else(|| unreadable("the sample rate is missing"))?;
-        check_limit("sample rate in Hz", u64::from(sample_rate_hz), u64::from(SAMPLE_RATE_HZ_MAX))?;
-        let channels = parameters.channels.as_ref().map(|channels| channels.count()).unwrap_or(0);
+        let sample_rate_hz = parameters
+            .sample_rate
+            .filter(|rate| *rate > 0)
+            .ok_or_else(|| unreadable("the sample rate is missing"))?;
+        check_limit(
+            "sample rate in Hz",
+            u64::from(sample_rate_hz),
+            u64::from(SAMPLE_RATE_HZ_MAX),
+        )?;
+        let channels = parameters
+            .channels
+            .as_ref()
+            .map(|channels| channels.count())
+            .unwrap_or(0);
         if channels == 0 {
             return Err(unreadable("the channel count is missing"));
         }
-        check_limit("channel count", u64::try_from(channels).unwrap_or(u64::MAX), u64::from(CHANNELS_MAX))?;
-        let channels = u16::try_from(channels).map_err(|_| unreadable("the channel count does not fit"))?;
-        let frames_max = DECODED_FRAMES_MAX.min(DURATION_MS_MAX.saturating_mul(u64::from(sample_rate_hz)) / 1000);
+        check_limit(
+            "channel count",
+            u64::try_from(channels).unwrap_or(u64::MAX),
+            u64::from(CHANNELS_MAX),
+        )?;
+        let channels =
+            u16::try_from(channels).map_err(|_| unreadable("the channel count does not fit"))?;
+        let frames_max = DECODED_FRAMES_MAX
+            .min(DURATION_MS_MAX.saturating_mul(u64::from(sample_rate_hz)) / 1000);
         if let Some(declared_frames) = declared_frames {
             check_limit("declared frame count", declared_frames, frames_max)?;
         }
@@ -74,7 +102,10 @@ impl DecodedSource {
             .make_audio_decoder(&parameters, &AudioDecoderOptions::default())
             .map_err(|error| unreadable(&error.to_string()))?;
         // Some codecs (ALAC) only learn the bit depth from their own configuration.
-        let bits_per_sample = decoder.codec_params().bits_per_sample.or(parameters.bits_per_sample);
+        let bits_per_sample = decoder
+            .codec_params()
+            .bits_per_sample
+            .or(parameters.bits_per_sample);
         let codec_name = decoder.codec_info().short_name;
         Ok(Self {
             reader,
@@ -93,12 +124,19 @@ impl DecodedSource {
     }
 
     /// Replaces `samples` with the next block of interleaved samples; `false` at the end.
-    pub(super) fn next_block<S: ConvertibleSample>(&mut self, samples: &mut Vec<S>) -> Result<bool, TranscodeError> {
+    pub(super) fn next_block<S: ConvertibleSample>(
+        &mut self,
+        samples: &mut Vec<S>,
+    ) -> Result<bool, TranscodeError> {
         loop {
             let packet = match self.reader.next_packet() {
                 Ok(Some(packet)) => packet,
                 Ok(None) => return self.finish(),
-                Err(SymphoniaError::IoError(error)) if error.kind() == std::io::ErrorKind::UnexpectedEof => return self.finish(),
+                Err(SymphoniaError::IoError(error))
+                    if error.kind() == std::io::ErrorKind::UnexpectedEof =>
+                {
+                    return self.finish();
+                }
                 Err(error) => return Err(unreadable(&error.to_string())),
             };
             if packet.track_id != self.track_id {
@@ -118,10 +156,16 @@ impl DecodedSource {
             if buffer.frames() == 0 {
                 continue;
             }
-            if buffer.spec().rate() != self.sample_rate_hz || buffer.spec().channels().count() != usize::from(self.channels) {
-                return Err(unreadable("the sample rate or channel count changes midway"));
+            if buffer.spec().rate() != self.sample_rate_hz
+                || buffer.spec().channels().count() != usize::from(self.channels)
+            {
+                return Err(unreadable(
+                    "the sample rate or channel count changes midway",
+                ));
             }
-            self.decoded_frames = self.decoded_frames.saturating_add(u64::try_from(buffer.frames()).unwrap_or(u64::MAX));
+            self.decoded_frames = self
+                .decoded_frames
+                .saturating_add(u64::try_from(buffer.frames()).unwrap_or(u64::MAX));
             check_limit("decoded frame count", self.decoded_frames, self.frames_max)?;
             buffer.copy_to_vec_interleaved(samples);
             return Ok(true);
@@ -137,7 +181,10 @@ impl DecodedSource {
         if let Some(declared_frames) = self.declared_frames
             && self.decoded_frames < declared_frames
         {
-            return Err(unreadable(&format!("the header declares {declared_frames} frames but only {} could be decoded", self.decoded_frames)));
+            return Err(unreadable(&format!(
+                "the header declares {declared_frames} frames but only {} could be decoded",
+                self.decoded_frames
+            )));
         }
         Ok(false)
     }
@@ -153,16 +200,24 @@ pub(super) fn count_frames(path: &Path) -> Result<u64, TranscodeError> {
 
 /// FLAC, ALAC and plain integer or floating-point PCM.
 fn is_lossless(id: AudioCodecId) -> bool {
-    id == codecs::CODEC_ID_FLAC || id == codecs::CODEC_ID_ALAC || (codecs::CODEC_ID_PCM_S32LE..=codecs::CODEC_ID_PCM_F64BE_PLANAR).contains(&id)
+    id == codecs::CODEC_ID_FLAC
+        || id == codecs::CODEC_ID_ALAC
+        || (codecs::CODEC_ID_PCM_S32LE..=codecs::CODEC_ID_PCM_F64BE_PLANAR).contains(&id)
 }
 
 fn unreadable(reason: &str) -> TranscodeError {
-    TranscodeError::Unreadable { reason: reason.to_owned() }
+    TranscodeError::Unreadable {
+        reason: reason.to_owned(),
+    }
 }
 
 fn check_limit(quantity: &str, value: u64, max: u64) -> Result<(), TranscodeError> {
     if value > max {
-        return Err(TranscodeError::LimitExceeded { quantity: quantity.to_owned(), value, max });
+        return Err(TranscodeError::LimitExceeded {
+            quantity: quantity.to_owned(),
+            value,
+            max,
+        });
     }
     Ok(())
 }

@@ -26,9 +26,14 @@ use serde::{Deserialize, Serialize};
 use crate::storage::StorageError;
 
 pub use archive::{release_zip_entry_name, write_release_zip};
-pub use cache::{delete_transcodes_of_media, ensure_transcode, take_transcodes_of_media, TRANSCODE_BYTES_MAX};
+pub use cache::{
+    TRANSCODE_BYTES_MAX, delete_transcodes_of_media, ensure_transcode, take_transcodes_of_media,
+};
 pub use preview::{PREVIEW_DURATION_MS, PREVIEW_FADE_MS};
-pub use sandbox::{TRANSCODE_CPU_SECONDS_DEFAULT, TRANSCODE_WALL_CLOCK_SECONDS_DEFAULT, TranscodeSandbox, child_main, default_transcode_limits};
+pub use sandbox::{
+    TRANSCODE_CPU_SECONDS_DEFAULT, TRANSCODE_WALL_CLOCK_SECONDS_DEFAULT, TranscodeSandbox,
+    child_main, default_transcode_limits,
+};
 
 /// What a listener can download, and the preview anyone can play.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,7 +52,12 @@ pub enum Format {
 
 impl Format {
     /// The formats a buyer may choose, in the order a download menu shows them.
-    pub const DOWNLOADS: [Format; 4] = [Format::Original, Format::Flac, Format::Mp3_320, Format::Mp3V0];
+    pub const DOWNLOADS: [Format; 4] = [
+        Format::Original,
+        Format::Flac,
+        Format::Mp3_320,
+        Format::Mp3V0,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -64,7 +74,9 @@ impl Format {
         Format::DOWNLOADS
             .into_iter()
             .find(|format| format.as_str() == text)
-            .ok_or_else(|| TranscodeError::UnknownFormat { found: text.chars().take(40).collect() })
+            .ok_or_else(|| TranscodeError::UnknownFormat {
+                found: text.chars().take(40).collect(),
+            })
     }
 
     /// The file name extension, without the dot; an original keeps its container's.
@@ -136,7 +148,11 @@ pub enum TranscodeError {
     #[error("the source audio cannot be decoded: {reason}")]
     Unreadable { reason: String },
     #[error("{quantity} of {value} exceeds the limit of {max}")]
-    LimitExceeded { quantity: String, value: u64, max: u64 },
+    LimitExceeded {
+        quantity: String,
+        value: u64,
+        max: u64,
+    },
     #[error("encoding failed: {reason}")]
     Encode { reason: String },
     #[error("could not read or write a file: {message}")]
@@ -145,7 +161,9 @@ pub enum TranscodeError {
     Crashed { detail: String },
     #[error("the file could not be transcoded: it needed more than {limit_mib} MiB of memory")]
     OutOfMemory { limit_mib: u64 },
-    #[error("the file could not be transcoded: it needed more than {limit_seconds} s of processor time")]
+    #[error(
+        "the file could not be transcoded: it needed more than {limit_seconds} s of processor time"
+    )]
     CpuTimeExceeded { limit_seconds: u64 },
     #[error("the file could not be transcoded: timed out after {limit_seconds} s")]
     TimedOut { limit_seconds: u64 },
@@ -166,11 +184,15 @@ pub enum TranscodeError {
 
 impl TranscodeError {
     fn io(error: &std::io::Error) -> Self {
-        Self::Io { message: error.to_string() }
+        Self::Io {
+            message: error.to_string(),
+        }
     }
 
     fn encode(reason: impl fmt::Display) -> Self {
-        Self::Encode { reason: reason.to_string() }
+        Self::Encode {
+            reason: reason.to_string(),
+        }
     }
 }
 
@@ -192,7 +214,8 @@ impl From<TranscodeError> for crate::CatalogError {
 /// [`partial_path`] of `output` and renamed when complete.
 pub fn transcode_file(input: &Path, output: &Path, format: Format) -> Result<(), TranscodeError> {
     let partial = partial_path(output);
-    let result = write_transcode(input, &partial, format).and_then(|()| fs::rename(&partial, output).map_err(|error| TranscodeError::io(&error)));
+    let result = write_transcode(input, &partial, format)
+        .and_then(|()| fs::rename(&partial, output).map_err(|error| TranscodeError::io(&error)));
     if result.is_err() {
         // Nothing may be left behind; a missing file is fine.
         let _ = fs::remove_file(&partial);
@@ -202,7 +225,10 @@ pub fn transcode_file(input: &Path, output: &Path, format: Format) -> Result<(),
 
 /// Where an output is written before it is renamed into place: beside it, so the rename is atomic.
 pub fn partial_path(output: &Path) -> PathBuf {
-    let mut name = output.file_name().map(ToOwned::to_owned).unwrap_or_default();
+    let mut name = output
+        .file_name()
+        .map(ToOwned::to_owned)
+        .unwrap_or_default();
     name.push(".partial");
     output.with_file_name(name)
 }
@@ -230,6 +256,8 @@ fn write_transcode(input: &Path, partial: &Path, format: Format) -> Result<(), T
         }
     }
     writer.flush().map_err(|error| TranscodeError::io(&error))?;
-    let file = writer.into_inner().map_err(|error| TranscodeError::io(error.error()))?;
+    let file = writer
+        .into_inner()
+        .map_err(|error| TranscodeError::io(error.error()))?;
     file.sync_all().map_err(|error| TranscodeError::io(&error))
 }

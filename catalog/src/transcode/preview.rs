@@ -23,9 +23,15 @@ impl Clip {
     pub(super) fn of_track(total_frames: u64, sample_rate_hz: u32) -> Clip {
         let length_frames = ms_to_frames(PREVIEW_DURATION_MS, sample_rate_hz);
         if total_frames <= length_frames {
-            return Clip { start_frame: 0, end_frame: total_frames, fade_in_frames: 0, fade_out_frames: 0 };
+            return Clip {
+                start_frame: 0,
+                end_frame: total_frames,
+                fade_in_frames: 0,
+                fade_out_frames: 0,
+            };
         }
-        let start_frame = (total_frames / 100 * PREVIEW_START_PERCENT).min(total_frames - length_frames);
+        let start_frame =
+            (total_frames / 100 * PREVIEW_START_PERCENT).min(total_frames - length_frames);
         let end_frame = start_frame + length_frames;
         let fade_frames = ms_to_frames(PREVIEW_FADE_MS, sample_rate_hz);
         Clip {
@@ -33,7 +39,11 @@ impl Clip {
             end_frame,
             // A preview that starts at the track's own start, or ends at its end, needs no fade there.
             fade_in_frames: if start_frame > 0 { fade_frames } else { 0 },
-            fade_out_frames: if end_frame < total_frames { fade_frames } else { 0 },
+            fade_out_frames: if end_frame < total_frames {
+                fade_frames
+            } else {
+                0
+            },
         }
     }
 
@@ -49,7 +59,8 @@ impl Clip {
                 return 1.0;
             }
             // 65,536 steps of gain: finer than anyone hears, and exact in f32.
-            let step = u16::try_from(position * u64::from(u16::MAX) / fade_frames).unwrap_or(u16::MAX);
+            let step =
+                u16::try_from(position * u64::from(u16::MAX) / fade_frames).unwrap_or(u16::MAX);
             f32::from(step) / f32::from(u16::MAX)
         };
         Some(ramp(into_clip, self.fade_in_frames).min(ramp(before_end, self.fade_out_frames)))
@@ -79,8 +90,16 @@ mod tests {
         ];
         for (total, start, end, fade_in, fade_out) in cases {
             let clip = Clip::of_track(total, RATE_HZ);
-            assert_eq!((clip.start_frame, clip.end_frame), (start, end), "track of {total} frames");
-            assert_eq!((clip.fade_in_frames > 0, clip.fade_out_frames > 0), (fade_in, fade_out), "track of {total} frames");
+            assert_eq!(
+                (clip.start_frame, clip.end_frame),
+                (start, end),
+                "track of {total} frames"
+            );
+            assert_eq!(
+                (clip.fade_in_frames > 0, clip.fade_out_frames > 0),
+                (fade_in, fade_out),
+                "track of {total} frames"
+            );
         }
     }
 
@@ -88,7 +107,16 @@ mod tests {
     fn the_gain_ramps_over_the_fades_and_is_full_between() {
         let clip = Clip::of_track(120_000, RATE_HZ);
         // (source frame, expected gain) around both fades.
-        let cases = [(29_999, None), (30_000, Some(0.0)), (30_500, Some(0.5)), (31_000, Some(1.0)), (45_000, Some(1.0)), (59_499, Some(0.5)), (59_999, Some(0.0)), (60_000, None)];
+        let cases = [
+            (29_999, None),
+            (30_000, Some(0.0)),
+            (30_500, Some(0.5)),
+            (31_000, Some(1.0)),
+            (45_000, Some(1.0)),
+            (59_499, Some(0.5)),
+            (59_999, Some(0.0)),
+            (60_000, None),
+        ];
         for (frame, expected) in cases {
             let gain = clip.gain(frame);
             let close = match (gain, expected) {
@@ -98,6 +126,9 @@ mod tests {
             assert!(close, "frame {frame}: gain {gain:?}, expected {expected:?}");
         }
         let whole = Clip::of_track(10_000, RATE_HZ);
-        assert_eq!((whole.gain(0), whole.gain(9_999), whole.gain(10_000)), (Some(1.0), Some(1.0), None));
+        assert_eq!(
+            (whole.gain(0), whole.gain(9_999), whole.gain(10_000)),
+            (Some(1.0), Some(1.0), None)
+        );
     }
 }

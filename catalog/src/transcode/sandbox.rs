@@ -49,13 +49,22 @@ impl TranscodeSandbox {
         I: IntoIterator<Item = A>,
         A: Into<OsString>,
     {
-        Self { program: program.into(), leading_args: leading_args.into_iter().map(Into::into).collect(), limits }
+        Self {
+            program: program.into(),
+            leading_args: leading_args.into_iter().map(Into::into).collect(),
+            limits,
+        }
     }
 
     /// Transcodes `input` into `output` (replacing it) in a child process; blocks until the child
     /// finishes or is killed (call it from a blocking thread in async code). On failure nothing
     /// is left at `output` or beside it.
-    pub fn transcode(&self, input: &Path, output: &Path, format: Format) -> Result<(), TranscodeError> {
+    pub fn transcode(
+        &self,
+        input: &Path,
+        output: &Path,
+        format: Format,
+    ) -> Result<(), TranscodeError> {
         let result = self.run_child(input, output, format);
         if result.is_err() {
             // A killed child leaves its partial file; the output itself only exists on success.
@@ -66,8 +75,18 @@ impl TranscodeSandbox {
     }
 
     fn run_child(&self, input: &Path, output: &Path, format: Format) -> Result<(), TranscodeError> {
-        let operands = [std::ffi::OsStr::new(format.as_str()), input.as_os_str(), output.as_os_str()];
-        child_process::run_for_answer(&self.program, &self.leading_args, &self.limits, &operands, OUTPUT_BYTES_MAX)
+        let operands = [
+            std::ffi::OsStr::new(format.as_str()),
+            input.as_os_str(),
+            output.as_os_str(),
+        ];
+        child_process::run_for_answer(
+            &self.program,
+            &self.leading_args,
+            &self.limits,
+            &operands,
+            OUTPUT_BYTES_MAX,
+        )
     }
 }
 
@@ -77,7 +96,9 @@ impl From<NoAnswer> for TranscodeError {
             NoAnswer::SandboxFailed(message) => TranscodeError::SandboxFailed { message },
             NoAnswer::TimedOut { limit_seconds } => TranscodeError::TimedOut { limit_seconds },
             NoAnswer::OutOfMemory { limit_mib } => TranscodeError::OutOfMemory { limit_mib },
-            NoAnswer::CpuTimeExceeded { limit_seconds } => TranscodeError::CpuTimeExceeded { limit_seconds },
+            NoAnswer::CpuTimeExceeded { limit_seconds } => {
+                TranscodeError::CpuTimeExceeded { limit_seconds }
+            }
             NoAnswer::Crashed(detail) => TranscodeError::Crashed { detail },
         }
     }
@@ -98,7 +119,10 @@ where
         Err(message) => return usage(&message),
     };
     let [format, input, output] = parsed.operands.as_slice() else {
-        return usage(&format!("expected FORMAT INPUT OUTPUT, got {} arguments", parsed.operands.len()));
+        return usage(&format!(
+            "expected FORMAT INPUT OUTPUT, got {} arguments",
+            parsed.operands.len()
+        ));
     };
     let format = match format.to_str().map(str::parse::<Format>) {
         Some(Ok(format)) => format,
@@ -112,6 +136,8 @@ where
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("usage: [{ADDRESS_SPACE_ARGUMENT} N] [{CPU_SECONDS_ARGUMENT} N] FORMAT INPUT OUTPUT: {message}");
+    eprintln!(
+        "usage: [{ADDRESS_SPACE_ARGUMENT} N] [{CPU_SECONDS_ARGUMENT} N] FORMAT INPUT OUTPUT: {message}"
+    );
     ExitCode::from(2)
 }

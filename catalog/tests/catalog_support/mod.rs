@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use catalog::CatalogError;
 use catalog::analysis::{Analysis, Codec, Container, Loudness, Tags, Waveform};
 use catalog::artists::{self, Artist};
 use catalog::media::{self, IngestedTrack, StorageQuota, Upload};
@@ -13,7 +14,6 @@ use catalog::pricing::Price;
 use catalog::releases::{self, NewRelease, Release, ReleaseKind, ReleaseUpdate};
 use catalog::storage::LocalBlobStore;
 use catalog::tracks::{self, TrackUpdate};
-use catalog::CatalogError;
 use diesel::prelude::*;
 use megabox_database::testing::{TestDatabase, backends};
 use megabox_database::{Backend, DbPool, PooledDbConnection};
@@ -51,7 +51,13 @@ impl Fixture {
         let pool = megabox_database::connect(&database.url, 4)?;
         let blob_directory = tempfile::tempdir()?;
         let blobs = LocalBlobStore::open(blob_directory.path().join("blobs"))?;
-        Ok(Fixture { database, pool, blob_directory, blobs, upload_directory: tempfile::tempdir()? })
+        Ok(Fixture {
+            database,
+            pool,
+            blob_directory,
+            blobs,
+            upload_directory: tempfile::tempdir()?,
+        })
     }
 
     pub fn connection(&self) -> Result<PooledDbConnection, Box<dyn std::error::Error>> {
@@ -83,31 +89,82 @@ impl Fixture {
     }
 
     /// Writes `bytes` as an uploaded temporary file.
-    pub fn upload_file(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    pub fn upload_file(
+        &self,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<PathBuf, Box<dyn std::error::Error>> {
         let path = self.upload_directory.path().join(name);
         std::fs::write(&path, bytes)?;
         Ok(path)
     }
 
     /// Ingests made-up audio number `seed` (a 1000-byte file) into the release.
-    pub fn ingest(&self, artist: &Artist, release: ReleaseId, seed: u8, tags: Tags) -> Result<IngestedTrack, CatalogError> {
-        let path = self.upload_file(&format!("upload-{seed}.flac"), &[seed; 1000]).map_err(|error| CatalogError::Corrupt(error.to_string()))?;
+    pub fn ingest(
+        &self,
+        artist: &Artist,
+        release: ReleaseId,
+        seed: u8,
+        tags: Tags,
+    ) -> Result<IngestedTrack, CatalogError> {
+        let path = self
+            .upload_file(&format!("upload-{seed}.flac"), &[seed; 1000])
+            .map_err(|error| CatalogError::Corrupt(error.to_string()))?;
         let analysis = analysis(seed, tags);
-        let mut connection = self.pool.get().map_err(|error| CatalogError::Corrupt(error.to_string()))?;
-        media::ingest(&mut connection, &self.blobs, artist.id, release, Upload { path: &path, original_file_name: "song.flac", analysis: &analysis }, GENEROUS_QUOTA)
+        let mut connection = self
+            .pool
+            .get()
+            .map_err(|error| CatalogError::Corrupt(error.to_string()))?;
+        media::ingest(
+            &mut connection,
+            &self.blobs,
+            artist.id,
+            release,
+            Upload {
+                path: &path,
+                original_file_name: "song.flac",
+                analysis: &analysis,
+            },
+            GENEROUS_QUOTA,
+        )
     }
 
     /// A draft with `track_count` tracks, titled and priced so that it can be published.
-    pub fn complete_draft(&self, artist: &Artist, title: &str, track_titles: &[&str], first_seed: u8) -> Result<Release, Box<dyn std::error::Error>> {
+    pub fn complete_draft(
+        &self,
+        artist: &Artist,
+        title: &str,
+        track_titles: &[&str],
+        first_seed: u8,
+    ) -> Result<Release, Box<dyn std::error::Error>> {
         let mut connection = self.connection()?;
-        let release = releases::create_draft(&mut connection, artist.id, &NewRelease { title: Some(title.to_owned()), kind: ReleaseKind::Album })?;
+        let release = releases::create_draft(
+            &mut connection,
+            artist.id,
+            &NewRelease {
+                title: Some(title.to_owned()),
+                kind: ReleaseKind::Album,
+            },
+        )?;
         for (offset, track_title) in (0_u8..).zip(track_titles) {
             let ingested = self.ingest(artist, release.id, first_seed + offset, Tags::default())?;
-            let update = TrackUpdate { title: Some((*track_title).to_owned()), price: Some(Some(Price::fixed(Cents(100))?)), ..TrackUpdate::default() };
+            let update = TrackUpdate {
+                title: Some((*track_title).to_owned()),
+                price: Some(Some(Price::fixed(Cents(100))?)),
+                ..TrackUpdate::default()
+            };
             tracks::update_track(&mut connection, artist.id, ingested.track.id, &update)?;
         }
-        let price = ReleaseUpdate { price: Some(Some(Price::pay_what_you_want(Cents(500), Cents(800))?)), ..ReleaseUpdate::default() };
-        Ok(releases::update_release(&mut connection, artist.id, release.id, &price)?)
+        let price = ReleaseUpdate {
+            price: Some(Some(Price::pay_what_you_want(Cents(500), Cents(800))?)),
+            ..ReleaseUpdate::default()
+        };
+        Ok(releases::update_release(
+            &mut connection,
+            artist.id,
+            release.id,
+            &price,
+        )?)
     }
 
     /// Every file under the blob store's root.
@@ -133,8 +190,13 @@ pub fn analysis(seed: u8, tags: Tags) -> Analysis {
         duration_ms: 3_000,
         tags,
         artwork: None,
-        loudness: Loudness { integrated_lufs: Some(-14.0), true_peak_dbtp: Some(-1.0) },
-        waveform: Waveform { peaks: vec![seed; 16] },
+        loudness: Loudness {
+            integrated_lufs: Some(-14.0),
+            true_peak_dbtp: Some(-1.0),
+        },
+        waveform: Waveform {
+            peaks: vec![seed; 16],
+        },
         audio_sha256: format!("{seed:064x}"),
         warnings: Vec::new(),
     }
@@ -144,10 +206,16 @@ pub fn files_under(directory: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![directory.to_owned()];
     while let Some(directory) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&directory) else { continue };
+        let Ok(entries) = std::fs::read_dir(&directory) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.is_dir() { pending.push(path) } else { files.push(path) }
+            if path.is_dir() {
+                pending.push(path)
+            } else {
+                files.push(path)
+            }
         }
     }
     files.sort();
@@ -155,13 +223,17 @@ pub fn files_under(directory: &Path) -> Vec<PathBuf> {
 }
 
 /// Rows in a catalog table, to prove that a failed operation left none behind.
-pub fn count_rows(connection: &mut megabox_database::DbConnection, table: &str) -> Result<i64, Box<dyn std::error::Error>> {
+pub fn count_rows(
+    connection: &mut megabox_database::DbConnection,
+    table: &str,
+) -> Result<i64, Box<dyn std::error::Error>> {
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         count: i64,
     }
     // `table` is always a literal of the test itself.
-    let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}")).get_result(connection)?;
+    let count: Count = diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}"))
+        .get_result(connection)?;
     Ok(count.count)
 }

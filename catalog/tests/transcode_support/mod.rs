@@ -18,13 +18,24 @@ pub const MP3_FRAME_FRAMES: u64 = 1152;
 
 /// Writes a PCM WAV of `frame_count` frames: a chord that changes pitch per channel, loud
 /// enough to measure, at 16 or 24 bits.
-pub fn write_wav(path: &Path, channels: u16, bits_per_sample: u16, frame_count: u64) -> std::io::Result<()> {
+pub fn write_wav(
+    path: &Path,
+    channels: u16,
+    bits_per_sample: u16,
+    frame_count: u64,
+) -> std::io::Result<()> {
     let bytes_per_sample = usize::from(bits_per_sample / 8);
-    let data_bytes = usize::try_from(frame_count).unwrap_or(usize::MAX) * usize::from(channels) * bytes_per_sample;
+    let data_bytes = usize::try_from(frame_count).unwrap_or(usize::MAX)
+        * usize::from(channels)
+        * bytes_per_sample;
     let mut bytes = Vec::with_capacity(44 + data_bytes);
     let byte_rate = SAMPLE_RATE_HZ * u32::from(channels) * u32::from(bits_per_sample / 8);
     bytes.extend_from_slice(b"RIFF");
-    bytes.extend_from_slice(&u32::try_from(36 + data_bytes).unwrap_or(u32::MAX).to_le_bytes());
+    bytes.extend_from_slice(
+        &u32::try_from(36 + data_bytes)
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     bytes.extend_from_slice(b"WAVEfmt ");
     bytes.extend_from_slice(&16_u32.to_le_bytes());
     bytes.extend_from_slice(&1_u16.to_le_bytes());
@@ -60,9 +71,16 @@ pub fn wav(directory: &Path, name: &str, frame_count: u64) -> std::io::Result<Pa
 
 /// Runs a command line tool, failing the test with its stderr if it fails.
 pub fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), Box<dyn std::error::Error>> {
-    let output = Command::new(program).args(args).output().map_err(|error| format!("cannot run {program} (see .ci/apt-packages): {error}"))?;
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|error| format!("cannot run {program} (see .ci/apt-packages): {error}"))?;
     if !output.status.success() {
-        return Err(format!("{program} failed: {}", String::from_utf8_lossy(&output.stderr)).into());
+        return Err(format!(
+            "{program} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+        .into());
     }
     Ok(())
 }
@@ -70,14 +88,32 @@ pub fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), Box<dyn std::
 /// An MP3 (a lossy source) of the WAV at `wav`, made by the `lame` tool.
 pub fn lame_mp3(wav: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let mp3 = wav.with_extension("mp3");
-    run("lame", &["--quiet".as_ref(), "-b".as_ref(), "192".as_ref(), wav.as_os_str(), mp3.as_os_str()])?;
+    run(
+        "lame",
+        &[
+            "--quiet".as_ref(),
+            "-b".as_ref(),
+            "192".as_ref(),
+            wav.as_os_str(),
+            mp3.as_os_str(),
+        ],
+    )?;
     Ok(mp3)
 }
 
 /// A FLAC of the WAV at `wav`, made by the reference `flac` tool.
 pub fn reference_flac(wav: &Path) -> Result<PathBuf, Box<dyn std::error::Error>> {
     let flac = wav.with_extension("flac");
-    run("flac", &["--silent".as_ref(), "--force".as_ref(), "-o".as_ref(), flac.as_os_str(), wav.as_os_str()])?;
+    run(
+        "flac",
+        &[
+            "--silent".as_ref(),
+            "--force".as_ref(),
+            "-o".as_ref(),
+            flac.as_os_str(),
+            wav.as_os_str(),
+        ],
+    )?;
     Ok(flac)
 }
 
@@ -87,5 +123,9 @@ pub fn sandbox() -> TranscodeSandbox {
 }
 
 pub fn sandbox_with_limits(limits: SandboxLimits) -> TranscodeSandbox {
-    TranscodeSandbox::new(env!("CARGO_BIN_EXE_catalog-transcode"), Vec::<String>::new(), limits)
+    TranscodeSandbox::new(
+        env!("CARGO_BIN_EXE_catalog-transcode"),
+        Vec::<String>::new(),
+        limits,
+    )
 }

@@ -100,15 +100,33 @@ impl Fixture {
 
     /// A published release by a new artist, priced `release_price`, with one track per entry of
     /// `track_prices`.
-    pub fn published_release(&self, artist_name: &str, release_price: Price, track_prices: &[Price]) -> PublishedRelease {
+    pub fn published_release(
+        &self,
+        artist_name: &str,
+        release_price: Price,
+        track_prices: &[Price],
+    ) -> PublishedRelease {
         let mut connection = self.connection();
         let user = self.user("artist");
         let artist = artists::create_or_get(&mut connection, user, artist_name).unwrap();
-        let release = releases::create_draft(&mut connection, artist.id, &NewRelease { title: Some(format!("{artist_name} LP")), kind: ReleaseKind::Album }).unwrap();
+        let release = releases::create_draft(
+            &mut connection,
+            artist.id,
+            &NewRelease {
+                title: Some(format!("{artist_name} LP")),
+                kind: ReleaseKind::Album,
+            },
+        )
+        .unwrap();
         let mut track_ids = Vec::new();
         for (number, price) in track_prices.iter().enumerate() {
-            let seed = self.next_seed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let path = self.upload_directory.path().join(format!("upload-{seed}.flac"));
+            let seed = self
+                .next_seed
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path = self
+                .upload_directory
+                .path()
+                .join(format!("upload-{seed}.flac"));
             std::fs::write(&path, [seed; 1000]).unwrap();
             let analysis = analysis(seed);
             let ingested = media::ingest(
@@ -116,18 +134,33 @@ impl Fixture {
                 &self.blobs,
                 artist.id,
                 release.id,
-                Upload { path: &path, original_file_name: "song.flac", analysis: &analysis },
+                Upload {
+                    path: &path,
+                    original_file_name: "song.flac",
+                    analysis: &analysis,
+                },
                 StorageQuota { bytes_max: 1 << 30 },
             )
             .unwrap();
-            let update = TrackUpdate { title: Some(format!("Song {}", number + 1)), price: Some(Some(*price)), ..TrackUpdate::default() };
+            let update = TrackUpdate {
+                title: Some(format!("Song {}", number + 1)),
+                price: Some(Some(*price)),
+                ..TrackUpdate::default()
+            };
             tracks::update_track(&mut connection, artist.id, ingested.track.id, &update).unwrap();
             track_ids.push(ingested.track.id);
         }
-        let update = ReleaseUpdate { price: Some(Some(release_price)), ..ReleaseUpdate::default() };
+        let update = ReleaseUpdate {
+            price: Some(Some(release_price)),
+            ..ReleaseUpdate::default()
+        };
         releases::update_release(&mut connection, artist.id, release.id, &update).unwrap();
         releases::publish(&mut connection, artist.id, release.id).unwrap();
-        PublishedRelease { artist: artist.id, release: release.id, tracks: track_ids }
+        PublishedRelease {
+            artist: artist.id,
+            release: release.id,
+            tracks: track_ids,
+        }
     }
 
     /// Payments in test mode (no Stripe key), signing with [`WEBHOOK_SECRET`].
@@ -137,7 +170,11 @@ impl Fixture {
 
     /// Payments with the real Stripe client pointed at `fake`.
     pub fn stripe(&self, fake: &FakeStripe) -> Payments {
-        Payments::new(self.pool.clone(), settings(Some(fake.secret_key()), Some(fake.base_url()))).unwrap()
+        Payments::new(
+            self.pool.clone(),
+            settings(Some(fake.secret_key()), Some(fake.base_url())),
+        )
+        .unwrap()
     }
 
     pub fn count(&self, table: &str) -> i64 {
@@ -146,7 +183,9 @@ impl Fixture {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             count: i64,
         }
-        let row: Count = diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}")).get_result(&mut *self.connection()).unwrap();
+        let row: Count = diesel::sql_query(format!("SELECT COUNT(*) AS count FROM {table}"))
+            .get_result(&mut *self.connection())
+            .unwrap();
         row.count
     }
 
@@ -175,7 +214,10 @@ pub fn settings(secret_key: Option<&str>, api_base: Option<&str>) -> PaymentSett
 }
 
 pub fn webhook_config() -> WebhookConfig {
-    WebhookConfig { signing_secrets: vec![SecretString::from(WEBHOOK_SECRET.to_owned())], royalty_settings: RoyaltySettings::default() }
+    WebhookConfig {
+        signing_secrets: vec![SecretString::from(WEBHOOK_SECRET.to_owned())],
+        royalty_settings: RoyaltySettings::default(),
+    }
 }
 
 pub fn fixed(cents: i64) -> Price {
@@ -197,8 +239,13 @@ fn analysis(seed: u8) -> Analysis {
         duration_ms: 3_000,
         tags: Tags::default(),
         artwork: None,
-        loudness: Loudness { integrated_lufs: Some(-14.0), true_peak_dbtp: Some(-1.0) },
-        waveform: Waveform { peaks: vec![seed; 16] },
+        loudness: Loudness {
+            integrated_lufs: Some(-14.0),
+            true_peak_dbtp: Some(-1.0),
+        },
+        waveform: Waveform {
+            peaks: vec![seed; 16],
+        },
         audio_sha256: format!("{seed:064x}"),
         warnings: Vec::new(),
     }
@@ -206,12 +253,17 @@ fn analysis(seed: u8) -> Analysis {
 
 /// A fake Stripe server with the default fees (2.9% + 30¢); events are held and delivered by the tests.
 pub async fn start_fake() -> FakeStripe {
-    FakeStripe::start(FakeStripeConfig::default()).await.unwrap()
+    FakeStripe::start(FakeStripeConfig::default())
+        .await
+        .unwrap()
 }
 
 /// A delivery that records events without sending them: the tests deliver them to the handler.
 pub fn held() -> fake_stripe::Delivery {
-    fake_stripe::Delivery { hold: true, ..fake_stripe::Delivery::default() }
+    fake_stripe::Delivery {
+        hold: true,
+        ..fake_stripe::Delivery::default()
+    }
 }
 
 /// The body of an event recorded by the fake, as it would be sent.
@@ -240,8 +292,14 @@ pub async fn deliver_shuffled_concurrently(
             let payments = Arc::clone(&payments);
             let payload = payload.clone();
             tokio::spawn(async move {
-                let header = sign_payload(&SecretString::from(WEBHOOK_SECRET.to_owned()), chrono::Utc::now().timestamp(), payload.as_bytes());
-                payments.handle_webhook(payload.as_bytes(), Some(&header)).await
+                let header = sign_payload(
+                    &SecretString::from(WEBHOOK_SECRET.to_owned()),
+                    chrono::Utc::now().timestamp(),
+                    payload.as_bytes(),
+                );
+                payments
+                    .handle_webhook(payload.as_bytes(), Some(&header))
+                    .await
             })
         })
         .collect();
@@ -254,7 +312,13 @@ pub async fn deliver_shuffled_concurrently(
 
 /// Delivers one payload once, signed now.
 pub async fn deliver(payments: &Payments, payload: &str) -> WebhookOutcome {
-    let header = sign_payload(&SecretString::from(WEBHOOK_SECRET.to_owned()), chrono::Utc::now().timestamp(), payload.as_bytes());
-    payments.handle_webhook(payload.as_bytes(), Some(&header)).await.unwrap()
+    let header = sign_payload(
+        &SecretString::from(WEBHOOK_SECRET.to_owned()),
+        chrono::Utc::now().timestamp(),
+        payload.as_bytes(),
+    );
+    payments
+        .handle_webhook(payload.as_bytes(), Some(&header))
+        .await
+        .unwrap()
 }
-

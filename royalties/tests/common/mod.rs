@@ -15,26 +15,34 @@ use royalties::{GatewayError, PayoutGateway, TransferId};
 /// Runs `test` once per available backend, each time on a fresh migrated database.
 pub fn on_each_backend(test: impl Fn(Backend, &mut DbConnection)) {
     for backend in backends() {
-        let database = TestDatabase::new(backend).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
-        let mut connection = DbConnection::establish(&database.url).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
+        let database =
+            TestDatabase::new(backend).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
+        let mut connection = DbConnection::establish(&database.url)
+            .unwrap_or_else(|error| panic!("{backend:?}: {error}"));
         test(backend, &mut connection);
     }
 }
 
 /// A fresh database and a connection to it; the database lives as long as the first value.
 pub fn database(backend: Backend) -> (TestDatabase, DbConnection) {
-    let database = TestDatabase::new(backend).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
-    let connection = DbConnection::establish(&database.url).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
+    let database =
+        TestDatabase::new(backend).unwrap_or_else(|error| panic!("{backend:?}: {error}"));
+    let connection = DbConnection::establish(&database.url)
+        .unwrap_or_else(|error| panic!("{backend:?}: {error}"));
     (database, connection)
 }
 
 /// Artist number `index`, with ids that sort in index order (ties of splits go to the smaller).
 pub fn artist(index: u32) -> ArtistId {
-    format!("00000000-0000-7000-8000-{index:012x}").parse().unwrap_or_else(|_| panic!("artist {index}"))
+    format!("00000000-0000-7000-8000-{index:012x}")
+        .parse()
+        .unwrap_or_else(|_| panic!("artist {index}"))
 }
 
 pub fn listener(index: u32) -> UserId {
-    format!("00000000-0000-7000-9000-{index:012x}").parse().unwrap_or_else(|_| panic!("listener {index}"))
+    format!("00000000-0000-7000-9000-{index:012x}")
+        .parse()
+        .unwrap_or_else(|_| panic!("listener {index}"))
 }
 
 /// Noon UTC on a day of 2026.
@@ -68,7 +76,11 @@ pub struct FakeGateway {
 
 impl FakeGateway {
     pub fn new(behaviour: GatewayBehaviour) -> FakeGateway {
-        FakeGateway { behaviour: Cell::new(behaviour), transfers: RefCell::new(BTreeMap::new()), calls: Cell::new(0) }
+        FakeGateway {
+            behaviour: Cell::new(behaviour),
+            transfers: RefCell::new(BTreeMap::new()),
+            calls: Cell::new(0),
+        }
     }
 
     fn transfer(&self, idempotency_key: &str, destination: &str, amount: Cents) -> TransferId {
@@ -82,7 +94,12 @@ impl FakeGateway {
 }
 
 impl PayoutGateway for FakeGateway {
-    fn create_transfer(&self, idempotency_key: &str, destination: &str, amount: Cents) -> Result<TransferId, GatewayError> {
+    fn create_transfer(
+        &self,
+        idempotency_key: &str,
+        destination: &str,
+        amount: Cents,
+    ) -> Result<TransferId, GatewayError> {
         self.calls.set(self.calls.get() + 1);
         // Like Stripe: a key that already made a transfer answers with that transfer.
         if let Some((transfer_id, _, _)) = self.transfers.borrow().get(idempotency_key) {

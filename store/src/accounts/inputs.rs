@@ -12,9 +12,22 @@ const DISPLAY_NAME_CHARACTERS_MAX: usize = 80;
 
 /// Passwords too common to allow whatever their length.
 const COMMON_PASSWORDS: &[&str] = &[
-    "1234567890", "12345678910", "0123456789", "password123", "password1234", "qwertyuiop",
-    "1q2w3e4r5t", "iloveyou123", "abcdefghij", "aaaaaaaaaa", "passwordpassword", "letmein123",
-    "qwerty12345", "123456789a", "megabox123", "administrator",
+    "1234567890",
+    "12345678910",
+    "0123456789",
+    "password123",
+    "password1234",
+    "qwertyuiop",
+    "1q2w3e4r5t",
+    "iloveyou123",
+    "abcdefghij",
+    "aaaaaaaaaa",
+    "passwordpassword",
+    "letmein123",
+    "qwerty12345",
+    "123456789a",
+    "megabox123",
+    "administrator",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,7 +52,9 @@ impl Email {
     pub fn parse(text: &str) -> Result<Email, InputError> {
         let normalised = text.trim().to_lowercase();
         let valid = normalised.len() <= EMAIL_LENGTH_MAX
-            && !normalised.chars().any(|character| character.is_whitespace() || character.is_control())
+            && !normalised
+                .chars()
+                .any(|character| character.is_whitespace() || character.is_control())
             && match normalised.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
@@ -51,7 +66,11 @@ impl Email {
                 }
                 None => false,
             };
-        if valid { Ok(Email(normalised)) } else { Err(InputError::InvalidEmail) }
+        if valid {
+            Ok(Email(normalised))
+        } else {
+            Err(InputError::InvalidEmail)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -80,7 +99,9 @@ impl Password {
             return Err(InputError::PasswordTooShort);
         }
         let lowered = exposed.to_lowercase();
-        let one_repeated_character = lowered.chars().all(|character| lowered.starts_with(character));
+        let one_repeated_character = lowered
+            .chars()
+            .all(|character| lowered.starts_with(character));
         if one_repeated_character || COMMON_PASSWORDS.contains(&lowered.as_str()) {
             return Err(InputError::PasswordTooCommon);
         }
@@ -100,7 +121,10 @@ impl DisplayName {
     pub fn parse(text: &str) -> Result<DisplayName, InputError> {
         let trimmed = text.trim();
         let length = trimmed.chars().count();
-        if length == 0 || length > DISPLAY_NAME_CHARACTERS_MAX || trimmed.chars().any(char::is_control) {
+        if length == 0
+            || length > DISPLAY_NAME_CHARACTERS_MAX
+            || trimmed.chars().any(char::is_control)
+        {
             return Err(InputError::InvalidDisplayName);
         }
         Ok(DisplayName(trimmed.to_owned()))
@@ -129,7 +153,11 @@ mod tests {
             ("a@example..com", Err(InputError::InvalidEmail)),
         ];
         for (input, expected) in cases {
-            assert_eq!(Email::parse(input).map(|email| email.as_str().to_owned()), expected.map(str::to_owned), "{input:?}");
+            assert_eq!(
+                Email::parse(input).map(|email| email.as_str().to_owned()),
+                expected.map(str::to_owned),
+                "{input:?}"
+            );
         }
         assert!(Email::parse(&format!("{}@example.com", "a".repeat(250))).is_err());
     }
@@ -143,16 +171,30 @@ mod tests {
             ("Password123", Err(InputError::PasswordTooCommon)),
         ];
         for (input, expected) in cases {
-            assert_eq!(Password::parse(SecretString::from(input)).map(|_| ()), expected, "{input:?}");
+            assert_eq!(
+                Password::parse(SecretString::from(input)).map(|_| ()),
+                expected,
+                "{input:?}"
+            );
         }
-        assert_eq!(Password::parse(SecretString::from("x".repeat(300))).map(|_| ()), Err(InputError::PasswordTooLong));
+        assert_eq!(
+            Password::parse(SecretString::from("x".repeat(300))).map(|_| ()),
+            Err(InputError::PasswordTooLong)
+        );
     }
 
     #[test]
     fn display_names() {
-        assert_eq!(DisplayName::parse("  Ada  ").map(|name| name.as_str().to_owned()), Ok("Ada".to_owned()));
+        assert_eq!(
+            DisplayName::parse("  Ada  ").map(|name| name.as_str().to_owned()),
+            Ok("Ada".to_owned())
+        );
         for bad in ["", "   ", "tab\tname", &"x".repeat(81)] {
-            assert_eq!(DisplayName::parse(bad), Err(InputError::InvalidDisplayName), "{bad:?}");
+            assert_eq!(
+                DisplayName::parse(bad),
+                Err(InputError::InvalidDisplayName),
+                "{bad:?}"
+            );
         }
     }
 

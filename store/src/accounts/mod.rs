@@ -6,7 +6,9 @@ mod inputs;
 mod repository;
 
 pub use inputs::{DisplayName, Email, InputError, Password};
-pub use repository::{Account, CreateAccountError, create_account, find_by_email, find_by_id, set_agent_active};
+pub use repository::{
+    Account, CreateAccountError, create_account, find_by_email, find_by_id, set_agent_active,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -89,13 +89,18 @@ pub fn create_account(
             agent_active: false,
             created_at,
         }),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(CreateAccountError::EmailTaken),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(CreateAccountError::EmailTaken)
+        }
         Err(error) => Err(error.into()),
     }
 }
 
 /// The account and its password hash, for login.
-pub fn find_by_email(connection: &mut DbConnection, email: &Email) -> Result<Option<(Account, String)>, DieselError> {
+pub fn find_by_email(
+    connection: &mut DbConnection,
+    email: &Email,
+) -> Result<Option<(Account, String)>, DieselError> {
     users::table
         .filter(users::email.eq(email.as_str()))
         .select(UserRow::as_select())
@@ -105,7 +110,10 @@ pub fn find_by_email(connection: &mut DbConnection, email: &Email) -> Result<Opt
         .transpose()
 }
 
-pub fn find_by_id(connection: &mut DbConnection, id: UserId) -> Result<Option<Account>, DieselError> {
+pub fn find_by_id(
+    connection: &mut DbConnection,
+    id: UserId,
+) -> Result<Option<Account>, DieselError> {
     users::table
         .find(id.to_string())
         .select(UserRow::as_select())
@@ -116,7 +124,11 @@ pub fn find_by_id(connection: &mut DbConnection, id: UserId) -> Result<Option<Ac
 }
 
 /// Sets the free-tier flag; returns false when the account does not exist.
-pub fn set_agent_active(connection: &mut DbConnection, id: UserId, active: bool) -> Result<bool, DieselError> {
+pub fn set_agent_active(
+    connection: &mut DbConnection,
+    id: UserId,
+    active: bool,
+) -> Result<bool, DieselError> {
     let updated = diesel::update(users::table.find(id.to_string()))
         .set(users::agent_active.eq(active))
         .execute(connection)?;

@@ -27,12 +27,19 @@ impl AuthenticatedUser {
         if self.role == role || self.role == Role::Admin {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("this requires the {} role", role.as_str())))
+            Err(ApiError::forbidden(format!(
+                "this requires the {} role",
+                role.as_str()
+            )))
         }
     }
 
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.role == Role::Admin { Ok(()) } else { Err(ApiError::forbidden("this requires the admin role")) }
+        if self.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this requires the admin role"))
+        }
     }
 }
 
@@ -49,18 +56,24 @@ fn authenticate(request: &HttpRequest) -> Result<AuthenticatedUser, ApiError> {
     let state = request
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-    let header = request
-        .headers()
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("unauthorized", "sign in first: missing bearer token"))?;
+    let header = request.headers().get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized("unauthorized", "sign in first: missing bearer token")
+    })?;
     let token = header
         .to_str()
         .ok()
         .and_then(|value| value.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the Authorization header must be `Bearer <token>`"))?;
-    let verified = state
-        .token_keys
-        .verify(token.trim())
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the access token is invalid or expired"))?;
-    Ok(AuthenticatedUser { user_id: verified.user_id, role: verified.role })
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_token",
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })?;
+    let verified = state.token_keys.verify(token.trim()).ok_or_else(|| {
+        ApiError::unauthorized("invalid_token", "the access token is invalid or expired")
+    })?;
+    Ok(AuthenticatedUser {
+        user_id: verified.user_id,
+        role: verified.role,
+    })
 }

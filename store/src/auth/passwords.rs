@@ -15,7 +15,11 @@ const ITERATIONS: u32 = 2;
 const LANES: u32 = 1;
 
 fn hasher() -> Result<Argon2<'static>, argon2::Error> {
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(MEMORY_KIB, ITERATIONS, LANES, None)?))
+    Ok(Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(MEMORY_KIB, ITERATIONS, LANES, None)?,
+    ))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +37,10 @@ pub fn hash_password(password: &Password) -> Result<String, HashError> {
 /// A hash of a random password, verified against when the account does not exist, so that a
 /// login for an unknown email takes as long as one for a known email.
 static DECOY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
-    let decoy = Password::parse(secrecy::SecretString::from(uuid::Uuid::new_v4().to_string())).ok()?;
+    let decoy = Password::parse(secrecy::SecretString::from(
+        uuid::Uuid::new_v4().to_string(),
+    ))
+    .ok()?;
     hash_password(&decoy).ok()
 });
 
@@ -60,7 +67,10 @@ mod tests {
     fn a_hash_verifies_its_password_only() {
         let password = Password::parse("correct horse battery".to_owned().into()).unwrap();
         let hash = hash_password(&password).unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password("correct horse battery", Some(&hash)));
         assert!(!verify_password("correct horse batterY", Some(&hash)));
         assert!(!verify_password("correct horse battery", None));

@@ -27,11 +27,25 @@ fn new_token() -> String {
 }
 
 /// Starts a new family for `user_id` and returns its first token.
-pub fn start_family(connection: &mut DbConnection, user_id: UserId, ttl_seconds: u64) -> Result<String, diesel::result::Error> {
-    insert_token(connection, user_id, &uuid::Uuid::now_v7().to_string(), ttl_seconds)
+pub fn start_family(
+    connection: &mut DbConnection,
+    user_id: UserId,
+    ttl_seconds: u64,
+) -> Result<String, diesel::result::Error> {
+    insert_token(
+        connection,
+        user_id,
+        &uuid::Uuid::now_v7().to_string(),
+        ttl_seconds,
+    )
 }
 
-fn insert_token(connection: &mut DbConnection, user_id: UserId, family_id: &str, ttl_seconds: u64) -> Result<String, diesel::result::Error> {
+fn insert_token(
+    connection: &mut DbConnection,
+    user_id: UserId,
+    family_id: &str,
+    ttl_seconds: u64,
+) -> Result<String, diesel::result::Error> {
     let token = new_token();
     let now = Utc::now().naive_utc();
     let ttl = TimeDelta::seconds(i64::try_from(ttl_seconds).unwrap_or(i64::MAX / 1000));
@@ -58,7 +72,10 @@ struct TokenRow {
     revoked_at: Option<NaiveDateTime>,
 }
 
-fn find(connection: &mut DbConnection, token: &str) -> Result<Option<TokenRow>, diesel::result::Error> {
+fn find(
+    connection: &mut DbConnection,
+    token: &str,
+) -> Result<Option<TokenRow>, diesel::result::Error> {
     refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash(token)))
         .select((
@@ -73,7 +90,10 @@ fn find(connection: &mut DbConnection, token: &str) -> Result<Option<TokenRow>, 
         .optional()
 }
 
-fn revoke_family(connection: &mut DbConnection, family_id: &str) -> Result<(), diesel::result::Error> {
+fn revoke_family(
+    connection: &mut DbConnection,
+    family_id: &str,
+) -> Result<(), diesel::result::Error> {
     diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)))
         .filter(refresh_tokens::revoked_at.is_null())
         .set(refresh_tokens::revoked_at.eq(Utc::now().naive_utc()))
@@ -84,14 +104,23 @@ fn revoke_family(connection: &mut DbConnection, family_id: &str) -> Result<(), d
 /// The outcome of presenting a refresh token. A reuse is reported as a value, not an error, so
 /// that the caller commits the family's revocation before answering 401.
 pub enum Rotation {
-    Rotated { user_id: UserId, refresh_token: String },
+    Rotated {
+        user_id: UserId,
+        refresh_token: String,
+    },
     Invalid,
     Reused,
 }
 
 /// Spends `token` and returns its successor. Call inside a write transaction.
-pub fn rotate(connection: &mut DbConnection, token: &str, ttl_seconds: u64) -> Result<Rotation, diesel::result::Error> {
-    let Some(row) = find(connection, token)? else { return Ok(Rotation::Invalid) };
+pub fn rotate(
+    connection: &mut DbConnection,
+    token: &str,
+    ttl_seconds: u64,
+) -> Result<Rotation, diesel::result::Error> {
+    let Some(row) = find(connection, token)? else {
+        return Ok(Rotation::Invalid);
+    };
     if row.revoked_at.is_some() {
         return Ok(Rotation::Invalid);
     }
@@ -112,9 +141,14 @@ pub fn rotate(connection: &mut DbConnection, token: &str, ttl_seconds: u64) -> R
         revoke_family(connection, &row.family_id)?;
         return Ok(Rotation::Reused);
     }
-    let Ok(user_id) = row.user_id.parse::<UserId>() else { return Ok(Rotation::Invalid) };
+    let Ok(user_id) = row.user_id.parse::<UserId>() else {
+        return Ok(Rotation::Invalid);
+    };
     let refresh_token = insert_token(connection, user_id, &row.family_id, ttl_seconds)?;
-    Ok(Rotation::Rotated { user_id, refresh_token })
+    Ok(Rotation::Rotated {
+        user_id,
+        refresh_token,
+    })
 }
 
 /// Ends the login that `token` belongs to. Unknown tokens are ignored: logout always succeeds.

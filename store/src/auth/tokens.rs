@@ -29,7 +29,9 @@ pub struct Claims {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("MEGABOX_JWT_KEYS must be `kid=secret,…` with secrets of at least {SIGNING_KEY_BYTES_MIN} bytes")]
+    #[error(
+        "MEGABOX_JWT_KEYS must be `kid=secret,…` with secrets of at least {SIGNING_KEY_BYTES_MIN} bytes"
+    )]
     Malformed,
     #[error("cannot read or create the generated signing key: {0}")]
     Io(#[from] std::io::Error),
@@ -63,13 +65,19 @@ impl TokenKeys {
     ) -> Result<TokenKeys, KeyError> {
         let pairs: Vec<(String, Vec<u8>)> = match configured {
             Some(text) => parse_keys(text.expose_secret())?,
-            None => vec![("generated-1".to_owned(), crate::files::load_or_create_secret(&data_dir.join(GENERATED_KEY_FILE))?)],
+            None => vec![(
+                "generated-1".to_owned(),
+                crate::files::load_or_create_secret(&data_dir.join(GENERATED_KEY_FILE))?,
+            )],
         };
         let (signing_kid, signing_secret) = pairs.first().ok_or(KeyError::Malformed)?;
         Ok(TokenKeys {
             signing_kid: signing_kid.clone(),
             encoding_key: EncodingKey::from_secret(signing_secret),
-            decoding_keys: pairs.iter().map(|(kid, secret)| (kid.clone(), DecodingKey::from_secret(secret))).collect(),
+            decoding_keys: pairs
+                .iter()
+                .map(|(kid, secret)| (kid.clone(), DecodingKey::from_secret(secret)))
+                .collect(),
             issuer,
             audience,
             access_token_ttl_seconds,
@@ -80,7 +88,11 @@ impl TokenKeys {
         self.access_token_ttl_seconds
     }
 
-    pub fn issue(&self, user_id: UserId, role: Role) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        user_id: UserId,
+        role: Role,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = unix_now();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -108,7 +120,10 @@ impl TokenKeys {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).ok()?;
-        Some(VerifiedToken { user_id: data.claims.sub.parse().ok()?, role: data.claims.role })
+        Some(VerifiedToken {
+            user_id: data.claims.sub.parse().ok()?,
+            role: data.claims.role,
+        })
     }
 }
 
@@ -123,7 +138,11 @@ fn parse_keys(text: &str) -> Result<Vec<(String, Vec<u8>)>, KeyError> {
             Ok((kid.to_owned(), secret.as_bytes().to_vec()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    if pairs.is_empty() { Err(KeyError::Malformed) } else { Ok(pairs) }
+    if pairs.is_empty() {
+        Err(KeyError::Malformed)
+    } else {
+        Ok(pairs)
+    }
 }
 
 pub fn unix_now() -> u64 {
@@ -138,7 +157,14 @@ mod tests {
 
     fn keys(configured: &str) -> TokenKeys {
         let directory = tempfile::tempdir().unwrap();
-        TokenKeys::load(Some(&SecretString::from(configured)), directory.path(), "megabox".into(), "megabox-api".into(), 60).unwrap()
+        TokenKeys::load(
+            Some(&SecretString::from(configured)),
+            directory.path(),
+            "megabox".into(),
+            "megabox-api".into(),
+            60,
+        )
+        .unwrap()
     }
 
     const OLD: &str = "old=0123456789abcdef0123456789abcdef";
@@ -149,15 +175,32 @@ mod tests {
         let user = UserId::generate();
         let old_token = keys(OLD).issue(user, Role::Artist).unwrap();
         let rotated = keys(&format!("{NEW},{OLD}"));
-        assert_eq!(rotated.verify(&old_token), Some(VerifiedToken { user_id: user, role: Role::Artist }));
+        assert_eq!(
+            rotated.verify(&old_token),
+            Some(VerifiedToken {
+                user_id: user,
+                role: Role::Artist
+            })
+        );
         assert_eq!(keys(NEW).verify(&old_token), None, "unknown kid");
     }
 
     #[test]
     fn rejects_malformed_key_settings() {
         let directory = tempfile::tempdir().unwrap();
-        for bad in ["", "nokey", "kid=short", "=0123456789abcdef0123456789abcdef"] {
-            let loaded = TokenKeys::load(Some(&SecretString::from(bad)), directory.path(), "i".into(), "a".into(), 60);
+        for bad in [
+            "",
+            "nokey",
+            "kid=short",
+            "=0123456789abcdef0123456789abcdef",
+        ] {
+            let loaded = TokenKeys::load(
+                Some(&SecretString::from(bad)),
+                directory.path(),
+                "i".into(),
+                "a".into(),
+                60,
+            );
             assert!(loaded.is_err(), "{bad:?}");
         }
     }

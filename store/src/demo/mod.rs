@@ -63,10 +63,22 @@ pub struct DemoAccount {
 }
 
 pub const ACCOUNTS: &[DemoAccount] = &[
-    DemoAccount { email: "listener@demo.megabox.test", role: Role::Listener },
-    DemoAccount { email: "nova@demo.megabox.test", role: Role::Artist },
-    DemoAccount { email: "weekends@demo.megabox.test", role: Role::Artist },
-    DemoAccount { email: "admin@demo.megabox.test", role: Role::Admin },
+    DemoAccount {
+        email: "listener@demo.megabox.test",
+        role: Role::Listener,
+    },
+    DemoAccount {
+        email: "nova@demo.megabox.test",
+        role: Role::Artist,
+    },
+    DemoAccount {
+        email: "weekends@demo.megabox.test",
+        role: Role::Artist,
+    },
+    DemoAccount {
+        email: "admin@demo.megabox.test",
+        role: Role::Admin,
+    },
 ];
 
 /// Seeds the demo catalog unless it is there already; returns whether anything was added.
@@ -79,8 +91,17 @@ pub fn seed(settings: &Settings, pool: &DbPool, sandbox: &AnalysisSandbox) -> an
     let password = Password::parse(DEMO_PASSWORD.to_owned().into())?;
     let hash = passwords::hash_password(&password)?;
     for account in ACCOUNTS {
-        let name = RELEASES.iter().find(|release| release.artist_email == account.email).map_or("Demo listener", |release| release.artist_name);
-        let created = accounts::create_account(&mut connection, &Email::parse(account.email)?, &hash, &DisplayName::parse(name)?, account.role)?;
+        let name = RELEASES
+            .iter()
+            .find(|release| release.artist_email == account.email)
+            .map_or("Demo listener", |release| release.artist_name);
+        let created = accounts::create_account(
+            &mut connection,
+            &Email::parse(account.email)?,
+            &hash,
+            &DisplayName::parse(name)?,
+            account.role,
+        )?;
         if account.role == Role::Listener {
             // The demo listener is on the free tier, so full tracks play without buying.
             accounts::set_agent_active(&mut connection, created.id, true)?;
@@ -89,20 +110,60 @@ pub fn seed(settings: &Settings, pool: &DbPool, sandbox: &AnalysisSandbox) -> an
     let blobs = LocalBlobStore::open(settings.media_dir())?;
     std::fs::create_dir_all(settings.upload_dir())?;
     for demo in RELEASES {
-        let (account, _) = accounts::find_by_email(&mut connection, &Email::parse(demo.artist_email)?)?.context("demo artist missing")?;
-        let artist = catalog::artists::create_or_get(&mut connection, account.id, demo.artist_name)?.id;
-        let release = releases::create_draft(&mut connection, artist, &NewRelease { title: Some(demo.title.to_owned()), kind: demo.kind })?.id;
+        let (account, _) =
+            accounts::find_by_email(&mut connection, &Email::parse(demo.artist_email)?)?
+                .context("demo artist missing")?;
+        let artist =
+            catalog::artists::create_or_get(&mut connection, account.id, demo.artist_name)?.id;
+        let release = releases::create_draft(
+            &mut connection,
+            artist,
+            &NewRelease {
+                title: Some(demo.title.to_owned()),
+                kind: demo.kind,
+            },
+        )?
+        .id;
         for (title, notes, beat_ms) in demo.tracks {
             let samples = audio::melody(TRACK_SECONDS, notes, *beat_ms);
-            let file = tempfile::Builder::new().suffix(".wav").tempfile_in(settings.upload_dir())?;
-            std::fs::write(file.path(), audio::tagged_wav_from_samples(&samples, title, demo.artist_name, demo.title))?;
+            let file = tempfile::Builder::new()
+                .suffix(".wav")
+                .tempfile_in(settings.upload_dir())?;
+            std::fs::write(
+                file.path(),
+                audio::tagged_wav_from_samples(&samples, title, demo.artist_name, demo.title),
+            )?;
             let analysis = sandbox.analyze(file.path())?;
-            let upload = Upload { path: file.path(), original_file_name: &format!("{title}.wav"), analysis: &analysis };
-            let ingested = media::ingest(&mut connection, &blobs, artist, release, upload, StorageQuota { bytes_max: settings.storage_quota_bytes })?;
-            let track_price = TrackUpdate { price: Some(Some(Price::fixed(Cents(99))?)), ..TrackUpdate::default() };
+            let upload = Upload {
+                path: file.path(),
+                original_file_name: &format!("{title}.wav"),
+                analysis: &analysis,
+            };
+            let ingested = media::ingest(
+                &mut connection,
+                &blobs,
+                artist,
+                release,
+                upload,
+                StorageQuota {
+                    bytes_max: settings.storage_quota_bytes,
+                },
+            )?;
+            let track_price = TrackUpdate {
+                price: Some(Some(Price::fixed(Cents(99))?)),
+                ..TrackUpdate::default()
+            };
             tracks::update_track(&mut connection, artist, ingested.track.id, &track_price)?;
         }
-        releases::update_release(&mut connection, artist, release, &ReleaseUpdate { price: Some(Some((demo.price)()?)), ..ReleaseUpdate::default() })?;
+        releases::update_release(
+            &mut connection,
+            artist,
+            release,
+            &ReleaseUpdate {
+                price: Some(Some((demo.price)()?)),
+                ..ReleaseUpdate::default()
+            },
+        )?;
         releases::publish(&mut connection, artist, release)?;
     }
     Ok(true)
@@ -110,9 +171,15 @@ pub fn seed(settings: &Settings, pool: &DbPool, sandbox: &AnalysisSandbox) -> an
 
 /// What to print so a person can try the demo.
 pub fn describe(address: &str) -> String {
-    let mut text = format!("\nMegabox demo on {address} — TEST MODE: no real payments.\nSign in with password `{DEMO_PASSWORD}` as:\n");
+    let mut text = format!(
+        "\nMegabox demo on {address} — TEST MODE: no real payments.\nSign in with password `{DEMO_PASSWORD}` as:\n"
+    );
     for account in ACCOUNTS {
-        text.push_str(&format!("  {:<32} ({})\n", account.email, account.role.as_str()));
+        text.push_str(&format!(
+            "  {:<32} ({})\n",
+            account.email,
+            account.role.as_str()
+        ));
     }
     text
 }

@@ -5,7 +5,9 @@ use megabox_domain::UserId;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{self, Account, CreateAccountError, DisplayName, Email, InputError, Password, Role};
+use crate::accounts::{
+    self, Account, CreateAccountError, DisplayName, Email, InputError, Password, Role,
+};
 use crate::auth::sessions::{self, Rotation};
 use crate::auth::{AuthenticatedUser, passwords};
 use crate::error::ApiError;
@@ -76,7 +78,9 @@ impl From<InputError> for ApiError {
     fn from(error: InputError) -> Self {
         let code = match error {
             InputError::InvalidEmail => "invalid_email",
-            InputError::PasswordTooShort | InputError::PasswordTooLong | InputError::PasswordTooCommon => "weak_password",
+            InputError::PasswordTooShort
+            | InputError::PasswordTooLong
+            | InputError::PasswordTooCommon => "weak_password",
             InputError::InvalidDisplayName => "invalid_display_name",
         };
         ApiError::invalid(code, error.to_string())
@@ -84,11 +88,21 @@ impl From<InputError> for ApiError {
 }
 
 fn client_address(request: &HttpRequest) -> String {
-    request.peer_addr().map_or_else(|| "unknown".to_owned(), |address| address.ip().to_string())
+    request
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |address| address.ip().to_string())
 }
 
-fn token_pair(state: &AppState, user_id: UserId, role: Role, refresh_token: String) -> Result<TokenPair, ApiError> {
-    let access_token = state.token_keys.issue(user_id, role).map_err(ApiError::internal)?;
+fn token_pair(
+    state: &AppState,
+    user_id: UserId,
+    role: Role,
+    refresh_token: String,
+) -> Result<TokenPair, ApiError> {
+    let access_token = state
+        .token_keys
+        .issue(user_id, role)
+        .map_err(ApiError::internal)?;
     Ok(TokenPair {
         access_token,
         refresh_token,
@@ -114,10 +128,20 @@ pub async fn register(
     request: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    state.rate_limit(&state.limits.register, &client_address(&request)).await?;
-    let RegisterRequest { email, password, display_name, role } = body.into_inner();
+    state
+        .rate_limit(&state.limits.register, &client_address(&request))
+        .await?;
+    let RegisterRequest {
+        email,
+        password,
+        display_name,
+        role,
+    } = body.into_inner();
     if role == Role::Admin {
-        return Err(ApiError::invalid("invalid_role", "role must be listener or artist"));
+        return Err(ApiError::invalid(
+            "invalid_role",
+            "role must be listener or artist",
+        ));
     }
     let email = Email::parse(&email)?;
     let password = Password::parse(password)?;
@@ -129,10 +153,15 @@ pub async fn register(
     let ttl = state.settings.refresh_token_ttl_seconds;
     let (account, refresh_token) = state
         .write(move |connection| {
-            let account = accounts::create_account(connection, &email, &password_hash, &display_name, role).map_err(|error| match error {
-                CreateAccountError::EmailTaken => ApiError::conflict("email_taken", "an account with this email already exists"),
-                CreateAccountError::Database(error) => ApiError::from(error),
-            })?;
+            let account =
+                accounts::create_account(connection, &email, &password_hash, &display_name, role)
+                    .map_err(|error| match error {
+                    CreateAccountError::EmailTaken => ApiError::conflict(
+                        "email_taken",
+                        "an account with this email already exists",
+                    ),
+                    CreateAccountError::Database(error) => ApiError::from(error),
+                })?;
             let refresh_token = sessions::start_family(connection, account.id, ttl)?;
             Ok((account, refresh_token))
         })
@@ -158,23 +187,41 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
-    state.rate_limit(&state.limits.login, &format!("address:{}", client_address(&request))).await?;
+    state
+        .rate_limit(
+            &state.limits.login,
+            &format!("address:{}", client_address(&request)),
+        )
+        .await?;
     let wrong = || ApiError::unauthorized("invalid_credentials", "wrong email or password");
     let email = Email::parse(&email).map_err(|_| wrong())?;
-    state.rate_limit(&state.limits.login, &format!("email:{}", email.as_str())).await?;
-    let found = state.database(move |connection| Ok(accounts::find_by_email(connection, &email)?)).await?;
+    state
+        .rate_limit(&state.limits.login, &format!("email:{}", email.as_str()))
+        .await?;
+    let found = state
+        .database(move |connection| Ok(accounts::find_by_email(connection, &email)?))
+        .await?;
     let (account, stored_hash) = match found {
         Some((account, hash)) => (Some(account), Some(hash)),
         None => (None, None),
     };
-    let matches = web::block(move || passwords::verify_password(password.expose_secret(), stored_hash.as_deref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let matches = web::block(move || {
+        passwords::verify_password(password.expose_secret(), stored_hash.as_deref())
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let account = account.filter(|_| matches).ok_or_else(wrong)?;
     let ttl = state.settings.refresh_token_ttl_seconds;
     let user_id = account.id;
-    let refresh_token = state.write(move |connection| Ok(sessions::start_family(connection, user_id, ttl)?)).await?;
-    Ok(web::Json(token_pair(&state, account.id, account.role, refresh_token)?))
+    let refresh_token = state
+        .write(move |connection| Ok(sessions::start_family(connection, user_id, ttl)?))
+        .await?;
+    Ok(web::Json(token_pair(
+        &state,
+        account.id,
+        account.role,
+        refresh_token,
+    )?))
 }
 
 /// Exchange a refresh token for a new pair. Each refresh token works once: presenting a spent
@@ -188,16 +235,32 @@ pub async fn login(
     )
 )]
 #[post("/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<web::Json<TokenPair>, ApiError> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<web::Json<TokenPair>, ApiError> {
     let token = body.into_inner().refresh_token;
     if token.expose_secret().len() > sessions::TOKEN_LENGTH_MAX {
-        return Err(ApiError::unauthorized("invalid_refresh_token", "unknown or expired refresh token"));
+        return Err(ApiError::unauthorized(
+            "invalid_refresh_token",
+            "unknown or expired refresh token",
+        ));
     }
     let ttl = state.settings.refresh_token_ttl_seconds;
-    let rotation = state.write(move |connection| Ok(sessions::rotate(connection, token.expose_secret(), ttl)?)).await?;
+    let rotation = state
+        .write(move |connection| Ok(sessions::rotate(connection, token.expose_secret(), ttl)?))
+        .await?;
     let (user_id, refresh_token) = match rotation {
-        Rotation::Rotated { user_id, refresh_token } => (user_id, refresh_token),
-        Rotation::Invalid => return Err(ApiError::unauthorized("invalid_refresh_token", "unknown or expired refresh token")),
+        Rotation::Rotated {
+            user_id,
+            refresh_token,
+        } => (user_id, refresh_token),
+        Rotation::Invalid => {
+            return Err(ApiError::unauthorized(
+                "invalid_refresh_token",
+                "unknown or expired refresh token",
+            ));
+        }
         Rotation::Reused => {
             tracing::warn!("refresh token reused; family revoked");
             return Err(ApiError::unauthorized(
@@ -209,17 +272,29 @@ pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>
     let account = state
         .database(move |connection| Ok(accounts::find_by_id(connection, user_id)?))
         .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "the account no longer exists"))?;
-    Ok(web::Json(token_pair(&state, account.id, account.role, refresh_token)?))
+        .ok_or_else(|| {
+            ApiError::unauthorized("invalid_refresh_token", "the account no longer exists")
+        })?;
+    Ok(web::Json(token_pair(
+        &state,
+        account.id,
+        account.role,
+        refresh_token,
+    )?))
 }
 
 /// End the login a refresh token belongs to (every token of its family).
 #[utoipa::path(tag = "accounts", request_body = RefreshRequest, responses((status = 204)))]
 #[post("/auth/logout")]
-pub async fn logout(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
     let token = body.into_inner().refresh_token;
     if token.expose_secret().len() <= sessions::TOKEN_LENGTH_MAX {
-        state.write(move |connection| Ok(sessions::logout(connection, token.expose_secret())?)).await?;
+        state
+            .write(move |connection| Ok(sessions::logout(connection, token.expose_secret())?))
+            .await?;
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -231,7 +306,10 @@ pub async fn logout(state: web::Data<AppState>, body: web::Json<RefreshRequest>)
     responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody))
 )]
 #[get("/me")]
-pub async fn me(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Me>, ApiError> {
+pub async fn me(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Me>, ApiError> {
     let account = state
         .database(move |connection| Ok(accounts::find_by_id(connection, user.user_id)?))
         .await?

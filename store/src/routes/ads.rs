@@ -6,7 +6,9 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use megabox_ads::{AdvertiserId, CampaignId, CampaignStatus, NewCampaign};
 use megabox_domain::{Cents, TrackId, UserId};
-use megabox_protocol::{CreativeId, DeviceId, DeviceRegistered, DeviceRegistration, ImpressionBatch, SlotSize};
+use megabox_protocol::{
+    CreativeId, DeviceId, DeviceRegistered, DeviceRegistration, ImpressionBatch, SlotSize,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -20,7 +22,9 @@ fn now() -> chrono::NaiveDateTime {
 }
 
 fn client_ip(request: &HttpRequest) -> std::net::IpAddr {
-    request.peer_addr().map_or(std::net::IpAddr::from([0, 0, 0, 0]), |address| address.ip())
+    request
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |address| address.ip())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -33,10 +37,25 @@ pub struct PairingCodeView {
 /// A short-lived, one-time code that pairs an agent with the caller's account.
 #[utoipa::path(tag = "agent", security(("bearer" = [])), responses((status = 201, body = PairingCodeView), (status = 429, body = crate::error::ErrorBody)))]
 #[post("/devices/pairing-codes")]
-pub async fn create_pairing_code(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<HttpResponse, ApiError> {
+pub async fn create_pairing_code(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<HttpResponse, ApiError> {
     let settings = state.ads_settings.clone();
-    let issued = state.write(move |connection| Ok(megabox_ads::create_pairing_code(connection, user.user_id, now(), &settings)?)).await?;
-    Ok(HttpResponse::Created().json(PairingCodeView { code: issued.code, expires_at: issued.expires_at }))
+    let issued = state
+        .write(move |connection| {
+            Ok(megabox_ads::create_pairing_code(
+                connection,
+                user.user_id,
+                now(),
+                &settings,
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(PairingCodeView {
+        code: issued.code,
+        expires_at: issued.expires_at,
+    }))
 }
 
 /// The agent registers its Ed25519 public key with a pairing code (`megabox-protocol`'s
@@ -45,12 +64,29 @@ pub async fn create_pairing_code(state: web::Data<AppState>, user: Authenticated
     responses((status = 201, description = "`{device_id}`"), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
         (status = 410, description = "expired code", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 #[post("/devices")]
-pub async fn pair_device(state: web::Data<AppState>, request: HttpRequest, body: web::Json<DeviceRegistration>) -> Result<HttpResponse, ApiError> {
+pub async fn pair_device(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<DeviceRegistration>,
+) -> Result<HttpResponse, ApiError> {
     // Codes are short: guessing is limited per address.
-    state.rate_limit(&state.limits.pairing, &client_ip(&request).to_string()).await?;
+    state
+        .rate_limit(&state.limits.pairing, &client_ip(&request).to_string())
+        .await?;
     let registration = body.into_inner();
-    let device = state.write(move |connection| Ok(megabox_ads::pair_device(connection, &registration.code, &registration.public_key, now())?)).await?;
-    Ok(HttpResponse::Created().json(DeviceRegistered { device_id: device.id }))
+    let device = state
+        .write(move |connection| {
+            Ok(megabox_ads::pair_device(
+                connection,
+                &registration.code,
+                &registration.public_key,
+                now(),
+            )?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(DeviceRegistered {
+        device_id: device.id,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,24 +99,49 @@ pub struct DeviceView {
 
 impl From<megabox_ads::Device> for DeviceView {
     fn from(device: megabox_ads::Device) -> Self {
-        DeviceView { id: device.id.0.to_string(), paired_at: device.paired_at, revoked_at: device.revoked_at, last_batch_at: device.last_batch_at }
+        DeviceView {
+            id: device.id.0.to_string(),
+            paired_at: device.paired_at,
+            revoked_at: device.revoked_at,
+            last_batch_at: device.last_batch_at,
+        }
     }
 }
 
 /// The caller's paired agents.
 #[utoipa::path(tag = "agent", security(("bearer" = [])), responses((status = 200, body = Vec<DeviceView>)))]
 #[get("/devices")]
-pub async fn list_devices(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<DeviceView>>, ApiError> {
-    let devices = state.database(move |connection| Ok(megabox_ads::list_devices(connection, user.user_id)?)).await?;
-    Ok(web::Json(devices.into_iter().map(DeviceView::from).collect()))
+pub async fn list_devices(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<DeviceView>>, ApiError> {
+    let devices = state
+        .database(move |connection| Ok(megabox_ads::list_devices(connection, user.user_id)?))
+        .await?;
+    Ok(web::Json(
+        devices.into_iter().map(DeviceView::from).collect(),
+    ))
 }
 
 /// Revoke one of the caller's agents: its reports are refused from now on.
 #[utoipa::path(tag = "agent", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = DeviceView), (status = 404, body = crate::error::ErrorBody)))]
 #[delete("/devices/{id}")]
-pub async fn revoke_device(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<DeviceView>, ApiError> {
+pub async fn revoke_device(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+) -> Result<web::Json<DeviceView>, ApiError> {
     let device = DeviceId(parse_id(&path, "device")?);
-    let revoked = state.write(move |connection| Ok(megabox_ads::revoke_device(connection, user.user_id, device, now())?)).await?;
+    let revoked = state
+        .write(move |connection| {
+            Ok(megabox_ads::revoke_device(
+                connection,
+                user.user_id,
+                device,
+                now(),
+            )?)
+        })
+        .await?;
     Ok(web::Json(revoked.into()))
 }
 
@@ -95,11 +156,30 @@ pub struct CreativesQuery {
 /// last their flight (`megabox-protocol`'s `CreativeList`).
 #[utoipa::path(tag = "agent", params(CreativesQuery), responses((status = 200, description = "`{creatives: [...]}`"), (status = 422, body = crate::error::ErrorBody)))]
 #[get("/ads/creatives")]
-pub async fn creatives(state: web::Data<AppState>, query: web::Query<CreativesQuery>) -> Result<HttpResponse, ApiError> {
-    let size: SlotSize = query.size.parse().map_err(|_| ApiError::invalid("invalid_size", "size must look like 300x250"))?;
+pub async fn creatives(
+    state: web::Data<AppState>,
+    query: web::Query<CreativesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let size: SlotSize = query
+        .size
+        .parse()
+        .map_err(|_| ApiError::invalid("invalid_size", "size must look like 300x250"))?;
     let settings = state.ads_settings.clone();
-    let offers = state.database(move |connection| Ok(megabox_ads::eligible_creatives(connection, size, now(), &mut rand::rng(), &settings)?)).await?;
-    let creatives: Vec<_> = offers.iter().map(megabox_ads::CreativeOffer::to_protocol).collect();
+    let offers = state
+        .database(move |connection| {
+            Ok(megabox_ads::eligible_creatives(
+                connection,
+                size,
+                now(),
+                &mut rand::rng(),
+                &settings,
+            )?)
+        })
+        .await?;
+    let creatives: Vec<_> = offers
+        .iter()
+        .map(megabox_ads::CreativeOffer::to_protocol)
+        .collect();
     Ok(HttpResponse::Ok().json(megabox_protocol::CreativeList { creatives }))
 }
 
@@ -112,19 +192,38 @@ const CREATIVE_IMAGE_CACHE_SECONDS: u32 = 365 * 24 * 3600;
 #[utoipa::path(tag = "agent", params(("id" = String, Path)),
     responses((status = 200, description = "the image (PNG, JPEG or GIF)", content_type = "image/*"), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/ads/creatives/{id}/image")]
-pub async fn creative_image(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let creative = CreativeId::parse(&path).map_err(|_| ApiError::not_found("creative not found"))?;
-    let image = state.database(move |connection| Ok(megabox_ads::creative_image(connection, &creative)?)).await?;
+pub async fn creative_image(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let creative =
+        CreativeId::parse(&path).map_err(|_| ApiError::not_found("creative not found"))?;
+    let image = state
+        .database(move |connection| Ok(megabox_ads::creative_image(connection, &creative)?))
+        .await?;
     // The key was made by `validate_creative_image` (`creatives/<uuid>.<ext>`), never from input.
-    let file = actix_files::NamedFile::open_async(state.settings.data_dir.join(&image.key)).await.map_err(ApiError::internal)?;
+    let file = actix_files::NamedFile::open_async(state.settings.data_dir.join(&image.key))
+        .await
+        .map_err(ApiError::internal)?;
     let content_type = image.content_type.parse().map_err(ApiError::internal)?;
-    let mut response = file.set_content_type(content_type).use_etag(true).use_last_modified(true).into_response(&request);
+    let mut response = file
+        .set_content_type(content_type)
+        .use_etag(true)
+        .use_last_modified(true)
+        .into_response(&request);
     let headers = response.headers_mut();
     headers.insert(
         actix_web::http::header::CACHE_CONTROL,
-        actix_web::http::header::HeaderValue::from_str(&format!("public, max-age={CREATIVE_IMAGE_CACHE_SECONDS}, immutable")).map_err(ApiError::internal)?,
+        actix_web::http::header::HeaderValue::from_str(&format!(
+            "public, max-age={CREATIVE_IMAGE_CACHE_SECONDS}, immutable"
+        ))
+        .map_err(ApiError::internal)?,
     );
-    headers.insert(actix_web::http::header::X_CONTENT_TYPE_OPTIONS, actix_web::http::header::HeaderValue::from_static("nosniff"));
+    headers.insert(
+        actix_web::http::header::X_CONTENT_TYPE_OPTIONS,
+        actix_web::http::header::HeaderValue::from_static("nosniff"),
+    );
     Ok(response)
 }
 
@@ -135,9 +234,15 @@ pub async fn creative_image(state: web::Data<AppState>, request: HttpRequest, pa
     responses((status = 200, description = "`{accepted, rejected}` (megabox-protocol BatchResponse)"), (status = 401, body = crate::error::ErrorBody),
         (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 #[post("/impressions")]
-pub async fn receive_impressions(state: web::Data<AppState>, request: HttpRequest, body: web::Json<ImpressionBatch>) -> Result<HttpResponse, ApiError> {
+pub async fn receive_impressions(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<ImpressionBatch>,
+) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&request);
-    state.rate_limit(&state.limits.impressions, &ip.to_string()).await?;
+    state
+        .rate_limit(&state.limits.impressions, &ip.to_string())
+        .await?;
     let batch = body.into_inner();
     let settings = state.ads_settings.clone();
     let deduper = state.impression_deduper.clone();
@@ -147,7 +252,14 @@ pub async fn receive_impressions(state: web::Data<AppState>, request: HttpReques
                 Some(redis) => Some(redis),
                 None => None,
             };
-            Ok(megabox_ads::intake_batch(connection, &batch, ip, now(), &settings, deduper)?)
+            Ok(megabox_ads::intake_batch(
+                connection,
+                &batch,
+                ip,
+                now(),
+                &settings,
+                deduper,
+            )?)
         })
         .await?;
     Ok(HttpResponse::Ok().json(receipt.to_protocol()))
@@ -177,16 +289,31 @@ pub struct InstallerStatusView {
 /// The caller's agent rewards: free-tier status and why, impressions and download credits.
 #[utoipa::path(tag = "agent", security(("bearer" = [])), responses((status = 200, body = InstallerStatusView)))]
 #[get("/installer/status")]
-pub async fn installer_status(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<InstallerStatusView>, ApiError> {
+pub async fn installer_status(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<InstallerStatusView>, ApiError> {
     let settings = state.ads_settings.clone();
     let status = state
         .database(move |connection| {
-            let operator_granted = crate::storefront::entitlements::operator_granted_free_tier(connection, user.user_id)?;
-            Ok(megabox_ads::installer_status(connection, user.user_id, operator_granted, now(), &settings)?)
+            let operator_granted = crate::storefront::entitlements::operator_granted_free_tier(
+                connection,
+                user.user_id,
+            )?;
+            Ok(megabox_ads::installer_status(
+                connection,
+                user.user_id,
+                operator_granted,
+                now(),
+                &settings,
+            )?)
         })
         .await?;
     Ok(web::Json(InstallerStatusView {
-        free_tier: FreeTierView { active: status.free_tier.is_some(), reason: status.free_tier.map(super::views::wire_name) },
+        free_tier: FreeTierView {
+            active: status.free_tier.is_some(),
+            reason: status.free_tier.map(super::views::wire_name),
+        },
         agent_active: status.agent_active,
         accepted_impressions_7d: status.accepted_impressions_7d,
         impressions_today: status.impressions_today,
@@ -226,17 +353,43 @@ fn redeem(
     megabox_database::write_transaction(connection, |connection| {
         // Unknown and unpublished tracks are both 404 (`track_media` shows listeners published ones).
         let media = catalog::tracks::track_media(connection, track, None)?;
-        if catalog::artists::artist_of_user(connection, user)?.is_some_and(|artist| artist.id == media.artist_id) {
-            return Err(ApiError::conflict("own_track", "a credit cannot be spent on your own music"));
+        if catalog::artists::artist_of_user(connection, user)?
+            .is_some_and(|artist| artist.id == media.artist_id)
+        {
+            return Err(ApiError::conflict(
+                "own_track",
+                "a credit cannot be spent on your own music",
+            ));
         }
         // Checked first for a clear answer; the grant's key below decides between concurrent requests.
         if megabox_payments::owns_track(connection, user, track)? {
-            return Err(megabox_payments::PaymentsError::AlreadyOwned(megabox_payments::Item::Track(track)).into());
+            return Err(megabox_payments::PaymentsError::AlreadyOwned(
+                megabox_payments::Item::Track(track),
+            )
+            .into());
         }
         let now = now();
-        let redemption = megabox_ads::redeem_credit(connection, user, track, media.artist_id, now, ads_settings, royalty_settings)?;
-        megabox_payments::grant_for_credit(connection, user, track, &redemption.redemption_id, now)?;
-        Ok(RedemptionView { redemption_id: redemption.redemption_id, track_id: track.to_string(), credits_available: redemption.credits_available })
+        let redemption = megabox_ads::redeem_credit(
+            connection,
+            user,
+            track,
+            media.artist_id,
+            now,
+            ads_settings,
+            royalty_settings,
+        )?;
+        megabox_payments::grant_for_credit(
+            connection,
+            user,
+            track,
+            &redemption.redemption_id,
+            now,
+        )?;
+        Ok(RedemptionView {
+            redemption_id: redemption.redemption_id,
+            track_id: track.to_string(),
+            credits_available: redemption.credits_available,
+        })
     })
 }
 
@@ -246,11 +399,28 @@ fn redeem(
 #[utoipa::path(tag = "agent", security(("bearer" = [])), request_body = RedemptionRequest,
     responses((status = 201, body = RedemptionView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/installer/redemptions")]
-pub async fn redeem_credit(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<RedemptionRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn redeem_credit(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    body: web::Json<RedemptionRequest>,
+) -> Result<HttpResponse, ApiError> {
     let track: TrackId = parse_id(&body.track_id, "track")?;
     let ads_settings = state.ads_settings.clone();
-    let royalty_settings = state.settings.royalty_settings().map_err(ApiError::internal)?;
-    let view = state.database(move |connection| redeem(connection, user.user_id, track, &ads_settings, &royalty_settings)).await?;
+    let royalty_settings = state
+        .settings
+        .royalty_settings()
+        .map_err(ApiError::internal)?;
+    let view = state
+        .database(move |connection| {
+            redeem(
+                connection,
+                user.user_id,
+                track,
+                &ads_settings,
+                &royalty_settings,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Created().json(view))
 }
 
@@ -264,12 +434,21 @@ pub struct RedemptionRecordView {
 /// The caller's spent credits, newest first.
 #[utoipa::path(tag = "agent", security(("bearer" = [])), responses((status = 200, body = Vec<RedemptionRecordView>)))]
 #[get("/installer/redemptions")]
-pub async fn list_redemptions(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<RedemptionRecordView>>, ApiError> {
-    let redemptions = state.database(move |connection| Ok(megabox_ads::list_redemptions(connection, user.user_id)?)).await?;
+pub async fn list_redemptions(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<RedemptionRecordView>>, ApiError> {
+    let redemptions = state
+        .database(move |connection| Ok(megabox_ads::list_redemptions(connection, user.user_id)?))
+        .await?;
     Ok(web::Json(
         redemptions
             .into_iter()
-            .map(|record| RedemptionRecordView { redemption_id: record.redemption_id, track_id: record.track.to_string(), redeemed_at: record.redeemed_at })
+            .map(|record| RedemptionRecordView {
+                redemption_id: record.redemption_id,
+                track_id: record.track.to_string(),
+                redeemed_at: record.redeemed_at,
+            })
             .collect(),
     ))
 }
@@ -289,20 +468,42 @@ pub struct AdvertiserView {
 /// Operator: register an advertiser.
 #[utoipa::path(tag = "operations", security(("bearer" = [])), request_body = NewAdvertiserRequest, responses((status = 201, body = AdvertiserView), (status = 403, body = crate::error::ErrorBody)))]
 #[post("/admin/advertisers")]
-pub async fn create_advertiser(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<NewAdvertiserRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_advertiser(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    body: web::Json<NewAdvertiserRequest>,
+) -> Result<HttpResponse, ApiError> {
     user.require_admin()?;
     let name = body.into_inner().name;
-    let advertiser = state.write(move |connection| Ok(megabox_ads::create_advertiser(connection, &name, now())?)).await?;
-    Ok(HttpResponse::Created().json(AdvertiserView { id: advertiser.id.to_string(), name: advertiser.name }))
+    let advertiser = state
+        .write(move |connection| Ok(megabox_ads::create_advertiser(connection, &name, now())?))
+        .await?;
+    Ok(HttpResponse::Created().json(AdvertiserView {
+        id: advertiser.id.to_string(),
+        name: advertiser.name,
+    }))
 }
 
 /// Operator: every advertiser.
 #[utoipa::path(tag = "operations", security(("bearer" = [])), responses((status = 200, body = Vec<AdvertiserView>), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/admin/advertisers")]
-pub async fn list_advertisers(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<AdvertiserView>>, ApiError> {
+pub async fn list_advertisers(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<AdvertiserView>>, ApiError> {
     user.require_admin()?;
-    let advertisers = state.database(|connection| Ok(megabox_ads::list_advertisers(connection)?)).await?;
-    Ok(web::Json(advertisers.into_iter().map(|advertiser| AdvertiserView { id: advertiser.id.to_string(), name: advertiser.name }).collect()))
+    let advertisers = state
+        .database(|connection| Ok(megabox_ads::list_advertisers(connection)?))
+        .await?;
+    Ok(web::Json(
+        advertisers
+            .into_iter()
+            .map(|advertiser| AdvertiserView {
+                id: advertiser.id.to_string(),
+                name: advertiser.name,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -351,7 +552,11 @@ impl From<megabox_ads::Campaign> for CampaignView {
 #[utoipa::path(tag = "operations", security(("bearer" = [])), request_body = NewCampaignRequest,
     responses((status = 201, body = CampaignView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/admin/campaigns")]
-pub async fn create_campaign(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<NewCampaignRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_campaign(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    body: web::Json<NewCampaignRequest>,
+) -> Result<HttpResponse, ApiError> {
     user.require_admin()?;
     let request = body.into_inner();
     let advertiser: AdvertiserId = parse_id(&request.advertiser_id, "advertiser")?;
@@ -363,17 +568,26 @@ pub async fn create_campaign(state: web::Data<AppState>, user: AuthenticatedUser
         starts_at: request.starts_at,
         ends_at: request.ends_at,
     };
-    let created = state.write(move |connection| Ok(megabox_ads::create_campaign(connection, &campaign, now())?)).await?;
+    let created = state
+        .write(move |connection| Ok(megabox_ads::create_campaign(connection, &campaign, now())?))
+        .await?;
     Ok(HttpResponse::Created().json(CampaignView::from(created)))
 }
 
 /// Operator: every campaign.
 #[utoipa::path(tag = "operations", security(("bearer" = [])), responses((status = 200, body = Vec<CampaignView>), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/admin/campaigns")]
-pub async fn list_campaigns(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<CampaignView>>, ApiError> {
+pub async fn list_campaigns(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<CampaignView>>, ApiError> {
     user.require_admin()?;
-    let campaigns = state.database(|connection| Ok(megabox_ads::list_campaigns(connection)?)).await?;
-    Ok(web::Json(campaigns.into_iter().map(CampaignView::from).collect()))
+    let campaigns = state
+        .database(|connection| Ok(megabox_ads::list_campaigns(connection)?))
+        .await?;
+    Ok(web::Json(
+        campaigns.into_iter().map(CampaignView::from).collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -399,9 +613,20 @@ pub async fn set_campaign_status(
         "active" => CampaignStatus::Active,
         "paused" => CampaignStatus::Paused,
         "ended" => CampaignStatus::Ended,
-        _ => return Err(ApiError::invalid("invalid_status", "status must be active, paused or ended")),
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_status",
+                "status must be active, paused or ended",
+            ));
+        }
     };
-    let updated = state.write(move |connection| Ok(megabox_ads::update_campaign_status(connection, campaign, status)?)).await?;
+    let updated = state
+        .write(move |connection| {
+            Ok(megabox_ads::update_campaign_status(
+                connection, campaign, status,
+            )?)
+        })
+        .await?;
     Ok(web::Json(updated.into()))
 }
 
@@ -443,19 +668,50 @@ impl From<megabox_ads::Flag> for FlagView {
 #[utoipa::path(tag = "operations", security(("bearer" = [])), request_body = FlagRequest,
     responses((status = 201, body = FlagView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/admin/flags")]
-pub async fn create_flag(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<FlagRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_flag(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    body: web::Json<FlagRequest>,
+) -> Result<HttpResponse, ApiError> {
     user.require_admin()?;
-    let FlagRequest { device_id, user_id, reason } = body.into_inner();
+    let FlagRequest {
+        device_id,
+        user_id,
+        reason,
+    } = body.into_inner();
     let flag = match (device_id, user_id) {
         (Some(device), None) => {
             let device = DeviceId(parse_id(&device, "device")?);
-            state.database(move |connection| Ok(megabox_ads::flag_device(connection, device, &reason, now())?)).await?
+            state
+                .database(move |connection| {
+                    Ok(megabox_ads::flag_device(
+                        connection,
+                        device,
+                        &reason,
+                        now(),
+                    )?)
+                })
+                .await?
         }
         (None, Some(account)) => {
             let account: UserId = parse_id(&account, "user")?;
-            state.database(move |connection| Ok(megabox_ads::flag_account(connection, account, &reason, now())?)).await?
+            state
+                .database(move |connection| {
+                    Ok(megabox_ads::flag_account(
+                        connection,
+                        account,
+                        &reason,
+                        now(),
+                    )?)
+                })
+                .await?
         }
-        _ => return Err(ApiError::invalid("invalid_input", "name exactly one of device_id and user_id")),
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_input",
+                "name exactly one of device_id and user_id",
+            ));
+        }
     };
     tracing::info!(operator.id = %user.user_id, flag.subject = %flag.subject_id, "invalid traffic flagged");
     Ok(HttpResponse::Created().json(FlagView::from(flag)))
@@ -464,9 +720,14 @@ pub async fn create_flag(state: web::Data<AppState>, user: AuthenticatedUser, bo
 /// Operator: every flag.
 #[utoipa::path(tag = "operations", security(("bearer" = [])), responses((status = 200, body = Vec<FlagView>), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/admin/flags")]
-pub async fn list_flags(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<FlagView>>, ApiError> {
+pub async fn list_flags(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<FlagView>>, ApiError> {
     user.require_admin()?;
-    let flags = state.database(|connection| Ok(megabox_ads::flagged(connection)?)).await?;
+    let flags = state
+        .database(|connection| Ok(megabox_ads::flagged(connection)?))
+        .await?;
     Ok(web::Json(flags.into_iter().map(FlagView::from).collect()))
 }
 
@@ -513,11 +774,19 @@ impl From<megabox_ads::CreativeRecord> for CreativeView {
 #[utoipa::path(tag = "operations", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Vec<CreativeView>), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/admin/campaigns/{id}/creatives")]
-pub async fn list_campaign_creatives(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<Vec<CreativeView>>, ApiError> {
+pub async fn list_campaign_creatives(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+) -> Result<web::Json<Vec<CreativeView>>, ApiError> {
     user.require_admin()?;
     let campaign: CampaignId = parse_id(&path, "campaign")?;
-    let records = state.database(move |connection| Ok(megabox_ads::list_creatives(connection, campaign)?)).await?;
-    Ok(web::Json(records.into_iter().map(CreativeView::from).collect()))
+    let records = state
+        .database(move |connection| Ok(megabox_ads::list_creatives(connection, campaign)?))
+        .await?;
+    Ok(web::Json(
+        records.into_iter().map(CreativeView::from).collect(),
+    ))
 }
 
 /// Operator: add a creative to a campaign: the image (multipart `file`: PNG, JPEG or GIF of
@@ -536,16 +805,44 @@ pub async fn create_creative(
 ) -> Result<HttpResponse, ApiError> {
     user.require_admin()?;
     let campaign: CampaignId = parse_id(&path, "campaign")?;
-    let size: SlotSize = query.size.parse().map_err(|_| ApiError::invalid("invalid_size", "size must look like 300x250"))?;
+    let size: SlotSize = query
+        .size
+        .parse()
+        .map_err(|_| ApiError::invalid("invalid_size", "size must look like 300x250"))?;
     let limit = u64::try_from(megabox_ads::CREATIVE_IMAGE_BYTES_MAX).unwrap_or(u64::MAX);
-    let received = crate::uploads::receive_file(payload, &state.settings.upload_dir(), limit).await?;
-    let bytes = tokio::fs::read(&received.file).await.map_err(ApiError::internal)?;
-    let image = web::block(move || megabox_ads::validate_creative_image(bytes, size)).await.map_err(ApiError::internal)??;
+    let received =
+        crate::uploads::receive_file(payload, &state.settings.upload_dir(), limit).await?;
+    let bytes = tokio::fs::read(&received.file)
+        .await
+        .map_err(ApiError::internal)?;
+    let image = web::block(move || megabox_ads::validate_creative_image(bytes, size))
+        .await
+        .map_err(ApiError::internal)??;
     let image_path = state.settings.data_dir.join(image.key());
     crate::files::write_private_file(&image_path, image.bytes()).map_err(ApiError::internal)?;
-    let NewCreativeQuery { headline, body, link_url, .. } = query.into_inner();
-    let creative = megabox_ads::NewCreative { campaign, headline, body, link_url };
-    let created = state.write(move |connection| Ok(megabox_ads::create_creative(connection, &creative, &image, size, now())?)).await;
+    let NewCreativeQuery {
+        headline,
+        body,
+        link_url,
+        ..
+    } = query.into_inner();
+    let creative = megabox_ads::NewCreative {
+        campaign,
+        headline,
+        body,
+        link_url,
+    };
+    let created = state
+        .write(move |connection| {
+            Ok(megabox_ads::create_creative(
+                connection,
+                &creative,
+                &image,
+                size,
+                now(),
+            )?)
+        })
+        .await;
     if created.is_err() {
         // Nothing half-written: the rows were refused, so the image goes too.
         let _ = std::fs::remove_file(&image_path);

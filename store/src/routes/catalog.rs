@@ -34,13 +34,26 @@ pub struct ReleasePageView {
 /// Published releases, newest first.
 #[utoipa::path(tag = "catalog", params(PageQuery), responses((status = 200, body = ReleasePageView), (status = 422, body = crate::error::ErrorBody)))]
 #[get("/catalog/releases")]
-pub async fn list_releases(state: web::Data<AppState>, query: web::Query<PageQuery>) -> Result<web::Json<ReleasePageView>, ApiError> {
+pub async fn list_releases(
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<ReleasePageView>, ApiError> {
     let PageQuery { cursor, limit } = query.into_inner();
     let page = state
-        .database(move |connection| Ok(releases::published_releases(connection, cursor.as_deref(), limit.unwrap_or(PAGE_SIZE_DEFAULT))?))
+        .database(move |connection| {
+            Ok(releases::published_releases(
+                connection,
+                cursor.as_deref(),
+                limit.unwrap_or(PAGE_SIZE_DEFAULT),
+            )?)
+        })
         .await?;
     Ok(web::Json(ReleasePageView {
-        releases: page.releases.into_iter().map(ReleaseSummaryView::from).collect(),
+        releases: page
+            .releases
+            .into_iter()
+            .map(ReleaseSummaryView::from)
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -48,9 +61,14 @@ pub async fn list_releases(state: web::Data<AppState>, query: web::Query<PageQue
 /// A published release with its tracks.
 #[utoipa::path(tag = "catalog", params(("id" = String, Path)), responses((status = 200, body = ReleaseDetailView), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/catalog/releases/{id}")]
-pub async fn public_release(state: web::Data<AppState>, path: web::Path<String>) -> Result<web::Json<ReleaseDetailView>, ApiError> {
+pub async fn public_release(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<web::Json<ReleaseDetailView>, ApiError> {
     let release: ReleaseId = parse_id(&path, "release")?;
-    let detail = state.database(move |connection| Ok(releases::public_release(connection, release)?)).await?;
+    let detail = state
+        .database(move |connection| Ok(releases::public_release(connection, release)?))
+        .await?;
     Ok(web::Json(detail.into()))
 }
 
@@ -63,12 +81,21 @@ pub struct ArtistProfileView {
 /// An artist and their published releases.
 #[utoipa::path(tag = "catalog", params(("id" = String, Path)), responses((status = 200, body = ArtistProfileView), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/catalog/artists/{id}")]
-pub async fn public_artist(state: web::Data<AppState>, path: web::Path<String>) -> Result<web::Json<ArtistProfileView>, ApiError> {
+pub async fn public_artist(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<web::Json<ArtistProfileView>, ApiError> {
     let artist: ArtistId = parse_id(&path, "artist")?;
-    let profile = state.database(move |connection| Ok(artists::public_profile(connection, artist)?)).await?;
+    let profile = state
+        .database(move |connection| Ok(artists::public_profile(connection, artist)?))
+        .await?;
     Ok(web::Json(ArtistProfileView {
         artist: profile.artist.into(),
-        releases: profile.releases.into_iter().map(ReleaseSummaryView::from).collect(),
+        releases: profile
+            .releases
+            .into_iter()
+            .map(ReleaseSummaryView::from)
+            .collect(),
     }))
 }
 
@@ -102,12 +129,21 @@ pub struct SearchResultsView {
 /// Full-text search of the published catalog.
 #[utoipa::path(tag = "catalog", params(SearchQuery), responses((status = 200, body = SearchResultsView), (status = 422, body = crate::error::ErrorBody)))]
 #[get("/catalog/search")]
-pub async fn search_catalog(state: web::Data<AppState>, query: web::Query<SearchQuery>) -> Result<web::Json<SearchResultsView>, ApiError> {
+pub async fn search_catalog(
+    state: web::Data<AppState>,
+    query: web::Query<SearchQuery>,
+) -> Result<web::Json<SearchResultsView>, ApiError> {
     let text = query.into_inner().q;
-    let results = state.database(move |connection| Ok(search::search(connection, &text)?)).await?;
+    let results = state
+        .database(move |connection| Ok(search::search(connection, &text)?))
+        .await?;
     Ok(web::Json(SearchResultsView {
         artists: results.artists.into_iter().map(ArtistView::from).collect(),
-        releases: results.releases.into_iter().map(ReleaseSummaryView::from).collect(),
+        releases: results
+            .releases
+            .into_iter()
+            .map(ReleaseSummaryView::from)
+            .collect(),
         tracks: results
             .tracks
             .into_iter()
@@ -133,10 +169,17 @@ pub struct ArtworkQuery {
 /// The cover art of a published release, in one of three sizes.
 #[utoipa::path(tag = "catalog", params(("id" = String, Path), ArtworkQuery), responses((status = 200, content_type = "image/jpeg"), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[get("/catalog/releases/{id}/artwork")]
-pub async fn release_artwork(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>, query: web::Query<ArtworkQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn release_artwork(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ArtworkQuery>,
+) -> Result<HttpResponse, ApiError> {
     let size = catalog::artwork::ArtworkSize::parse(query.size.as_deref().unwrap_or("large"))?;
     let release: ReleaseId = parse_id(&path, "release")?;
-    let detail = state.database(move |connection| Ok(releases::public_release(connection, release)?)).await?;
+    let detail = state
+        .database(move |connection| Ok(releases::public_release(connection, release)?))
+        .await?;
     let key = detail
         .release
         .artwork_key
@@ -147,9 +190,17 @@ pub async fn release_artwork(state: web::Data<AppState>, request: HttpRequest, p
         .ok_or_else(|| ApiError::not_found("this release has no artwork"))?;
     let blobs = state.blobs.clone();
     let cache_dir = state.settings.media_dir().join("artwork-sizes");
-    let file = web::block(move || catalog::artwork::rendition(blobs.as_ref(), &key, size, &cache_dir)).await.map_err(ApiError::internal)??;
-    let file = NamedFile::open_async(&file).await.map_err(ApiError::internal)?;
-    Ok(file.use_etag(true).use_last_modified(true).into_response(&request))
+    let file =
+        web::block(move || catalog::artwork::rendition(blobs.as_ref(), &key, size, &cache_dir))
+            .await
+            .map_err(ApiError::internal)??;
+    let file = NamedFile::open_async(&file)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(file
+        .use_etag(true)
+        .use_last_modified(true)
+        .into_response(&request))
 }
 
 /// Response bodies up to this size are read without leaving the worker thread.
@@ -157,7 +208,12 @@ const SYNC_READ_BYTES_MAX: u64 = 1024 * 1024;
 
 /// Serves a stored blob with HTTP Range, ETag and Last-Modified, without reading it into memory.
 /// `content_type` names what the blob holds; without it, it is guessed from the first bytes.
-pub async fn serve_blob(blobs: &dyn BlobStore, key: &BlobKey, request: &HttpRequest, content_type: Option<&str>) -> Result<HttpResponse, ApiError> {
+pub async fn serve_blob(
+    blobs: &dyn BlobStore,
+    key: &BlobKey,
+    request: &HttpRequest,
+    content_type: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
     match blobs.locate(key).map_err(ApiError::internal)? {
         BlobLocation::LocalFile(path) => {
             // Opening is two syscalls on local media, cheaper than a hop to the blocking pool.

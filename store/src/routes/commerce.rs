@@ -4,7 +4,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use megabox_domain::Cents;
-use megabox_payments::{CartItem, EntitlementSource, Item, OrderLine, OrderSummary, WebhookOutcome};
+use megabox_payments::{
+    CartItem, EntitlementSource, Item, OrderLine, OrderSummary, WebhookOutcome,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -47,9 +49,17 @@ fn cart_item(request: &CartItemRequest) -> Result<CartItem, ApiError> {
     let item = match (&request.release_id, &request.track_id) {
         (Some(release), None) => Item::Release(parse_id(release, "release")?),
         (None, Some(track)) => Item::Track(parse_id(track, "track")?),
-        _ => return Err(ApiError::invalid("invalid_cart", "each item names exactly one of release_id and track_id")),
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_cart",
+                "each item names exactly one of release_id and track_id",
+            ));
+        }
     };
-    Ok(CartItem { item, offer: request.amount_cents.map(Cents) })
+    Ok(CartItem {
+        item,
+        offer: request.amount_cents.map(Cents),
+    })
 }
 
 /// Buy a cart of releases and tracks from any number of artists in one payment.
@@ -57,11 +67,25 @@ fn cart_item(request: &CartItemRequest) -> Result<CartItem, ApiError> {
     responses((status = 201, body = CheckoutResponse), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "already owned", body = crate::error::ErrorBody),
         (status = 422, description = "empty, oversized or invalid cart; offer below the minimum", body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 #[post("/checkout")]
-pub async fn start_checkout(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<CheckoutRequest>) -> Result<HttpResponse, ApiError> {
-    state.rate_limit(&state.limits.checkout, &user.user_id.to_string()).await?;
-    let cart = body.items.iter().map(cart_item).collect::<Result<Vec<_>, _>>()?;
+pub async fn start_checkout(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    body: web::Json<CheckoutRequest>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .rate_limit(&state.limits.checkout, &user.user_id.to_string())
+        .await?;
+    let cart = body
+        .items
+        .iter()
+        .map(cart_item)
+        .collect::<Result<Vec<_>, _>>()?;
     let started = state.payments.checkout(user.user_id, &cart).await?;
-    Ok(HttpResponse::Created().json(CheckoutResponse { order_id: started.order_id, checkout_url: started.checkout_url, test_mode: state.payments.is_test_mode() }))
+    Ok(HttpResponse::Created().json(CheckoutResponse {
+        order_id: started.order_id,
+        checkout_url: started.checkout_url,
+        test_mode: state.payments.is_test_mode(),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -74,8 +98,14 @@ pub struct ItemView {
 impl From<Item> for ItemView {
     fn from(item: Item) -> Self {
         match item {
-            Item::Release(id) => ItemView { kind: "release".to_owned(), id: id.to_string() },
-            Item::Track(id) => ItemView { kind: "track".to_owned(), id: id.to_string() },
+            Item::Release(id) => ItemView {
+                kind: "release".to_owned(),
+                id: id.to_string(),
+            },
+            Item::Track(id) => ItemView {
+                kind: "track".to_owned(),
+                id: id.to_string(),
+            },
         }
     }
 }
@@ -89,7 +119,11 @@ pub struct OrderLineView {
 
 impl From<OrderLine> for OrderLineView {
     fn from(line: OrderLine) -> Self {
-        OrderLineView { item: line.item.into(), title: line.title, amount_cents: line.amount.0 }
+        OrderLineView {
+            item: line.item.into(),
+            title: line.title,
+            amount_cents: line.amount.0,
+        }
     }
 }
 
@@ -118,13 +152,23 @@ impl From<OrderSummary> for OrderView {
 /// One of the caller's orders.
 #[utoipa::path(tag = "buying", security(("bearer" = [])), params(("id" = String, Path)), responses((status = 200, body = OrderView), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/orders/{id}")]
-pub async fn show_order(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<OrderView>, ApiError> {
+pub async fn show_order(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+) -> Result<web::Json<OrderView>, ApiError> {
     let order_id = path.into_inner();
     if order_id.len() > 100 {
         return Err(ApiError::not_found("order not found"));
     }
     let order = state
-        .database(move |connection| Ok(megabox_payments::order(connection, user.user_id, &order_id)?))
+        .database(move |connection| {
+            Ok(megabox_payments::order(
+                connection,
+                user.user_id,
+                &order_id,
+            )?)
+        })
         .await?
         .ok_or_else(|| ApiError::not_found("order not found"))?;
     Ok(web::Json(order.into()))
@@ -136,8 +180,15 @@ pub async fn show_order(state: web::Data<AppState>, user: AuthenticatedUser, pat
     params(("Stripe-Signature" = String, Header)),
     responses((status = 200, description = "applied, duplicate or ignored"), (status = 400, description = "bad signature or event", body = crate::error::ErrorBody)))]
 #[post("/webhooks/stripe")]
-pub async fn receive_stripe_webhook(state: web::Data<AppState>, request: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let signature = request.headers().get("stripe-signature").and_then(|value| value.to_str().ok());
+pub async fn receive_stripe_webhook(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let signature = request
+        .headers()
+        .get("stripe-signature")
+        .and_then(|value| value.to_str().ok());
     let outcome = state.payments.handle_webhook(&body, signature).await?;
     // A refund or a dispute may have revoked a stream grant.
     state.stream_grants.forget_all();
@@ -164,7 +215,10 @@ pub struct LibraryItemView {
 }
 
 /// The title and artist of a bought item, as the catalog shows it now.
-fn describe(connection: &mut megabox_database::DbConnection, item: Item) -> Result<(Option<String>, Option<String>), ApiError> {
+fn describe(
+    connection: &mut megabox_database::DbConnection,
+    item: Item,
+) -> Result<(Option<String>, Option<String>), ApiError> {
     let release = match item {
         Item::Release(release) => release,
         Item::Track(track) => match catalog::tracks::track_media(connection, track, None) {
@@ -177,7 +231,11 @@ fn describe(connection: &mut megabox_database::DbConnection, item: Item) -> Resu
         Ok(detail) => {
             let title = match item {
                 Item::Release(_) => detail.release.title,
-                Item::Track(track) => detail.tracks.into_iter().find(|candidate| candidate.id == track).map(|found| found.title),
+                Item::Track(track) => detail
+                    .tracks
+                    .into_iter()
+                    .find(|candidate| candidate.id == track)
+                    .map(|found| found.title),
             };
             Ok((title, Some(detail.artist_name)))
         }
@@ -189,7 +247,10 @@ fn describe(connection: &mut megabox_database::DbConnection, item: Item) -> Resu
 /// What the caller owns.
 #[utoipa::path(tag = "buying", security(("bearer" = [])), responses((status = 200, body = Vec<LibraryItemView>)))]
 #[get("/library")]
-pub async fn show_library(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<LibraryItemView>>, ApiError> {
+pub async fn show_library(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<LibraryItemView>>, ApiError> {
     let library = state
         .database(move |connection| {
             let owned = megabox_payments::entitlements_of(connection, user.user_id)?;
@@ -201,7 +262,14 @@ pub async fn show_library(state: web::Data<AppState>, user: AuthenticatedUser) -
                         EntitlementSource::Order(order) => (Some(order), None),
                         EntitlementSource::CreditRedemption(redemption) => (None, Some(redemption)),
                     };
-                    Ok(LibraryItemView { item: entitlement.item.into(), title, artist_name, order_id, redemption_id, granted_at: entitlement.granted_at })
+                    Ok(LibraryItemView {
+                        item: entitlement.item.into(),
+                        title,
+                        artist_name,
+                        order_id,
+                        redemption_id,
+                        granted_at: entitlement.granted_at,
+                    })
                 })
                 .collect::<Result<Vec<_>, ApiError>>()
         })
@@ -218,13 +286,17 @@ pub struct PayoutAccountView {
 /// The caller's payout account status.
 #[utoipa::path(tag = "money", security(("bearer" = [])), responses((status = 200, body = PayoutAccountView)))]
 #[get("/artist/payout-account")]
-pub async fn show_payout_account(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<PayoutAccountView>, ApiError> {
+pub async fn show_payout_account(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<PayoutAccountView>, ApiError> {
     let artist = acting_artist(&state, user).await?;
-    let status = state.database(move |connection| Ok(megabox_payments::payout_account_status(connection, artist)?)).await?;
-    let status = status.map_or_else(
-        || "none".to_owned(),
-        super::views::wire_name,
-    );
+    let status = state
+        .database(move |connection| {
+            Ok(megabox_payments::payout_account_status(connection, artist)?)
+        })
+        .await?;
+    let status = status.map_or_else(|| "none".to_owned(), super::views::wire_name);
     Ok(web::Json(PayoutAccountView { status }))
 }
 
@@ -237,7 +309,10 @@ pub struct OnboardingView {
 /// Start (or resume) setting up the caller's payout account.
 #[utoipa::path(tag = "money", security(("bearer" = [])), responses((status = 200, body = OnboardingView), (status = 403, body = crate::error::ErrorBody)))]
 #[post("/artist/payout-account")]
-pub async fn start_payout_onboarding(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<OnboardingView>, ApiError> {
+pub async fn start_payout_onboarding(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<OnboardingView>, ApiError> {
     let artist = acting_artist(&state, user).await?;
     let onboarding_url = state.payments.start_payout_onboarding(artist).await?;
     Ok(web::Json(OnboardingView { onboarding_url }))
@@ -257,12 +332,21 @@ pub struct PayoutRunView {
 /// ready — exactly one transfer each, even across crashes and re-runs.
 #[utoipa::path(tag = "operations", security(("bearer" = [])), responses((status = 200, body = PayoutRunView), (status = 403, body = crate::error::ErrorBody)))]
 #[post("/admin/payouts/run")]
-pub async fn admin_run_payouts(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<PayoutRunView>, ApiError> {
+pub async fn admin_run_payouts(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<PayoutRunView>, ApiError> {
     user.require_admin()?;
     let state_for_work = state.clone();
     let threshold = Cents(state.settings.payout_threshold_cents);
     let run = state
-        .database(move |connection| Ok(royalties::run_payouts(connection, state_for_work.payments.payout_gateway(), threshold)?))
+        .database(move |connection| {
+            Ok(royalties::run_payouts(
+                connection,
+                state_for_work.payments.payout_gateway(),
+                threshold,
+            )?)
+        })
         .await?;
     tracing::info!(operator.id = %user.user_id, payouts.posted = run.posted, payouts.voided = run.voided, "payout run");
     Ok(web::Json(PayoutRunView::from(run)))
@@ -270,6 +354,12 @@ pub async fn admin_run_payouts(state: web::Data<AppState>, user: AuthenticatedUs
 
 impl From<royalties::PayoutRun> for PayoutRunView {
     fn from(run: royalties::PayoutRun) -> Self {
-        PayoutRunView { created: run.created, posted: run.posted, voided: run.voided, still_pending: run.still_pending, debts_recovered: run.debts_recovered }
+        PayoutRunView {
+            created: run.created,
+            posted: run.posted,
+            voided: run.voided,
+            still_pending: run.still_pending,
+            debts_recovered: run.debts_recovered,
+        }
     }
 }

@@ -42,7 +42,12 @@ fn download_path(item: &str, format: Format) -> String {
 }
 
 fn parse_format(text: &str) -> Result<Format, ApiError> {
-    Format::parse_download(text).map_err(|_| ApiError::invalid("unknown_format", "format must be original, flac, mp3-320 or mp3-v0"))
+    Format::parse_download(text).map_err(|_| {
+        ApiError::invalid(
+            "unknown_format",
+            "format must be original, flac, mp3-320 or mp3-v0",
+        )
+    })
 }
 
 /// The owned item with this id (a track or a release); 404 when the caller does not own it.
@@ -75,11 +80,19 @@ pub async fn request_download(
     let format = parse_format(&body.format)?;
     let item = path.into_inner();
     owned_item(&state, user.user_id, &item).await?;
-    let (url, expires_at) = state.link_signer.sign(DOWNLOAD_PURPOSE, &download_path(&item, format), &user.user_id.to_string(), DOWNLOAD_LINK_TTL_SECONDS);
+    let (url, expires_at) = state.link_signer.sign(
+        DOWNLOAD_PURPOSE,
+        &download_path(&item, format),
+        &user.user_id.to_string(),
+        DOWNLOAD_LINK_TTL_SECONDS,
+    );
     Ok(web::Json(DownloadLink { url, expires_at }))
 }
 
-fn local_path(blobs: &dyn BlobStore, key: &catalog::storage::BlobKey) -> Result<std::path::PathBuf, ApiError> {
+fn local_path(
+    blobs: &dyn BlobStore,
+    key: &catalog::storage::BlobKey,
+) -> Result<std::path::PathBuf, ApiError> {
     match blobs.locate(key).map_err(ApiError::internal)? {
         BlobLocation::LocalFile(path) => Ok(path),
     }
@@ -93,7 +106,9 @@ fn attachment(file: NamedFile, name: &str, mime: &str, request: &HttpRequest) ->
     let mut response = file.into_response(request);
     let quoted = name.replace(['"', '\\'], "_");
     if let Ok(value) = format!("attachment; filename=\"{quoted}\"").parse() {
-        response.headers_mut().insert(actix_web::http::header::CONTENT_DISPOSITION, value);
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::CONTENT_DISPOSITION, value);
     }
     response
 }
@@ -111,35 +126,81 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let (item, format_text) = path.into_inner();
     let format = parse_format(&format_text)?;
-    let subject = state.link_signer.verify(DOWNLOAD_PURPOSE, &download_path(&item, format), &link)?;
-    let user: UserId = subject.parse().map_err(|_| ApiError::forbidden("this link is not valid"))?;
+    let subject =
+        state
+            .link_signer
+            .verify(DOWNLOAD_PURPOSE, &download_path(&item, format), &link)?;
+    let user: UserId = subject
+        .parse()
+        .map_err(|_| ApiError::forbidden("this link is not valid"))?;
     match owned_item(&state, user, &item).await? {
         Item::Track(track) => {
             let (key, media) = transcode(&state, track, Some(user), format).await?;
-            let detail = state.database(move |connection| Ok(catalog::releases::public_release(connection, media.release_id)?)).await?;
-            let position_title = detail.tracks.iter().find(|candidate| candidate.id == track).map(|found| (found.position, found.title.clone()));
+            let detail = state
+                .database(move |connection| {
+                    Ok(catalog::releases::public_release(
+                        connection,
+                        media.release_id,
+                    )?)
+                })
+                .await?;
+            let position_title = detail
+                .tracks
+                .iter()
+                .find(|candidate| candidate.id == track)
+                .map(|found| (found.position, found.title.clone()));
             let (position, title) = position_title.unwrap_or((1, "track".to_owned()));
-            let name = release_zip_entry_name(position, &title, format.file_extension(&media.container));
-            let file = NamedFile::open_async(local_path(state.blobs.as_ref(), &key)?).await.map_err(ApiError::internal)?;
-            Ok(attachment(file, &name, format.mime_type(&media.container), &request))
+            let name =
+                release_zip_entry_name(position, &title, format.file_extension(&media.container));
+            let file = NamedFile::open_async(local_path(state.blobs.as_ref(), &key)?)
+                .await
+                .map_err(ApiError::internal)?;
+            Ok(attachment(
+                file,
+                &name,
+                format.mime_type(&media.container),
+                &request,
+            ))
         }
         Item::Release(release) => {
-            let detail = state.database(move |connection| Ok(catalog::releases::public_release(connection, release)?)).await?;
+            let detail = state
+                .database(move |connection| {
+                    Ok(catalog::releases::public_release(connection, release)?)
+                })
+                .await?;
             let mut entries = Vec::new();
             for track in &detail.tracks {
                 let (key, media) = transcode(&state, track.id, Some(user), format).await?;
-                entries.push((release_zip_entry_name(track.position, &track.title, format.file_extension(&media.container)), local_path(state.blobs.as_ref(), &key)?));
+                entries.push((
+                    release_zip_entry_name(
+                        track.position,
+                        &track.title,
+                        format.file_extension(&media.container),
+                    ),
+                    local_path(state.blobs.as_ref(), &key)?,
+                ));
             }
             let artwork = match detail.release.artwork_key.as_deref() {
-                Some(key) => Some(local_path(state.blobs.as_ref(), &catalog::storage::BlobKey::parse(key).map_err(ApiError::internal)?)?),
+                Some(key) => Some(local_path(
+                    state.blobs.as_ref(),
+                    &catalog::storage::BlobKey::parse(key).map_err(ApiError::internal)?,
+                )?),
                 None => None,
             };
             let work_dir = state.settings.work_dir();
             let archive = web::block(move || -> Result<NamedFile, ApiError> {
                 std::fs::create_dir_all(&work_dir).map_err(ApiError::internal)?;
                 let output = work_dir.join(format!("release-{}.zip", uuid::Uuid::new_v4()));
-                let borrowed: Vec<(String, &std::path::Path)> = entries.iter().map(|(name, path)| (name.clone(), path.as_path())).collect();
-                write_release_zip(&borrowed, artwork.as_deref().map(|path| ("cover.jpg", path)), &output).map_err(ApiError::internal)?;
+                let borrowed: Vec<(String, &std::path::Path)> = entries
+                    .iter()
+                    .map(|(name, path)| (name.clone(), path.as_path()))
+                    .collect();
+                write_release_zip(
+                    &borrowed,
+                    artwork.as_deref().map(|path| ("cover.jpg", path)),
+                    &output,
+                )
+                .map_err(ApiError::internal)?;
                 let file = NamedFile::open(&output).map_err(ApiError::internal)?;
                 // The open file stays readable; the name goes now, so nothing is left behind.
                 std::fs::remove_file(&output).map_err(ApiError::internal)?;
@@ -148,7 +209,12 @@ pub async fn download(
             .await
             .map_err(ApiError::internal)??;
             let title = detail.release.title.unwrap_or_else(|| "release".to_owned());
-            Ok(attachment(archive, &format!("{} - {}.zip", detail.artist_name, title), "application/zip", &request))
+            Ok(attachment(
+                archive,
+                &format!("{} - {}.zip", detail.artist_name, title),
+                "application/zip",
+                &request,
+            ))
         }
     }
 }

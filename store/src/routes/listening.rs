@@ -47,16 +47,32 @@ fn stream_path(track: TrackId) -> String {
 #[utoipa::path(tag = "listening", security(("bearer" = [])), request_body = StartPlayRequest,
     responses((status = 201, body = StartedPlayView), (status = 403, description = "not entitled: previews only", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 #[post("/plays")]
-pub async fn start_play(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<StartPlayRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn start_play(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    body: web::Json<StartPlayRequest>,
+) -> Result<HttpResponse, ApiError> {
     let track: TrackId = parse_id(&body.track_id, "track")?;
     let ads_settings = state.ads_settings.clone();
     let started = state
         .write(move |connection| {
-            let (media, access) = entitlements::require_full_stream(connection, user.user_id, track, &ads_settings)?;
-            plays::start(connection, user.user_id, &media, access == FullStreamAccess::OwnTrack, chrono::Utc::now().naive_utc())
+            let (media, access) =
+                entitlements::require_full_stream(connection, user.user_id, track, &ads_settings)?;
+            plays::start(
+                connection,
+                user.user_id,
+                &media,
+                access == FullStreamAccess::OwnTrack,
+                chrono::Utc::now().naive_utc(),
+            )
         })
         .await?;
-    let (stream_url, expires) = state.link_signer.sign(STREAM_PURPOSE, &stream_path(track), &user.user_id.to_string(), STREAM_LINK_TTL_SECONDS);
+    let (stream_url, expires) = state.link_signer.sign(
+        STREAM_PURPOSE,
+        &stream_path(track),
+        &user.user_id.to_string(),
+        STREAM_LINK_TTL_SECONDS,
+    );
     Ok(HttpResponse::Created().json(StartedPlayView {
         play_id: started.id,
         stream_url,
@@ -97,7 +113,16 @@ pub async fn report_progress(
         plays_per_listener_track_day_max: state.settings.plays_per_listener_track_day_max,
     };
     let progress = state
-        .write(move |connection| plays::report(connection, user.user_id, &play_id.to_string(), position_ms, chrono::Utc::now().naive_utc(), rules))
+        .write(move |connection| {
+            plays::report(
+                connection,
+                user.user_id,
+                &play_id.to_string(),
+                position_ms,
+                chrono::Utc::now().naive_utc(),
+                rules,
+            )
+        })
         .await?;
     Ok(web::Json(ProgressView {
         credited_position_ms: progress.credited_position_ms,
@@ -122,25 +147,44 @@ pub async fn stream(
     let track: TrackId = parse_id(&path, "track")?;
     let user: UserId = match (link, bearer) {
         (Some(link), _) => {
-            let subject = state.link_signer.verify(STREAM_PURPOSE, &stream_path(track), &link)?;
-            subject.parse().map_err(|_| ApiError::forbidden("this link is not valid"))?
+            let subject = state
+                .link_signer
+                .verify(STREAM_PURPOSE, &stream_path(track), &link)?;
+            subject
+                .parse()
+                .map_err(|_| ApiError::forbidden("this link is not valid"))?
         }
         (None, Some(user)) => user.user_id,
-        (None, None) => return Err(ApiError::unauthorized("unauthorized", "sign in, or use the link from POST /api/v1/plays")),
+        (None, None) => {
+            return Err(ApiError::unauthorized(
+                "unauthorized",
+                "sign in, or use the link from POST /api/v1/plays",
+            ));
+        }
     };
     // Every request is authorised (see `entitlements` for how long a grant is trusted).
     let media = match state.stream_grants.granted(user, track) {
         Some(media) => media,
         None => {
             let ads_settings = state.ads_settings.clone();
-            let (media, _) = state.database(move |connection| entitlements::require_full_stream(connection, user, track, &ads_settings)).await?;
+            let (media, _) = state
+                .database(move |connection| {
+                    entitlements::require_full_stream(connection, user, track, &ads_settings)
+                })
+                .await?;
             let media = std::sync::Arc::new(media);
             state.stream_grants.remember(user, track, media.clone());
             media
         }
     };
     let mime = catalog::transcode::Format::Original.mime_type(&media.container);
-    serve_blob(state.blobs.as_ref(), &media.storage_key, &request, Some(mime)).await
+    serve_blob(
+        state.blobs.as_ref(),
+        &media.storage_key,
+        &request,
+        Some(mime),
+    )
+    .await
 }
 
 /// A 30-second clip of a published track (or of the caller's own), for anyone: MP3, made once
@@ -148,11 +192,24 @@ pub async fn stream(
 #[utoipa::path(get, path = "/tracks/{id}/preview", tag = "listening", params(("id" = String, Path)),
     responses((status = 200, content_type = "audio/mpeg"), (status = 206, description = "a range of the clip"), (status = 404, body = crate::error::ErrorBody)))]
 #[route("/tracks/{id}/preview", method = "GET", method = "HEAD")]
-pub async fn preview(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>, user: Option<AuthenticatedUser>) -> Result<HttpResponse, ApiError> {
+pub async fn preview(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    user: Option<AuthenticatedUser>,
+) -> Result<HttpResponse, ApiError> {
     let track: TrackId = parse_id(&path, "track")?;
     let format = catalog::transcode::Format::Preview;
-    let key = transcode(&state, track, user.map(|user| user.user_id), format).await?.0;
-    serve_blob(state.blobs.as_ref(), &key, &request, Some(format.mime_type("mp3"))).await
+    let key = transcode(&state, track, user.map(|user| user.user_id), format)
+        .await?
+        .0;
+    serve_blob(
+        state.blobs.as_ref(),
+        &key,
+        &request,
+        Some(format.mime_type("mp3")),
+    )
+    .await
 }
 
 /// Makes (once) or finds the transcode of a track the caller may see, in a blocking task and
@@ -171,17 +228,27 @@ pub async fn transcode(
         std::fs::create_dir_all(&work_dir).map_err(ApiError::internal)?;
         let mut connection = crate::state::pooled_connection(&pool)?;
         let artist = match viewer {
-            Some(user) => catalog::artists::artist_of_user(&mut connection, user)?.map(|artist| artist.id),
+            Some(user) => {
+                catalog::artists::artist_of_user(&mut connection, user)?.map(|artist| artist.id)
+            }
             None => None,
         };
         let media = tracks::track_media(&mut connection, track, artist)?;
-        let (key, _) = catalog::transcode::ensure_transcode(&mut connection, blobs.as_ref(), &sandbox, &media, format, &work_dir)
-            .map_err(|error| match error {
-                catalog::transcode::TranscodeError::LossySource { .. } | catalog::transcode::TranscodeError::UnknownFormat { .. } => {
-                    ApiError::invalid("format_unavailable", error.to_string())
-                }
-                other => ApiError::internal(other),
-            })?;
+        let (key, _) = catalog::transcode::ensure_transcode(
+            &mut connection,
+            blobs.as_ref(),
+            &sandbox,
+            &media,
+            format,
+            &work_dir,
+        )
+        .map_err(|error| match error {
+            catalog::transcode::TranscodeError::LossySource { .. }
+            | catalog::transcode::TranscodeError::UnknownFormat { .. } => {
+                ApiError::invalid("format_unavailable", error.to_string())
+            }
+            other => ApiError::internal(other),
+        })?;
         Ok((key, media))
     })
     .await
@@ -200,20 +267,31 @@ pub struct WaveformView {
 /// The waveform of a published track (or of the caller's own), for the player.
 #[utoipa::path(tag = "listening", params(("id" = String, Path)), responses((status = 200, body = WaveformView), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/tracks/{id}/waveform")]
-pub async fn waveform(state: web::Data<AppState>, path: web::Path<String>, user: Option<AuthenticatedUser>) -> Result<HttpResponse, ApiError> {
+pub async fn waveform(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    user: Option<AuthenticatedUser>,
+) -> Result<HttpResponse, ApiError> {
     let track: TrackId = parse_id(&path, "track")?;
     let analysis = state
         .database(move |connection| {
             let viewer = match user {
-                Some(user) => catalog::artists::artist_of_user(connection, user.user_id)?.map(|artist| artist.id),
+                Some(user) => catalog::artists::artist_of_user(connection, user.user_id)?
+                    .map(|artist| artist.id),
                 None => None,
             };
             Ok(tracks::track_analysis(connection, track, viewer)?)
         })
         .await?;
-    let view = WaveformView { peaks: analysis.waveform.peaks, duration_ms: analysis.duration_ms, integrated_lufs: analysis.loudness.integrated_lufs };
+    let view = WaveformView {
+        peaks: analysis.waveform.peaks,
+        duration_ms: analysis.duration_ms,
+        integrated_lufs: analysis.loudness.integrated_lufs,
+    };
     // Waveforms never change once a file is analysed.
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "public, max-age=86400")).json(view))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .json(view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -235,7 +313,9 @@ pub async fn set_agent_active(
     user.require_admin()?;
     let target: UserId = parse_id(&path, "user")?;
     let active = body.active;
-    let found = state.write(move |connection| Ok(accounts::set_agent_active(connection, target, active)?)).await?;
+    let found = state
+        .write(move |connection| Ok(accounts::set_agent_active(connection, target, active)?))
+        .await?;
     state.stream_grants.forget_all();
     if !found {
         return Err(ApiError::not_found("user not found"));

@@ -13,7 +13,9 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 fn parse_period(text: &str) -> Result<Period, ApiError> {
-    text.parse().map_err(|error: royalties::PeriodParseError| ApiError::invalid("invalid_period", error.to_string()))
+    text.parse().map_err(|error: royalties::PeriodParseError| {
+        ApiError::invalid("invalid_period", error.to_string())
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -45,10 +47,17 @@ impl From<PeriodEarnings> for PeriodEarningsView {
 /// The caller's earnings per period, sales against ad shares, for the dashboard chart.
 #[utoipa::path(tag = "money", security(("bearer" = [])), responses((status = 200, body = Vec<PeriodEarningsView>), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/artist/earnings")]
-pub async fn artist_earnings(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<PeriodEarningsView>>, ApiError> {
+pub async fn artist_earnings(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<PeriodEarningsView>>, ApiError> {
     let artist = acting_artist(&state, user).await?;
-    let periods = state.database(move |connection| Ok(royalties::earnings(connection, artist)?)).await?;
-    Ok(web::Json(periods.into_iter().map(PeriodEarningsView::from).collect()))
+    let periods = state
+        .database(move |connection| Ok(royalties::earnings(connection, artist)?))
+        .await?;
+    Ok(web::Json(
+        periods.into_iter().map(PeriodEarningsView::from).collect(),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -118,16 +127,30 @@ pub async fn artist_statement(
     let wants_csv = match query.format.as_deref() {
         Some("csv") => true,
         Some("json") => false,
-        Some(other) => return Err(ApiError::invalid("invalid_format", format!("format must be json or csv, not {other:?}"))),
-        None => request.headers().get("accept").and_then(|value| value.to_str().ok()).is_some_and(|accept| accept.contains("text/csv")),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "invalid_format",
+                format!("format must be json or csv, not {other:?}"),
+            ));
+        }
+        None => request
+            .headers()
+            .get("accept")
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/csv")),
     };
-    let statement = state.database(move |connection| Ok(royalties::statement(connection, artist, period)?)).await?;
+    let statement = state
+        .database(move |connection| Ok(royalties::statement(connection, artist, period)?))
+        .await?;
     if wants_csv {
         let mut csv = Vec::new();
         royalties::write_statement_csv(&statement, &mut csv).map_err(ApiError::internal)?;
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
-            .insert_header(("Content-Disposition", format!("attachment; filename=\"megabox-statement-{period}.csv\"")))
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"megabox-statement-{period}.csv\""),
+            ))
             .body(csv));
     }
     Ok(HttpResponse::Ok().json(StatementView::from(statement)))
@@ -163,9 +186,14 @@ impl From<royalties::PayoutRecord> for PayoutView {
 /// The caller's payouts, newest first.
 #[utoipa::path(tag = "money", security(("bearer" = [])), responses((status = 200, body = Vec<PayoutView>)))]
 #[get("/artist/payouts")]
-pub async fn artist_payouts(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<PayoutView>>, ApiError> {
+pub async fn artist_payouts(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<PayoutView>>, ApiError> {
     let artist = acting_artist(&state, user).await?;
-    let list = state.database(move |connection| Ok(royalties::list_payouts(connection, Some(artist))?)).await?;
+    let list = state
+        .database(move |connection| Ok(royalties::list_payouts(connection, Some(artist))?))
+        .await?;
     Ok(web::Json(list.into_iter().map(PayoutView::from).collect()))
 }
 
@@ -205,12 +233,21 @@ impl From<royalties::PeriodClose> for PeriodCloseView {
 #[utoipa::path(tag = "operations", security(("bearer" = [])), params(("period" = String, Path)),
     responses((status = 200, body = PeriodCloseView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/admin/periods/{period}/close")]
-pub async fn admin_close_period(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<PeriodCloseView>, ApiError> {
+pub async fn admin_close_period(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+) -> Result<web::Json<PeriodCloseView>, ApiError> {
     user.require_admin()?;
     let period = parse_period(&path)?;
     let model = state.settings.ad_allocation_model;
-    let settings = state.settings.royalty_settings().map_err(ApiError::internal)?;
-    let closed = state.database(move |connection| close_period(connection, period, model, &settings)).await?;
+    let settings = state
+        .settings
+        .royalty_settings()
+        .map_err(ApiError::internal)?;
+    let closed = state
+        .database(move |connection| close_period(connection, period, model, &settings))
+        .await?;
     tracing::info!(period = %period, operator.id = %user.user_id, "period closed");
     Ok(web::Json(closed.into()))
 }
@@ -225,7 +262,9 @@ pub fn close_period(
     settings: &royalties::RoyaltySettings,
 ) -> Result<royalties::PeriodClose, ApiError> {
     megabox_ads::settle_royalties(connection, chrono::Utc::now().naive_utc(), settings)?;
-    Ok(royalties::close_period(connection, period, model, settings)?)
+    Ok(royalties::close_period(
+        connection, period, model, settings,
+    )?)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -244,13 +283,18 @@ pub struct LedgerVerificationView {
 /// 90% shares per period, nothing paid out beyond what was earned.
 #[utoipa::path(tag = "operations", security(("bearer" = [])), responses((status = 200, body = LedgerVerificationView), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/admin/ledger/verify")]
-pub async fn verify_ledger(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<LedgerVerificationView>, ApiError> {
+pub async fn verify_ledger(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<LedgerVerificationView>, ApiError> {
     user.require_admin()?;
     state.database(verification).await.map(web::Json)
 }
 
 /// The outcome of `royalties::verify`, shared by the HTTP endpoint and `megabox ledger verify`.
-pub fn verification(connection: &mut megabox_database::DbConnection) -> Result<LedgerVerificationView, ApiError> {
+pub fn verification(
+    connection: &mut megabox_database::DbConnection,
+) -> Result<LedgerVerificationView, ApiError> {
     match royalties::verify(connection) {
         Ok(report) => Ok(LedgerVerificationView {
             ok: true,

@@ -13,7 +13,10 @@ use megabox_domain::{ArtistId, ReleaseId, TrackId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::views::{ArtistView, PriceView, ReleaseDetailView, ReleaseKindView, ReleaseView, TrackView, parse_id, present_or_null};
+use super::views::{
+    ArtistView, PriceView, ReleaseDetailView, ReleaseKindView, ReleaseView, TrackView, parse_id,
+    present_or_null,
+};
 use crate::accounts::{self, Role};
 use crate::auth::AuthenticatedUser;
 use crate::error::ApiError;
@@ -21,12 +24,16 @@ use crate::state::AppState;
 use crate::uploads;
 
 /// The caller's artist profile, created on first use with their display name.
-pub async fn acting_artist(state: &AppState, user: AuthenticatedUser) -> Result<ArtistId, ApiError> {
+pub async fn acting_artist(
+    state: &AppState,
+    user: AuthenticatedUser,
+) -> Result<ArtistId, ApiError> {
     user.require(Role::Artist)?;
     state
         .write(move |connection| {
-            let account = accounts::find_by_id(connection, user.user_id)?
-                .ok_or_else(|| ApiError::unauthorized("invalid_token", "the account no longer exists"))?;
+            let account = accounts::find_by_id(connection, user.user_id)?.ok_or_else(|| {
+                ApiError::unauthorized("invalid_token", "the account no longer exists")
+            })?;
             Ok(artists::create_or_get(connection, user.user_id, &account.display_name)?.id)
         })
         .await
@@ -44,11 +51,24 @@ pub struct CreateReleaseRequest {
 #[utoipa::path(tag = "publishing", security(("bearer" = [])), request_body = CreateReleaseRequest,
     responses((status = 201, body = ReleaseView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/releases")]
-pub async fn create_release(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<CreateReleaseRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create_release(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    body: web::Json<CreateReleaseRequest>,
+) -> Result<HttpResponse, ApiError> {
     let artist = acting_artist(&state, user).await?;
     let CreateReleaseRequest { title, kind } = body.into_inner();
     let release = state
-        .write(move |connection| Ok(releases::create_draft(connection, artist, &NewRelease { title, kind: kind.into() })?))
+        .write(move |connection| {
+            Ok(releases::create_draft(
+                connection,
+                artist,
+                &NewRelease {
+                    title,
+                    kind: kind.into(),
+                },
+            )?)
+        })
         .await?;
     Ok(HttpResponse::Created().json(ReleaseView::from(release)))
 }
@@ -56,9 +76,14 @@ pub async fn create_release(state: web::Data<AppState>, user: AuthenticatedUser,
 /// The caller's releases in every state.
 #[utoipa::path(tag = "publishing", security(("bearer" = [])), responses((status = 200, body = Vec<ReleaseView>)))]
 #[get("/releases")]
-pub async fn my_releases(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<Vec<ReleaseView>>, ApiError> {
+pub async fn my_releases(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<Vec<ReleaseView>>, ApiError> {
     let artist = acting_artist(&state, user).await?;
-    let list = state.database(move |connection| Ok(releases::releases_of_artist(connection, artist)?)).await?;
+    let list = state
+        .database(move |connection| Ok(releases::releases_of_artist(connection, artist)?))
+        .await?;
     Ok(web::Json(list.into_iter().map(ReleaseView::from).collect()))
 }
 
@@ -66,10 +91,16 @@ pub async fn my_releases(state: web::Data<AppState>, user: AuthenticatedUser) ->
 #[utoipa::path(tag = "publishing", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ReleaseDetailView), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/releases/{id}")]
-pub async fn my_release(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<ReleaseDetailView>, ApiError> {
+pub async fn my_release(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+) -> Result<web::Json<ReleaseDetailView>, ApiError> {
     let artist = acting_artist(&state, user).await?;
     let release: ReleaseId = parse_id(&path, "release")?;
-    let detail = state.database(move |connection| Ok(releases::release_for_owner(connection, artist, release)?)).await?;
+    let detail = state
+        .database(move |connection| Ok(releases::release_for_owner(connection, artist, release)?))
+        .await?;
     Ok(web::Json(detail.into()))
 }
 
@@ -105,9 +136,18 @@ pub async fn update_release(
         kind: request.kind.map(Into::into),
         release_date: request.release_date,
         credits: request.credits,
-        price: request.price.map(|price| price.map(PriceView::parse).transpose()).transpose()?,
+        price: request
+            .price
+            .map(|price| price.map(PriceView::parse).transpose())
+            .transpose()?,
     };
-    let updated = state.write(move |connection| Ok(releases::update_release(connection, artist, release, &update)?)).await?;
+    let updated = state
+        .write(move |connection| {
+            Ok(releases::update_release(
+                connection, artist, release, &update,
+            )?)
+        })
+        .await?;
     Ok(web::Json(updated.into()))
 }
 
@@ -115,10 +155,16 @@ pub async fn update_release(
 #[utoipa::path(tag = "publishing", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ReleaseView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/releases/{id}/publish")]
-pub async fn publish(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<ReleaseView>, ApiError> {
+pub async fn publish(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+) -> Result<web::Json<ReleaseView>, ApiError> {
     let artist = acting_artist(&state, user).await?;
     let release: ReleaseId = parse_id(&path, "release")?;
-    let published = state.write(move |connection| Ok(releases::publish(connection, artist, release)?)).await?;
+    let published = state
+        .write(move |connection| Ok(releases::publish(connection, artist, release)?))
+        .await?;
     Ok(web::Json(published.into()))
 }
 
@@ -126,10 +172,16 @@ pub async fn publish(state: web::Data<AppState>, user: AuthenticatedUser, path: 
 #[utoipa::path(tag = "publishing", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = ReleaseView), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 #[post("/releases/{id}/unpublish")]
-pub async fn unpublish(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>) -> Result<web::Json<ReleaseView>, ApiError> {
+pub async fn unpublish(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+) -> Result<web::Json<ReleaseView>, ApiError> {
     let artist = acting_artist(&state, user).await?;
     let release: ReleaseId = parse_id(&path, "release")?;
-    let unpublished = state.write(move |connection| Ok(releases::unpublish(connection, artist, release)?)).await?;
+    let unpublished = state
+        .write(move |connection| Ok(releases::unpublish(connection, artist, release)?))
+        .await?;
     state.stream_grants.forget_all();
     Ok(web::Json(unpublished.into()))
 }
@@ -154,28 +206,63 @@ pub struct UploadedTrack {
         (status = 429, body = crate::error::ErrorBody),
     ))]
 #[post("/releases/{id}/tracks")]
-pub async fn upload_track(state: web::Data<AppState>, user: AuthenticatedUser, path: web::Path<String>, payload: Multipart) -> Result<HttpResponse, ApiError> {
+pub async fn upload_track(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    path: web::Path<String>,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
     let artist = acting_artist(&state, user).await?;
     let release: ReleaseId = parse_id(&path, "release")?;
-    state.rate_limit(&state.limits.upload, &artist.to_string()).await?;
+    state
+        .rate_limit(&state.limits.upload, &artist.to_string())
+        .await?;
     // Refuse early, before receiving a large body, if the release is not the caller's.
-    state.database(move |connection| Ok(releases::release_for_owner(connection, artist, release).map(|_| ())?)).await?;
-    let received = uploads::receive_file(payload, &state.settings.upload_dir(), state.settings.upload_bytes_max).await?;
+    state
+        .database(move |connection| {
+            Ok(releases::release_for_owner(connection, artist, release).map(|_| ())?)
+        })
+        .await?;
+    let received = uploads::receive_file(
+        payload,
+        &state.settings.upload_dir(),
+        state.settings.upload_bytes_max,
+    )
+    .await?;
     let sandbox = state.analysis_sandbox.clone();
     let path = received.file.to_path_buf();
-    let analysis = web::block(move || sandbox.analyze(&path)).await.map_err(ApiError::internal)??;
+    let analysis = web::block(move || sandbox.analyze(&path))
+        .await
+        .map_err(ApiError::internal)??;
     let blobs = state.blobs.clone();
-    let quota = StorageQuota { bytes_max: state.settings.storage_quota_bytes };
+    let quota = StorageQuota {
+        bytes_max: state.settings.storage_quota_bytes,
+    };
     let pool = state.pool.clone();
     let ingested = web::block(move || {
         let mut connection = crate::state::pooled_connection(&pool)?;
-        let upload = Upload { path: &received.file, original_file_name: &received.original_file_name, analysis: &analysis };
-        media::ingest(&mut connection, blobs.as_ref(), artist, release, upload, quota).map_err(ApiError::from)
+        let upload = Upload {
+            path: &received.file,
+            original_file_name: &received.original_file_name,
+            analysis: &analysis,
+        };
+        media::ingest(
+            &mut connection,
+            blobs.as_ref(),
+            artist,
+            release,
+            upload,
+            quota,
+        )
+        .map_err(ApiError::from)
     })
     .await
     .map_err(ApiError::internal)??;
     tracing::info!(track.id = %ingested.track.id, release.id = %release, "track uploaded");
-    Ok(HttpResponse::Created().json(UploadedTrack { track: ingested.track.into(), release: ingested.release.into() }))
+    Ok(HttpResponse::Created().json(UploadedTrack {
+        track: ingested.track.into(),
+        release: ingested.release.into(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -208,9 +295,14 @@ pub async fn update_track(
         title: request.title,
         credits: request.credits,
         isrc: request.isrc,
-        price: request.price.map(|price| price.map(PriceView::parse).transpose()).transpose()?,
+        price: request
+            .price
+            .map(|price| price.map(PriceView::parse).transpose())
+            .transpose()?,
     };
-    let updated = state.write(move |connection| Ok(tracks::update_track(connection, artist, track, &update)?)).await?;
+    let updated = state
+        .write(move |connection| Ok(tracks::update_track(connection, artist, track, &update)?))
+        .await?;
     Ok(web::Json(updated.into()))
 }
 
@@ -238,10 +330,17 @@ pub async fn reorder_tracks(
         .into_inner()
         .track_ids
         .iter()
-        .map(|id| id.parse::<TrackId>().map_err(|_| ApiError::invalid("invalid_input", "track_ids must be track ids")))
+        .map(|id| {
+            id.parse::<TrackId>()
+                .map_err(|_| ApiError::invalid("invalid_input", "track_ids must be track ids"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let reordered = state.write(move |connection| Ok(tracks::reorder_tracks(connection, artist, release, &order)?)).await?;
-    Ok(web::Json(reordered.into_iter().map(TrackView::from).collect()))
+    let reordered = state
+        .write(move |connection| Ok(tracks::reorder_tracks(connection, artist, release, &order)?))
+        .await?;
+    Ok(web::Json(
+        reordered.into_iter().map(TrackView::from).collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -254,9 +353,14 @@ pub struct UpdateProfileRequest {
 /// The caller's public artist profile.
 #[utoipa::path(tag = "publishing", security(("bearer" = [])), responses((status = 200, body = ArtistView)))]
 #[get("/artist/profile")]
-pub async fn my_profile(state: web::Data<AppState>, user: AuthenticatedUser) -> Result<web::Json<ArtistView>, ApiError> {
+pub async fn my_profile(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+) -> Result<web::Json<ArtistView>, ApiError> {
     let artist = acting_artist(&state, user).await?;
-    let profile = state.database(move |connection| Ok(artists::artist(connection, artist)?)).await?;
+    let profile = state
+        .database(move |connection| Ok(artists::artist(connection, artist)?))
+        .await?;
     Ok(web::Json(profile.into()))
 }
 
@@ -264,11 +368,21 @@ pub async fn my_profile(state: web::Data<AppState>, user: AuthenticatedUser) -> 
 #[utoipa::path(tag = "publishing", security(("bearer" = [])), request_body = UpdateProfileRequest,
     responses((status = 200, body = ArtistView), (status = 422, body = crate::error::ErrorBody)))]
 #[patch("/artist/profile")]
-pub async fn update_profile(state: web::Data<AppState>, user: AuthenticatedUser, body: web::Json<UpdateProfileRequest>) -> Result<web::Json<ArtistView>, ApiError> {
+pub async fn update_profile(
+    state: web::Data<AppState>,
+    user: AuthenticatedUser,
+    body: web::Json<UpdateProfileRequest>,
+) -> Result<web::Json<ArtistView>, ApiError> {
     let artist = acting_artist(&state, user).await?;
     let UpdateProfileRequest { name, bio } = body.into_inner();
     let profile = state
-        .write(move |connection| Ok(artists::update_profile(connection, artist, &ArtistProfileUpdate { name, bio })?))
+        .write(move |connection| {
+            Ok(artists::update_profile(
+                connection,
+                artist,
+                &ArtistProfileUpdate { name, bio },
+            )?)
+        })
         .await?;
     Ok(web::Json(profile.into()))
 }

@@ -12,17 +12,25 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PriceView {
-    Fixed { price_cents: i64 },
-    PayWhatYouWant { minimum_cents: i64, suggested_cents: i64 },
+    Fixed {
+        price_cents: i64,
+    },
+    PayWhatYouWant {
+        minimum_cents: i64,
+        suggested_cents: i64,
+    },
 }
 
 impl From<Price> for PriceView {
     fn from(price: Price) -> Self {
         match price {
-            Price::Fixed { price } => PriceView::Fixed { price_cents: price.0 },
-            Price::PayWhatYouWant { minimum, suggested } => {
-                PriceView::PayWhatYouWant { minimum_cents: minimum.0, suggested_cents: suggested.0 }
-            }
+            Price::Fixed { price } => PriceView::Fixed {
+                price_cents: price.0,
+            },
+            Price::PayWhatYouWant { minimum, suggested } => PriceView::PayWhatYouWant {
+                minimum_cents: minimum.0,
+                suggested_cents: suggested.0,
+            },
         }
     }
 }
@@ -33,9 +41,10 @@ impl PriceView {
         use megabox_domain::Cents;
         match self {
             PriceView::Fixed { price_cents } => Price::fixed(Cents(price_cents)),
-            PriceView::PayWhatYouWant { minimum_cents, suggested_cents } => {
-                Price::pay_what_you_want(Cents(minimum_cents), Cents(suggested_cents))
-            }
+            PriceView::PayWhatYouWant {
+                minimum_cents,
+                suggested_cents,
+            } => Price::pay_what_you_want(Cents(minimum_cents), Cents(suggested_cents)),
         }
     }
 }
@@ -119,7 +128,10 @@ pub struct ReleaseView {
     pub created_at: NaiveDateTime,
 }
 
-pub fn artwork_url(release: megabox_domain::ReleaseId, artwork_key: Option<&String>) -> Option<String> {
+pub fn artwork_url(
+    release: megabox_domain::ReleaseId,
+    artwork_key: Option<&String>,
+) -> Option<String> {
     artwork_key.map(|_| format!("/api/v1/catalog/releases/{release}/artwork"))
 }
 
@@ -199,7 +211,11 @@ pub struct ArtistView {
 
 impl From<catalog::artists::Artist> for ArtistView {
     fn from(artist: catalog::artists::Artist) -> Self {
-        ArtistView { id: artist.id, name: artist.name, bio: artist.bio }
+        ArtistView {
+            id: artist.id,
+            name: artist.name,
+            bio: artist.bio,
+        }
     }
 }
 
@@ -215,10 +231,14 @@ where
 /// The name a domain enum has on the wire (its serde name, e.g. `user_centric`), for views that
 /// carry it as a plain string.
 pub fn wire_name(value: impl Serialize) -> String {
-    serde_json::to_value(value).ok().and_then(|value| value.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// Parses an id from a path segment; anything malformed is simply not found.
 pub fn parse_id<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, crate::error::ApiError> {
-    text.parse().map_err(|_| crate::error::ApiError::not_found(format!("{what} not found")))
+    text.parse()
+        .map_err(|_| crate::error::ApiError::not_found(format!("{what} not found")))
 }

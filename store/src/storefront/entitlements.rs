@@ -30,7 +30,11 @@ pub enum FullStreamAccess {
 }
 
 /// The track's media as `user` may see it (published, or their own in any state).
-pub fn visible_media(connection: &mut DbConnection, user: UserId, track: TrackId) -> Result<(TrackMedia, Option<ArtistId>), ApiError> {
+pub fn visible_media(
+    connection: &mut DbConnection,
+    user: UserId,
+    track: TrackId,
+) -> Result<(TrackMedia, Option<ArtistId>), ApiError> {
     let own_artist = catalog::artists::artist_of_user(connection, user)?.map(|artist| artist.id);
     let media = catalog::tracks::track_media(connection, track, own_artist)?;
     Ok((media, own_artist))
@@ -52,7 +56,15 @@ pub fn full_stream_access(
     }
     // The free tier: `megabox_ads::free_tier`, the rule the installer's status reports too.
     let operator_granted = operator_granted_free_tier(connection, user)?;
-    if megabox_ads::free_tier(connection, user, operator_granted, chrono::Utc::now().naive_utc(), ads_settings)?.is_some() {
+    if megabox_ads::free_tier(
+        connection,
+        user,
+        operator_granted,
+        chrono::Utc::now().naive_utc(),
+        ads_settings,
+    )?
+    .is_some()
+    {
         return Ok(Some(FullStreamAccess::FreeTier));
     }
     Ok(None)
@@ -60,7 +72,10 @@ pub fn full_stream_access(
 
 /// The operator's free-tier switch for the account (`PUT /admin/users/{id}/agent-active`), an
 /// input of `megabox_ads::free_tier`.
-pub fn operator_granted_free_tier(connection: &mut DbConnection, user: UserId) -> Result<bool, ApiError> {
+pub fn operator_granted_free_tier(
+    connection: &mut DbConnection,
+    user: UserId,
+) -> Result<bool, ApiError> {
     Ok(accounts::find_by_id(connection, user)?.is_some_and(|account| account.agent_active))
 }
 
@@ -75,7 +90,12 @@ pub struct StreamGrants(moka::sync::Cache<(UserId, TrackId), Arc<TrackMedia>>);
 
 impl Default for StreamGrants {
     fn default() -> Self {
-        Self(moka::sync::Cache::builder().max_capacity(STREAM_GRANTS_MAX).time_to_live(STREAM_GRANT_TTL).build())
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(STREAM_GRANTS_MAX)
+                .time_to_live(STREAM_GRANT_TTL)
+                .build(),
+        )
     }
 }
 

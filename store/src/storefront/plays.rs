@@ -49,7 +49,13 @@ pub struct StartedPlay {
     pub id: String,
 }
 
-pub fn start(connection: &mut DbConnection, listener: UserId, media: &catalog::tracks::TrackMedia, own_track: bool, now: NaiveDateTime) -> Result<StartedPlay, ApiError> {
+pub fn start(
+    connection: &mut DbConnection,
+    listener: UserId,
+    media: &catalog::tracks::TrackMedia,
+    own_track: bool,
+    now: NaiveDateTime,
+) -> Result<StartedPlay, ApiError> {
     let id = uuid::Uuid::now_v7().to_string();
     diesel::insert_into(play_sessions::table)
         .values((
@@ -100,38 +106,65 @@ pub fn report(
         .optional()?
         .ok_or_else(|| ApiError::not_found("play not found"))?;
     let elapsed_ms = u64::try_from((now - session.started_at).num_milliseconds()).unwrap_or(0);
-    let credited = credited_position_ms(reported_ms, elapsed_ms).max(u64::try_from(session.position_ms).unwrap_or(0));
+    let credited = credited_position_ms(reported_ms, elapsed_ms)
+        .max(u64::try_from(session.position_ms).unwrap_or(0));
     diesel::update(play_sessions::table.find(play_id))
         .set(play_sessions::position_ms.eq(i64::try_from(credited).unwrap_or(i64::MAX)))
         .execute(connection)?;
     if session.qualified_at.is_some() {
-        return Ok(Progress { credited_position_ms: credited, qualified: true, not_qualified: None });
+        return Ok(Progress {
+            credited_position_ms: credited,
+            qualified: true,
+            not_qualified: None,
+        });
     }
     let not_qualified = if session.own_track {
         Some(NotQualified::OwnTrack)
     } else if credited < rules.qualifying_ms {
         Some(NotQualified::TooShort)
-    } else if qualified_today(connection, listener, &session.track_id, now)? >= i64::from(rules.plays_per_listener_track_day_max) {
+    } else if qualified_today(connection, listener, &session.track_id, now)?
+        >= i64::from(rules.plays_per_listener_track_day_max)
+    {
         Some(NotQualified::DailyCapReached)
     } else {
         None
     };
     if not_qualified.is_some() {
-        return Ok(Progress { credited_position_ms: credited, qualified: false, not_qualified });
+        return Ok(Progress {
+            credited_position_ms: credited,
+            qualified: false,
+            not_qualified,
+        });
     }
-    diesel::update(play_sessions::table.find(play_id)).set(play_sessions::qualified_at.eq(now)).execute(connection)?;
-    let play = royalties::PlayInput {
-        play_id: play_id.to_owned(),
-        listener,
-        track: session.track_id.parse().map_err(|_| ApiError::internal(anyhow::anyhow!("corrupt play session {play_id}")))?,
-        artist: session.artist_id.parse().map_err(|_| ApiError::internal(anyhow::anyhow!("corrupt play session {play_id}")))?,
-        occurred_at: now,
-    };
+    diesel::update(play_sessions::table.find(play_id))
+        .set(play_sessions::qualified_at.eq(now))
+        .execute(connection)?;
+    let play =
+        royalties::PlayInput {
+            play_id: play_id.to_owned(),
+            listener,
+            track: session.track_id.parse().map_err(|_| {
+                ApiError::internal(anyhow::anyhow!("corrupt play session {play_id}"))
+            })?,
+            artist: session.artist_id.parse().map_err(|_| {
+                ApiError::internal(anyhow::anyhow!("corrupt play session {play_id}"))
+            })?,
+            occurred_at: now,
+        };
     royalties::record_qualifying_play(connection, &play).map_err(ApiError::internal)?;
-    Ok(Progress { credited_position_ms: credited, qualified: true, not_qualified: None })
+    Ok(Progress {
+        credited_position_ms: credited,
+        qualified: true,
+        not_qualified: None,
+    })
 }
 
-fn qualified_today(connection: &mut DbConnection, listener: UserId, track: &str, now: NaiveDateTime) -> Result<i64, diesel::result::Error> {
+fn qualified_today(
+    connection: &mut DbConnection,
+    listener: UserId,
+    track: &str,
+    now: NaiveDateTime,
+) -> Result<i64, diesel::result::Error> {
     let day_start = now.date().and_time(chrono::NaiveTime::MIN);
     play_sessions::table
         .filter(play_sessions::listener_id.eq(listener.to_string()))
@@ -157,7 +190,11 @@ mod tests {
             (0, 0, 0),
         ];
         for (reported, elapsed, credited) in cases {
-            assert_eq!(credited_position_ms(reported, elapsed), credited, "reported {reported} after {elapsed}");
+            assert_eq!(
+                credited_position_ms(reported, elapsed),
+                credited,
+                "reported {reported} after {elapsed}"
+            );
         }
     }
 }

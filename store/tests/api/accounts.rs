@@ -24,46 +24,110 @@ async fn a_listener_registers_logs_in_and_reads_me(backend: Backend) {
     let app = spawn_app(backend).await;
     app.register("Listener@Example.com", "listener").await;
 
-    let login = app.post_json("/api/v1/auth/login", &json!({"email": "listener@example.com", "password": PASSWORD})).await;
+    let login = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "listener@example.com", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(login.status(), 200);
     let session = session_of(login).await;
 
-    let me: serde_json::Value = app.get_authorized("/api/v1/me", &session.access_token).await.json().await.unwrap();
+    let me: serde_json::Value = app
+        .get_authorized("/api/v1/me", &session.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["email"], "listener@example.com", "emails are normalised");
     assert_eq!(me["role"], "listener");
     assert_eq!(me["agent_active"], false);
 
-    let wrong = app.post_json("/api/v1/auth/login", &json!({"email": "listener@example.com", "password": "wrong password!"})).await;
+    let wrong = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "listener@example.com", "password": "wrong password!"}),
+        )
+        .await;
     assert_eq!(error_code(wrong, 401).await, "invalid_credentials");
-    let unknown = app.post_json("/api/v1/auth/login", &json!({"email": "nobody@example.com", "password": PASSWORD})).await;
-    assert_eq!(error_code(unknown, 401).await, "invalid_credentials", "unknown email looks like a wrong password");
+    let unknown = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "nobody@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        error_code(unknown, 401).await,
+        "invalid_credentials",
+        "unknown email looks like a wrong password"
+    );
 }
 
 async fn bad_registrations_are_refused_with_their_reason(backend: Backend) {
     let app = spawn_app(backend).await;
     app.register("taken@example.com", "artist").await;
     let cases = [
-        (json!({"email": "TAKEN@example.com", "password": PASSWORD, "display_name": "A", "role": "listener"}), 409, "email_taken"),
-        (json!({"email": "not-an-email", "password": PASSWORD, "display_name": "A", "role": "listener"}), 422, "invalid_email"),
-        (json!({"email": "a@example.com", "password": "short", "display_name": "A", "role": "listener"}), 422, "weak_password"),
-        (json!({"email": "a@example.com", "password": "1234567890", "display_name": "A", "role": "listener"}), 422, "weak_password"),
-        (json!({"email": "a@example.com", "password": PASSWORD, "display_name": "  ", "role": "listener"}), 422, "invalid_display_name"),
-        (json!({"email": "a@example.com", "password": PASSWORD, "display_name": "A", "role": "admin"}), 422, "invalid_role"),
-        (json!({"email": "a@example.com", "password": PASSWORD, "display_name": "A", "role": "superuser"}), 422, "invalid_body"),
+        (
+            json!({"email": "TAKEN@example.com", "password": PASSWORD, "display_name": "A", "role": "listener"}),
+            409,
+            "email_taken",
+        ),
+        (
+            json!({"email": "not-an-email", "password": PASSWORD, "display_name": "A", "role": "listener"}),
+            422,
+            "invalid_email",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "short", "display_name": "A", "role": "listener"}),
+            422,
+            "weak_password",
+        ),
+        (
+            json!({"email": "a@example.com", "password": "1234567890", "display_name": "A", "role": "listener"}),
+            422,
+            "weak_password",
+        ),
+        (
+            json!({"email": "a@example.com", "password": PASSWORD, "display_name": "  ", "role": "listener"}),
+            422,
+            "invalid_display_name",
+        ),
+        (
+            json!({"email": "a@example.com", "password": PASSWORD, "display_name": "A", "role": "admin"}),
+            422,
+            "invalid_role",
+        ),
+        (
+            json!({"email": "a@example.com", "password": PASSWORD, "display_name": "A", "role": "superuser"}),
+            422,
+            "invalid_body",
+        ),
     ];
     for (body, status, code) in cases {
         let response = app.post_json("/api/v1/auth/register", &body).await;
         assert_eq!(error_code(response, status).await, code, "{body}");
     }
     // None of the refused registrations created an account.
-    let login = app.post_json("/api/v1/auth/login", &json!({"email": "a@example.com", "password": PASSWORD})).await;
+    let login = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "a@example.com", "password": PASSWORD}),
+        )
+        .await;
     assert_eq!(error_code(login, 401).await, "invalid_credentials");
 }
 
 async fn malformed_bodies_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let register = app.url("/api/v1/auth/register");
-    let malformed = app.client.post(&register).header("content-type", "application/json").body("{\"email\":").send().await.unwrap();
+    let malformed = app
+        .client
+        .post(&register)
+        .header("content-type", "application/json")
+        .body("{\"email\":")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(malformed, 400).await, "malformed_json");
     let unknown_field = app
         .post_json(
@@ -72,28 +136,62 @@ async fn malformed_bodies_are_refused(backend: Backend) {
         )
         .await;
     assert_eq!(error_code(unknown_field, 422).await, "invalid_body");
-    let not_json = app.client.post(&register).header("content-type", "text/plain").body("hello").send().await.unwrap();
+    let not_json = app
+        .client
+        .post(&register)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(not_json, 415).await, "unsupported_media_type");
-    let huge = app.client.post(&register).header("content-type", "application/json").body(vec![b' '; 100_000]).send().await.unwrap();
+    let huge = app
+        .client
+        .post(&register)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 100_000])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(huge, 413).await, "body_too_large");
 }
 
-fn forge(claims: serde_json::Value, kid: Option<&str>, algorithm: Algorithm, secret: &str) -> String {
+fn forge(
+    claims: serde_json::Value,
+    kid: Option<&str>,
+    algorithm: Algorithm,
+    secret: &str,
+) -> String {
     let mut header = Header::new(algorithm);
     header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 async fn forged_and_expired_tokens_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let session = app.register("victim@example.com", "artist").await;
-    let me: serde_json::Value = app.get_authorized("/api/v1/me", &session.access_token).await.json().await.unwrap();
+    let me: serde_json::Value = app
+        .get_authorized("/api/v1/me", &session.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     let subject = me["id"].as_str().unwrap().to_owned();
     let now = jsonwebtoken::get_current_timestamp();
     let claims = |iss: &str, aud: &str, exp: u64| json!({"sub": subject, "role": "admin", "iss": iss, "aud": aud, "iat": now, "exp": exp});
 
     // The harness's own key and claims are accepted: the refusals below are for their one defect.
-    let valid = forge(claims("megabox", "megabox-api", now + 60), Some(JWT_KID), Algorithm::HS256, JWT_SECRET);
+    let valid = forge(
+        claims("megabox", "megabox-api", now + 60),
+        Some(JWT_KID),
+        Algorithm::HS256,
+        JWT_SECRET,
+    );
     assert_eq!(app.get_authorized("/api/v1/me", &valid).await.status(), 200);
 
     let mut tampered = session.access_token.clone();
@@ -101,14 +199,76 @@ async fn forged_and_expired_tokens_are_refused(backend: Backend) {
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     let cases = [
         ("tampered signature", tampered),
-        ("expired", forge(claims("megabox", "megabox-api", now - 120), Some(JWT_KID), Algorithm::HS256, JWT_SECRET)),
-        ("wrong audience", forge(claims("megabox", "other-api", now + 60), Some(JWT_KID), Algorithm::HS256, JWT_SECRET)),
-        ("wrong issuer", forge(claims("evil", "megabox-api", now + 60), Some(JWT_KID), Algorithm::HS256, JWT_SECRET)),
-        ("wrong algorithm", forge(claims("megabox", "megabox-api", now + 60), Some(JWT_KID), Algorithm::HS512, JWT_SECRET)),
-        ("unknown kid", forge(claims("megabox", "megabox-api", now + 60), Some("other"), Algorithm::HS256, JWT_SECRET)),
-        ("no kid", forge(claims("megabox", "megabox-api", now + 60), None, Algorithm::HS256, JWT_SECRET)),
-        ("wrong key", forge(claims("megabox", "megabox-api", now + 60), Some(JWT_KID), Algorithm::HS256, "another-secret-0123456789abcdefgh")),
-        ("alg none", format!("eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.", valid.split('.').nth(1).unwrap())),
+        (
+            "expired",
+            forge(
+                claims("megabox", "megabox-api", now - 120),
+                Some(JWT_KID),
+                Algorithm::HS256,
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "wrong audience",
+            forge(
+                claims("megabox", "other-api", now + 60),
+                Some(JWT_KID),
+                Algorithm::HS256,
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "wrong issuer",
+            forge(
+                claims("evil", "megabox-api", now + 60),
+                Some(JWT_KID),
+                Algorithm::HS256,
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "wrong algorithm",
+            forge(
+                claims("megabox", "megabox-api", now + 60),
+                Some(JWT_KID),
+                Algorithm::HS512,
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "unknown kid",
+            forge(
+                claims("megabox", "megabox-api", now + 60),
+                Some("other"),
+                Algorithm::HS256,
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "no kid",
+            forge(
+                claims("megabox", "megabox-api", now + 60),
+                None,
+                Algorithm::HS256,
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "wrong key",
+            forge(
+                claims("megabox", "megabox-api", now + 60),
+                Some(JWT_KID),
+                Algorithm::HS256,
+                "another-secret-0123456789abcdefgh",
+            ),
+        ),
+        (
+            "alg none",
+            format!(
+                "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+                valid.split('.').nth(1).unwrap()
+            ),
+        ),
         ("garbage", "not.a.token".to_owned()),
     ];
     for (case, token) in cases {
@@ -123,34 +283,86 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family(backend: Backend) {
     let app = spawn_app(backend).await;
     let first = app.register("rotate@example.com", "listener").await;
 
-    let refreshed = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": first.refresh_token})).await;
+    let refreshed = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": first.refresh_token}),
+        )
+        .await;
     assert_eq!(refreshed.status(), 200);
     let second = session_of(refreshed).await;
     assert_ne!(second.refresh_token, first.refresh_token);
-    assert_eq!(app.get_authorized("/api/v1/me", &second.access_token).await.status(), 200);
+    assert_eq!(
+        app.get_authorized("/api/v1/me", &second.access_token)
+            .await
+            .status(),
+        200
+    );
 
     // A second login is a separate family and survives the theft of the first.
-    let other_login = session_of(app.post_json("/api/v1/auth/login", &json!({"email": "rotate@example.com", "password": PASSWORD})).await).await;
+    let other_login = session_of(
+        app.post_json(
+            "/api/v1/auth/login",
+            &json!({"email": "rotate@example.com", "password": PASSWORD}),
+        )
+        .await,
+    )
+    .await;
 
-    let reused = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": first.refresh_token})).await;
+    let reused = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": first.refresh_token}),
+        )
+        .await;
     assert_eq!(error_code(reused, 401).await, "refresh_token_reused");
-    let after_reuse = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": second.refresh_token})).await;
-    assert_eq!(error_code(after_reuse, 401).await, "invalid_refresh_token", "the whole family is revoked");
-    let other = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": other_login.refresh_token})).await;
+    let after_reuse = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": second.refresh_token}),
+        )
+        .await;
+    assert_eq!(
+        error_code(after_reuse, 401).await,
+        "invalid_refresh_token",
+        "the whole family is revoked"
+    );
+    let other = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": other_login.refresh_token}),
+        )
+        .await;
     assert_eq!(other.status(), 200, "another login's family is untouched");
 
     for bogus in ["", "nonsense", &"x".repeat(5000)] {
-        let response = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": bogus})).await;
-        assert_eq!(error_code(response, 401).await, "invalid_refresh_token", "{bogus:.20}");
+        let response = app
+            .post_json("/api/v1/auth/refresh", &json!({"refresh_token": bogus}))
+            .await;
+        assert_eq!(
+            error_code(response, 401).await,
+            "invalid_refresh_token",
+            "{bogus:.20}"
+        );
     }
 }
 
 async fn logout_ends_the_login(backend: Backend) {
     let app = spawn_app(backend).await;
     let session = app.register("logout@example.com", "listener").await;
-    let logout = app.post_json("/api/v1/auth/logout", &json!({"refresh_token": session.refresh_token})).await;
+    let logout = app
+        .post_json(
+            "/api/v1/auth/logout",
+            &json!({"refresh_token": session.refresh_token}),
+        )
+        .await;
     assert_eq!(logout.status(), 204);
-    let refresh = app.post_json("/api/v1/auth/refresh", &json!({"refresh_token": session.refresh_token})).await;
+    let refresh = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({"refresh_token": session.refresh_token}),
+        )
+        .await;
     assert_eq!(error_code(refresh, 401).await, "invalid_refresh_token");
 }
 
@@ -159,10 +371,19 @@ async fn login_is_rate_limited(backend: Backend) {
     app.register("limited@example.com", "listener").await;
     let wrong_password = json!({"email": "limited@example.com", "password": "wrong password!"});
     for _ in 0..3 {
-        assert_eq!(app.post_json("/api/v1/auth/login", &wrong_password).await.status(), 401);
+        assert_eq!(
+            app.post_json("/api/v1/auth/login", &wrong_password)
+                .await
+                .status(),
+            401
+        );
     }
     let limited = app.post_json("/api/v1/auth/login", &wrong_password).await;
-    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
     assert_eq!(error_code(limited, 429).await, "rate_limited");
 }

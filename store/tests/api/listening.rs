@@ -5,20 +5,33 @@ use megabox_database::Backend;
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use serde_json::{Value, json};
 
-use megabox_store::demo::audio::{SAMPLE_RATE_HZ, tagged_wav, tagged_wav_from_samples};
 use crate::on_every_backend;
 use crate::support::{Session, TestApp, error_code, spawn_app_with};
+use megabox_store::demo::audio::{SAMPLE_RATE_HZ, tagged_wav, tagged_wav_from_samples};
 
-on_every_backend!(full_streams_need_an_entitlement_and_serve_exact_ranges, streams_decode_after_a_seek, plays_qualify_only_under_the_rules);
+on_every_backend!(
+    full_streams_need_an_entitlement_and_serve_exact_ranges,
+    streams_decode_after_a_seek,
+    plays_qualify_only_under_the_rules
+);
 
 /// An artist with one published track; returns the artist's session, the track id and its bytes.
-pub async fn published_track(app: &TestApp, email: &str, seconds: u32) -> (Session, String, Vec<u8>) {
+pub async fn published_track(
+    app: &TestApp,
+    email: &str,
+    seconds: u32,
+) -> (Session, String, Vec<u8>) {
     let audio = tagged_wav(seconds, 440, "Stream Me", "Streamer", "Streams");
     published_file(app, email, audio, "s.wav").await
 }
 
 /// An artist with one published track made of `audio` (a file named `file_name`).
-pub async fn published_file(app: &TestApp, email: &str, audio: Vec<u8>, file_name: &str) -> (Session, String, Vec<u8>) {
+pub async fn published_file(
+    app: &TestApp,
+    email: &str,
+    audio: Vec<u8>,
+    file_name: &str,
+) -> (Session, String, Vec<u8>) {
     let artist = app.register(email, "artist").await;
     let release: Value = app
         .client
@@ -32,20 +45,47 @@ pub async fn published_file(app: &TestApp, email: &str, audio: Vec<u8>, file_nam
         .await
         .unwrap();
     let release_id = release["id"].as_str().unwrap();
-    let uploaded: Value = app.upload_track(&artist.access_token, release_id, file_name, audio.clone()).await.json().await.unwrap();
+    let uploaded: Value = app
+        .upload_track(&artist.access_token, release_id, file_name, audio.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
     let track_id = uploaded["track"]["id"].as_str().unwrap().to_owned();
     let price = json!({"price": {"kind": "fixed", "price_cents": 100}});
-    for path in [format!("/api/v1/tracks/{track_id}"), format!("/api/v1/releases/{release_id}")] {
-        let response = app.client.patch(app.url(&path)).bearer_auth(&artist.access_token).json(&price).send().await.unwrap();
+    for path in [
+        format!("/api/v1/tracks/{track_id}"),
+        format!("/api/v1/releases/{release_id}"),
+    ] {
+        let response = app
+            .client
+            .patch(app.url(&path))
+            .bearer_auth(&artist.access_token)
+            .json(&price)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
     }
-    let published = app.client.post(app.url(&format!("/api/v1/releases/{release_id}/publish"))).bearer_auth(&artist.access_token).send().await.unwrap();
+    let published = app
+        .client
+        .post(app.url(&format!("/api/v1/releases/{release_id}/publish")))
+        .bearer_auth(&artist.access_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(published.status(), 200);
     (artist, track_id, audio)
 }
 
 pub async fn start_play(app: &TestApp, session: &Session, track_id: &str) -> reqwest::Response {
-    app.client.post(app.url("/api/v1/plays")).bearer_auth(&session.access_token).json(&json!({"track_id": track_id})).send().await.unwrap()
+    app.client
+        .post(app.url("/api/v1/plays"))
+        .bearer_auth(&session.access_token)
+        .json(&json!({"track_id": track_id}))
+        .send()
+        .await
+        .unwrap()
 }
 
 pub async fn set_free_tier(app: &TestApp, admin: &Session, listener: &Session, active: bool) {
@@ -69,48 +109,121 @@ async fn full_streams_need_an_entitlement_and_serve_exact_ranges(backend: Backen
 
     let refused = start_play(&app, &listener, &track_id).await;
     assert_eq!(error_code(refused, 403).await, "not_entitled");
-    let direct = app.get_authorized(&format!("/api/v1/tracks/{track_id}/stream"), &listener.access_token).await;
+    let direct = app
+        .get_authorized(
+            &format!("/api/v1/tracks/{track_id}/stream"),
+            &listener.access_token,
+        )
+        .await;
     assert_eq!(error_code(direct, 403).await, "not_entitled");
-    let not_admin = app.client.put(app.url("/api/v1/admin/users/x/agent-active")).bearer_auth(&listener.access_token).json(&json!({"active": true})).send().await.unwrap();
+    let not_admin = app
+        .client
+        .put(app.url("/api/v1/admin/users/x/agent-active"))
+        .bearer_auth(&listener.access_token)
+        .json(&json!({"active": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(not_admin, 403).await, "forbidden");
 
     set_free_tier(&app, &admin, &listener, true).await;
-    let started: Value = start_play(&app, &listener, &track_id).await.json().await.unwrap();
+    let started: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
     let stream_url = app.url(started["stream_url"].as_str().unwrap());
 
     let whole = app.client.get(&stream_url).send().await.unwrap();
     assert_eq!(whole.status(), 200);
     assert_eq!(whole.headers()["accept-ranges"], "bytes");
     assert!(whole.headers().contains_key("etag"));
-    assert_eq!(whole.bytes().await.unwrap().as_ref(), audio.as_slice(), "the stored file, byte for byte");
+    assert_eq!(
+        whole.bytes().await.unwrap().as_ref(),
+        audio.as_slice(),
+        "the stored file, byte for byte"
+    );
 
     let length = audio.len();
-    for (range, start, end) in [("bytes=0-99", 0, 99), ("bytes=1000-", 1000, length - 1), ("bytes=-500", length - 500, length - 1), ("bytes=44-44", 44, 44)] {
-        let partial = app.client.get(&stream_url).header(RANGE, range).send().await.unwrap();
+    for (range, start, end) in [
+        ("bytes=0-99", 0, 99),
+        ("bytes=1000-", 1000, length - 1),
+        ("bytes=-500", length - 500, length - 1),
+        ("bytes=44-44", 44, 44),
+    ] {
+        let partial = app
+            .client
+            .get(&stream_url)
+            .header(RANGE, range)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(partial.status(), 206, "{range}");
-        assert_eq!(partial.headers()[CONTENT_RANGE].to_str().unwrap(), format!("bytes {start}-{end}/{length}"), "{range}");
-        assert_eq!(partial.bytes().await.unwrap().as_ref(), &audio[start..=end], "{range}");
+        assert_eq!(
+            partial.headers()[CONTENT_RANGE].to_str().unwrap(),
+            format!("bytes {start}-{end}/{length}"),
+            "{range}"
+        );
+        assert_eq!(
+            partial.bytes().await.unwrap().as_ref(),
+            &audio[start..=end],
+            "{range}"
+        );
     }
-    let unsatisfiable = app.client.get(&stream_url).header(RANGE, format!("bytes={}-", length + 10)).send().await.unwrap();
+    let unsatisfiable = app
+        .client
+        .get(&stream_url)
+        .header(RANGE, format!("bytes={}-", length + 10))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unsatisfiable.status(), 416);
     let head = app.client.head(&stream_url).send().await.unwrap();
     assert_eq!(head.status(), 200);
-    assert_eq!(head.headers()["content-length"].to_str().unwrap(), length.to_string());
+    assert_eq!(
+        head.headers()["content-length"].to_str().unwrap(),
+        length.to_string()
+    );
 
     let tampered = stream_url.replace("sig=", "sig=00");
-    assert_eq!(error_code(app.client.get(&tampered).send().await.unwrap(), 403).await, "forbidden");
+    assert_eq!(
+        error_code(app.client.get(&tampered).send().await.unwrap(), 403).await,
+        "forbidden"
+    );
     let stretched = stream_url.replace("expires=", "expires=9");
-    assert_eq!(error_code(app.client.get(&stretched).send().await.unwrap(), 403).await, "forbidden");
+    assert_eq!(
+        error_code(app.client.get(&stretched).send().await.unwrap(), 403).await,
+        "forbidden"
+    );
     let other_track = stream_url.replace(&track_id, &uuid::Uuid::now_v7().to_string());
-    assert_eq!(error_code(app.client.get(&other_track).send().await.unwrap(), 403).await, "forbidden");
+    assert_eq!(
+        error_code(app.client.get(&other_track).send().await.unwrap(), 403).await,
+        "forbidden"
+    );
 
     // Leaving the free tier ends streaming, even with an unexpired link.
     set_free_tier(&app, &admin, &listener, false).await;
-    assert_eq!(error_code(app.client.get(&stream_url).send().await.unwrap(), 403).await, "not_entitled");
-    let unknown = app.get_authorized(&format!("/api/v1/tracks/{}/stream", uuid::Uuid::now_v7()), &listener.access_token).await;
+    assert_eq!(
+        error_code(app.client.get(&stream_url).send().await.unwrap(), 403).await,
+        "not_entitled"
+    );
+    let unknown = app
+        .get_authorized(
+            &format!("/api/v1/tracks/{}/stream", uuid::Uuid::now_v7()),
+            &listener.access_token,
+        )
+        .await;
     assert_eq!(error_code(unknown, 404).await, "not_found");
 
-    let waveform: Value = app.client.get(app.url(&format!("/api/v1/tracks/{track_id}/waveform"))).send().await.unwrap().json().await.unwrap();
+    let waveform: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/tracks/{track_id}/waveform")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(!waveform["peaks"].as_array().unwrap().is_empty());
     assert_eq!(waveform["duration_ms"], 1000);
 }
@@ -141,12 +254,22 @@ async fn plays_qualify_only_under_the_rules(backend: Backend) {
     let admin = app.admin("ops@example.com").await;
     set_free_tier(&app, &admin, &listener, true).await;
 
-    let play: Value = start_play(&app, &listener, &track_id).await.json().await.unwrap();
+    let play: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
     let play_id = play["play_id"].as_str().unwrap().to_owned();
     let early = report(&app, &listener, &play_id, 3_500).await;
-    assert_eq!(early["qualified"], false, "a report ahead of the server's clock is not believed: {early}");
+    assert_eq!(
+        early["qualified"], false,
+        "a report ahead of the server's clock is not believed: {early}"
+    );
     assert_eq!(early["not_qualified"], "too_short");
-    assert!(early["credited_position_ms"].as_u64().unwrap() < 3_000, "{early}");
+    assert!(
+        early["credited_position_ms"].as_u64().unwrap() < 3_000,
+        "{early}"
+    );
 
     let stranger = app.register("stranger@example.com", "listener").await;
     let foreign = app
@@ -157,20 +280,35 @@ async fn plays_qualify_only_under_the_rules(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(foreign, 404).await, "not_found", "another listener's play");
+    assert_eq!(
+        error_code(foreign, 404).await,
+        "not_found",
+        "another listener's play"
+    );
 
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let counted = report(&app, &listener, &play_id, 3_500).await;
     assert_eq!(counted["qualified"], true, "{counted}");
     let again = report(&app, &listener, &play_id, 4_000).await;
-    assert_eq!(again["qualified"], true, "a qualified play stays qualified, once");
+    assert_eq!(
+        again["qualified"], true,
+        "a qualified play stays qualified, once"
+    );
 
-    let second: Value = start_play(&app, &listener, &track_id).await.json().await.unwrap();
+    let second: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let capped = report(&app, &listener, second["play_id"].as_str().unwrap(), 3_500).await;
     assert_eq!(capped["not_qualified"], "daily_cap_reached", "{capped}");
 
-    let own: Value = start_play(&app, &artist, &track_id).await.json().await.unwrap();
+    let own: Value = start_play(&app, &artist, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let own_progress = report(&app, &artist, own["play_id"].as_str().unwrap(), 3_500).await;
     assert_eq!(own_progress["not_qualified"], "own_track", "{own_progress}");
@@ -196,9 +334,18 @@ fn stepped_flac(directory: &std::path::Path) -> Vec<u8> {
         })
         .collect();
     let wav = directory.join("stepped.wav");
-    std::fs::write(&wav, tagged_wav_from_samples(&samples, "Steps", "Stepper", "Stairs")).unwrap();
+    std::fs::write(
+        &wav,
+        tagged_wav_from_samples(&samples, "Steps", "Stepper", "Stairs"),
+    )
+    .unwrap();
     let flac = directory.join("stepped.flac");
-    let status = std::process::Command::new("flac").args(["--silent", "--force", "-o"]).arg(&flac).arg(&wav).status().expect("the flac encoder (installed by .ci/install)");
+    let status = std::process::Command::new("flac")
+        .args(["--silent", "--force", "-o"])
+        .arg(&flac)
+        .arg(&wav)
+        .status()
+        .expect("the flac encoder (installed by .ci/install)");
     assert!(status.success());
     std::fs::read(flac).unwrap()
 }
@@ -226,15 +373,32 @@ impl std::io::Read for HttpRangeSource {
         let last = (self.position + wanted).min(self.length) - 1;
         let range = format!("bytes={}-{last}", self.position);
         let (status, content_range, body) = self.runtime.block_on(async {
-            let response = self.client.get(&self.url).header(RANGE, &range).send().await.unwrap();
-            let content_range = response.headers().get(CONTENT_RANGE).map(|value| value.to_str().unwrap().to_owned());
-            (response.status(), content_range, response.bytes().await.unwrap())
+            let response = self
+                .client
+                .get(&self.url)
+                .header(RANGE, &range)
+                .send()
+                .await
+                .unwrap();
+            let content_range = response
+                .headers()
+                .get(CONTENT_RANGE)
+                .map(|value| value.to_str().unwrap().to_owned());
+            (
+                response.status(),
+                content_range,
+                response.bytes().await.unwrap(),
+            )
         });
         assert_eq!(status, 206, "{range}");
-        assert_eq!(content_range.as_deref(), Some(format!("bytes {}-{last}/{}", self.position, self.length).as_str()));
+        assert_eq!(
+            content_range.as_deref(),
+            Some(format!("bytes {}-{last}/{}", self.position, self.length).as_str())
+        );
         buffer[..body.len()].copy_from_slice(&body);
         self.position += body.len() as u64;
-        self.bytes_fetched.fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.bytes_fetched
+            .fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(body.len())
     }
 }
@@ -246,7 +410,9 @@ impl std::io::Seek for HttpRangeSource {
             std::io::SeekFrom::End(delta) => self.length.checked_add_signed(delta),
             std::io::SeekFrom::Current(delta) => self.position.checked_add_signed(delta),
         };
-        self.position = target.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start"))?;
+        self.position = target.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+        })?;
         Ok(self.position)
     }
 }
@@ -269,19 +435,39 @@ fn frequency_after_seek(source: HttpRangeSource, extension: &str, seek_seconds: 
     let mut hint = symphonia::core::formats::probe::Hint::new();
     hint.with_extension(extension);
     let stream = symphonia::core::io::MediaSourceStream::new(Box::new(source), Default::default());
-    let mut reader = symphonia::default::get_probe().probe(&hint, stream, FormatOptions::default(), Default::default()).unwrap();
+    let mut reader = symphonia::default::get_probe()
+        .probe(&hint, stream, FormatOptions::default(), Default::default())
+        .unwrap();
     let track = reader.default_track(TrackType::Audio).unwrap();
     let track_id = track.id;
-    let parameters = track.codec_params.as_ref().and_then(|parameters| parameters.audio()).unwrap().clone();
+    let parameters = track
+        .codec_params
+        .as_ref()
+        .and_then(|parameters| parameters.audio())
+        .unwrap()
+        .clone();
     let rate = f64::from(parameters.sample_rate.unwrap());
-    let mut decoder = symphonia::default::get_codecs().make_audio_decoder(&parameters, &Default::default()).unwrap();
+    let mut decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(&parameters, &Default::default())
+        .unwrap();
     let time = symphonia::core::units::Time::try_from_secs_f64(seek_seconds).unwrap();
-    let seeked = reader.seek(SeekMode::Accurate, SeekTo::Time { time, track_id: Some(track_id) }).unwrap();
+    let seeked = reader
+        .seek(
+            SeekMode::Accurate,
+            SeekTo::Time {
+                time,
+                track_id: Some(track_id),
+            },
+        )
+        .unwrap();
     let wanted_frames = (rate / 5.0) as usize;
     let mut heard: Vec<f32> = Vec::new();
     let mut interleaved: Vec<f32> = Vec::new();
     while heard.len() < wanted_frames {
-        let packet = reader.next_packet().unwrap().expect("audio after the seek point");
+        let packet = reader
+            .next_packet()
+            .unwrap()
+            .expect("audio after the seek point");
         if packet.track_id != track_id {
             continue;
         }
@@ -289,18 +475,42 @@ fn frequency_after_seek(source: HttpRangeSource, extension: &str, seek_seconds: 
         let channels = buffer.spec().channels().count();
         buffer.copy_to_vec_interleaved(&mut interleaved);
         // Skip what lies before the requested time in the packet the seek landed in.
-        let skip_frames = if packet.pts < seeked.required_ts { usize::try_from(seeked.required_ts.get() - packet.pts.get()).unwrap() } else { 0 };
-        heard.extend(interleaved.chunks(channels).skip(skip_frames).map(|frame| frame[0]));
+        let skip_frames = if packet.pts < seeked.required_ts {
+            usize::try_from(seeked.required_ts.get() - packet.pts.get()).unwrap()
+        } else {
+            0
+        };
+        heard.extend(
+            interleaved
+                .chunks(channels)
+                .skip(skip_frames)
+                .map(|frame| frame[0]),
+        );
     }
     heard.truncate(wanted_frames);
-    let crossings = heard.windows(2).filter(|pair| (pair[0] < 0.0) != (pair[1] < 0.0)).count();
-    (crossings as f64 / 2.0 / (heard.len() as f64 / rate), bytes_fetched.load(std::sync::atomic::Ordering::Relaxed))
+    let crossings = heard
+        .windows(2)
+        .filter(|pair| (pair[0] < 0.0) != (pair[1] < 0.0))
+        .count();
+    (
+        crossings as f64 / 2.0 / (heard.len() as f64 / rate),
+        bytes_fetched.load(std::sync::atomic::Ordering::Relaxed),
+    )
 }
 
-async fn decode_after_seek(app: &TestApp, url: String, extension: &'static str, seek_seconds: f64) -> (f64, u64, u64) {
+async fn decode_after_seek(
+    app: &TestApp,
+    url: String,
+    extension: &'static str,
+    seek_seconds: f64,
+) -> (f64, u64, u64) {
     let head = app.client.head(&url).send().await.unwrap();
     assert_eq!(head.headers()["accept-ranges"], "bytes");
-    let length: u64 = head.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let length: u64 = head.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let source = HttpRangeSource {
         runtime: tokio::runtime::Handle::current(),
         client: app.client.clone(),
@@ -309,30 +519,65 @@ async fn decode_after_seek(app: &TestApp, url: String, extension: &'static str, 
         position: 0,
         bytes_fetched: Default::default(),
     };
-    let (frequency_hz, fetched) = tokio::task::spawn_blocking(move || frequency_after_seek(source, extension, seek_seconds)).await.unwrap();
+    let (frequency_hz, fetched) =
+        tokio::task::spawn_blocking(move || frequency_after_seek(source, extension, seek_seconds))
+            .await
+            .unwrap();
     (frequency_hz, fetched, length)
 }
 
 async fn streams_decode_after_a_seek(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let directory = tempfile::tempdir().unwrap();
-    let (_artist, track_id, _) = published_file(&app, "seeker@example.com", stepped_flac(directory.path()), "stepped.flac").await;
+    let (_artist, track_id, _) = published_file(
+        &app,
+        "seeker@example.com",
+        stepped_flac(directory.path()),
+        "stepped.flac",
+    )
+    .await;
     let listener = app.register("skipper@example.com", "listener").await;
     let admin = app.admin("ops@example.com").await;
     set_free_tier(&app, &admin, &listener, true).await;
-    let started: Value = start_play(&app, &listener, &track_id).await.json().await.unwrap();
+    let started: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
 
     // The full stream (the original FLAC): a jump to 0:42 plays what is at 0:42, and reaching
     // it did not need the bytes in between.
     let seek_seconds = 42.5;
-    let (frequency_hz, fetched, length) = decode_after_seek(&app, app.url(started["stream_url"].as_str().unwrap()), "flac", seek_seconds).await;
+    let (frequency_hz, fetched, length) = decode_after_seek(
+        &app,
+        app.url(started["stream_url"].as_str().unwrap()),
+        "flac",
+        seek_seconds,
+    )
+    .await;
     let expected_hz = step_frequency_hz(seek_seconds);
-    assert!((frequency_hz - expected_hz).abs() < 25.0, "heard {frequency_hz:.0} Hz after the seek, expected {expected_hz} Hz");
-    assert!(fetched < length / 2, "the seek fetched {fetched} of {length} bytes: it read through instead of seeking");
+    assert!(
+        (frequency_hz - expected_hz).abs() < 25.0,
+        "heard {frequency_hz:.0} Hz after the seek, expected {expected_hz} Hz"
+    );
+    assert!(
+        fetched < length / 2,
+        "the seek fetched {fetched} of {length} bytes: it read through instead of seeking"
+    );
 
     // The preview (an MP3 cut from 25% into the track): 10 s into the clip is 25 s into the track.
     let clip_seek_seconds = 10.0;
-    let (frequency_hz, _, _) = decode_after_seek(&app, app.url(&format!("/api/v1/tracks/{track_id}/preview")), "mp3", clip_seek_seconds).await;
-    let expected_hz = step_frequency_hz(f64::from(STEPPED_TRACK_SECONDS) * 0.25 + clip_seek_seconds);
-    assert!((frequency_hz - expected_hz).abs() < 25.0, "heard {frequency_hz:.0} Hz in the preview after the seek, expected {expected_hz} Hz");
+    let (frequency_hz, _, _) = decode_after_seek(
+        &app,
+        app.url(&format!("/api/v1/tracks/{track_id}/preview")),
+        "mp3",
+        clip_seek_seconds,
+    )
+    .await;
+    let expected_hz =
+        step_frequency_hz(f64::from(STEPPED_TRACK_SECONDS) * 0.25 + clip_seek_seconds);
+    assert!(
+        (frequency_hz - expected_hz).abs() < 25.0,
+        "heard {frequency_hz:.0} Hz in the preview after the seek, expected {expected_hz} Hz"
+    );
 }

@@ -1,7 +1,11 @@
 //! API tests: each starts the real server (the same `Application::build` as `main`) on
 //! 127.0.0.1:0 with its own database, and runs once on SQLite and once on PostgreSQL.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly on the first unexpected error")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on the first unexpected error"
+)]
 
 mod support;
 

@@ -16,18 +16,51 @@ async fn plays_reach_earnings_and_operators_close_and_verify(backend: Backend) {
     let listener = app.register("payer@example.com", "listener").await;
     let admin = app.admin("ops@example.com").await;
     set_free_tier(&app, &admin, &listener, true).await;
-    let play: Value = start_play(&app, &listener, &track_id).await.json().await.unwrap();
+    let play: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
-    assert_eq!(report(&app, &listener, play["play_id"].as_str().unwrap(), 2_000).await["qualified"], true);
+    assert_eq!(
+        report(&app, &listener, play["play_id"].as_str().unwrap(), 2_000).await["qualified"],
+        true
+    );
 
-    let earnings: Value = app.get_authorized("/api/v1/artist/earnings", &artist.access_token).await.json().await.unwrap();
+    let earnings: Value = app
+        .get_authorized("/api/v1/artist/earnings", &artist.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     let period = chrono::Utc::now().format("%Y-%m").to_string();
-    let this_period = earnings.as_array().unwrap().iter().find(|row| row["period"] == period.as_str()).expect("the current period");
+    let this_period = earnings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["period"] == period.as_str())
+        .expect("the current period");
     assert_eq!(this_period["plays"], 1, "{earnings}");
 
-    let statement: Value = app.get_authorized(&format!("/api/v1/artist/statements/{period}"), &artist.access_token).await.json().await.unwrap();
-    let lines_total: i64 = statement["lines"].as_array().unwrap().iter().map(|line| line["amount_cents"].as_i64().unwrap()).sum();
-    assert_eq!(statement["opening_balance_cents"].as_i64().unwrap() + lines_total, statement["closing_balance_cents"].as_i64().unwrap());
+    let statement: Value = app
+        .get_authorized(
+            &format!("/api/v1/artist/statements/{period}"),
+            &artist.access_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lines_total: i64 = statement["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["amount_cents"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        statement["opening_balance_cents"].as_i64().unwrap() + lines_total,
+        statement["closing_balance_cents"].as_i64().unwrap()
+    );
     let csv = app
         .client
         .get(app.url(&format!("/api/v1/artist/statements/{period}?format=csv")))
@@ -35,12 +68,24 @@ async fn plays_reach_earnings_and_operators_close_and_verify(backend: Backend) {
         .send()
         .await
         .unwrap();
-    assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     for bad in ["2026-13", "nonsense", "2026-1-1"] {
-        let response = app.get_authorized(&format!("/api/v1/artist/statements/{bad}"), &artist.access_token).await;
+        let response = app
+            .get_authorized(
+                &format!("/api/v1/artist/statements/{bad}"),
+                &artist.access_token,
+            )
+            .await;
         assert_eq!(error_code(response, 422).await, "invalid_period", "{bad}");
     }
-    let listener_earnings = app.get_authorized("/api/v1/artist/earnings", &listener.access_token).await;
+    let listener_earnings = app
+        .get_authorized("/api/v1/artist/earnings", &listener.access_token)
+        .await;
     assert_eq!(error_code(listener_earnings, 403).await, "forbidden");
 
     let close = |token: String| {
@@ -48,13 +93,32 @@ async fn plays_reach_earnings_and_operators_close_and_verify(backend: Backend) {
         let client = app.client.clone();
         async move { client.post(url).bearer_auth(token).send().await.unwrap() }
     };
-    assert_eq!(error_code(close(artist.access_token.clone()).await, 403).await, "forbidden");
-    let first: Value = close(admin.access_token.clone()).await.json().await.unwrap();
+    assert_eq!(
+        error_code(close(artist.access_token.clone()).await, 403).await,
+        "forbidden"
+    );
+    let first: Value = close(admin.access_token.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(first["already_closed"], false, "{first}");
-    let second: Value = close(admin.access_token.clone()).await.json().await.unwrap();
-    assert_eq!(second["already_closed"], true, "closing twice changes nothing");
+    let second: Value = close(admin.access_token.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        second["already_closed"], true,
+        "closing twice changes nothing"
+    );
 
-    let verified: Value = app.get_authorized("/api/v1/admin/ledger/verify", &admin.access_token).await.json().await.unwrap();
+    let verified: Value = app
+        .get_authorized("/api/v1/admin/ledger/verify", &admin.access_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(verified["ok"], true, "{verified}");
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_megabox"))
         .args(["ledger", "verify"])
@@ -62,6 +126,10 @@ async fn plays_reach_earnings_and_operators_close_and_verify(backend: Backend) {
         .env("MEGABOX_DATA_DIR", app._data_dir.path())
         .output()
         .unwrap();
-    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(
+        cli.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     assert!(String::from_utf8_lossy(&cli.stdout).contains("\"ok\": true"));
 }

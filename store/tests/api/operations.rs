@@ -8,7 +8,10 @@ use serde_json::Value;
 use crate::on_every_backend;
 use crate::support::{error_code, spawn_app, spawn_app_with};
 
-on_every_backend!(health_readiness_and_metrics_answer, unknown_routes_get_the_json_error_shape);
+on_every_backend!(
+    health_readiness_and_metrics_answer,
+    unknown_routes_get_the_json_error_shape
+);
 
 async fn health_readiness_and_metrics_answer(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -16,12 +19,33 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
     assert_eq!(health.status(), 200);
     assert!(health.headers().contains_key("x-request-id"));
 
-    let ready: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["database"], "ok");
 
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("megabox_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"), "{metrics}");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "megabox_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
 }
 
 async fn unknown_routes_get_the_json_error_shape(backend: Backend) {
@@ -31,7 +55,15 @@ async fn unknown_routes_get_the_json_error_shape(backend: Backend) {
         assert_eq!(error_code(response, 404).await, "not_found", "{path}");
     }
     // The tests run without a built web app: pages say how to build it.
-    let page = app.client.get(app.url("/releases/whatever")).send().await.unwrap().text().await.unwrap();
+    let page = app
+        .client
+        .get(app.url("/releases/whatever"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("web app is not built"), "{page}");
     let post = app.client.post(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(post.status(), 404, "wrong method on a known path");
@@ -40,22 +72,57 @@ async fn unknown_routes_get_the_json_error_shape(backend: Backend) {
 #[tokio::test]
 async fn the_web_app_is_served_with_a_fallback_for_client_routes() {
     let frontend = tempfile::tempdir().unwrap();
-    std::fs::write(frontend.path().join("index.html"), "<!doctype html><title>Megabox</title>").unwrap();
+    std::fs::write(
+        frontend.path().join("index.html"),
+        "<!doctype html><title>Megabox</title>",
+    )
+    .unwrap();
     std::fs::create_dir(frontend.path().join("assets")).unwrap();
     std::fs::write(frontend.path().join("assets/app.js"), "console.log(1)").unwrap();
     let directory = frontend.path().to_path_buf();
-    let app = spawn_app_with(Backend::Sqlite, move |settings| settings.frontend_dir = directory).await;
+    let app = spawn_app_with(Backend::Sqlite, move |settings| {
+        settings.frontend_dir = directory
+    })
+    .await;
     for path in ["/", "/releases/some-id", "/artist/dashboard"] {
         let page = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
-        assert!(page.text().await.unwrap().contains("<title>Megabox</title>"), "{path}");
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("<title>Megabox</title>"),
+            "{path}"
+        );
     }
-    let script = app.client.get(app.url("/assets/app.js")).send().await.unwrap();
+    let script = app
+        .client
+        .get(app.url("/assets/app.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(script.text().await.unwrap(), "console.log(1)");
-    let api = app.client.get(app.url("/api/v1/nope")).send().await.unwrap();
-    assert_eq!(error_code(api, 404).await, "not_found", "API paths never fall back to the app");
-    let traversal = app.client.get(app.url("/..%2f..%2fetc%2fpasswd")).send().await.unwrap();
-    assert!(!traversal.text().await.unwrap().contains("root:"), "no path traversal");
+    let api = app
+        .client
+        .get(app.url("/api/v1/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(api, 404).await,
+        "not_found",
+        "API paths never fall back to the app"
+    );
+    let traversal = app
+        .client
+        .get(app.url("/..%2f..%2fetc%2fpasswd"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !traversal.text().await.unwrap().contains("root:"),
+        "no path traversal"
+    );
 }
 
 /// Every handler attribute in the store's source, as (method, full path): `routes/` is mounted
@@ -71,7 +138,11 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                 directories.push(path);
                 continue;
             }
-            let prefix = if path.starts_with(source_root.join("routes")) { "/api/v1" } else { "" };
+            let prefix = if path.starts_with(source_root.join("routes")) {
+                "/api/v1"
+            } else {
+                ""
+            };
             let text = std::fs::read_to_string(&path).unwrap();
             for line in text.lines().map(str::trim) {
                 for method in ["get", "post", "put", "patch", "delete", "head"] {
@@ -83,7 +154,11 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                 // `#[route("/path", method = "GET", method = "HEAD")]`: HEAD is implied by GET.
                 if let Some(rest) = line.strip_prefix("#[route(\"") {
                     let route = rest.split('"').next().unwrap();
-                    for method in rest.split("method = \"").skip(1).filter_map(|part| part.split('"').next()) {
+                    for method in rest
+                        .split("method = \"")
+                        .skip(1)
+                        .filter_map(|part| part.split('"').next())
+                    {
                         if method != "HEAD" {
                             routes.insert((method.to_lowercase(), format!("{prefix}{route}")));
                         }
@@ -98,9 +173,20 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 #[tokio::test]
 async fn every_route_is_in_the_openapi_document() {
     let app = spawn_app(Backend::Sqlite).await;
-    let document: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let document: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let routes = routes_in_source();
-    assert!(routes.len() >= 8, "the source scan found the handlers: {routes:?}");
+    assert!(
+        routes.len() >= 8,
+        "the source scan found the handlers: {routes:?}"
+    );
     for (method, path) in &routes {
         assert!(
             document["paths"][path][method].is_object(),
@@ -108,5 +194,8 @@ async fn every_route_is_in_the_openapi_document() {
             method.to_uppercase()
         );
     }
-    assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
 }

@@ -50,11 +50,15 @@ const KILL_WINDOW_MAX: Duration = Duration::from_secs(3);
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn artist(index: usize) -> ArtistId {
-    format!("00000000-0000-7000-8000-{index:012x}").parse().unwrap()
+    format!("00000000-0000-7000-8000-{index:012x}")
+        .parse()
+        .unwrap()
 }
 
 fn sale_time() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 10).and_then(|date| date.and_hms_opt(12, 0, 0)).unwrap()
+    NaiveDate::from_ymd_opt(2026, 11, 10)
+        .and_then(|date| date.and_hms_opt(12, 0, 0))
+        .unwrap()
 }
 
 /// What the test made: who is paid where, and who must never be paid.
@@ -78,7 +82,15 @@ async fn ready_account(fake: &FakeStripe, client: &reqwest::Client) -> String {
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    fake.mark_account_ready(&id, Delivery { hold: true, ..Delivery::default() }).await.unwrap();
+    fake.mark_account_ready(
+        &id,
+        Delivery {
+            hold: true,
+            ..Delivery::default()
+        },
+    )
+    .await
+    .unwrap();
     id
 }
 
@@ -96,7 +108,11 @@ fn earn(url: &str, round: usize, artists: &[ArtistId], rng: &mut StdRng) -> i64 
         let sale = SaleInput {
             sale_id: format!("sale-{round}-{artist}"),
             cart_id: format!("cart-{round}-{artist}"),
-            items: vec![SaleItem { item_ref: "release".to_owned(), artist: *artist, gross: Cents(gross) }],
+            items: vec![SaleItem {
+                item_ref: "release".to_owned(),
+                artist: *artist,
+                gross: Cents(gross),
+            }],
             processor_fee: Cents(SALE_FEE_CENTS),
             occurred_at: sale_time(),
         };
@@ -115,30 +131,62 @@ async fn cast(fake: &FakeStripe, url: &str, rng: &mut StdRng) -> Cast {
     let onboarding = artist(PAID_ARTISTS + 1);
     let below_destination = ready_account(fake, &client).await;
     let url = url.to_owned();
-    let paid: Vec<(ArtistId, String)> = destinations.iter().map(|(artist, destination)| (*artist, destination.clone())).collect();
+    let paid: Vec<(ArtistId, String)> = destinations
+        .iter()
+        .map(|(artist, destination)| (*artist, destination.clone()))
+        .collect();
     let mut seed_rng = StdRng::seed_from_u64(rng.random());
     let gross = tokio::task::spawn_blocking(move || {
         let mut connection = connect(&url);
         for (artist, destination) in &paid {
-            royalties::set_payout_account(&mut connection, *artist, destination, PayoutAccountStatus::Ready).unwrap();
+            royalties::set_payout_account(
+                &mut connection,
+                *artist,
+                destination,
+                PayoutAccountStatus::Ready,
+            )
+            .unwrap();
         }
-        royalties::set_payout_account(&mut connection, below_threshold, &below_destination, PayoutAccountStatus::Ready).unwrap();
-        royalties::set_payout_account(&mut connection, onboarding, "acct_unfinished", PayoutAccountStatus::Pending).unwrap();
+        royalties::set_payout_account(
+            &mut connection,
+            below_threshold,
+            &below_destination,
+            PayoutAccountStatus::Ready,
+        )
+        .unwrap();
+        royalties::set_payout_account(
+            &mut connection,
+            onboarding,
+            "acct_unfinished",
+            PayoutAccountStatus::Pending,
+        )
+        .unwrap();
         let small = SaleInput {
             sale_id: "sale-small".to_owned(),
             cart_id: "cart-small".to_owned(),
-            items: vec![SaleItem { item_ref: "track".to_owned(), artist: below_threshold, gross: Cents(THRESHOLD_CENTS) }],
+            items: vec![SaleItem {
+                item_ref: "track".to_owned(),
+                artist: below_threshold,
+                gross: Cents(THRESHOLD_CENTS),
+            }],
             processor_fee: Cents(SALE_FEE_CENTS),
             occurred_at: sale_time(),
         };
         royalties::record_sale(&mut connection, &small, &RoyaltySettings::default()).unwrap();
-        let artists: Vec<ArtistId> = paid.iter().map(|(artist, _)| *artist).chain([onboarding]).collect();
+        let artists: Vec<ArtistId> = paid
+            .iter()
+            .map(|(artist, _)| *artist)
+            .chain([onboarding])
+            .collect();
         THRESHOLD_CENTS + earn(&url, 0, &artists, &mut seed_rng)
     })
     .await
     .unwrap();
     fake.add_available_balance(gross).unwrap();
-    Cast { destinations, unpaid: vec![below_threshold, onboarding] }
+    Cast {
+        destinations,
+        unpaid: vec![below_threshold, onboarding],
+    }
 }
 
 fn payout_run(fake: &FakeStripe, url: &str, data_dir: &std::path::Path) -> tokio::process::Child {
@@ -164,9 +212,11 @@ struct CountRow {
 }
 
 fn posted_payouts(url: &str) -> usize {
-    let row: CountRow = diesel::sql_query("SELECT CAST(COUNT(*) AS BIGINT) AS count FROM royalty_payouts WHERE status = 'posted'")
-        .get_result(&mut connect(url))
-        .unwrap();
+    let row: CountRow = diesel::sql_query(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS count FROM royalty_payouts WHERE status = 'posted'",
+    )
+    .get_result(&mut connect(url))
+    .unwrap();
     usize::try_from(row.count).unwrap()
 }
 
@@ -191,7 +241,14 @@ fn ledger_paid_out(connection: &mut DbConnection) -> BTreeMap<ArtistId, i64> {
     )
     .load(connection)
     .unwrap();
-    rows.into_iter().map(|row| (row.artist_id.parse().unwrap(), row.paid_micro_cents / 1_000_000)).collect()
+    rows.into_iter()
+        .map(|row| {
+            (
+                row.artist_id.parse().unwrap(),
+                row.paid_micro_cents / 1_000_000,
+            )
+        })
+        .collect()
 }
 
 #[derive(QueryableByName)]
@@ -203,15 +260,28 @@ struct BalanceRow {
 }
 
 fn balances(connection: &mut DbConnection) -> BTreeMap<String, i64> {
-    let rows: Vec<BalanceRow> = diesel::sql_query("SELECT code, balance_micro_cents FROM ledger_accounts").load(connection).unwrap();
-    rows.into_iter().map(|row| (row.code, row.balance_micro_cents)).collect()
+    let rows: Vec<BalanceRow> =
+        diesel::sql_query("SELECT code, balance_micro_cents FROM ledger_accounts")
+            .load(connection)
+            .unwrap();
+    rows.into_iter()
+        .map(|row| (row.code, row.balance_micro_cents))
+        .collect()
 }
 
 async fn payout_runs_killed_at_random_points_pay_every_payout_exactly_once(backend: Backend) {
-    let seed: u64 = std::env::var("MEGABOX_TEST_SEED").ok().and_then(|seed| seed.parse().ok()).unwrap_or_else(rand::random);
+    let seed: u64 = std::env::var("MEGABOX_TEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(rand::random);
     eprintln!("{backend:?}: MEGABOX_TEST_SEED={seed}");
     let mut rng = StdRng::seed_from_u64(seed);
-    let fake = FakeStripe::start(FakeStripeConfig { transfer_latency: TRANSFER_LATENCY, ..FakeStripeConfig::default() }).await.unwrap();
+    let fake = FakeStripe::start(FakeStripeConfig {
+        transfer_latency: TRANSFER_LATENCY,
+        ..FakeStripeConfig::default()
+    })
+    .await
+    .unwrap();
     let database = TestDatabase::new(backend).unwrap();
     let url = database.url.clone();
     let data_dir = tempfile::tempdir().unwrap();
@@ -257,7 +327,10 @@ async fn payout_runs_killed_at_random_points_pay_every_payout_exactly_once(backe
     }
     let killing = started.elapsed();
     let mut run = payout_run(&fake, &url, data_dir.path());
-    let status = tokio::time::timeout(RUN_TIMEOUT, run.wait()).await.expect("the final run finishes").unwrap();
+    let status = tokio::time::timeout(RUN_TIMEOUT, run.wait())
+        .await
+        .expect("the final run finishes")
+        .unwrap();
     assert!(status.success(), "{backend:?}: the final payout run failed");
     eprintln!(
         "{backend:?}: {kills} kills ({kills_after_the_transfer} after a transfer, before its posting) over {rounds} rounds in {:.1} s, last kill window {} ms; {} transfers",
@@ -265,8 +338,14 @@ async fn payout_runs_killed_at_random_points_pay_every_payout_exactly_once(backe
         window.as_millis(),
         fake.transfers().len()
     );
-    assert!(kills_after_the_transfer > 0, "{backend:?}: some kills must land between the transfer and its posting");
-    assert!(rounds > 1, "{backend:?}: the runs must get through at least one round of payouts");
+    assert!(
+        kills_after_the_transfer > 0,
+        "{backend:?}: some kills must land between the transfer and its posting"
+    );
+    assert!(
+        rounds > 1,
+        "{backend:?}: the runs must get through at least one round of payouts"
+    );
 
     let transfers = fake.transfers();
     let destinations = cast.destinations.clone();
@@ -274,34 +353,97 @@ async fn payout_runs_killed_at_random_points_pay_every_payout_exactly_once(backe
     tokio::task::spawn_blocking(move || {
         let mut connection = connect(&url);
         let payouts = royalties::list_payouts(&mut connection, None).unwrap();
-        assert!(payouts.iter().all(|payout| payout.status == PayoutStatus::Posted), "{backend:?}: every payout is posted: {payouts:?}");
-        assert_eq!(transfers.len(), payouts.len(), "{backend:?}: one transfer per payout, none without a payout");
+        assert!(
+            payouts
+                .iter()
+                .all(|payout| payout.status == PayoutStatus::Posted),
+            "{backend:?}: every payout is posted: {payouts:?}"
+        );
+        assert_eq!(
+            transfers.len(),
+            payouts.len(),
+            "{backend:?}: one transfer per payout, none without a payout"
+        );
         let mut keys = BTreeSet::new();
         for payout in &payouts {
-            let made: Vec<_> = transfers.iter().filter(|transfer| transfer.idempotency_key.as_deref() == Some(payout.id.as_str())).collect();
-            assert_eq!(made.len(), 1, "{backend:?}: payout {} has exactly one transfer", payout.id);
+            let made: Vec<_> = transfers
+                .iter()
+                .filter(|transfer| transfer.idempotency_key.as_deref() == Some(payout.id.as_str()))
+                .collect();
+            assert_eq!(
+                made.len(),
+                1,
+                "{backend:?}: payout {} has exactly one transfer",
+                payout.id
+            );
             assert!(keys.insert(payout.id.clone()));
-            assert_eq!(payout.transfer_id.as_deref(), Some(made[0].id.as_str()), "{backend:?}: the payout records its transfer");
-            assert_eq!((made[0].destination.as_str(), made[0].amount_cents), (payout.destination.as_str(), payout.amount.0));
-            assert_eq!(destinations.get(&payout.artist), Some(&payout.destination), "{backend:?}: paid where the artist's account is");
+            assert_eq!(
+                payout.transfer_id.as_deref(),
+                Some(made[0].id.as_str()),
+                "{backend:?}: the payout records its transfer"
+            );
+            assert_eq!(
+                (made[0].destination.as_str(), made[0].amount_cents),
+                (payout.destination.as_str(), payout.amount.0)
+            );
+            assert_eq!(
+                destinations.get(&payout.artist),
+                Some(&payout.destination),
+                "{backend:?}: paid where the artist's account is"
+            );
         }
         let mut transferred: BTreeMap<ArtistId, i64> = BTreeMap::new();
         for (artist, destination) in &destinations {
-            let to_artist: Vec<_> = transfers.iter().filter(|transfer| &transfer.destination == destination).collect();
-            let payouts_of_artist = payouts.iter().filter(|payout| payout.artist == *artist).count();
-            assert_eq!(to_artist.len(), payouts_of_artist, "{backend:?}: {artist}: one transfer per payout to its destination");
+            let to_artist: Vec<_> = transfers
+                .iter()
+                .filter(|transfer| &transfer.destination == destination)
+                .collect();
+            let payouts_of_artist = payouts
+                .iter()
+                .filter(|payout| payout.artist == *artist)
+                .count();
+            assert_eq!(
+                to_artist.len(),
+                payouts_of_artist,
+                "{backend:?}: {artist}: one transfer per payout to its destination"
+            );
             assert!(payouts_of_artist > 0, "{backend:?}: {artist} was paid");
-            transferred.insert(*artist, to_artist.iter().map(|transfer| transfer.amount_cents).sum());
+            transferred.insert(
+                *artist,
+                to_artist.iter().map(|transfer| transfer.amount_cents).sum(),
+            );
         }
-        assert_eq!(ledger_paid_out(&mut connection), transferred, "{backend:?}: the ledger's paid-out per artist is what the gateway transferred");
+        assert_eq!(
+            ledger_paid_out(&mut connection),
+            transferred,
+            "{backend:?}: the ledger's paid-out per artist is what the gateway transferred"
+        );
         let balances = balances(&mut connection);
-        assert_eq!(balances.get("payouts:in-transit").copied().unwrap_or(0), 0, "{backend:?}: nothing left in transit");
+        assert_eq!(
+            balances.get("payouts:in-transit").copied().unwrap_or(0),
+            0,
+            "{backend:?}: nothing left in transit"
+        );
         for artist in destinations.keys() {
-            assert_eq!(balances.get(&format!("artist:{artist}:payable")).copied(), Some(0), "{backend:?}: {artist} was paid everything");
+            assert_eq!(
+                balances.get(&format!("artist:{artist}:payable")).copied(),
+                Some(0),
+                "{backend:?}: {artist} was paid everything"
+            );
         }
         for artist in &unpaid {
-            assert!(payouts.iter().all(|payout| payout.artist != *artist), "{backend:?}: {artist} is not eligible");
-            assert!(balances.get(&format!("artist:{artist}:payable")).copied().unwrap_or(0) > 0, "{backend:?}: {artist} keeps the earnings");
+            assert!(
+                payouts.iter().all(|payout| payout.artist != *artist),
+                "{backend:?}: {artist} is not eligible"
+            );
+            assert!(
+                balances
+                    .get(&format!("artist:{artist}:payable"))
+                    .copied()
+                    .unwrap_or(0)
+                    > 0,
+                "{backend:?}: {artist} keeps the earnings"
+            );
         }
         if let Err(error) = royalties::verify(&mut connection) {
             panic!("{backend:?}: the ledger verifies after the kills: {error}");

@@ -16,7 +16,11 @@ struct Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start(data_dir: &std::path::Path, fake: &FakeStripe) -> Server {
@@ -38,7 +42,10 @@ async fn start(data_dir: &std::path::Path, fake: &FakeStripe) -> Server {
         .unwrap();
     let address = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
-        if reqwest::get(format!("{address}/healthz")).await.is_ok_and(|response| response.status() == 200) {
+        if reqwest::get(format!("{address}/healthz"))
+            .await
+            .is_ok_and(|response| response.status() == 200)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -57,7 +64,9 @@ async fn post(client: &reqwest::Client, url: String, token: Option<&str>, body: 
 
 #[tokio::test]
 async fn secrets_stay_out_of_logs_and_a_killed_webhook_completes_on_redelivery() {
-    let fake = FakeStripe::start(FakeStripeConfig::default()).await.unwrap();
+    let fake = FakeStripe::start(FakeStripeConfig::default())
+        .await
+        .unwrap();
     let data_dir = tempfile::tempdir().unwrap();
     let mut server = start(data_dir.path(), &fake).await;
     let client = reqwest::Client::new();
@@ -65,28 +74,98 @@ async fn secrets_stay_out_of_logs_and_a_killed_webhook_completes_on_redelivery()
     // An artist publishes one track; a listener starts a checkout through Stripe (the fake).
     let artist = post(&client, format!("{}/api/v1/auth/register", server.address), None, json!({"email": "a@example.com", "password": PASSWORD, "display_name": "A", "role": "artist"})).await;
     let artist_token = artist["access_token"].as_str().unwrap().to_owned();
-    let release = post(&client, format!("{}/api/v1/releases", server.address), Some(&artist_token), json!({"title": "Kill Test", "kind": "single"})).await;
+    let release = post(
+        &client,
+        format!("{}/api/v1/releases", server.address),
+        Some(&artist_token),
+        json!({"title": "Kill Test", "kind": "single"}),
+    )
+    .await;
     let release_id = release["id"].as_str().unwrap();
     let audio = megabox_store::demo::audio::tagged_wav(1, 440, "Survivor", "A", "Kill Test");
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(audio).file_name("s.wav"));
-    let uploaded: Value = client.post(format!("{}/api/v1/releases/{release_id}/tracks", server.address)).bearer_auth(&artist_token).multipart(form).send().await.unwrap().json().await.unwrap();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(audio).file_name("s.wav"),
+    );
+    let uploaded: Value = client
+        .post(format!(
+            "{}/api/v1/releases/{release_id}/tracks",
+            server.address
+        ))
+        .bearer_auth(&artist_token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let track_id = uploaded["track"]["id"].as_str().unwrap().to_owned();
-    for path in [format!("/api/v1/tracks/{track_id}"), format!("/api/v1/releases/{release_id}")] {
-        client.patch(format!("{}{path}", server.address)).bearer_auth(&artist_token).json(&json!({"price": {"kind": "fixed", "price_cents": 300}})).send().await.unwrap();
+    for path in [
+        format!("/api/v1/tracks/{track_id}"),
+        format!("/api/v1/releases/{release_id}"),
+    ] {
+        client
+            .patch(format!("{}{path}", server.address))
+            .bearer_auth(&artist_token)
+            .json(&json!({"price": {"kind": "fixed", "price_cents": 300}}))
+            .send()
+            .await
+            .unwrap();
     }
-    client.post(format!("{}/api/v1/releases/{release_id}/publish", server.address)).bearer_auth(&artist_token).send().await.unwrap();
+    client
+        .post(format!(
+            "{}/api/v1/releases/{release_id}/publish",
+            server.address
+        ))
+        .bearer_auth(&artist_token)
+        .send()
+        .await
+        .unwrap();
     let listener = post(&client, format!("{}/api/v1/auth/register", server.address), None, json!({"email": "l@example.com", "password": PASSWORD, "display_name": "L", "role": "listener"})).await;
     let listener_token = listener["access_token"].as_str().unwrap().to_owned();
     let refresh_token = listener["refresh_token"].as_str().unwrap().to_owned();
-    let started = post(&client, format!("{}/api/v1/checkout", server.address), Some(&listener_token), json!({"items": [{"release_id": release_id}]})).await;
-    let session_id = started["checkout_url"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let started = post(
+        &client,
+        format!("{}/api/v1/checkout", server.address),
+        Some(&listener_token),
+        json!({"items": [{"release_id": release_id}]}),
+    )
+    .await;
+    let session_id = started["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
 
     // The payment completes while the server is killed mid-delivery.
-    let held = fake.complete_checkout_session(&session_id, PaymentTiming::Immediate, Delivery { hold: true, ..Delivery::default() }).await.unwrap();
+    let held = fake
+        .complete_checkout_session(
+            &session_id,
+            PaymentTiming::Immediate,
+            Delivery {
+                hold: true,
+                ..Delivery::default()
+            },
+        )
+        .await
+        .unwrap();
     let delivery = {
         let fake_events = held.events.clone();
         let fake = &fake;
-        async move { fake.deliver_events(&fake_events, Delivery { copies: 3, concurrent: true, ..Delivery::default() }).await }
+        async move {
+            fake.deliver_events(
+                &fake_events,
+                Delivery {
+                    copies: 3,
+                    concurrent: true,
+                    ..Delivery::default()
+                },
+            )
+            .await
+        }
     };
     let killer = async {
         tokio::time::sleep(Duration::from_millis(3)).await;
@@ -97,13 +176,54 @@ async fn secrets_stay_out_of_logs_and_a_killed_webhook_completes_on_redelivery()
 
     // Restarted on the same data, the redelivered events complete the order exactly once.
     let mut server = start(data_dir.path(), &fake).await;
-    fake.deliver_events(&held.events, Delivery { copies: 2, ..Delivery::default() }).await.unwrap();
-    let library: Value = client.get(format!("{}/api/v1/library", server.address)).bearer_auth(&listener_token).send().await.unwrap().json().await.unwrap();
-    assert_eq!(library.as_array().unwrap().len(), 1, "owned once: {library}");
-    let order: Value = client.get(format!("{}/api/v1/orders/{}", server.address, started["order_id"].as_str().unwrap())).bearer_auth(&listener_token).send().await.unwrap().json().await.unwrap();
+    fake.deliver_events(
+        &held.events,
+        Delivery {
+            copies: 2,
+            ..Delivery::default()
+        },
+    )
+    .await
+    .unwrap();
+    let library: Value = client
+        .get(format!("{}/api/v1/library", server.address))
+        .bearer_auth(&listener_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        library.as_array().unwrap().len(),
+        1,
+        "owned once: {library}"
+    );
+    let order: Value = client
+        .get(format!(
+            "{}/api/v1/orders/{}",
+            server.address,
+            started["order_id"].as_str().unwrap()
+        ))
+        .bearer_auth(&listener_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(order["status"], "paid");
-    let verify = Command::new(env!("CARGO_BIN_EXE_megabox")).args(["ledger", "verify"]).env("MEGABOX_DATA_DIR", data_dir.path()).env_remove("DATABASE_URL").output().unwrap();
-    assert!(verify.status.success(), "one sale in the ledger, consistent: {}", String::from_utf8_lossy(&verify.stdout));
+    let verify = Command::new(env!("CARGO_BIN_EXE_megabox"))
+        .args(["ledger", "verify"])
+        .env("MEGABOX_DATA_DIR", data_dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "one sale in the ledger, consistent: {}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 
@@ -115,7 +235,17 @@ async fn secrets_stay_out_of_logs_and_a_killed_webhook_completes_on_redelivery()
         }
     }
     assert!(logs.contains("webhook handled"), "the logs were captured");
-    for secret in [PASSWORD, fake.secret_key(), WEBHOOK_SECRET, &refresh_token, &listener_token] {
-        assert!(!logs.contains(secret), "a secret reached the logs: {}…", &secret[..6]);
+    for secret in [
+        PASSWORD,
+        fake.secret_key(),
+        WEBHOOK_SECRET,
+        &refresh_token,
+        &listener_token,
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "a secret reached the logs: {}…",
+            &secret[..6]
+        );
     }
 }

@@ -38,7 +38,9 @@ fn redis_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| match std::net::TcpStream::connect("127.0.0.1:6379") {
         Ok(_) => true,
-        Err(error) if services_required() => panic!("CI=true but Redis is unreachable at {REDIS_URL}: {error}"),
+        Err(error) if services_required() => {
+            panic!("CI=true but Redis is unreachable at {REDIS_URL}: {error}")
+        }
         Err(error) => {
             eprintln!("skipping Redis (unreachable: {error})");
             false
@@ -79,10 +81,17 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         settings.redis_key_prefix = format!("megabox-test-{}", uuid::Uuid::new_v4().simple());
     }
     configure(&mut settings);
-    let application = Application::build(settings).await.expect("application builds");
+    let application = Application::build(settings)
+        .await
+        .expect("application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
-    TestApp { address, client: reqwest::Client::new(), _database: database, _data_dir: data_dir }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        _database: database,
+        _data_dir: data_dir,
+    }
 }
 
 /// A registered account's tokens.
@@ -97,11 +106,21 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.expect("request")
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_authorized(&self, path: &str, access_token: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).bearer_auth(access_token).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn register(&self, email: &str, role: &str) -> Session {
@@ -127,29 +146,68 @@ impl TestApp {
             let password = Password::parse("correct horse battery".to_owned().into()).unwrap();
             let hash = megabox_store::auth::passwords::hash_password(&password).unwrap();
             let email = Email::parse(&email_owned).unwrap();
-            accounts::create_account(&mut pool.get().unwrap(), &email, &hash, &DisplayName::parse("Operator").unwrap(), Role::Admin).unwrap();
+            accounts::create_account(
+                &mut pool.get().unwrap(),
+                &email,
+                &hash,
+                &DisplayName::parse("Operator").unwrap(),
+                Role::Admin,
+            )
+            .unwrap();
         })
         .await
         .unwrap();
-        session_of(self.post_json("/api/v1/auth/login", &json!({"email": email, "password": "correct horse battery"})).await).await
+        session_of(
+            self.post_json(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": "correct horse battery"}),
+            )
+            .await,
+        )
+        .await
     }
 
     /// Uploads `bytes` as a track of the release, the way the web app's upload form does.
-    pub async fn upload_track(&self, access_token: &str, release_id: &str, file_name: &str, bytes: Vec<u8>) -> reqwest::Response {
-        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()));
-        self.client.post(self.url(&format!("/api/v1/releases/{release_id}/tracks"))).bearer_auth(access_token).multipart(form).send().await.expect("request")
+    pub async fn upload_track(
+        &self,
+        access_token: &str,
+        release_id: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> reqwest::Response {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned()),
+        );
+        self.client
+            .post(self.url(&format!("/api/v1/releases/{release_id}/tracks")))
+            .bearer_auth(access_token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn me(&self, session: &Session) -> Value {
-        self.get_authorized("/api/v1/me", &session.access_token).await.json().await.unwrap()
+        self.get_authorized("/api/v1/me", &session.access_token)
+            .await
+            .json()
+            .await
+            .unwrap()
     }
 }
 
 pub async fn session_of(response: reqwest::Response) -> Session {
     let body: Value = response.json().await.expect("token pair");
     Session {
-        access_token: body["access_token"].as_str().expect("access_token").to_owned(),
-        refresh_token: body["refresh_token"].as_str().expect("refresh_token").to_owned(),
+        access_token: body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned(),
+        refresh_token: body["refresh_token"]
+            .as_str()
+            .expect("refresh_token")
+            .to_owned(),
     }
 }
 
@@ -159,5 +217,8 @@ pub async fn error_code(response: reqwest::Response, expected_status: u16) -> St
     let body: Value = response.json().await.expect("error body is JSON");
     assert_eq!(status, expected_status, "body: {body}");
     assert!(body["error"]["message"].is_string(), "error shape: {body}");
-    body["error"]["code"].as_str().expect("error code").to_owned()
+    body["error"]["code"]
+        .as_str()
+        .expect("error code")
+        .to_owned()
 }
