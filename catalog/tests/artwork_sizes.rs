@@ -6,17 +6,19 @@ use catalog::storage::{BlobKey, BlobKind, BlobStore, LocalBlobStore};
 fn stored_png(blobs: &LocalBlobStore, side_pixels: u32) -> BlobKey {
     let image = image::RgbImage::from_fn(side_pixels, side_pixels, |x, y| {
         image::Rgb([
-            u8::try_from(x % 256).unwrap(),
-            u8::try_from(y % 256).unwrap(),
+            u8::try_from(x % 256).expect("below 256"),
+            u8::try_from(y % 256).expect("below 256"),
             90,
         ])
     });
     let mut bytes = std::io::Cursor::new(Vec::new());
-    image.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+    image
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .expect("PNG encodes");
     let key = BlobKey::generate(BlobKind::Artwork);
     blobs
         .put(&key, &mut bytes.get_ref().as_slice(), 10 * 1024 * 1024)
-        .unwrap();
+        .expect("blob stored");
     key
 }
 
