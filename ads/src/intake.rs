@@ -604,10 +604,7 @@ fn process(
                 ),
             ];
             for (scope, cap, reason) in caps {
-                let (count, added) = counters
-                    .get(&counter_key(scope))
-                    .copied()
-                    .unwrap_or((0, 0));
+                let (count, added) = counters.get(&counter_key(scope)).copied().unwrap_or((0, 0));
                 if count + added >= cap {
                     return Err(reason);
                 }

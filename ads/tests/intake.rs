@@ -390,7 +390,10 @@ fn backdated_events_spend_the_cap_of_the_day_they_arrive() {
             spent(connection, fixture.campaign),
             cap_cost * COST_MICRO_CENTS
         );
-        assert_eq!(pending_ad_revenue(connection, user), cap_cost * COST_MICRO_CENTS);
+        assert_eq!(
+            pending_ad_revenue(connection, user),
+            cap_cost * COST_MICRO_CENTS
+        );
         assert_ledger_verifies(connection, "after backdated events");
     });
 }
