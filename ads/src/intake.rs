@@ -530,30 +530,28 @@ fn process(
         );
     }
 
-    // Daily counters of the days the fresh events fall on, locked in key order.
+    // The daily counters of the day the server receives the batch, locked in key order. Caps
+    // count by the server's clock, not by the event's claimed hour: otherwise events dated
+    // back into earlier days would each fill a day of their own.
     let event_times: Vec<Result<NaiveDateTime, Reason>> = batch
         .events
         .iter()
         .map(|event| event_time(event, now, settings))
         .collect();
     let ip_subject = ip_cap_subject(client_ip);
-    let counter_key = |scope: CapScope, day: &str| -> CounterKey {
+    let today = day_of(now);
+    let counter_key = |scope: CapScope| -> CounterKey {
         let subject = match scope {
             CapScope::Account => user_id.clone(),
             CapScope::Device => device_id.clone(),
             CapScope::Ip => ip_subject.clone(),
         };
-        (scope, subject, day.to_owned())
+        (scope, subject, today.clone())
     };
-    let days: BTreeSet<String> = event_times
-        .iter()
-        .flatten()
-        .map(|occurred_at| day_of(*occurred_at))
-        .collect();
     let mut counters: BTreeMap<CounterKey, (i64, i64)> = BTreeMap::new();
-    for day in &days {
+    if event_times.iter().any(Result::is_ok) {
         for scope in [CapScope::Account, CapScope::Device, CapScope::Ip] {
-            counters.insert(counter_key(scope, day), (0, 0));
+            counters.insert(counter_key(scope), (0, 0));
         }
     }
     if !counters.is_empty() {
@@ -588,7 +586,6 @@ fn process(
             {
                 return Err(Reason::CampaignInactive);
             }
-            let day = day_of(occurred_at);
             let caps = [
                 (
                     CapScope::Device,
@@ -607,10 +604,7 @@ fn process(
                 ),
             ];
             for (scope, cap, reason) in caps {
-                let (count, added) = counters
-                    .get(&counter_key(scope, &day))
-                    .copied()
-                    .unwrap_or((0, 0));
+                let (count, added) = counters.get(&counter_key(scope)).copied().unwrap_or((0, 0));
                 if count + added >= cap {
                     return Err(reason);
                 }
@@ -619,9 +613,9 @@ fn process(
             {
                 return Err(Reason::BudgetExhausted);
             }
-            Ok((occurred_at, day, campaign_id.clone()))
+            Ok((occurred_at, campaign_id.clone()))
         })();
-        let (occurred_at, day, campaign_id) = match verdict {
+        let (occurred_at, campaign_id) = match verdict {
             Ok(accepted) => accepted,
             Err(reason) => {
                 receipt.rejected.push(RejectedEvent {
@@ -632,7 +626,7 @@ fn process(
             }
         };
         for scope in [CapScope::Account, CapScope::Device, CapScope::Ip] {
-            if let Some((_, added)) = counters.get_mut(&counter_key(scope, &day)) {
+            if let Some((_, added)) = counters.get_mut(&counter_key(scope)) {
                 *added += 1;
             }
         }

@@ -51,13 +51,21 @@ pub use settle::{SettleReport, settle_royalties};
 /// The rules an operator may tune; [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdsSettings {
-    /// Accepted impressions per device per UTC day (the agent's own cap is 30 too).
+    /// Accepted impressions per device per UTC day of the server's clock, whatever hour the
+    /// events claim (the agent's own cap is 30 too).
     pub impressions_per_device_per_day_max: i64,
     /// Accepted impressions per account per UTC day, over all its devices.
     pub impressions_per_account_per_day_max: i64,
     /// Accepted impressions per client IP per UTC day (generous: many installers share a NAT).
     pub impressions_per_ip_per_day_max: i64,
     /// An event whose time bucket started longer ago than this is refused as stale.
+    ///
+    /// 24 h is what the agent's outbox needs: it journals each viewable impression before it
+    /// sends it and retries with a backoff capped at 10 minutes, so an agent that is online
+    /// delivers within minutes; the limit only has to cover a machine that went to sleep or
+    /// offline with events still in its outbox and comes back the next day. Anything longer
+    /// only widens what a forger may claim at once (caps count by the day the server receives
+    /// the events, so an old event still spends today's cap).
     pub event_age_max: Duration,
     /// An event whose time bucket starts further ahead than this is refused (clock skew allowance).
     pub event_future_tolerance: Duration,
@@ -82,7 +90,7 @@ impl Default for AdsSettings {
             impressions_per_device_per_day_max: 30,
             impressions_per_account_per_day_max: 90,
             impressions_per_ip_per_day_max: 1000,
-            event_age_max: Duration::from_secs(48 * 3600),
+            event_age_max: Duration::from_secs(24 * 3600),
             event_future_tolerance: Duration::from_secs(5 * 60),
             agent_active_impressions_7d_min: 5,
             impressions_per_credit: 50,

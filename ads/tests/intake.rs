@@ -247,7 +247,12 @@ fn events_are_rejected_one_by_one_with_their_reason() {
                 event(&creative_id, "300x250", now() - hours(72)),
                 Some(Reason::StaleTimestamp),
             ),
-            (event(&creative_id, "300x250", now() - hours(47)), None),
+            // The age limit is 24 h (what the agent's outbox needs), no longer 48 h.
+            (
+                event(&creative_id, "300x250", now() - hours(25)),
+                Some(Reason::StaleTimestamp),
+            ),
+            (event(&creative_id, "300x250", now() - hours(23)), None),
             (
                 event(&unknown, "300x250", now()),
                 Some(Reason::UnknownCreative),
@@ -333,18 +338,63 @@ fn daily_caps_per_device_account_and_ip_hold() {
             (receipt.accepted.len(), reasons(&receipt)),
             (2, vec![Reason::OverIpCap; 2])
         );
-        // The next day the device cap starts over (yesterday's events stay capped).
-        let tomorrow = now() + hours(24);
+        // The next day (by the server's clock) the device cap starts over, whatever hour the
+        // events claim: yesterday's late event and today's count against today.
+        let tomorrow = now() + hours(20);
         let mut tomorrow_events = events(&creative_id, 1);
         tomorrow_events.push(event(&creative_id, "300x250", tomorrow));
         let batch = first.batch(tomorrow_events);
         let receipt = intake_batch(connection, &batch, ip(), tomorrow, &settings, None)
             .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!((receipt.accepted.len(), reasons(&receipt)), (2, vec![]));
+        assert_eq!(spent(connection, fixture.campaign), 12 * COST_MICRO_CENTS);
+    });
+}
+
+/// The attack of issue 14: a new account dated events back across the previous days so that
+/// each day's cap filled once more. Caps now count by the day the server receives the events.
+#[test]
+fn backdated_events_spend_the_cap_of_the_day_they_arrive() {
+    on_each_backend(|database| {
+        let connection = &mut *database.connection();
+        let fixture = campaign(connection, CPM_CENTS, 10_000);
+        let creative_id = fixture.creative.id.clone();
+        let settings = AdsSettings::default();
+        let cap = usize::try_from(settings.impressions_per_device_per_day_max)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let user = UserId::generate();
+        let mut agent = pair(connection, user, 1);
+        // At 08:00 the next day: the cap's worth dated yesterday noon (20 h old, within the
+        // age limit) and the cap's worth dated now.
+        let arrival = now() + hours(20);
+        let mut claimed: Vec<_> = (0..cap)
+            .map(|_| event(&creative_id, "300x250", now()))
+            .collect();
+        claimed.extend((0..cap).map(|_| event(&creative_id, "300x250", arrival)));
+        let batch = agent.batch(claimed);
+        let receipt = intake_batch(connection, &batch, ip(), arrival, &settings, None)
+            .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(
             (receipt.accepted.len(), reasons(&receipt)),
-            (1, vec![Reason::OverDeviceCap])
+            (cap, vec![Reason::OverDeviceCap; cap]),
+            "{:?}",
+            database.backend
         );
-        assert_eq!(spent(connection, fixture.campaign), 11 * COST_MICRO_CENTS);
+        // Another batch the same server day, dated yesterday, finds the cap spent too.
+        let batch = agent.batch(events(&creative_id, 3));
+        let receipt = intake_batch(connection, &batch, ip(), arrival, &settings, None)
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(reasons(&receipt), vec![Reason::OverDeviceCap; 3]);
+        let cap_cost = i64::try_from(cap).unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            spent(connection, fixture.campaign),
+            cap_cost * COST_MICRO_CENTS
+        );
+        assert_eq!(
+            pending_ad_revenue(connection, user),
+            cap_cost * COST_MICRO_CENTS
+        );
+        assert_ledger_verifies(connection, "after backdated events");
     });
 }
 

@@ -287,12 +287,30 @@ async function main() {
         await waitForValue(page.getByLabel("Title of track 3"), "Lighthouse");
       });
 
-      await step("artist prices each track", async () => {
+      await step("publishing unpriced tracks names them by title, never by id", async () => {
+        await page.getByRole("button", { name: "Publish" }).click();
+        const alert = page.getByRole("alert").filter({ hasText: "cannot be published" });
+        await expectVisible(alert);
+        const text = (await alert.textContent()) ?? "";
+        if (!text.includes("“01 Low Tide”") || /[0-9a-f]{8}-[0-9a-f]{4}-/.test(text)) throw new Error(`the refusal reads ${JSON.stringify(text)}`);
+        await expectVisible(page.getByTestId("release-state").filter({ hasText: "draft" }));
+      });
+
+      await step("artist prices each track and keeps the EP an EP, with one Save", async () => {
+        // Empty prices are not mistakes before anyone has typed in them.
+        const editor = page.getByRole("form", { name: "Release and tracks" });
+        if ((await editor.locator(".error:visible").count()) !== 0) throw new Error(`the editor opens with errors: ${await editor.locator(".error:visible").allTextContents()}`);
+        if ((await editor.locator("[aria-invalid=true]").count()) !== 0) throw new Error("the editor opens with fields marked invalid");
+        await editor.getByLabel("Kind").selectOption("ep");
         for (const trackNumber of [1, 2, 3]) {
-          const track = page.getByRole("form", { name: `Track ${trackNumber}` });
-          await track.getByLabel("Price in dollars").fill("1.29");
-          await track.getByRole("button", { name: "Save track" }).click();
-          await expectVisible(track.getByRole("status").filter({ hasText: "Saved." }));
+          await editor.getByRole("group", { name: `Track ${trackNumber}`, exact: true }).getByLabel("Price in dollars").fill("1.29");
+        }
+        await editor.getByRole("button", { name: "Save changes" }).click();
+        await expectVisible(editor.getByTestId("save-status").filter({ hasText: "Saved." }));
+        await page.reload();
+        await waitForValue(page.getByLabel("Kind"), "ep");
+        for (const trackNumber of [1, 2, 3]) {
+          await waitForValue(page.getByRole("group", { name: `Track ${trackNumber}`, exact: true }).getByLabel("Price in dollars"), "1.29");
         }
       });
 
@@ -304,15 +322,19 @@ async function main() {
         await waitForValue(page.getByLabel("Title of track 2"), "01 Low Tide");
       });
 
-      await step("artist sets a pay-what-you-want price and publishes", async () => {
-        const details = page.getByRole("form", { name: "Release details" });
-        await details.getByLabel("Pay what you want").check();
-        await details.getByLabel("Minimum in dollars").fill("5");
-        await details.getByLabel("Suggested in dollars").fill("8");
-        await details.getByRole("button", { name: "Save release" }).click();
-        await expectVisible(details.getByRole("status").filter({ hasText: "Saved." }));
+      await step("artist sets a pay-what-you-want price and publishes; the kind stays EP", async () => {
+        const editor = page.getByRole("form", { name: "Release and tracks" });
+        const releasePrice = editor.getByRole("group", { name: "Price of the whole release" });
+        await releasePrice.getByLabel("Pay what you want").check();
+        await releasePrice.getByLabel("Minimum in dollars").fill("5");
+        await releasePrice.getByLabel("Suggested in dollars").fill("8");
+        await editor.getByRole("button", { name: "Save changes" }).click();
+        await expectVisible(editor.getByTestId("save-status").filter({ hasText: "Saved." }));
         await page.getByRole("button", { name: "Publish" }).click();
         await expectVisible(page.getByTestId("release-state").filter({ hasText: "published" }));
+        const stored = await (await fetch(`${baseUrl}/api/v1/catalog/releases/${page.url().split("/").at(-1)}`)).json();
+        if (stored.release?.kind !== "ep") throw new Error(`the published release is ${JSON.stringify(stored.release?.kind)}, not an EP`);
+        await waitForValue(page.getByLabel("Kind"), "ep");
         await expectAccessible();
       });
     }
@@ -399,7 +421,7 @@ async function main() {
       await page.getByLabel("Email").fill(artist.email);
       await page.getByLabel("Password").fill(PASSWORD);
       await page.getByRole("button", { name: "Create account" }).click();
-      await expectVisible(page.getByRole("alert").filter({ hasText: /./ }));
+      await expectVisible(page.getByRole("alert").filter({ hasText: /^An account with this email already exists\./ }));
     });
 
     await step("listener signs up and sees listener navigation", async () => {
@@ -461,9 +483,9 @@ async function main() {
       await otherTab.close();
     });
 
-    await step("a wrong password shows an error", async () => {
+    await step("a wrong password shows a written sentence", async () => {
       await signIn(listener, "not-the-password-1");
-      await expectVisible(page.getByRole("alert").filter({ hasText: /./ }));
+      await expectVisible(page.getByRole("alert").filter({ hasText: /^Wrong email or password\.$/ }));
     });
 
     await step("listener signs back in", async () => {
@@ -709,7 +731,7 @@ async function main() {
       await step("phone-sized release editor", async () => {
         await page.goto(`${baseUrl}/artist`);
         await page.getByRole("link", { name: RELEASE_TITLE }).click();
-        await expectVisible(page.getByRole("form", { name: "Track 2" }));
+        await expectVisible(page.getByRole("group", { name: "Track 2", exact: true }));
         await expectNoSidewaysScroll();
       });
     }

@@ -11,15 +11,20 @@ interface PriceEditorProps {
   /** The label of the "none" choice; absent when something must have a price. */
   noneLabel?: string;
   onChange: (result: PriceFormResult) => void;
+  /** Show the error even before the amounts are touched (after a Save that it stopped). */
+  showErrors?: boolean;
 }
 
-export function PriceEditor({ id, legend, initial, noneLabel, onChange }: PriceEditorProps) {
+export function PriceEditor({ id, legend, initial, noneLabel, onChange, showErrors = false }: PriceEditorProps) {
   const [typed, setTyped] = useState<TypedPrice>(() => {
     const stored = typedFromPrice(initial);
     // Something that must have a price starts on "fixed" rather than on no choice at all.
     return stored.kind === "none" && noneLabel === undefined ? { ...stored, kind: "fixed" } : stored;
   });
+  // An empty price is not a mistake yet: it is one once someone has typed in it and left.
+  const [touched, setTouched] = useState(false);
   const result = priceFromForm(typed);
+  const error = "error" in result && (touched || showErrors) ? result.error : null;
   const change = (update: Partial<TypedPrice>) => {
     const next = { ...typed, ...update };
     setTyped(next);
@@ -37,9 +42,10 @@ export function PriceEditor({ id, legend, initial, noneLabel, onChange }: PriceE
         id={`${id}-${field}`}
         inputMode="decimal"
         value={typed[field]}
-        aria-invalid={"error" in result}
-        aria-describedby={"error" in result ? `${id}-error` : undefined}
+        aria-invalid={error !== null}
+        aria-describedby={error !== null ? `${id}-error` : undefined}
         onInput={(event) => change({ [field]: (event.currentTarget as HTMLInputElement).value })}
+        onBlur={() => setTouched(true)}
       />
     </div>
   );
@@ -60,9 +66,9 @@ export function PriceEditor({ id, legend, initial, noneLabel, onChange }: PriceE
           {amount("suggested", "Suggested in dollars")}
         </div>
       ) : null}
-      {"error" in result ? (
+      {error !== null ? (
         <p class="error" id={`${id}-error`}>
-          {result.error}
+          {error}
         </p>
       ) : null}
     </fieldset>

@@ -1,6 +1,6 @@
 //! Editing a draft release: drop audio files (uploaded with per-file progress and errors), then
-//! fix titles, order, credits and prices, and publish.
-import { useMemo, useRef, useState } from "preact/hooks";
+//! fix titles, order, credits and prices (one Save for the release and all its tracks), and publish.
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { dataOf, type Schemas } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { formatDuration } from "../lib/duration";
@@ -8,8 +8,8 @@ import { Link } from "../lib/router";
 import { useObservable } from "../lib/store";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
-import type { PriceFormResult } from "./price-form";
 import { PriceEditor } from "./price-editor";
+import { isEmptyPlan, planSave, type ReleaseDraft, type ReleaseKind, type TrackDraft } from "./release-edits";
 import { progressPercent } from "./upload";
 import { UploadQueue, type UploadEntry } from "./upload-queue";
 import { messageOf } from "../lib/errors";
@@ -85,91 +85,68 @@ function UploadList({ queue }: { queue: UploadQueue }) {
   );
 }
 
-function ReleaseForm({ release, onSaved }: { release: Schemas["ReleaseView"]; onSaved: () => void }) {
-  const [price, setPrice] = useState<PriceFormResult>({ price: release.price ?? null });
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
-  const onSubmit = async (event: SubmitEvent) => {
-    event.preventDefault();
-    if ("error" in price) return;
-    const form = new FormData(event.currentTarget as HTMLFormElement);
-    const releaseDate = String(form.get("release_date") ?? "");
-    try {
-      await dataOf(
-        session.api.PATCH("/api/v1/releases/{id}", {
-          params: { path: { id: release.id } },
-          body: {
-            title: String(form.get("title") ?? ""),
-            kind: form.get("kind") as Schemas["ReleaseKindView"],
-            credits: String(form.get("credits") ?? ""),
-            release_date: releaseDate === "" ? null : releaseDate,
-            price: price.price,
-          },
-        }),
-      );
-      setMessage({ error: false, text: "Saved." });
-      onSaved();
-    } catch (failure) {
-      setMessage({ error: true, text: messageOf(failure) });
-    }
-  };
+const KIND_LABELS: Record<ReleaseKind, string> = { album: "Album", ep: "EP", single: "Single" };
+
+/** The release's own fields; every input is controlled, so it shows the stored value until edited. */
+function ReleaseFields({ release, draft, onChange, showErrors }: { release: Schemas["ReleaseView"]; draft: ReleaseDraft; onChange: (update: ReleaseDraft) => void; showErrors: boolean }) {
+  const text = (field: "title" | "release_date" | "credits") => (event: Event) => onChange({ [field]: (event.currentTarget as HTMLInputElement).value });
   return (
-    <form onSubmit={onSubmit} class="release-form" aria-label="Release details">
+    <div class="release-form">
       <div class="field">
         <label for="title">Title</label>
-        <input id="title" name="title" defaultValue={release.title ?? ""} required maxLength={TITLE_CHARACTERS_MAX} />
+        <input id="title" name="title" value={draft.title ?? release.title ?? ""} onInput={text("title")} required maxLength={TITLE_CHARACTERS_MAX} />
       </div>
       <div class="field field-inline">
         <label for="kind">Kind</label>
-        <select id="kind" name="kind" defaultValue={release.kind}>
-          <option value="album">Album</option>
-          <option value="ep">EP</option>
-          <option value="single">Single</option>
+        <select id="kind" name="kind" value={draft.kind ?? release.kind} onChange={(event) => onChange({ kind: (event.currentTarget as HTMLSelectElement).value as ReleaseKind })}>
+          {Object.entries(KIND_LABELS).map(([kind, label]) => (
+            <option key={kind} value={kind}>
+              {label}
+            </option>
+          ))}
         </select>
       </div>
       <div class="field field-inline">
         <label for="release_date">Release date</label>
-        <input id="release_date" name="release_date" type="date" defaultValue={release.release_date ?? ""} />
+        <input id="release_date" name="release_date" type="date" value={draft.release_date ?? release.release_date ?? ""} onInput={text("release_date")} />
       </div>
       <div class="field">
         <label for="credits">Credits</label>
-        <textarea id="credits" name="credits" rows={3} defaultValue={release.credits} maxLength={CREDITS_CHARACTERS_MAX} />
+        <textarea id="credits" name="credits" rows={3} value={draft.credits ?? release.credits} onInput={text("credits")} maxLength={CREDITS_CHARACTERS_MAX} />
       </div>
-      <PriceEditor id="release-price" legend="Price of the whole release" initial={release.price} onChange={setPrice} />
-      <p class={message?.error ? "error" : "muted"} role="status">
-        {message?.text}
-      </p>
-      <button type="submit" disabled={"error" in price}>
-        Save release
-      </button>
-    </form>
+      <PriceEditor id="release-price" legend="Price of the whole release" initial={release.price} onChange={(price) => onChange({ price })} showErrors={showErrors} />
+    </div>
   );
 }
 
-function TrackRow({ track, index, count, onMove, onSaved }: { track: Schemas["TrackView"]; index: number; count: number; onMove: (from: number, to: number) => void; onSaved: () => void }) {
-  const [price, setPrice] = useState<PriceFormResult>({ price: track.price ?? null });
-  const [message, setMessage] = useState<{ error: boolean; text: string } | null>(null);
-  const onSubmit = async (event: SubmitEvent) => {
-    event.preventDefault();
-    if ("error" in price) return;
-    const title = String(new FormData(event.currentTarget as HTMLFormElement).get("title") ?? "");
-    try {
-      await dataOf(session.api.PATCH("/api/v1/tracks/{id}", { params: { path: { id: track.id } }, body: { title, price: price.price } }));
-      setMessage({ error: false, text: "Saved." });
-      onSaved();
-    } catch (failure) {
-      setMessage({ error: true, text: messageOf(failure) });
-    }
-  };
+interface TrackRowProps {
+  track: Schemas["TrackView"];
+  index: number;
+  count: number;
+  draft: TrackDraft | undefined;
+  onMove: (from: number, to: number) => void;
+  onChange: (update: TrackDraft) => void;
+  showErrors: boolean;
+}
+
+function TrackRow({ track, index, count, draft, onMove, onChange, showErrors }: TrackRowProps) {
   return (
-    <li class="track-row">
-      <form onSubmit={onSubmit} aria-label={`Track ${index + 1}`}>
+    <li>
+      <div class="track-row" role="group" aria-label={`Track ${index + 1}`}>
         <div class="track-line">
           <span class="track-position">{index + 1}</span>
           <div class="field">
             <label for={`track-${track.id}`} class="visually-hidden">
               Title of track {index + 1}
             </label>
-            <input id={`track-${track.id}`} name="title" defaultValue={track.title} required maxLength={TITLE_CHARACTERS_MAX} />
+            <input
+              id={`track-${track.id}`}
+              name={`track-${track.id}-title`}
+              value={draft?.title ?? track.title}
+              onInput={(event) => onChange({ title: (event.currentTarget as HTMLInputElement).value })}
+              required
+              maxLength={TITLE_CHARACTERS_MAX}
+            />
           </div>
           <span class="muted">{formatDuration(track.duration_ms)}</span>
           <span class="track-move">
@@ -182,15 +159,9 @@ function TrackRow({ track, index, count, onMove, onSaved }: { track: Schemas["Tr
           </span>
         </div>
         <div class="track-line track-price">
-          <PriceEditor id={`track-price-${track.id}`} legend={`Price of track ${index + 1} on its own`} initial={track.price} onChange={setPrice} />
-          <button type="submit" class="button-secondary" disabled={"error" in price}>
-            Save track
-          </button>
-          <span class={message?.error ? "error" : "muted"} role="status">
-            {message?.text}
-          </span>
+          <PriceEditor id={`track-price-${track.id}`} legend={`Price of track ${index + 1} on its own`} initial={track.price} onChange={(price) => onChange({ price })} showErrors={showErrors} />
         </div>
-      </form>
+      </div>
     </li>
   );
 }
@@ -201,14 +172,32 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
   reloadRef.current = reload;
   const queue = useMemo(() => new UploadQueue(session, `/api/v1/releases/${encodeURIComponent(release.id)}/tracks`, () => reloadRef.current()), [release.id]);
   const [error, setError] = useState<string | null>(null);
+  const [releaseDraft, setReleaseDraft] = useState<ReleaseDraft>({});
+  const [trackDrafts, setTrackDrafts] = useState<Record<string, TrackDraft>>({});
+  const [saveMessage, setSaveMessage] = useState<{ error: boolean; text: string } | null>(null);
+  const [showErrors, setShowErrors] = useState(false);
+  const [saving, setSaving] = useState(false);
+  // The drafts a Save sent: once the reloaded release arrives they are what is stored, so they are
+  // dropped then (and not before, so the fields never flash the old values). Drafts edited again
+  // in the meantime are other objects and stay.
+  const sentDrafts = useRef<{ release: ReleaseDraft; tracks: Record<string, TrackDraft> } | null>(null);
+  useEffect(() => {
+    const sent = sentDrafts.current;
+    if (sent === null) return;
+    sentDrafts.current = null;
+    setReleaseDraft((current) => (current === sent.release ? {} : current));
+    setTrackDrafts((current) => Object.fromEntries(Object.entries(current).filter(([id, draft]) => sent.tracks[id] !== draft)));
+  }, [detail]);
 
+  // The server names tracks by id; people know them by title.
+  const names = useMemo(() => new Map([[release.id, release.title ?? "this release"], ...tracks.map((track): [string, string] => [track.id, track.title])]), [release, tracks]);
   const run = async (action: () => Promise<unknown>) => {
     try {
       await action();
       setError(null);
       reload();
     } catch (failure) {
-      setError(messageOf(failure));
+      setError(messageOf(failure, names));
     }
   };
   const move = (from: number, to: number) => {
@@ -217,8 +206,64 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
     order.splice(to, 0, moved!);
     void run(() => dataOf(session.api.PUT("/api/v1/releases/{id}/track-order", { params: { path: { id: release.id } }, body: { track_ids: order } })));
   };
-  const publish = () => run(() => dataOf(session.api.POST("/api/v1/releases/{id}/publish", { params: { path: { id: release.id } } })));
+
+  /** Sends every change; true when everything is stored (or nothing had changed). */
+  const save = async ({ quiet = false } = {}): Promise<boolean> => {
+    const plan = planSave(detail, releaseDraft, trackDrafts);
+    if ("error" in plan) {
+      setShowErrors(true);
+      setSaveMessage({ error: true, text: plan.error });
+      return false;
+    }
+    if (isEmptyPlan(plan)) {
+      if (!quiet) setSaveMessage({ error: false, text: "Nothing to save." });
+      return true;
+    }
+    setSaving(true);
+    // Only what the server took is dropped after the reload; a refused draft stays on screen.
+    const sent = { release: {} as ReleaseDraft, tracks: {} as Record<string, TrackDraft> };
+    sentDrafts.current = sent;
+    try {
+      for (const patch of plan.tracks) {
+        try {
+          await dataOf(session.api.PATCH("/api/v1/tracks/{id}", { params: { path: { id: patch.id } }, body: patch.body }));
+        } catch (failure) {
+          throw new Error(`${patch.title}: ${messageOf(failure, names)}`);
+        }
+        sent.tracks[patch.id] = trackDrafts[patch.id]!;
+      }
+      if (plan.release !== null) await dataOf(session.api.PATCH("/api/v1/releases/{id}", { params: { path: { id: release.id } }, body: plan.release }));
+      sent.release = releaseDraft;
+      setShowErrors(false);
+      setSaveMessage({ error: false, text: "Saved." });
+      return true;
+    } catch (failure) {
+      setSaveMessage({ error: true, text: messageOf(failure, names) });
+      return false;
+    } finally {
+      setSaving(false);
+      // Whatever part was stored shows as stored.
+      reload();
+    }
+  };
+  const onSubmit = (event: SubmitEvent) => {
+    event.preventDefault();
+    void save();
+  };
+  const publish = async () => {
+    // Publishing what is on screen: unsaved changes go first.
+    if (!(await save({ quiet: true }))) return;
+    await run(() => dataOf(session.api.POST("/api/v1/releases/{id}/publish", { params: { path: { id: release.id } } })));
+  };
   const unpublish = () => run(() => dataOf(session.api.POST("/api/v1/releases/{id}/unpublish", { params: { path: { id: release.id } } })));
+  const editTrack = (id: string) => (update: TrackDraft) => {
+    setSaveMessage(null);
+    setTrackDrafts((current) => ({ ...current, [id]: { ...current[id], ...update } }));
+  };
+  const editRelease = (update: ReleaseDraft) => {
+    setSaveMessage(null);
+    setReleaseDraft((current) => ({ ...current, ...update }));
+  };
 
   return (
     <section>
@@ -237,17 +282,27 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
       <h2>Tracks</h2>
       <DropZone onFiles={(files) => queue.add(Array.from(files))} />
       <UploadList queue={queue} />
-      {tracks.length === 0 ? (
-        <p class="muted">No tracks yet.</p>
-      ) : (
-        <ol class="track-editor">
-          {tracks.map((track, index) => (
-            <TrackRow key={track.id} track={track} index={index} count={tracks.length} onMove={move} onSaved={reload} />
-          ))}
-        </ol>
-      )}
-      <h2>Details and price</h2>
-      <ReleaseForm key={`${release.id}-${release.title ?? ""}`} release={release} onSaved={reload} />
+      <form onSubmit={onSubmit} class="release-editor-form" aria-label="Release and tracks" noValidate>
+        {tracks.length === 0 ? (
+          <p class="muted">No tracks yet.</p>
+        ) : (
+          <ol class="track-editor">
+            {tracks.map((track, index) => (
+              <TrackRow key={track.id} track={track} index={index} count={tracks.length} draft={trackDrafts[track.id]} onMove={move} onChange={editTrack(track.id)} showErrors={showErrors} />
+            ))}
+          </ol>
+        )}
+        <h2>Details and price</h2>
+        <ReleaseFields release={release} draft={releaseDraft} onChange={editRelease} showErrors={showErrors} />
+        <div class="save-bar">
+          <button type="submit" disabled={saving}>
+            Save changes
+          </button>
+          <p class={saveMessage?.error ? "error" : "muted"} role="status" data-testid="save-status">
+            {saveMessage?.text}
+          </p>
+        </div>
+      </form>
       <h2>Publish</h2>
       <p class="error" role="alert" hidden={error === null}>
         {error}
@@ -260,7 +315,7 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
           </button>
         </>
       ) : (
-        <button type="button" onClick={publish} disabled={tracks.length === 0}>
+        <button type="button" onClick={() => void publish()} disabled={tracks.length === 0 || saving}>
           Publish
         </button>
       )}

@@ -50,7 +50,7 @@ describe("UploadQueue", () => {
     queue.add([file("a.txt"), file("b.wav"), file("c.wav")]);
     await settled(queue);
     expect(queue.entries.value.map((entry) => [entry.file_name, entry.status, entry.error])).toEqual([
-      ["a.txt", "failed", "unsupported format: text file"],
+      ["a.txt", "failed", "This file format is not supported. Upload FLAC, WAV, AIFF, MP3, Ogg or M4A."],
       ["b.wav", "failed", "The upload failed: the connection was lost."],
       ["c.wav", "done", null],
     ]);
@@ -68,7 +68,7 @@ describe("UploadQueue", () => {
     await settled(queue);
     expect(queue.entries.value.map((entry) => [entry.file_name, entry.status, entry.error])).toEqual([
       ["first.wav", "done", null],
-      ["second.wav", "failed", "The server answered 413."],
+      ["second.wav", "failed", "This file is too large to upload."],
     ]);
   });
 });

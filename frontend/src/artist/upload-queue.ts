@@ -72,7 +72,7 @@ export class UploadQueue {
         this.update(key, { status: "done", loaded_bytes: file.size });
         this.onUploaded();
       } else {
-        this.update(key, { status: "failed", error: apiError(new Response(null, { status: result.status }), result.body).message });
+        this.update(key, { status: "failed", error: messageOf(apiError(new Response(null, { status: result.status }), result.body)) });
       }
     } catch (failure) {
       this.update(key, { status: "failed", error: messageOf(failure) });

@@ -4,6 +4,7 @@ import { ErrorMessage, Field } from "../components/form";
 import { Link, navigate } from "../lib/router";
 import { session } from "../state";
 import { landingPathFor } from "./landing";
+import { messageOf } from "../lib/errors";
 
 export function SignInPage() {
   const [error, setError] = useState<string | null>(null);
@@ -18,7 +19,7 @@ export function SignInPage() {
       await session.login({ email: String(form.get("email")), password: String(form.get("password")) });
       navigate(landingPathFor(session.me?.role));
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : "Signing in failed.");
+      setError(messageOf(failure));
     } finally {
       setPending(false);
     }

@@ -4,6 +4,7 @@ import { ErrorMessage, Field } from "../components/form";
 import { Link, navigate } from "../lib/router";
 import { session } from "../state";
 import { landingPathFor } from "./landing";
+import { messageOf } from "../lib/errors";
 
 /** Mirrors the server's rule so people learn it before submitting; the server still decides. */
 const PASSWORD_LENGTH_MIN = 10;
@@ -26,7 +27,7 @@ export function SignUpPage() {
       });
       navigate(landingPathFor(session.me?.role));
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : "Creating the account failed.");
+      setError(messageOf(failure));
     } finally {
       setPending(false);
     }

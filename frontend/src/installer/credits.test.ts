@@ -65,7 +65,7 @@ describe("redemptionErrorMessage", () => {
     [{ status: 409, code: "no_credits", message: "x" }, /no download credits left/],
     [{ status: 409, code: "own_track", message: "x" }, /other artists' music/],
     [{ status: 404, code: "not_found", message: "track not found" }, /not in the store/],
-    [{ status: 422, code: "invalid_id", message: "track id is not a UUID" }, /^track id is not a UUID$/],
+    [{ status: 422, code: "invalid_id", message: "track id is not a UUID" }, /^Track id is not a UUID\.$/],
   ])("%j", (error, expected) => {
     expect(redemptionErrorMessage(error)).toMatch(expected);
   });

@@ -2,7 +2,8 @@
 //! many are left (known after a status load or a redemption), spending one on a track, and what
 //! to tell people when the server refuses.
 import type { Schemas } from "../api/client";
-import { apiError, type ApiError } from "../auth/session";
+import { ApiError, apiError } from "../auth/session";
+import { messageOf } from "../lib/errors";
 import { Observable } from "../lib/store";
 
 /** Credits left, or null until the status has been loaded (or after sign-out). */
@@ -13,7 +14,7 @@ export type RedeemOutcome = { ok: true; redemption: Schemas["RedemptionView"] } 
 /** What the typed client's `POST /api/v1/installer/redemptions` resolves to. */
 type RedemptionAnswer = Promise<{ data?: Schemas["RedemptionView"]; error?: unknown; response: Response }>;
 
-/** Words for the refusals people can meet; anything else shows the server's own message. */
+/** Words for the refusals people can meet here; anything else gets the app-wide text for its code. */
 export function redemptionErrorMessage(error: Pick<ApiError, "status" | "code" | "message">): string {
   switch (error.code) {
     case "no_credits":
@@ -23,7 +24,7 @@ export function redemptionErrorMessage(error: Pick<ApiError, "status" | "code" |
     case "own_track":
       return "Credits are for other artists' music, not your own.";
     default:
-      return error.status === 404 ? "This track is not in the store any more." : error.message;
+      return error.status === 404 ? "This track is not in the store any more." : messageOf(new ApiError(error.status, error.code, error.message));
   }
 }
 

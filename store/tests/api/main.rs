@@ -14,6 +14,7 @@ mod agents;
 mod buying;
 mod cli;
 mod demo;
+mod hardening;
 mod listening;
 mod money;
 mod operations;
