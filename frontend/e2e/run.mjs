@@ -653,6 +653,10 @@ async function main() {
         await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
         await expectVisible(page.getByRole("button", { name: "Play 01 Low Tide" }));
         if ((await page.getByRole("button", { name: /^Get with a credit/ }).count()) !== 0) throw new Error("a release page offers a credit the listener no longer has");
+        // The redeemed track is owned: the page says so instead of selling it again.
+        const redeemedRow = page.locator(".tracklist li").filter({ hasText: REDEEMED_TRACK });
+        await expectVisible(redeemedRow.getByRole("link", { name: `In your library — ${REDEEMED_TRACK}` }));
+        if ((await redeemedRow.getByRole("button", { name: /buy/i }).count()) !== 0) throw new Error("an owned track is still offered for sale");
       });
     }
 
@@ -673,6 +677,15 @@ async function main() {
         await expectVisible(page.getByRole("list", { name: "Your music" }).getByRole("link", { name: RELEASE_TITLE }));
         await page.getByRole("link", { name: /^Cart/ }).click();
         await expectVisible(page.getByText("Your cart is empty."));
+      });
+
+      await step("the release page says the bought release is in the library and offers its download, not Buy", async () => {
+        await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
+        await expectVisible(page.getByRole("link", { name: `In your library — ${RELEASE_TITLE}` }));
+        await expectVisible(page.getByRole("form", { name: `Download ${RELEASE_TITLE}` }));
+        if ((await page.getByRole("button", { name: /^(Buy|In cart)/ }).count()) !== 0) throw new Error("owned music is still offered for sale");
+        if ((await page.locator(".tracklist li").getByRole("link", { name: /^In your library/ }).count()) !== 3) throw new Error("not every track of the owned release says it is in the library");
+        await expectAccessible();
       });
 
       if (apiPaths.includes("/api/v1/library/{item}/download")) {
@@ -704,7 +717,11 @@ async function main() {
         await expectVisible(page.getByText(expected).first());
         if (checkoutExists) {
           await page.getByRole("button", { name: /^Show the .* statement$/ }).first().click();
-          await expectVisible(page.getByRole("table", { name: /^Statement for / }));
+          const statement = page.getByRole("table", { name: /^Statement for / });
+          await expectVisible(statement);
+          await expectVisible(statement.getByRole("cell", { name: RELEASE_TITLE }).first());
+          const statementText = (await statement.textContent()) ?? "";
+          if (/[0-9a-f]{8}-[0-9a-f]{4}-/.test(statementText) || /release:|track:/.test(statementText)) throw new Error(`the statement shows internal ids: ${statementText.slice(0, 300)}`);
           const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: /^CSV of the .* statement$/ }).first().click()]);
           const saved = await download.path();
           const csv = saved === null ? "" : readFileSync(saved, "utf8");

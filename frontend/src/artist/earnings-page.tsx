@@ -10,6 +10,7 @@ import { useLoad } from "../lib/use-load";
 import { formatMinute } from "../lib/time";
 import { session } from "../state";
 import { messageOf } from "../lib/errors";
+import { lineKind, lineReference } from "./statement-lines";
 
 /** Colours with at least 3:1 contrast against the page, told apart by more than hue in the legend. */
 const SALES_COLOR = "#5b21b6";
@@ -51,7 +52,7 @@ function Statement({ period }: { period: string }) {
             <tr>
               <th scope="col">Booked</th>
               <th scope="col">Kind</th>
-              <th scope="col">Reference</th>
+              <th scope="col">For</th>
               <th scope="col" class="amount">
                 Amount
               </th>
@@ -65,8 +66,8 @@ function Statement({ period }: { period: string }) {
             {loaded.lines.map((line) => (
               <tr key={`${line.source_id}-${line.kind}-${line.booked_at}`}>
                 <td>{formatMinute(line.booked_at)}</td>
-                <td>{line.kind.replaceAll("_", " ")}</td>
-                <td>{line.source_ref}</td>
+                <td>{lineKind(line)}</td>
+                <td>{lineReference(line)}</td>
                 <td class="amount">{formatCents(line.amount_cents)}</td>
               </tr>
             ))}

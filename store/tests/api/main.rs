@@ -16,6 +16,7 @@ mod cli;
 mod listening;
 mod money;
 mod operations;
+mod ownership;
 mod payout_crash;
 mod process;
 mod publishing;
