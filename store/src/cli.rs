@@ -8,7 +8,7 @@ use secrecy::SecretString;
 
 use crate::accounts::{self, DisplayName, Email, Password, Role};
 use crate::auth::passwords;
-use crate::configuration::Settings;
+use crate::configuration::{PaymentsMode, Settings};
 use crate::startup::Application;
 use crate::telemetry;
 
@@ -27,7 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server (on MEGABOX_BIND, default 127.0.0.1:8080).
     Serve {
-        /// Seed the demo catalog and accounts first (if they are not there yet).
+        /// Seed the demo catalog and accounts first (if they are not there yet); without a Stripe
+        /// key, payments run in test mode.
         #[arg(long)]
         demo: bool,
     },
@@ -122,7 +123,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init_logging(settings.log_format);
     match cli.command {
         Command::Serve { demo } => {
+            let mut settings = settings;
             if demo {
+                // The demo is for trying the store: without a Stripe key it takes test payments
+                // wherever it runs.
+                if settings.payments.is_none() && settings.stripe_secret_key.is_none() {
+                    settings.payments = Some(PaymentsMode::Test);
+                }
                 seed_demo(&settings)?;
             }
             serve(settings)

@@ -11,6 +11,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::client_address::TrustedProxies;
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -19,6 +21,16 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line, for a log collector.
     Json,
+}
+
+/// Which payment gateway takes the money (`MEGABOX_PAYMENTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentsMode {
+    /// Stripe, with `MEGABOX_STRIPE_SECRET_KEY`.
+    Stripe,
+    /// The built-in test-mode gateway: no money moves and anyone can "pay" for any order.
+    Test,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +52,10 @@ pub struct Settings {
     /// The URL where users reach this server, used in links it generates
     /// (`MEGABOX_PUBLIC_URL`); defaults to `http://{bind}`.
     pub public_url: Option<String>,
+    /// Proxies whose `Forwarded` and `X-Forwarded-For` headers name the client, as
+    /// comma-separated CIDRs or addresses (`MEGABOX_TRUSTED_PROXIES`); without it both headers
+    /// are ignored and the TCP peer is the client (see `client_address.rs`).
+    pub trusted_proxies: Option<String>,
     /// The built web app, served at `/` with a fallback to its `index.html` for client-side
     /// routes (`MEGABOX_FRONTEND_DIR`).
     pub frontend_dir: PathBuf,
@@ -107,7 +123,11 @@ pub struct Settings {
     pub ad_allocation_model: royalties::AllocationModel,
     /// The smallest balance paid out, in cents (`MEGABOX_PAYOUT_THRESHOLD_CENTS`).
     pub payout_threshold_cents: i64,
-    /// Stripe secret key (`MEGABOX_STRIPE_SECRET_KEY`); when absent the built-in test-mode gateway is used.
+    /// `stripe` or `test` (`MEGABOX_PAYMENTS`). When unset: Stripe if a Stripe key is set, else
+    /// test mode only for `serve --demo` or a loopback public URL; anything else refuses to
+    /// start, so a public server never takes fake payments by accident.
+    pub payments: Option<PaymentsMode>,
+    /// Stripe secret key (`MEGABOX_STRIPE_SECRET_KEY`).
     #[serde(skip_serializing)]
     pub stripe_secret_key: Option<SecretString>,
     /// Secret that signs Stripe webhooks (`MEGABOX_STRIPE_WEBHOOK_SECRET`).
@@ -127,6 +147,7 @@ impl Default for Settings {
             redis_url: None,
             redis_key_prefix: "megabox".to_owned(),
             public_url: None,
+            trusted_proxies: None,
             frontend_dir: PathBuf::from("frontend/dist"),
             log_format: LogFormat::Pretty,
             jwt_issuer: "megabox".to_owned(),
@@ -159,6 +180,7 @@ impl Default for Settings {
             plays_per_redemption: 10,
             ad_allocation_model: royalties::AllocationModel::UserCentric,
             payout_threshold_cents: 1000,
+            payments: None,
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_base: None,
@@ -238,6 +260,7 @@ impl Settings {
             ));
         }
         self.royalty_settings()?;
+        self.trusted_proxies()?;
         if self.payout_threshold_cents <= 0 {
             return Err(ConfigurationError(
                 "payout_threshold_cents must be positive".to_owned(),
@@ -274,6 +297,58 @@ impl Settings {
         })
     }
 
+    /// The parsed [`Settings::trusted_proxies`].
+    pub fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigurationError> {
+        TrustedProxies::parse(self.trusted_proxies.as_deref().unwrap_or(""))
+            .map_err(|error| ConfigurationError(format!("trusted_proxies: {error}")))
+    }
+
+    /// The payment gateway to run, or why none may run (see [`Settings::payments`]).
+    pub fn payments_mode(&self) -> Result<PaymentsMode, ConfigurationError> {
+        let has_key = self.stripe_secret_key.is_some();
+        match (self.payments, has_key) {
+            (Some(PaymentsMode::Stripe), true) | (None, true) => Ok(PaymentsMode::Stripe),
+            (Some(PaymentsMode::Stripe), false) => Err(ConfigurationError(
+                "MEGABOX_PAYMENTS=stripe needs MEGABOX_STRIPE_SECRET_KEY (and MEGABOX_STRIPE_WEBHOOK_SECRET)"
+                    .to_owned(),
+            )),
+            (Some(PaymentsMode::Test), true) => Err(ConfigurationError(
+                "MEGABOX_PAYMENTS=test but MEGABOX_STRIPE_SECRET_KEY is set: unset one of them"
+                    .to_owned(),
+            )),
+            (Some(PaymentsMode::Test), false) => Ok(PaymentsMode::Test),
+            (None, false) if self.public_url_is_loopback() => Ok(PaymentsMode::Test),
+            (None, false) => Err(ConfigurationError(format!(
+                "no MEGABOX_STRIPE_SECRET_KEY and the public URL {} is not a loopback address: \
+                 set the Stripe key (and MEGABOX_STRIPE_WEBHOOK_SECRET), or choose the test-mode \
+                 gateway, where no money moves and anyone can pay for any order, with \
+                 MEGABOX_PAYMENTS=test",
+                self.effective_public_url()
+            ))),
+        }
+    }
+
+    /// `public_url`, or `http://{bind}` without it.
+    pub fn effective_public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.clone(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
+    /// Whether users reach this server only from this machine (`localhost`, `127.0.0.0/8`, `[::1]`).
+    fn public_url_is_loopback(&self) -> bool {
+        match url::Url::parse(&self.effective_public_url()) {
+            Ok(url) => match url.host() {
+                Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(address)) => address.is_loopback(),
+                Some(url::Host::Ipv6(address)) => address.is_loopback(),
+                None => false,
+            },
+            Err(_) => false,
+        }
+    }
+
     /// The database to use: `database_url`, or the embedded SQLite file under `data_dir`.
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
@@ -300,7 +375,98 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
-    use super::{Settings, is_server_setting};
+    use super::{PaymentsMode, Settings, is_server_setting};
+
+    #[test]
+    fn test_mode_payments_only_when_chosen_or_on_a_loopback_url() {
+        let stripe = Some("sk_live_x");
+        let chosen_test = Some(PaymentsMode::Test);
+        let chosen_stripe = Some(PaymentsMode::Stripe);
+        /// Chosen mode, Stripe key, public URL, bind → the mode, or `None` for a refusal.
+        type Case<'a> = (
+            Option<PaymentsMode>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+            Option<PaymentsMode>,
+        );
+        let cases: &[Case<'_>] = &[
+            (None, None, None, "127.0.0.1:8080", Some(PaymentsMode::Test)),
+            (None, None, None, "[::1]:8080", Some(PaymentsMode::Test)),
+            (None, None, None, "localhost:8080", Some(PaymentsMode::Test)),
+            (
+                None,
+                None,
+                Some("http://127.0.0.2:9000/"),
+                "0.0.0.0:80",
+                Some(PaymentsMode::Test),
+            ),
+            (None, None, None, "0.0.0.0:8080", None),
+            (
+                None,
+                None,
+                Some("https://music.example.com"),
+                "127.0.0.1:8080",
+                None,
+            ),
+            (
+                None,
+                None,
+                Some("https://localhost.example.com"),
+                "127.0.0.1:8080",
+                None,
+            ),
+            (None, None, Some("not a url"), "127.0.0.1:8080", None),
+            (
+                chosen_test,
+                None,
+                Some("https://music.example.com"),
+                "0.0.0.0:80",
+                Some(PaymentsMode::Test),
+            ),
+            (chosen_test, stripe, None, "127.0.0.1:8080", None),
+            (
+                None,
+                stripe,
+                Some("https://music.example.com"),
+                "0.0.0.0:80",
+                Some(PaymentsMode::Stripe),
+            ),
+            (
+                chosen_stripe,
+                stripe,
+                None,
+                "127.0.0.1:8080",
+                Some(PaymentsMode::Stripe),
+            ),
+            (chosen_stripe, None, None, "127.0.0.1:8080", None),
+        ];
+        for &(payments, key, public_url, bind, expected) in cases {
+            let settings = Settings {
+                payments,
+                stripe_secret_key: key.map(|key| key.to_owned().into()),
+                public_url: public_url.map(str::to_owned),
+                bind: bind.to_owned(),
+                ..Settings::default()
+            };
+            let outcome = settings.payments_mode();
+            assert_eq!(
+                outcome.as_ref().ok().copied(),
+                expected,
+                "{payments:?} {key:?} {public_url:?} {bind}: {outcome:?}"
+            );
+        }
+        let refused = Settings {
+            public_url: Some("https://music.example.com".to_owned()),
+            ..Settings::default()
+        }
+        .payments_mode()
+        .expect_err("a public URL without a key is refused");
+        assert!(
+            refused.to_string().contains("MEGABOX_PAYMENTS=test"),
+            "the refusal says how to choose test mode: {refused}"
+        );
+    }
 
     #[test]
     fn other_programs_variables_are_not_settings() {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod cli;
+pub mod client_address;
 pub mod configuration;
 pub mod demo;
 pub mod error;

@@ -14,7 +14,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::tokens::TokenKeys;
-use crate::configuration::Settings;
+use crate::configuration::{PaymentsMode, Settings};
 use crate::error::{self, ApiError};
 use crate::rate_limit::{Limit, RateLimiter};
 use crate::state::{AppState, Limits};
@@ -117,6 +117,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // Before anything is opened: a public server must not start taking fake payments.
+        let payments_mode = settings.payments_mode()?;
         std::fs::create_dir_all(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create the data directory {}",
@@ -194,7 +196,7 @@ impl Application {
             address = %listener.local_addr()?,
             database = ?backend,
             redis = settings.redis_url.is_some(),
-            payments = if settings.stripe_secret_key.is_some() { "stripe" } else { "test-mode" },
+            payments = ?payments_mode,
             "megabox listening"
         );
         let blobs = std::sync::Arc::new(
@@ -250,6 +252,7 @@ impl Application {
             impression_deduper,
             stream_grants: Default::default(),
         });
+        let trusted_proxies = state.settings.trusted_proxies()?;
         let document = web::Data::new(openapi_document());
         let frontend_dir = state.settings.frontend_dir.clone();
         if !frontend::is_built(&frontend_dir) {
@@ -269,6 +272,7 @@ impl Application {
                 .configure(routes)
                 .split_for_parts();
             app.app_data(document.clone())
+                .app_data(trusted_proxies.clone())
                 .configure(|config| frontend::configure(config, &frontend_dir))
                 .wrap(
                     DefaultHeaders::new()
@@ -302,7 +306,7 @@ impl Application {
                         })
                     })
                 })
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<telemetry::AccessLog>::new())
         })
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
@@ -346,16 +350,20 @@ pub fn analysis_sandbox(settings: &Settings) -> anyhow::Result<catalog::sandbox:
     ))
 }
 
-/// The payment gateway the settings choose: Stripe with a key, the test-mode gateway without.
+/// The payment gateway the settings choose ([`Settings::payments_mode`]).
 pub fn payments(
     settings: &Settings,
     pool: &megabox_database::DbPool,
     default_public_url: &str,
 ) -> anyhow::Result<megabox_payments::Payments> {
+    let stripe_secret_key = match settings.payments_mode()? {
+        PaymentsMode::Stripe => settings.stripe_secret_key.clone(),
+        PaymentsMode::Test => None,
+    };
     Ok(megabox_payments::Payments::new(
         pool.clone(),
         megabox_payments::PaymentSettings {
-            stripe_secret_key: settings.stripe_secret_key.clone(),
+            stripe_secret_key,
             stripe_webhook_secret: settings.stripe_webhook_secret.clone(),
             stripe_api_base: settings.stripe_api_base.clone(),
             public_url: settings

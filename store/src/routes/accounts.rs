@@ -88,9 +88,7 @@ impl From<InputError> for ApiError {
 }
 
 fn client_address(request: &HttpRequest) -> String {
-    request
-        .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |address| address.ip().to_string())
+    crate::client_address::of(request).to_string()
 }
 
 fn token_pair(

@@ -22,9 +22,7 @@ fn now() -> chrono::NaiveDateTime {
 }
 
 fn client_ip(request: &HttpRequest) -> std::net::IpAddr {
-    request
-        .peer_addr()
-        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |address| address.ip())
+    crate::client_address::of(request)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -13,6 +13,7 @@ mod accounts;
 mod agents;
 mod buying;
 mod cli;
+mod hardening;
 mod listening;
 mod money;
 mod operations;
