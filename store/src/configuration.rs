@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::client_address::TrustedProxies;
@@ -56,6 +56,15 @@ pub struct Settings {
     /// comma-separated CIDRs or addresses (`MEGABOX_TRUSTED_PROXIES`); without it both headers
     /// are ignored and the TCP peer is the client (see `client_address.rs`).
     pub trusted_proxies: Option<String>,
+    /// Bearer token that `/metrics` requires (`MEGABOX_METRICS_TOKEN`), at least 32 bytes.
+    /// Without it and without `metrics_bind`, `/metrics` is not served (404), so a public server
+    /// never shows its traffic to anyone who asks.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
+    /// Address of a listener of its own that serves `/metrics` (`MEGABOX_METRICS_BIND`, say a
+    /// private interface or loopback for a local Prometheus); the main listener then answers 404
+    /// there. With `metrics_token` too, that listener also requires the token.
+    pub metrics_bind: Option<String>,
     /// The built web app, served at `/` with a fallback to its `index.html` for client-side
     /// routes (`MEGABOX_FRONTEND_DIR`).
     pub frontend_dir: PathBuf,
@@ -148,6 +157,8 @@ impl Default for Settings {
             redis_key_prefix: "megabox".to_owned(),
             public_url: None,
             trusted_proxies: None,
+            metrics_token: None,
+            metrics_bind: None,
             frontend_dir: PathBuf::from("frontend/dist"),
             log_format: LogFormat::Pretty,
             jwt_issuer: "megabox".to_owned(),
@@ -261,6 +272,16 @@ impl Settings {
         }
         self.royalty_settings()?;
         self.trusted_proxies()?;
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|token| token.expose_secret().len() < crate::files::SECRET_KEY_BYTES_MIN)
+        {
+            return Err(ConfigurationError(format!(
+                "metrics_token must be at least {} bytes",
+                crate::files::SECRET_KEY_BYTES_MIN
+            )));
+        }
         if self.payout_threshold_cents <= 0 {
             return Err(ConfigurationError(
                 "payout_threshold_cents must be positive".to_owned(),

@@ -30,5 +30,10 @@ impl Modify for BearerSecurity {
                     .build(),
             ),
         );
+        // `/metrics`: the operator's `MEGABOX_METRICS_TOKEN`, not an account's token.
+        components.add_security_scheme(
+            "metrics_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }

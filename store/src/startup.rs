@@ -32,6 +32,8 @@ const PAIRING_ATTEMPTS_PER_HOUR_PER_ADDRESS: u32 = 30;
 pub struct Application {
     port: u16,
     server: Server,
+    /// The listener of its own that serves `/metrics` (`MEGABOX_METRICS_BIND`), and its port.
+    metrics_server: Option<(Server, u16)>,
     settlement: Settlement,
 }
 
@@ -258,6 +260,15 @@ impl Application {
         if !frontend::is_built(&frontend_dir) {
             tracing::warn!(frontend.dir = %frontend_dir.display(), "the web app is not built; serving the API only");
         }
+        let metrics_server = match &state.settings.metrics_bind {
+            Some(address) => Some(metrics_server(address, state.clone())?),
+            None => None,
+        };
+        if metrics_server.is_none() && state.settings.metrics_token.is_none() {
+            tracing::info!(
+                "/metrics is not served: set MEGABOX_METRICS_TOKEN or MEGABOX_METRICS_BIND"
+            );
+        }
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .into_utoipa_app()
@@ -314,6 +325,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics_server,
             settlement,
         })
     }
@@ -322,18 +334,45 @@ impl Application {
         self.port
     }
 
+    /// The port of the metrics listener, when `MEGABOX_METRICS_BIND` gives metrics one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
+    }
+
     /// Serves (and settles periodically) until SIGINT or SIGTERM, then lets in-flight requests
     /// and a settlement round in progress finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(());
         let settling = tokio::spawn(self.settlement.run(stopped));
-        let served = self.server.await;
+        let served = match self.metrics_server {
+            // Both servers stop on the same signal.
+            Some((metrics_server, _)) => tokio::try_join!(self.server, metrics_server).map(|_| ()),
+            None => self.server.await,
+        };
         drop(stop);
         if let Err(error) = settling.await {
             tracing::error!(error = %error, "the settlement task failed");
         }
         served
     }
+}
+
+/// The listener of its own that serves only `/metrics` (`MEGABOX_METRICS_BIND`).
+fn metrics_server(address: &str, state: web::Data<AppState>) -> anyhow::Result<(Server, u16)> {
+    let listener = TcpListener::bind(address)
+        .with_context(|| format!("cannot listen for metrics on {address}"))?;
+    let port = listener.local_addr()?.port();
+    tracing::info!(address = %listener.local_addr()?, "metrics listening");
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(health::metrics_on_own_listener))
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(SHUTDOWN_GRACE_SECONDS)
+    .run();
+    Ok((server, port))
 }
 
 /// The sandbox that analyses uploads: `megabox __analyze` (or the configured program) in a child

@@ -939,7 +939,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics in text format. */
+        /**
+         * Prometheus metrics in text format, only with `MEGABOX_METRICS_TOKEN` as a bearer token; not
+         *     served here at all without that setting or when `MEGABOX_METRICS_BIND` gives them a listener
+         *     of their own.
+         */
         get: operations["metrics"];
         put?: never;
         post?: never;
@@ -3725,6 +3729,24 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description no or the wrong metrics token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description metrics are not served on this listener */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -13,6 +13,7 @@ export const ERROR_TEXT: Readonly<Record<string, string>> = {
   unauthorized: "Please sign in first.",
   invalid_token: "Your session has ended. Please sign in again.",
   invalid_refresh_token: "Your session has ended. Please sign in again.",
+  invalid_metrics_token: "Metrics need the operator's metrics token.",
   refresh_token_reused: "For your safety you were signed out everywhere. Please sign in again.",
   forbidden: "Your account cannot do this.",
   rate_limited: "Too many tries in a short time. Wait a minute, then try again.",

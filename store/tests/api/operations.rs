@@ -1,4 +1,5 @@
-//! Health, readiness, metrics, request ids, and the OpenAPI document.
+//! Health, readiness, metrics (behind their token or on their own listener), request ids, and
+//! the OpenAPI document.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +11,8 @@ use crate::support::{error_code, spawn_app, spawn_app_with};
 
 on_every_backend!(
     health_readiness_and_metrics_answer,
+    metrics_need_their_token,
+    metrics_on_their_own_listener,
     unknown_routes_get_the_json_error_shape
 );
 
@@ -31,21 +34,80 @@ async fn health_readiness_and_metrics_answer(backend: Backend) {
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["database"], "ok");
 
-    let metrics = app
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        metrics.status(),
+        404,
+        "without a metrics token or listener, metrics are not served"
+    );
+}
+
+const READYZ_COUNTED: &str =
+    "megabox_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1";
+const METRICS_TOKEN: &str = "metrics-token-0123456789abcdef-0123456789";
+
+/// `/metrics` with `MEGABOX_METRICS_TOKEN`: only with that bearer token.
+async fn metrics_need_their_token(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.metrics_token = Some(METRICS_TOKEN.to_owned().into());
+    })
+    .await;
+    app.client.get(app.url("/readyz")).send().await.unwrap();
+    let metrics = |token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    for refused in [None, Some("wrong"), Some(&METRICS_TOKEN[1..])] {
+        let response = metrics(refused).await.unwrap();
+        assert_eq!(
+            error_code(response, 401).await,
+            "invalid_metrics_token",
+            "{refused:?}"
+        );
+    }
+    let access_token = app.register("m@example.com", "listener").await.access_token;
+    assert_eq!(
+        metrics(Some(&access_token)).await.unwrap().status(),
+        401,
+        "an account's token is not the metrics token"
+    );
+    let served = metrics(Some(METRICS_TOKEN)).await.unwrap();
+    assert_eq!(served.status(), 200);
+    let text = served.text().await.unwrap();
+    assert!(text.contains(READYZ_COUNTED), "{text}");
+}
+
+/// `/metrics` with `MEGABOX_METRICS_BIND`: on that listener only.
+async fn metrics_on_their_own_listener(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.metrics_bind = Some("127.0.0.1:0".to_owned());
+    })
+    .await;
+    app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(
+        app.client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404,
+        "not on the main listener"
+    );
+    let metrics_address = app.metrics_address.as_ref().expect("a metrics listener");
+    let text = app
         .client
-        .get(app.url("/metrics"))
+        .get(format!("{metrics_address}/metrics"))
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics.contains(
-            "megabox_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1"
-        ),
-        "{metrics}"
-    );
+    assert!(text.contains(READYZ_COUNTED), "{text}");
 }
 
 async fn unknown_routes_get_the_json_error_shape(backend: Backend) {

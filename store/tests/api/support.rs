@@ -50,6 +50,8 @@ fn redis_available() -> bool {
 
 pub struct TestApp {
     pub address: String,
+    /// The metrics listener, when the test gave metrics one (`metrics_bind`).
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     /// Held so the database and the data directory outlive the server.
     pub _database: TestDatabase,
@@ -85,9 +87,13 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
         .await
         .expect("application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(application.run_until_stopped());
     TestApp {
         address,
+        metrics_address,
         client: reqwest::Client::new(),
         _database: database,
         _data_dir: data_dir,
