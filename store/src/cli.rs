@@ -261,13 +261,25 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)?;
     let pool = megabox_database::connect(&settings.effective_database_url(), 2)?;
     let sandbox = crate::startup::analysis_sandbox(settings)?;
-    let seeded = crate::demo::seed(settings, &pool, &sandbox)?;
+    let report = crate::demo::seed(settings, &pool, &sandbox, chrono::Utc::now().naive_utc())?;
     let address = settings
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", settings.bind));
-    if seeded {
-        eprintln!("seeded the demo catalog");
+    if report.added_anything() {
+        eprintln!(
+            "seeded the demo in {:.1} s: {} accounts, {} releases, {} tracks, {} ad creatives",
+            report.elapsed.as_secs_f64(),
+            report.accounts_created,
+            report.releases_published,
+            report.tracks_added,
+            report.creatives_added
+        );
+    } else {
+        eprintln!(
+            "the demo is seeded already ({:.1} s to check)",
+            report.elapsed.as_secs_f64()
+        );
     }
     eprintln!("{}", crate::demo::describe(&address));
     Ok(())

@@ -1,172 +1,389 @@
-//! The demo catalog: a few accounts and releases with generated music, seeded through the same
-//! code paths as real uploads (sandboxed analysis, ingest, pricing, publishing), so the embedded
-//! default has something to browse, play and buy. Seeding is idempotent: a database that has
-//! the demo artist already is left alone.
+//! The demo: accounts, and a catalog of releases whose music ([`audio`]) and covers ([`art`]) are
+//! generated, seeded through the same code paths as real uploads (files written with their tags
+//! and embedded cover, sandboxed analysis, ingest, pricing, publishing), so the embedded default
+//! has something to browse, play and buy. Seeding is idempotent and resumable: whatever is there
+//! already (an account, a published release, the tracks of a draft a crash left) is kept, and only
+//! what is missing is added.
 
-pub mod audio;
+mod ads;
+mod content;
+
+pub use megabox_demo_media::{art, audio};
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use catalog::analysis::Analysis;
 use catalog::media::{self, StorageQuota, Upload};
-use catalog::pricing::Price;
-use catalog::releases::{self, NewRelease, ReleaseKind, ReleaseUpdate};
+use catalog::releases::{self, NewRelease, ReleaseState, ReleaseUpdate};
 use catalog::sandbox::AnalysisSandbox;
 use catalog::storage::LocalBlobStore;
 use catalog::tracks::{self, TrackUpdate};
-use megabox_database::DbPool;
-use megabox_domain::Cents;
+use chrono::NaiveDateTime;
+use megabox_database::{DbConnection, DbPool};
+use megabox_domain::{ArtistId, ReleaseId, UserId};
 
 use crate::accounts::{self, DisplayName, Email, Password, Role};
 use crate::auth::passwords;
 use crate::configuration::Settings;
+pub use ads::CAMPAIGN_NAME;
+pub use content::{ARTISTS, DemoPrice, RELEASES};
 
 /// Every demo account's password. Demo data only: printed at start, never for real accounts.
 pub const DEMO_PASSWORD: &str = "megabox-demo-password";
+pub const LISTENER_EMAIL: &str = "listener@demo.megabox.test";
+pub const ADMIN_EMAIL: &str = "admin@demo.megabox.test";
+/// Generated tracks last between these (seconds): longer than the 30 s a play needs to qualify,
+/// short enough to seed the whole catalog in well under a minute.
+const TRACK_SECONDS_MIN: u32 = 32;
+const TRACK_SECONDS_MAX: u32 = 40;
+/// Tracks are generated and analysed on this many threads at most (each analysis is a child
+/// process, so they really run in parallel).
+const SEED_WORKERS_MAX: usize = 4;
+/// How far back the demo's history goes: the campaign has run this long before seeding.
+const HISTORY_DAYS: i64 = 92;
 
-struct DemoRelease {
-    artist_email: &'static str,
-    artist_name: &'static str,
-    title: &'static str,
-    kind: ReleaseKind,
-    price: fn() -> Result<Price, catalog::CatalogError>,
-    tracks: &'static [(&'static str, &'static [i32], u32)],
-}
-
-const RELEASES: &[DemoRelease] = &[
-    DemoRelease {
-        artist_email: "nova@demo.megabox.test",
-        artist_name: "Nova Static",
-        title: "Harbour Lights",
-        kind: ReleaseKind::Album,
-        price: || Price::pay_what_you_want(Cents(500), Cents(800)),
-        tracks: &[
-            ("Low Tide", &[0, 3, 7, 10, 12, 10, 7, 3], 300),
-            ("Signal Fires", &[0, 5, 7, 12, 7, 5, 3, 0], 240),
-            ("Night Ferry", &[-5, 0, 2, 3, 7, 3, 2, 0], 360),
-        ],
-    },
-    DemoRelease {
-        artist_email: "weekends@demo.megabox.test",
-        artist_name: "The Long Weekends",
-        title: "Sunday Drive",
-        kind: ReleaseKind::Single,
-        price: || Price::fixed(Cents(129)),
-        tracks: &[("Sunday Drive", &[0, 2, 4, 7, 9, 7, 4, 2], 200)],
-    },
-];
-
-const TRACK_SECONDS: u32 = 40;
-
-/// Accounts a person can sign in with after seeding.
+/// An account a person can sign in with after seeding, and what to try with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoAccount {
     pub email: &'static str,
     pub role: Role,
+    pub display_name: &'static str,
+    pub try_this: &'static str,
 }
 
-pub const ACCOUNTS: &[DemoAccount] = &[
-    DemoAccount {
-        email: "listener@demo.megabox.test",
+/// The demo accounts: the listener, the artists, the operator.
+pub fn accounts() -> Vec<DemoAccount> {
+    let mut accounts = vec![DemoAccount {
+        email: LISTENER_EMAIL,
         role: Role::Listener,
-    },
-    DemoAccount {
-        email: "nova@demo.megabox.test",
+        display_name: "Demo listener",
+        try_this: "play full tracks (the free tier is on), buy through the test checkout, download from your library",
+    }];
+    accounts.extend(ARTISTS.iter().enumerate().map(|(index, artist)| DemoAccount {
+        email: artist.email,
         role: Role::Artist,
-    },
-    DemoAccount {
-        email: "weekends@demo.megabox.test",
-        role: Role::Artist,
-    },
-    DemoAccount {
-        email: "admin@demo.megabox.test",
+        display_name: artist.name,
+        try_this: if index == 0 {
+            "see sales, plays and statements on the dashboard; start a draft and upload a track"
+        } else {
+            "another artist with releases on sale"
+        },
+    }));
+    accounts.push(DemoAccount {
+        email: ADMIN_EMAIL,
         role: Role::Admin,
-    },
-];
+        display_name: "Demo operator",
+        try_this: "the operator console: periods, payouts, ledger verification, ad campaigns",
+    });
+    accounts
+}
 
-/// Seeds the demo catalog unless it is there already; returns whether anything was added.
-pub fn seed(settings: &Settings, pool: &DbPool, sandbox: &AnalysisSandbox) -> anyhow::Result<bool> {
-    let mut connection = pool.get()?;
-    let first = Email::parse(ACCOUNTS[1].email)?;
-    if accounts::find_by_email(&mut connection, &first)?.is_some() {
-        return Ok(false);
+/// What one seeding did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedReport {
+    pub accounts_created: usize,
+    pub releases_published: usize,
+    pub tracks_added: usize,
+    pub creatives_added: usize,
+    pub elapsed: Duration,
+}
+
+impl SeedReport {
+    pub fn added_anything(&self) -> bool {
+        self.accounts_created + self.releases_published + self.tracks_added + self.creatives_added
+            > 0
     }
-    let password = Password::parse(DEMO_PASSWORD.to_owned().into())?;
-    let hash = passwords::hash_password(&password)?;
-    for account in ACCOUNTS {
-        let name = RELEASES
-            .iter()
-            .find(|release| release.artist_email == account.email)
-            .map_or("Demo listener", |release| release.artist_name);
-        let created = accounts::create_account(
-            &mut connection,
-            &Email::parse(account.email)?,
-            &hash,
-            &DisplayName::parse(name)?,
+}
+
+/// Seeds whatever of the demo is not there yet; `now` dates the releases.
+pub fn seed(
+    settings: &Settings,
+    pool: &DbPool,
+    sandbox: &AnalysisSandbox,
+    now: NaiveDateTime,
+) -> anyhow::Result<SeedReport> {
+    let started = Instant::now();
+    let mut connection = pool.get()?;
+    let (users, accounts_created) = ensure_accounts(&mut connection)?;
+    let mut artists = Vec::with_capacity(ARTISTS.len());
+    for artist in &ARTISTS {
+        let user = users
+            .get(artist.email)
+            .context("demo artist account missing")?;
+        let profile = catalog::artists::create_or_get(&mut connection, *user, artist.name)?;
+        if profile.bio.is_empty() {
+            let update = catalog::artists::ArtistProfileUpdate {
+                bio: Some(artist.bio.to_owned()),
+                ..Default::default()
+            };
+            catalog::artists::update_profile(&mut connection, profile.id, &update)?;
+        }
+        artists.push(profile.id);
+    }
+
+    // The drafts to complete, and every track they miss.
+    let mut drafts = Vec::new();
+    let mut wanted = Vec::new();
+    for (index, demo) in RELEASES.iter().enumerate() {
+        let artist = artists[demo.artist];
+        let Some((release, present)) = draft_to_complete(&mut connection, artist, demo.title)?
+        else {
+            continue;
+        };
+        for (position, title) in demo.tracks.iter().enumerate().skip(present) {
+            wanted.push(WantedTrack {
+                release_index: index,
+                position,
+                title,
+            });
+        }
+        drafts.push((index, artist, release));
+    }
+    std::fs::create_dir_all(settings.upload_dir())?;
+    let mut prepared = prepare_tracks(settings, sandbox, &wanted)?;
+
+    let blobs = LocalBlobStore::open(settings.media_dir())?;
+    let quota = StorageQuota {
+        bytes_max: settings.storage_quota_bytes,
+    };
+    let mut tracks_added = 0;
+    for (index, artist, release) in &drafts {
+        let demo = &RELEASES[*index];
+        for track in prepared
+            .iter_mut()
+            .filter(|track| track.release_index == *index)
+        {
+            let upload = Upload {
+                path: track.file.path(),
+                original_file_name: &format!("{:02} {}.wav", track.position + 1, track.title),
+                analysis: &track.analysis,
+            };
+            let ingested =
+                media::ingest(&mut connection, &blobs, *artist, *release, upload, quota)?;
+            let update = TrackUpdate {
+                price: Some(Some(demo.track_price.to_price()?)),
+                ..TrackUpdate::default()
+            };
+            tracks::update_track(&mut connection, *artist, ingested.track.id, &update)?;
+            tracks_added += 1;
+        }
+        let update = ReleaseUpdate {
+            price: Some(Some(demo.price.to_price()?)),
+            release_date: Some(Some(
+                (now - chrono::Duration::days(i64::from(demo.released_days_ago))).date(),
+            )),
+            credits: Some(demo.credits.to_owned()),
+            ..ReleaseUpdate::default()
+        };
+        releases::update_release(&mut connection, *artist, *release, &update)?;
+        releases::publish(&mut connection, *artist, *release)?;
+    }
+    let covers: Vec<(art::Design, u64)> = (0..RELEASES.len()).map(cover_of).collect();
+    let (_campaign, creatives_added) = ads::seed_campaign(
+        settings,
+        &mut connection,
+        now - chrono::Duration::days(HISTORY_DAYS),
+        now,
+        &covers,
+    )?;
+    Ok(SeedReport {
+        accounts_created,
+        releases_published: drafts.len(),
+        tracks_added,
+        creatives_added,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The demo accounts by email, creating those that are missing; and how many were created.
+fn ensure_accounts(
+    connection: &mut DbConnection,
+) -> anyhow::Result<(HashMap<&'static str, UserId>, usize)> {
+    let mut users = HashMap::new();
+    let mut created = 0;
+    let mut hash = None;
+    for account in accounts() {
+        let email = Email::parse(account.email)?;
+        if let Some((existing, _)) = accounts::find_by_email(connection, &email)? {
+            users.insert(account.email, existing.id);
+            continue;
+        }
+        // Hashing is deliberately slow: once for all the accounts.
+        let hash = match &hash {
+            Some(hash) => hash,
+            None => hash.insert(passwords::hash_password(&Password::parse(
+                DEMO_PASSWORD.to_owned().into(),
+            )?)?),
+        };
+        let new = accounts::create_account(
+            connection,
+            &email,
+            hash,
+            &DisplayName::parse(account.display_name)?,
             account.role,
         )?;
         if account.role == Role::Listener {
             // The demo listener is on the free tier, so full tracks play without buying.
-            accounts::set_agent_active(&mut connection, created.id, true)?;
+            accounts::set_agent_active(connection, new.id, true)?;
         }
+        users.insert(account.email, new.id);
+        created += 1;
     }
-    let blobs = LocalBlobStore::open(settings.media_dir())?;
-    std::fs::create_dir_all(settings.upload_dir())?;
-    for demo in RELEASES {
-        let (account, _) =
-            accounts::find_by_email(&mut connection, &Email::parse(demo.artist_email)?)?
-                .context("demo artist missing")?;
-        let artist =
-            catalog::artists::create_or_get(&mut connection, account.id, demo.artist_name)?.id;
-        let release = releases::create_draft(
-            &mut connection,
-            artist,
-            &NewRelease {
-                title: Some(demo.title.to_owned()),
+    Ok((users, created))
+}
+
+/// The artist's unpublished release titled `title` (a new draft if there is none) and how many
+/// of its tracks are there; `None` once it is published.
+fn draft_to_complete(
+    connection: &mut DbConnection,
+    artist: ArtistId,
+    title: &str,
+) -> anyhow::Result<Option<(ReleaseId, usize)>> {
+    let existing = releases::releases_of_artist(connection, artist)?
+        .into_iter()
+        .find(|release| release.title.as_deref() == Some(title));
+    match existing {
+        Some(release) if release.state == ReleaseState::Published => Ok(None),
+        Some(release) => {
+            let detail = releases::release_for_owner(connection, artist, release.id)?;
+            Ok(Some((release.id, detail.tracks.len())))
+        }
+        None => {
+            let demo = RELEASES
+                .iter()
+                .find(|demo| demo.title == title)
+                .context("not a demo release")?;
+            let new = NewRelease {
+                title: Some(title.to_owned()),
                 kind: demo.kind,
-            },
-        )?
-        .id;
-        for (title, notes, beat_ms) in demo.tracks {
-            let samples = audio::melody(TRACK_SECONDS, notes, *beat_ms);
-            let file = tempfile::Builder::new()
-                .suffix(".wav")
-                .tempfile_in(settings.upload_dir())?;
-            std::fs::write(
-                file.path(),
-                audio::tagged_wav_from_samples(&samples, title, demo.artist_name, demo.title),
-            )?;
-            let analysis = sandbox.analyze(file.path())?;
-            let upload = Upload {
-                path: file.path(),
-                original_file_name: &format!("{title}.wav"),
-                analysis: &analysis,
             };
-            let ingested = media::ingest(
-                &mut connection,
-                &blobs,
-                artist,
-                release,
-                upload,
-                StorageQuota {
-                    bytes_max: settings.storage_quota_bytes,
-                },
-            )?;
-            let track_price = TrackUpdate {
-                price: Some(Some(Price::fixed(Cents(99))?)),
-                ..TrackUpdate::default()
-            };
-            tracks::update_track(&mut connection, artist, ingested.track.id, &track_price)?;
+            Ok(Some((
+                releases::create_draft(connection, artist, &new)?.id,
+                0,
+            )))
         }
-        releases::update_release(
-            &mut connection,
-            artist,
-            release,
-            &ReleaseUpdate {
-                price: Some(Some((demo.price)()?)),
-                ..ReleaseUpdate::default()
-            },
-        )?;
-        releases::publish(&mut connection, artist, release)?;
     }
-    Ok(true)
+}
+
+struct WantedTrack {
+    release_index: usize,
+    /// 0-based place in the release.
+    position: usize,
+    title: &'static str,
+}
+
+struct PreparedTrack {
+    release_index: usize,
+    position: usize,
+    title: &'static str,
+    file: tempfile::NamedTempFile,
+    analysis: Analysis,
+}
+
+/// Generates, writes and analyses the wanted tracks on a few threads; the result is in the
+/// order asked for.
+fn prepare_tracks(
+    settings: &Settings,
+    sandbox: &AnalysisSandbox,
+    wanted: &[WantedTrack],
+) -> anyhow::Result<Vec<PreparedTrack>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, anyhow::Result<PreparedTrack>)>> = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, SEED_WORKERS_MAX);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(track) = wanted.get(index) else {
+                        return;
+                    };
+                    let result = prepare_track(settings, sandbox, track);
+                    let failed = result.is_err();
+                    if let Ok(mut results) = results.lock() {
+                        results.push((index, result));
+                    }
+                    if failed {
+                        // Stop handing out work: the first error ends the seeding.
+                        next.store(wanted.len(), Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let mut results = results
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a track generator panicked"))?;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+fn prepare_track(
+    settings: &Settings,
+    sandbox: &AnalysisSandbox,
+    track: &WantedTrack,
+) -> anyhow::Result<PreparedTrack> {
+    let demo = &RELEASES[track.release_index];
+    let artist = &ARTISTS[demo.artist];
+    let seed = seed_of(&[demo.title, track.title]);
+    let seconds = TRACK_SECONDS_MIN
+        + u32::try_from(seed % u64::from(TRACK_SECONDS_MAX - TRACK_SECONDS_MIN + 1)).unwrap_or(0);
+    let song = audio::song(&demo.style, seed, seconds);
+    // The first file of a release carries its cover, as a label's files do.
+    let cover = if track.position == 0 {
+        let (design, seed) = cover_of(track.release_index);
+        Some(art::cover_jpeg(design, seed)?)
+    } else {
+        None
+    };
+    let tags = audio::TrackTags {
+        title: track.title,
+        artist: artist.name,
+        album: demo.title,
+        track_number: u32::try_from(track.position + 1).unwrap_or(1),
+        cover_jpeg: cover.as_deref(),
+    };
+    let file = tempfile::Builder::new()
+        .suffix(".wav")
+        .tempfile_in(settings.upload_dir())?;
+    std::fs::write(file.path(), audio::stereo_wav(&song, &tags))?;
+    let analysis = sandbox
+        .analyze(file.path())
+        .with_context(|| format!("analysing the generated {:?}", track.title))?;
+    Ok(PreparedTrack {
+        release_index: track.release_index,
+        position: track.position,
+        title: track.title,
+        file,
+        analysis,
+    })
+}
+
+/// The design and seed of a demo release's cover; neighbours in the list get different designs.
+fn cover_of(release_index: usize) -> (art::Design, u64) {
+    let design = art::Design::ALL[release_index % art::Design::ALL.len()];
+    let title = RELEASES
+        .get(release_index)
+        .map_or("", |release| release.title);
+    (design, seed_of(&[title]))
+}
+
+/// FNV-1a over the parts: a stable seed from names, the same on every platform and version.
+fn seed_of(parts: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 /// What to print so a person can try the demo.
@@ -174,12 +391,54 @@ pub fn describe(address: &str) -> String {
     let mut text = format!(
         "\nMegabox demo on {address} — TEST MODE: no real payments.\nSign in with password `{DEMO_PASSWORD}` as:\n"
     );
-    for account in ACCOUNTS {
+    for account in accounts() {
         text.push_str(&format!(
-            "  {:<32} ({})\n",
+            "  {:<28} {:<8} {}\n",
             account.email,
-            account.role.as_str()
+            account.role.as_str(),
+            account.try_this
         ));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_is_varied() {
+        assert!(RELEASES.len() >= 12);
+        let artists: std::collections::HashSet<usize> =
+            RELEASES.iter().map(|release| release.artist).collect();
+        assert_eq!(artists.len(), ARTISTS.len(), "every artist has a release");
+        let kinds: std::collections::HashSet<&str> = RELEASES
+            .iter()
+            .map(|release| release.kind.as_str())
+            .collect();
+        assert_eq!(kinds.len(), 3, "albums, EPs and singles");
+        assert!(
+            RELEASES
+                .iter()
+                .any(|release| matches!(release.price, DemoPrice::Fixed(_)))
+        );
+        assert!(
+            RELEASES
+                .iter()
+                .any(|release| matches!(release.price, DemoPrice::PayWhatYouWant { .. }))
+        );
+        let titles: std::collections::HashSet<&str> =
+            RELEASES.iter().map(|release| release.title).collect();
+        assert_eq!(
+            titles.len(),
+            RELEASES.len(),
+            "titles find releases again, so they are unique"
+        );
+    }
+
+    #[test]
+    fn seeds_are_stable() {
+        assert_eq!(seed_of(&["a", "b"]), seed_of(&["a", "b"]));
+        assert_ne!(seed_of(&["ab"]), seed_of(&["a", "b"]));
+    }
 }

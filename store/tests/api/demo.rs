@@ -1,0 +1,154 @@
+//! The demo (`megabox demo`, which `megabox serve --demo` runs first): a catalog of generated
+//! releases by several artists, each with its cover, published through the real ingest path,
+//! and a running ad campaign with a creative in every accepted size; seeding twice adds nothing
+//! the second time.
+
+use std::collections::HashSet;
+
+use megabox_database::Backend;
+use serde_json::Value;
+
+use crate::on_every_backend;
+use crate::support::{TestApp, spawn_app};
+
+on_every_backend!(demo_seeding_is_idempotent_and_fills_the_catalog);
+
+fn megabox_demo(app: &TestApp) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_megabox"))
+        .arg("demo")
+        .env("DATABASE_URL", &app._database.url)
+        .env("MEGABOX_DATA_DIR", app._data_dir.path())
+        .env_remove("REDIS_URL")
+        .output()
+        .unwrap()
+}
+
+async fn published_releases(app: &TestApp) -> Vec<Value> {
+    let page: Value = app
+        .client
+        .get(app.url("/api/v1/catalog/releases?limit=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(page["next_cursor"].is_null(), "one page holds the demo");
+    page["releases"].as_array().unwrap().clone()
+}
+
+async fn demo_seeding_is_idempotent_and_fills_the_catalog(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = megabox_demo(&app);
+    let report = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{report}");
+    let timing = report
+        .lines()
+        .find(|line| line.starts_with("seeded the demo in"))
+        .unwrap_or_else(|| panic!("the seeding reports its time: {report}"));
+    // Shown with --nocapture: the seeding time is a figure worth watching.
+    eprintln!("{backend:?}: {timing}");
+    assert!(
+        report.contains("listener@demo.megabox.test") && report.contains("megabox-demo-password"),
+        "the accounts are printed: {report}"
+    );
+
+    let releases = published_releases(&app).await;
+    assert!(releases.len() >= 12, "{} releases", releases.len());
+    let artists: HashSet<&str> = releases
+        .iter()
+        .map(|release| release["artist_id"].as_str().unwrap())
+        .collect();
+    assert!(artists.len() >= 5, "{} artists", artists.len());
+    let kinds: HashSet<&str> = releases
+        .iter()
+        .map(|release| release["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, HashSet::from(["album", "ep", "single"]));
+    let prices: HashSet<&str> = releases
+        .iter()
+        .map(|release| release["price"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(prices, HashSet::from(["fixed", "pay_what_you_want"]));
+
+    // Every cover was extracted from the uploaded file and is served; no two are the same.
+    let mut covers = HashSet::new();
+    for release in &releases {
+        let url = release["artwork_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{} has a cover", release["title"]));
+        let response = app.client.get(app.url(url)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let bytes = response.bytes().await.unwrap();
+        let image = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((image.width(), image.height()), (1200, 1200));
+        assert!(
+            covers.insert(bytes),
+            "{} has a cover of its own",
+            release["title"]
+        );
+    }
+    // Tracks were analysed: each has its real length, and the release's tracks are in order.
+    let album = releases
+        .iter()
+        .find(|release| release["title"] == "Harbour Lights")
+        .unwrap();
+    let detail: Value = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/catalog/releases/{}",
+            album["id"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tracks = detail["tracks"].as_array().unwrap();
+    let titles: Vec<&str> = tracks
+        .iter()
+        .map(|track| track["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Low Tide", "Signal Fires", "Night Ferry", "Breakwater"]
+    );
+    for track in tracks {
+        let duration_ms = track["duration_ms"].as_u64().unwrap();
+        assert!((32_000..=40_000).contains(&duration_ms), "{track}");
+    }
+
+    // The campaign runs: an agent asking for any accepted size gets a creative of that size.
+    for size in [
+        "300x250", "728x90", "160x600", "300x600", "320x50", "970x250",
+    ] {
+        let list: Value = app
+            .client
+            .get(app.url(&format!("/api/v1/ads/creatives?size={size}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let creative = &list["creatives"][0];
+        assert_eq!(creative["headline"], "Winter sampler", "{size}: {list}");
+        let image = app
+            .client
+            .get(app.url(creative["image_url"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(image.status(), 200);
+        let image = image::load_from_memory(&image.bytes().await.unwrap()).unwrap();
+        assert_eq!(format!("{}x{}", image.width(), image.height()), size);
+    }
+
+    let again = megabox_demo(&app);
+    let report = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{report}");
+    assert!(report.contains("seeded already"), "{report}");
+    let after = published_releases(&app).await;
+    assert_eq!(after.len(), releases.len(), "nothing duplicated");
+}
