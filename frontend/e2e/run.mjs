@@ -192,6 +192,23 @@ async function main() {
         throw new Error(`the page scrolls sideways by ${overflow} px (${culprit})`);
       }
     }
+    /** What a phone must not do: scroll sideways, wrap the header, cut tables off, or shrink chart labels. */
+    async function expectPhoneFit({ tables = true } = {}) {
+      await expectNoSidewaysScroll();
+      const headerHeight = await page.getByRole("banner").evaluate((header) => header.getBoundingClientRect().height);
+      const menuOpen = (await page.getByRole("button", { name: /^Menu/ }).getAttribute("aria-expanded")) === "true";
+      if (!menuOpen && headerHeight > 64) throw new Error(`the header is ${headerHeight} px tall on a phone`);
+      if (tables) {
+        const wide = await page.evaluate(() =>
+          [...document.querySelectorAll("main table:not(.visually-hidden)")]
+            .filter((table) => table.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map((table) => table.querySelector("caption")?.textContent ?? "a table"),
+        );
+        if (wide.length > 0) throw new Error(`tables cut off at the right: ${wide.join(", ")}`);
+      }
+      const smallest = await page.evaluate(() => Math.min(...[...document.querySelectorAll(".chart-label")].map((label) => label.getBoundingClientRect().height)));
+      if (smallest < 10) throw new Error(`chart labels are ${smallest.toFixed(1)} px tall`);
+    }
     async function waitForValue(locator, expected) {
       const deadline = Date.now() + STEP_TIMEOUT_MS;
       let actual = await locator.inputValue();
@@ -223,7 +240,14 @@ async function main() {
       await expectVisible(accountName.filter({ hasText: `${account.name} (${role})` }));
     }
 
+    /** On a phone the navigation and account controls fold behind Menu: open it when it is closed. */
+    async function openMenuIfFolded() {
+      const toggle = page.getByRole("button", { name: /^Menu/ });
+      if ((await toggle.isVisible()) && (await toggle.getAttribute("aria-expanded")) === "false") await toggle.click();
+    }
+
     async function signOut() {
+      await openMenuIfFolded();
       await page.getByRole("button", { name: "Sign out" }).click();
       await expectVisible(page.getByRole("banner").getByRole("link", { name: "Sign in" }));
       const stored = await page.evaluate(() => window.localStorage.getItem("megabox.refresh_token"));
@@ -741,8 +765,37 @@ async function main() {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${baseUrl}/`);
       await expectVisible(page.getByRole("heading", { name: "Music where artists keep 90%" }));
-      await expectNoSidewaysScroll();
+      await expectPhoneFit();
     });
+
+    await step("phone header folds the navigation and account into a menu", async () => {
+      const navigation = page.getByRole("navigation", { name: "Main" });
+      if (await navigation.isVisible()) throw new Error("the navigation is not folded on a phone");
+      await page.getByRole("button", { name: /^Menu/ }).click();
+      await expectVisible(navigation.getByRole("link", { name: "Earnings" }));
+      await expectVisible(accountName.filter({ hasText: artist.name }));
+      await expectAccessible();
+      await navigation.getByRole("link", { name: "Earnings" }).click();
+      await expectVisible(page.getByRole("heading", { name: "Earnings" }));
+      if (await navigation.isVisible()) throw new Error("the menu stays open after following a link");
+    });
+
+    if (moneyExists) {
+      await step("phone-sized earnings: readable chart labels, tables that fit", async () => {
+        await expectVisible(page.getByRole("heading", { name: "Earnings" }));
+        if (checkoutExists) {
+          await page.getByRole("button", { name: /^Show the .* statement$/ }).first().click();
+          await expectVisible(page.getByRole("table", { name: /^Statement for / }));
+        }
+        await expectPhoneFit();
+      });
+
+      await step("phone-sized payouts", async () => {
+        await page.goto(`${baseUrl}/artist/payouts`);
+        await expectVisible(page.getByRole("heading", { name: "Payouts" }));
+        await expectPhoneFit();
+      });
+    }
 
     if (publishingExists) {
       await step("phone-sized release editor", async () => {
@@ -774,6 +827,40 @@ async function main() {
         await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "ended" }));
         if ((await row.getByRole("button").count()) !== 0) throw new Error("an ended campaign still offers status changes");
         await expectVisible(page.getByText("Start a campaign first; every creative belongs to one that has not ended."));
+      });
+    }
+
+    await step("phone-sized: a listener signs in, and the library fits", async () => {
+      await signOut();
+      await signIn(listener);
+      await page.waitForURL(`${baseUrl}/`);
+      await page.goto(`${baseUrl}/library`);
+      await expectVisible(page.getByRole("heading", { name: "Library" }));
+      await expectPhoneFit();
+    });
+
+    await step("phone-sized free music page", async () => {
+      await page.goto(`${baseUrl}/free-music`);
+      await expectVisible(page.getByTestId("free-tier-status"));
+      await expectPhoneFit();
+    });
+
+    await step("phone-sized cart", async () => {
+      await page.goto(`${baseUrl}/cart`);
+      await expectVisible(page.getByRole("heading", { name: /Cart/ }));
+      await expectPhoneFit();
+    });
+
+    if (publishingExists) {
+      await step("phone-sized release page with the compact player", async () => {
+        await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
+        await page.getByRole("button", { name: "Play 01 Low Tide" }).click();
+        const player = page.getByRole("region", { name: "Player" });
+        await expectVisible(player.getByRole("button", { name: "Pause" }));
+        const playerHeight = await player.evaluate((element) => element.getBoundingClientRect().height);
+        if (playerHeight > 110) throw new Error(`the player is ${playerHeight} px tall on a phone`);
+        await expectPhoneFit();
+        await expectAccessible();
       });
     }
   } catch (error) {

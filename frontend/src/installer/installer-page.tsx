@@ -133,7 +133,7 @@ function Devices({ devices, onChanged }: { devices: Schemas["DeviceView"][]; onC
   return (
     <>
       <div class="table-scroll">
-        <table class="figures">
+        <table class="figures stacked">
           <caption>Your devices</caption>
           <thead>
             <tr>
@@ -146,12 +146,12 @@ function Devices({ devices, onChanged }: { devices: Schemas["DeviceView"][]; onC
           <tbody>
             {devices.map((device) => (
               <tr key={device.id}>
-                <td>
+                <td data-label="Device">
                   <code>{deviceLabel(device.id)}</code>
                 </td>
-                <td>{formatMinute(device.paired_at)}</td>
-                <td>{formatMinute(device.last_batch_at)}</td>
-                <td>
+                <td data-label="Paired">{formatMinute(device.paired_at)}</td>
+                <td data-label="Last report">{formatMinute(device.last_batch_at)}</td>
+                <td data-label="State">
                   {device.revoked_at == null ? (
                     <button type="button" class="button-secondary" onClick={() => revoke(device.id)}>
                       Revoke<span class="visually-hidden"> device {deviceLabel(device.id)}</span>
