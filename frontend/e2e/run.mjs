@@ -145,6 +145,14 @@ async function main() {
     const page = await context.newPage();
     const pageErrors = [];
     page.on("pageerror", (error) => pageErrors.push(String(error)));
+    /** Console errors and refused API calls, for steps that promise none. */
+    const consoleErrors = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("response", (response) => {
+      if (response.status() === 403 && response.url().includes("/api/")) consoleErrors.push(`403 from ${new URL(response.url()).pathname}`);
+    });
 
     let stepNumber = 0;
     async function step(name, action) {
@@ -475,6 +483,16 @@ async function main() {
       await step("listener gets a pairing code for the agent", async () => {
         await page.getByRole("button", { name: "Get a pairing code" }).click();
         await expectVisible(page.getByTestId("pairing-code"));
+        // The command names this server (the agent cannot guess it) and copies with one click.
+        const code = (await page.getByTestId("pairing-code").textContent()) ?? "";
+        const expected = `megabox-agent pair ${code} --server ${baseUrl}`;
+        await expectVisible(page.getByTestId("copy-command-text").filter({ hasText: expected }));
+        await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
+        await page.getByRole("button", { name: "Copy the pairing command" }).click();
+        await expectVisible(page.getByRole("button", { name: "Copied the pairing command" }));
+        const copied = await page.evaluate(() => navigator.clipboard.readText());
+        if (copied !== expected) throw new Error(`the clipboard holds ${JSON.stringify(copied)}`);
+        await expectVisible(page.getByRole("button", { name: "Copy the install command" }));
         await expectVisible(page.getByText("No devices paired yet."));
         await expectAccessible();
       });
@@ -516,6 +534,21 @@ async function main() {
       await signIn(listener);
       await expectVisible(accountName.filter({ hasText: listener.name }));
     });
+
+    if (publishingExists) {
+      await step("a listener without the music hears a preview, is told why and how to hear the rest, with no 403", async () => {
+        await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
+        await expectVisible(page.getByTestId("preview-note").filter({ hasText: "not in your library and free streaming is off" }));
+        await expectVisible(page.getByTestId("preview-note").getByRole("link", { name: "Free music with the agent" }));
+        consoleErrors.splice(0);
+        await page.getByRole("button", { name: "Play 01 Low Tide" }).click();
+        const player = page.getByRole("region", { name: "Player" });
+        await expectVisible(player.getByText("Preview", { exact: true }));
+        await expectVisible(player.getByRole("button", { name: "Pause" }));
+        if (consoleErrors.length > 0) throw new Error(`the console shows errors: ${consoleErrors.join("; ")}`);
+        await player.getByRole("button", { name: "Pause" }).click();
+      });
+    }
 
     if (publishingExists && freeTierSwitchExists) {
       await step("operator turns on the listener's free tier", async () => {

@@ -11,16 +11,19 @@ import { useLoad } from "../lib/use-load";
 import { Icon } from "../player/icons";
 import { player, type QueueEntry } from "../player/player-store";
 import { Download } from "../library/download-form";
-import { cart, session, useCart, useSession } from "../state";
+import { previewReason } from "../installer/free-tier";
+import { cart, session, useCart, useFreeTier, useSession } from "../state";
 import { describePrice } from "./price";
 import { Artwork } from "./release-card";
 
-function queueEntries(detail: Schemas["ReleaseDetailView"]): QueueEntry[] {
+/** The queue for the release; `canPlayFull(track)` says what the page knows about each track's full stream. */
+function queueEntries(detail: Schemas["ReleaseDetailView"], canPlayFull: (track: Schemas["TrackView"]) => boolean | undefined): QueueEntry[] {
   return detail.tracks.map((track) => ({
     track_id: track.id,
     title: track.title,
     artist_name: detail.artist_name,
     duration_ms: track.duration_ms,
+    full: canPlayFull(track),
   }));
 }
 
@@ -53,7 +56,15 @@ function InLibrary({ title }: { title: string }) {
 function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
   const { release, artist_name: artistName, tracks } = detail;
   const title = release.title ?? "Untitled";
-  const entries = queueEntries(detail);
+  const sessionState = useSession();
+  const currentFreeTier = useFreeTier();
+  const signedIn = sessionState.status === "signed_in";
+  // Only a listener's rights are fully known here (an artist may be playing their own music).
+  const knownListener = signedIn && sessionState.me.role === "listener";
+  const facts = (track: Schemas["TrackView"]) => ({ signedIn, owned: track.owned ?? undefined, ownMusic: !knownListener, freeTier: currentFreeTier });
+  const entries = queueEntries(detail, (track) => (knownListener && previewReason(facts(track)) !== null ? false : undefined));
+  // Said once, above the tracks, when some of them will play only as previews.
+  const note = tracks.map((track) => previewReason(facts(track))).find((reason) => reason !== null) ?? null;
   return (
     <article class="release">
       <div class="release-header">
@@ -76,6 +87,11 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
         </div>
       </div>
       <h2>Tracks</h2>
+      {note === null ? null : (
+        <p class="preview-note muted" data-testid="preview-note">
+          {note} {signedIn ? <Link href="/free-music">Free music with the agent</Link> : <Link href="/signin">Sign in</Link>}
+        </p>
+      )}
       <ol class="tracklist">
         {tracks.map((track, index) => (
           <li key={track.id}>
