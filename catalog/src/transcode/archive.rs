@@ -1,7 +1,8 @@
 //! The ZIP a buyer downloads for a release: its tracks, numbered in order, and its artwork.
 //! Audio is already compressed, so entries are stored, not deflated. Names come from titles the
 //! artist typed, so every name is reduced to one harmless file name: no directories, no `..`,
-//! nothing a file system or an unzip tool could read as a path.
+//! nothing a file system or an unzip tool could read as a path, and no invisible format control
+//! (a right-to-left override can make `3pm.exe` look like `exe.mp3`).
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -76,11 +77,53 @@ fn write_archive(
     file.sync_all().map_err(|error| TranscodeError::io(&error))
 }
 
-/// One safe file name: separators, control and reserved characters become `_`, runs of dots one
-/// dot, no dot or space at either end, at most [`ENTRY_NAME_CHARS_MAX`] characters.
+/// Unicode's format controls (general category Cf, Unicode 16), as inclusive ranges: bidirectional
+/// embeddings, overrides and isolates, zero-width characters, the BOM, invisible operators, tags.
+const FORMAT_CONTROLS: [(char, char); 21] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+/// Whether `character` is a format control (general category Cf): invisible, and able to reorder
+/// or hide what a person reads.
+fn is_format_control(character: char) -> bool {
+    FORMAT_CONTROLS
+        .iter()
+        .any(|(first, last)| (*first..=*last).contains(&character))
+}
+
+/// One safe file name: format controls (and the line and paragraph separators) dropped;
+/// separators, control and reserved characters become `_`, runs of dots one dot, no dot or space
+/// at either end, at most [`ENTRY_NAME_CHARS_MAX`] characters.
+pub fn safe_file_name(name: &str) -> String {
+    sanitize(name)
+}
+
 fn sanitize(name: &str) -> String {
     let mut safe: String = name
         .chars()
+        .filter(|character| {
+            !is_format_control(*character) && !matches!(character, '\u{2028}' | '\u{2029}')
+        })
         .map(|character| {
             if character.is_control()
                 || matches!(
@@ -124,6 +167,14 @@ mod tests {
             ("  .hidden.  ", "hidden"),
             ("tab\tnew\nline\0", "tab_new_line_"),
             ("Ünïcödé — ok", "Ünïcödé — ok"),
+            ("Song\u{202E}3pm.exe", "Song3pm.exe"),
+            (
+                "\u{FEFF}zero\u{200B}width\u{2066}isolate\u{2069}\u{E0041}",
+                "zerowidthisolate",
+            ),
+            ("\u{202D}\u{202C}", FALLBACK_NAME),
+            ("line\u{2028}break", "linebreak"),
+            ("عربي \u{0661}", "عربي \u{0661}"),
             ("", FALLBACK_NAME),
         ];
         for (name, expected) in cases {

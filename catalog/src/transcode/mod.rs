@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::storage::StorageError;
 
-pub use archive::{release_zip_entry_name, write_release_zip};
+pub use archive::{release_zip_entry_name, safe_file_name, write_release_zip};
 pub use cache::{
     TRANSCODE_BYTES_MAX, delete_transcodes_of_media, ensure_transcode, take_transcodes_of_media,
 };

@@ -6,7 +6,7 @@
 use actix_files::NamedFile;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use catalog::storage::{BlobLocation, BlobStore};
-use catalog::transcode::{Format, release_zip_entry_name, write_release_zip};
+use catalog::transcode::{Format, release_zip_entry_name, safe_file_name, write_release_zip};
 use megabox_domain::{ReleaseId, TrackId, UserId};
 use megabox_payments::Item;
 use serde::{Deserialize, Serialize};
@@ -104,13 +104,33 @@ fn attachment(file: NamedFile, name: &str, mime: &str, request: &HttpRequest) ->
         file = file.set_content_type(mime);
     }
     let mut response = file.into_response(request);
-    let quoted = name.replace(['"', '\\'], "_");
-    if let Ok(value) = format!("attachment; filename=\"{quoted}\"").parse() {
+    if let Ok(value) = content_disposition(name).parse() {
         response
             .headers_mut()
             .insert(actix_web::http::header::CONTENT_DISPOSITION, value);
     }
     response
+}
+
+/// `attachment` naming the file twice (RFC 6266): `filename*` in UTF-8 (RFC 8187) and an ASCII
+/// `filename` for clients without it. The name is made one safe file name first, so neither
+/// carries a path, a quote or an invisible format control such as a right-to-left override.
+fn content_disposition(name: &str) -> String {
+    let name = safe_file_name(name);
+    let ascii_fallback: String = name
+        .chars()
+        .map(|character| if character.is_ascii() { character } else { '_' })
+        .collect();
+    let mut encoded = String::with_capacity(name.len() * 3);
+    for byte in name.bytes() {
+        // RFC 8187's attr-char: everything else is percent-encoded.
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// The file a download link points at (made once per format and cached; releases are zipped on
@@ -215,6 +235,35 @@ pub async fn download(
                 "application/zip",
                 &request,
             ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn download_names_carry_utf8_and_an_ascii_fallback_without_format_controls() {
+        for (name, header) in [
+            (
+                "01 - Song.mp3",
+                "attachment; filename=\"01 - Song.mp3\"; filename*=UTF-8''01%20-%20Song.mp3",
+            ),
+            (
+                "Björk - Début.zip",
+                "attachment; filename=\"Bj_rk - D_but.zip\"; filename*=UTF-8''Bj%C3%B6rk%20-%20D%C3%A9but.zip",
+            ),
+            (
+                "Song\u{202E}3pm.exe",
+                "attachment; filename=\"Song3pm.exe\"; filename*=UTF-8''Song3pm.exe",
+            ),
+            (
+                "say \"hi\"\\..\\x; filename=evil",
+                "attachment; filename=\"say _hi__._x; filename=evil\"; filename*=UTF-8''say%20_hi__._x%3B%20filename%3Devil",
+            ),
+        ] {
+            assert_eq!(content_disposition(name), header, "{name:?}");
         }
     }
 }

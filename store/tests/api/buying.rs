@@ -190,7 +190,9 @@ async fn a_listener_buys_a_two_artist_cart_in_test_mode(backend: Backend) {
         file.headers()["content-disposition"]
             .to_str()
             .unwrap()
-            .contains("01 - Stream Me.mp3")
+            .ends_with(
+                "filename=\"01 - Stream Me.mp3\"; filename*=UTF-8''01%20-%20Stream%20Me.mp3"
+            )
     );
     let bytes = file.bytes().await.unwrap();
     let audio_dir = tempfile::tempdir().unwrap();
