@@ -589,6 +589,8 @@ async function main() {
         await signIn(operator);
         await page.waitForURL(`${baseUrl}/operator`);
         const form = page.getByRole("form", { name: "Free streaming tier" });
+        await form.getByLabel("Account id").fill("not-a-uuid");
+        if (!(await form.getByLabel("Account id").evaluate((input) => input.validity.patternMismatch))) throw new Error("the browser does not check the account id's pattern");
         await form.getByLabel("Account id").fill(me.id);
         await form.getByRole("button", { name: "Apply" }).click();
         await expectVisible(form.getByRole("status").filter({ hasText: "Free streaming is now on" }));
@@ -649,7 +651,15 @@ async function main() {
           const form = page.getByRole("form", { name: "Flag invalid traffic" });
           await form.getByLabel("Device or account id").fill(firstAgent.deviceId);
           await form.getByLabel("Reason").fill("reports from a lab machine");
-          await form.getByRole("button", { name: "Flag and claw back" }).click();
+          // The id field's pattern is one Chrome accepts, so the browser checks it.
+          const mismatch = await form.getByLabel("Device or account id").evaluate((input) => input.validity.patternMismatch);
+          if (mismatch) throw new Error("a device id does not match the field's pattern");
+          await form.getByRole("button", { name: "Flag and claw back", exact: true }).click();
+          // Flagging takes revenue back: it asks first, and nothing happens before the second press.
+          await expectVisible(form.getByText("Its reports will be refused from now on"));
+          if ((await page.getByRole("table", { name: "Flagged devices and accounts" }).count()) !== 0) throw new Error("the flag was recorded before it was confirmed");
+          await page.waitForFunction(() => document.activeElement?.textContent?.startsWith("Flag and claw back for good"), undefined, { timeout: 2_000 });
+          await form.getByRole("button", { name: "Flag and claw back for good" }).click();
           await expectVisible(form.getByRole("status").filter({ hasText: `Flagged device ${firstAgent.deviceId}.` }));
           await expectVisible(page.getByRole("table", { name: "Flagged devices and accounts" }).getByRole("row").filter({ hasText: "reports from a lab machine" }));
         });
@@ -659,7 +669,15 @@ async function main() {
         await step("operator closes a month and verifies the ledger", async () => {
           const close = page.getByRole("form", { name: "Close a period" });
           await close.getByRole("button", { name: "Close the month" }).click();
+          await close.getByRole("button", { name: "Close and allocate" }).click();
           await expectVisible(close.getByRole("status").getByText("To artists"));
+          // Payouts ask before moving money; Cancel moves none.
+          const payouts = page.getByRole("form", { name: "Run payouts" });
+          await payouts.getByRole("button", { name: "Run payouts" }).click();
+          await expectVisible(payouts.getByText("Money will be transferred"));
+          await payouts.getByRole("button", { name: "Cancel" }).click();
+          await expectVisible(payouts.getByRole("button", { name: "Run payouts" }));
+          if ((await page.getByTestId("payout-run-result").count()) !== 0) throw new Error("payouts ran without confirmation");
           await page.getByRole("button", { name: "Verify the ledger" }).click();
           await expectVisible(page.getByTestId("ledger-result").filter({ hasText: "Ledger verified" }));
           await expectAccessible();

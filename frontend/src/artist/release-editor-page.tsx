@@ -13,6 +13,7 @@ import { isEmptyPlan, planSave, type ReleaseDraft, type ReleaseKind, type TrackD
 import { progressPercent } from "./upload";
 import { UploadQueue, type UploadEntry } from "./upload-queue";
 import { messageOf } from "../lib/errors";
+import { ConfirmSubmit, useConfirmation } from "../components/confirm";
 
 /** Mirror the catalog's limits so people learn them while typing; the server still decides. */
 const TITLE_CHARACTERS_MAX = 200;
@@ -255,7 +256,17 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
     if (!(await save({ quiet: true }))) return;
     await run(() => dataOf(session.api.POST("/api/v1/releases/{id}/publish", { params: { path: { id: release.id } } })));
   };
-  const unpublish = () => run(() => dataOf(session.api.POST("/api/v1/releases/{id}/unpublish", { params: { path: { id: release.id } } })));
+  // Unpublishing takes the release out of the store at once: it asks first.
+  const unpublishConfirmation = useConfirmation();
+  const unpublish = (event: SubmitEvent) => {
+    event.preventDefault();
+    if (!unpublishConfirmation.confirming) {
+      unpublishConfirmation.ask();
+      return;
+    }
+    unpublishConfirmation.done();
+    void run(() => dataOf(session.api.POST("/api/v1/releases/{id}/unpublish", { params: { path: { id: release.id } } })));
+  };
   const editTrack = (id: string) => (update: TrackDraft) => {
     setSaveMessage(null);
     setTrackDrafts((current) => ({ ...current, [id]: { ...current[id], ...update } }));
@@ -310,9 +321,15 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
       {release.state === "published" ? (
         <>
           <p>Listeners can find and buy this release. Unpublishing takes it out of the store.</p>
-          <button type="button" class="button-secondary" onClick={unpublish}>
-            Unpublish
-          </button>
+          <form onSubmit={unpublish} aria-label="Unpublish">
+            <ConfirmSubmit
+              label="Unpublish"
+              confirmLabel="Unpublish now"
+              question="The release leaves the store at once; buyers keep what they bought."
+              confirming={unpublishConfirmation.confirming}
+              onCancel={unpublishConfirmation.done}
+            />
+          </form>
         </>
       ) : (
         <button type="button" onClick={() => void publish()} disabled={tracks.length === 0 || saving}>

@@ -9,14 +9,22 @@ import { formatMinute } from "../lib/time";
 import { useLoad } from "../lib/use-load";
 import { session } from "../state";
 import { messageOf } from "../lib/errors";
+import { UUID_PATTERN } from "../lib/patterns";
+import { ConfirmSubmit, useConfirmation } from "../components/confirm";
 
-const UUID_PATTERN = "[0-9a-fA-F-]{36}";
 
 function FlagForm({ onFlagged }: { onFlagged: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  // Flagging refuses the subject's reports and claws back its revenue: it asks first.
+  const confirmation = useConfirmation();
   const onSubmit = async (event: SubmitEvent) => {
     event.preventDefault();
+    if (!confirmation.confirming) {
+      confirmation.ask();
+      return;
+    }
+    confirmation.done();
     const form = event.currentTarget as HTMLFormElement;
     const data = new FormData(form);
     const subject = String(data.get("flag-subject") ?? "").trim();
@@ -61,7 +69,13 @@ function FlagForm({ onFlagged }: { onFlagged: () => void }) {
       <p class="muted" role="status">
         {done}
       </p>
-      <button type="submit">Flag and claw back</button>
+      <ConfirmSubmit
+        label="Flag and claw back"
+        confirmLabel="Flag and claw back for good"
+        question="Its reports will be refused from now on and its pending ad revenue taken back."
+        confirming={confirmation.confirming}
+        onCancel={confirmation.done}
+      />
     </form>
   );
 }

@@ -8,6 +8,8 @@ import { session } from "../state";
 import { Advertising } from "./advertising";
 import { Flags } from "./flags";
 import { messageOf } from "../lib/errors";
+import { UUID_PATTERN } from "../lib/patterns";
+import { ConfirmSubmit, useConfirmation } from "../components/confirm";
 
 /** The month before the current one, in the API's `YYYY-MM` form: the one usually being closed. */
 function previousMonth(today: Date): string {
@@ -18,8 +20,14 @@ function previousMonth(today: Date): string {
 function PeriodClose() {
   const [result, setResult] = useState<Schemas["PeriodCloseView"] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const confirmation = useConfirmation();
   const onSubmit = async (event: SubmitEvent) => {
     event.preventDefault();
+    if (!confirmation.confirming) {
+      confirmation.ask();
+      return;
+    }
+    confirmation.done();
     const period = String(new FormData(event.currentTarget as HTMLFormElement).get("period") ?? "");
     try {
       setResult(await dataOf(session.api.POST("/api/v1/admin/periods/{period}/close", { params: { path: { period } } })));
@@ -38,7 +46,13 @@ function PeriodClose() {
       <p class="error" role="alert" hidden={error === null}>
         {error}
       </p>
-      <button type="submit">Close the month</button>
+      <ConfirmSubmit
+        label="Close the month"
+        confirmLabel="Close and allocate"
+        question="The month's ad revenue will be allocated to artists; later events go to the next month."
+        confirming={confirmation.confirming}
+        onCancel={confirmation.done}
+      />
       {result === null ? null : (
         <div role="status">
         <dl class="figures-list">
@@ -103,7 +117,14 @@ function LedgerCheck() {
 function PayoutRun() {
   const [result, setResult] = useState<Schemas["PayoutRunView"] | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const run = async () => {
+  const confirmation = useConfirmation();
+  const run = async (event: SubmitEvent) => {
+    event.preventDefault();
+    if (!confirmation.confirming) {
+      confirmation.ask();
+      return;
+    }
+    confirmation.done();
     try {
       setResult(await dataOf(session.api.POST("/api/v1/admin/payouts/run")));
       setError(null);
@@ -112,11 +133,15 @@ function PayoutRun() {
     }
   };
   return (
-    <div>
+    <form onSubmit={run} aria-label="Run payouts" class="release-form">
       <p>Pays every artist whose balance reached the threshold and whose payout account is ready: one transfer each, even across crashes and re-runs.</p>
-      <button type="button" onClick={run}>
-        Run payouts
-      </button>
+      <ConfirmSubmit
+        label="Run payouts"
+        confirmLabel="Pay out now"
+        question="Money will be transferred to every artist who is due a payout."
+        confirming={confirmation.confirming}
+        onCancel={confirmation.done}
+      />
       <p class="error" role="alert" hidden={error === null}>
         {error}
       </p>
@@ -125,7 +150,7 @@ function PayoutRun() {
           {result.created} created, {result.posted} posted, {result.voided} voided, {result.still_pending} still pending, {result.debts_recovered} debts recovered.
         </p>
       )}
-    </div>
+    </form>
   );
 }
 
@@ -149,7 +174,7 @@ function FreeTierSwitch() {
       <p>Put an account on or off the free streaming tier by hand, for support cases.</p>
       <div class="field">
         <label for="user_id">Account id</label>
-        <input id="user_id" name="user_id" required pattern="[0-9a-fA-F-]{36}" aria-describedby="user_id-hint" />
+        <input id="user_id" name="user_id" required pattern={UUID_PATTERN} aria-describedby="user_id-hint" />
         <p class="hint" id="user_id-hint">
           The account's UUID.
         </p>
