@@ -252,6 +252,7 @@ impl Application {
             payments,
             ads_settings,
             impression_deduper,
+            uploads_in_flight: Default::default(),
             stream_grants: Default::default(),
         });
         let trusted_proxies = state.settings.trusted_proxies()?;
