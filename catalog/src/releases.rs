@@ -3,19 +3,20 @@
 //! `NotFound` for anyone else's release, so a stranger cannot even learn that it exists.
 //! The public sees published releases only.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use megabox_database::DbConnection;
-use megabox_domain::{ArtistId, ReleaseId};
+use megabox_domain::{ArtistId, ReleaseId, TrackId};
 
 use crate::artists;
 use crate::db::{atomically, now, stored_id};
 use crate::error::{CatalogError, PublishProblem};
 use crate::fields::{CREDITS_CHARS_MAX, TITLE_CHARS_MAX, free_text, required_line};
 use crate::pricing::Price;
-use crate::schema::{artists as artists_table, releases};
+use crate::schema::{artists as artists_table, releases, tracks as tracks_table};
 use crate::search;
 use crate::tracks::{self, Track};
 
@@ -237,6 +238,42 @@ pub fn release_for_owner(
 ) -> Result<ReleaseDetail, CatalogError> {
     let release = owned_release(connection, acting, release)?;
     detail(connection, release)
+}
+
+/// The titles of the acting artist's own releases and tracks (any state) among the ids given,
+/// keyed by id; other artists' ids and untitled drafts are left out. Statements name items by id,
+/// and people know them by title.
+pub fn titles_for_owner(
+    connection: &mut DbConnection,
+    acting: ArtistId,
+    wanted_releases: &[ReleaseId],
+    wanted_tracks: &[TrackId],
+) -> Result<HashMap<String, String>, CatalogError> {
+    let release_ids: Vec<String> = wanted_releases.iter().map(ToString::to_string).collect();
+    let track_ids: Vec<String> = wanted_tracks.iter().map(ToString::to_string).collect();
+    let mut titles = HashMap::new();
+    if !release_ids.is_empty() {
+        let found: Vec<(String, Option<String>)> = releases::table
+            .filter(releases::artist_id.eq(acting.to_string()))
+            .filter(releases::id.eq_any(&release_ids))
+            .select((releases::id, releases::title))
+            .load(connection)?;
+        titles.extend(
+            found
+                .into_iter()
+                .filter_map(|(id, title)| Some((id, title?))),
+        );
+    }
+    if !track_ids.is_empty() {
+        let found: Vec<(String, String)> = tracks_table::table
+            .inner_join(releases::table)
+            .filter(releases::artist_id.eq(acting.to_string()))
+            .filter(tracks_table::id.eq_any(&track_ids))
+            .select((tracks_table::id, tracks_table::title))
+            .load(connection)?;
+        titles.extend(found);
+    }
+    Ok(titles)
 }
 
 /// A published release with its tracks; `NotFound` for drafts and unpublished releases.

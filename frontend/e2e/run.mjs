@@ -145,6 +145,14 @@ async function main() {
     const page = await context.newPage();
     const pageErrors = [];
     page.on("pageerror", (error) => pageErrors.push(String(error)));
+    /** Console errors and refused API calls, for steps that promise none. */
+    const consoleErrors = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
+    page.on("response", (response) => {
+      if (response.status() === 403 && response.url().includes("/api/")) consoleErrors.push(`403 from ${new URL(response.url()).pathname}`);
+    });
 
     let stepNumber = 0;
     async function step(name, action) {
@@ -192,6 +200,23 @@ async function main() {
         throw new Error(`the page scrolls sideways by ${overflow} px (${culprit})`);
       }
     }
+    /** What a phone must not do: scroll sideways, wrap the header, cut tables off, or shrink chart labels. */
+    async function expectPhoneFit({ tables = true } = {}) {
+      await expectNoSidewaysScroll();
+      const headerHeight = await page.getByRole("banner").evaluate((header) => header.getBoundingClientRect().height);
+      const menuOpen = (await page.getByRole("button", { name: /^Menu/ }).getAttribute("aria-expanded")) === "true";
+      if (!menuOpen && headerHeight > 64) throw new Error(`the header is ${headerHeight} px tall on a phone`);
+      if (tables) {
+        const wide = await page.evaluate(() =>
+          [...document.querySelectorAll("main table:not(.visually-hidden)")]
+            .filter((table) => table.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+            .map((table) => table.querySelector("caption")?.textContent ?? "a table"),
+        );
+        if (wide.length > 0) throw new Error(`tables cut off at the right: ${wide.join(", ")}`);
+      }
+      const smallest = await page.evaluate(() => Math.min(...[...document.querySelectorAll(".chart-label")].map((label) => label.getBoundingClientRect().height)));
+      if (smallest < 10) throw new Error(`chart labels are ${smallest.toFixed(1)} px tall`);
+    }
     async function waitForValue(locator, expected) {
       const deadline = Date.now() + STEP_TIMEOUT_MS;
       let actual = await locator.inputValue();
@@ -223,7 +248,14 @@ async function main() {
       await expectVisible(accountName.filter({ hasText: `${account.name} (${role})` }));
     }
 
+    /** On a phone the navigation and account controls fold behind Menu: open it when it is closed. */
+    async function openMenuIfFolded() {
+      const toggle = page.getByRole("button", { name: /^Menu/ });
+      if ((await toggle.isVisible()) && (await toggle.getAttribute("aria-expanded")) === "false") await toggle.click();
+    }
+
     async function signOut() {
+      await openMenuIfFolded();
       await page.getByRole("button", { name: "Sign out" }).click();
       await expectVisible(page.getByRole("banner").getByRole("link", { name: "Sign in" }));
       const stored = await page.evaluate(() => window.localStorage.getItem("megabox.refresh_token"));
@@ -451,6 +483,16 @@ async function main() {
       await step("listener gets a pairing code for the agent", async () => {
         await page.getByRole("button", { name: "Get a pairing code" }).click();
         await expectVisible(page.getByTestId("pairing-code"));
+        // The command names this server (the agent cannot guess it) and copies with one click.
+        const code = (await page.getByTestId("pairing-code").textContent()) ?? "";
+        const expected = `megabox-agent pair ${code} --server ${baseUrl}`;
+        await expectVisible(page.getByTestId("copy-command-text").filter({ hasText: expected }));
+        await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
+        await page.getByRole("button", { name: "Copy the pairing command" }).click();
+        await expectVisible(page.getByRole("button", { name: "Copied the pairing command" }));
+        const copied = await page.evaluate(() => navigator.clipboard.readText());
+        if (copied !== expected) throw new Error(`the clipboard holds ${JSON.stringify(copied)}`);
+        await expectVisible(page.getByRole("button", { name: "Copy the install command" }));
         await expectVisible(page.getByText("No devices paired yet."));
         await expectAccessible();
       });
@@ -492,6 +534,21 @@ async function main() {
       await signIn(listener);
       await expectVisible(accountName.filter({ hasText: listener.name }));
     });
+
+    if (publishingExists) {
+      await step("a listener without the music hears a preview, is told why and how to hear the rest, with no 403", async () => {
+        await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
+        await expectVisible(page.getByTestId("preview-note").filter({ hasText: "not in your library and free streaming is off" }));
+        await expectVisible(page.getByTestId("preview-note").getByRole("link", { name: "Free music with the agent" }));
+        consoleErrors.splice(0);
+        await page.getByRole("button", { name: "Play 01 Low Tide" }).click();
+        const player = page.getByRole("region", { name: "Player" });
+        await expectVisible(player.getByText("Preview", { exact: true }));
+        await expectVisible(player.getByRole("button", { name: "Pause" }));
+        if (consoleErrors.length > 0) throw new Error(`the console shows errors: ${consoleErrors.join("; ")}`);
+        await player.getByRole("button", { name: "Pause" }).click();
+      });
+    }
 
     if (publishingExists && freeTierSwitchExists) {
       await step("operator turns on the listener's free tier", async () => {
@@ -653,6 +710,10 @@ async function main() {
         await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
         await expectVisible(page.getByRole("button", { name: "Play 01 Low Tide" }));
         if ((await page.getByRole("button", { name: /^Get with a credit/ }).count()) !== 0) throw new Error("a release page offers a credit the listener no longer has");
+        // The redeemed track is owned: the page says so instead of selling it again.
+        const redeemedRow = page.locator(".tracklist li").filter({ hasText: REDEEMED_TRACK });
+        await expectVisible(redeemedRow.getByRole("link", { name: `In your library — ${REDEEMED_TRACK}` }));
+        if ((await redeemedRow.getByRole("button", { name: /buy/i }).count()) !== 0) throw new Error("an owned track is still offered for sale");
       });
     }
 
@@ -673,6 +734,15 @@ async function main() {
         await expectVisible(page.getByRole("list", { name: "Your music" }).getByRole("link", { name: RELEASE_TITLE }));
         await page.getByRole("link", { name: /^Cart/ }).click();
         await expectVisible(page.getByText("Your cart is empty."));
+      });
+
+      await step("the release page says the bought release is in the library and offers its download, not Buy", async () => {
+        await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
+        await expectVisible(page.getByRole("link", { name: `In your library — ${RELEASE_TITLE}` }));
+        await expectVisible(page.getByRole("form", { name: `Download ${RELEASE_TITLE}` }));
+        if ((await page.getByRole("button", { name: /^(Buy|In cart)/ }).count()) !== 0) throw new Error("owned music is still offered for sale");
+        if ((await page.locator(".tracklist li").getByRole("link", { name: /^In your library/ }).count()) !== 3) throw new Error("not every track of the owned release says it is in the library");
+        await expectAccessible();
       });
 
       if (apiPaths.includes("/api/v1/library/{item}/download")) {
@@ -704,7 +774,11 @@ async function main() {
         await expectVisible(page.getByText(expected).first());
         if (checkoutExists) {
           await page.getByRole("button", { name: /^Show the .* statement$/ }).first().click();
-          await expectVisible(page.getByRole("table", { name: /^Statement for / }));
+          const statement = page.getByRole("table", { name: /^Statement for / });
+          await expectVisible(statement);
+          await expectVisible(statement.getByRole("cell", { name: RELEASE_TITLE }).first());
+          const statementText = (await statement.textContent()) ?? "";
+          if (/[0-9a-f]{8}-[0-9a-f]{4}-/.test(statementText) || /release:|track:/.test(statementText)) throw new Error(`the statement shows internal ids: ${statementText.slice(0, 300)}`);
           const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: /^CSV of the .* statement$/ }).first().click()]);
           const saved = await download.path();
           const csv = saved === null ? "" : readFileSync(saved, "utf8");
@@ -724,8 +798,37 @@ async function main() {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${baseUrl}/`);
       await expectVisible(page.getByRole("heading", { name: "Music where artists keep 90%" }));
-      await expectNoSidewaysScroll();
+      await expectPhoneFit();
     });
+
+    await step("phone header folds the navigation and account into a menu", async () => {
+      const navigation = page.getByRole("navigation", { name: "Main" });
+      if (await navigation.isVisible()) throw new Error("the navigation is not folded on a phone");
+      await page.getByRole("button", { name: /^Menu/ }).click();
+      await expectVisible(navigation.getByRole("link", { name: "Earnings" }));
+      await expectVisible(accountName.filter({ hasText: artist.name }));
+      await expectAccessible();
+      await navigation.getByRole("link", { name: "Earnings" }).click();
+      await expectVisible(page.getByRole("heading", { name: "Earnings" }));
+      if (await navigation.isVisible()) throw new Error("the menu stays open after following a link");
+    });
+
+    if (moneyExists) {
+      await step("phone-sized earnings: readable chart labels, tables that fit", async () => {
+        await expectVisible(page.getByRole("heading", { name: "Earnings" }));
+        if (checkoutExists) {
+          await page.getByRole("button", { name: /^Show the .* statement$/ }).first().click();
+          await expectVisible(page.getByRole("table", { name: /^Statement for / }));
+        }
+        await expectPhoneFit();
+      });
+
+      await step("phone-sized payouts", async () => {
+        await page.goto(`${baseUrl}/artist/payouts`);
+        await expectVisible(page.getByRole("heading", { name: "Payouts" }));
+        await expectPhoneFit();
+      });
+    }
 
     if (publishingExists) {
       await step("phone-sized release editor", async () => {
@@ -757,6 +860,40 @@ async function main() {
         await expectVisible(row.getByTestId("campaign-status").filter({ hasText: "ended" }));
         if ((await row.getByRole("button").count()) !== 0) throw new Error("an ended campaign still offers status changes");
         await expectVisible(page.getByText("Start a campaign first; every creative belongs to one that has not ended."));
+      });
+    }
+
+    await step("phone-sized: a listener signs in, and the library fits", async () => {
+      await signOut();
+      await signIn(listener);
+      await page.waitForURL(`${baseUrl}/`);
+      await page.goto(`${baseUrl}/library`);
+      await expectVisible(page.getByRole("heading", { name: "Library" }));
+      await expectPhoneFit();
+    });
+
+    await step("phone-sized free music page", async () => {
+      await page.goto(`${baseUrl}/free-music`);
+      await expectVisible(page.getByTestId("free-tier-status"));
+      await expectPhoneFit();
+    });
+
+    await step("phone-sized cart", async () => {
+      await page.goto(`${baseUrl}/cart`);
+      await expectVisible(page.getByRole("heading", { name: /Cart/ }));
+      await expectPhoneFit();
+    });
+
+    if (publishingExists) {
+      await step("phone-sized release page with the compact player", async () => {
+        await page.goto(`${baseUrl}/releases/${await releaseIdOf(RELEASE_TITLE)}`);
+        await page.getByRole("button", { name: "Play 01 Low Tide" }).click();
+        const player = page.getByRole("region", { name: "Player" });
+        await expectVisible(player.getByRole("button", { name: "Pause" }));
+        const playerHeight = await player.evaluate((element) => element.getBoundingClientRect().height);
+        if (playerHeight > 110) throw new Error(`the player is ${playerHeight} px tall on a phone`);
+        await expectPhoneFit();
+        await expectAccessible();
       });
     }
   } catch (error) {

@@ -1,5 +1,5 @@
-//! The app's singletons: the session (and through it the typed API client), the cart and the
-//! installer's download credits.
+//! The app's singletons: the session (and through it the typed API client), the cart, the
+//! installer's download credits and the free tier.
 import { REFRESH_TOKEN_STORAGE_KEY, Session, type SessionState } from "./auth/session";
 import { parseStoredCart, type CartItem } from "./cart/cart";
 import { Credits, type CreditsAvailable } from "./installer/credits";
@@ -33,9 +33,18 @@ export function useCart(): CartItem[] {
 }
 
 export const credits = new Credits();
+/** Whether the signed-in caller streams for free (from `GET /installer/status`); null until known. */
+export const freeTier = new Observable<boolean | null>(null);
 session.subscribe((state) => {
-  if (state.status !== "signed_in") credits.clear();
+  if (state.status !== "signed_in") {
+    credits.clear();
+    freeTier.set(null);
+  }
 });
+
+export function useFreeTier(): boolean | null {
+  return useObservable(freeTier);
+}
 
 export function useCredits(): CreditsAvailable {
   return useObservable(credits.available);

@@ -8,7 +8,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 use megabox_database::DbConnection;
-use megabox_domain::{TrackId, UserId};
+use std::collections::HashSet;
+
+use megabox_domain::{ReleaseId, TrackId, UserId};
 
 use crate::catalog_items::release_of_track;
 use crate::orders::Item;
@@ -110,6 +112,61 @@ pub fn owns_item(
             None => Ok(false),
         },
     }
+}
+
+/// What a listener owns of one release: the release itself, and which of its tracks (each bought
+/// alone, redeemed with a credit, or owned through the release). Two queries, however many tracks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReleaseOwnership {
+    pub release: bool,
+    pub tracks: HashSet<TrackId>,
+}
+
+/// Which of `release` and its `tracks` the listener owns, for showing "In your library" on a
+/// release page. Callers pass only the release's own tracks.
+pub fn ownership_of_release(
+    connection: &mut DbConnection,
+    listener: UserId,
+    release: ReleaseId,
+    tracks: &[TrackId],
+) -> Result<ReleaseOwnership, PaymentsError> {
+    let track_ids: Vec<String> = tracks.iter().map(ToString::to_string).collect();
+    let release_id = release.to_string();
+    let bought: Vec<(String, String)> = payment_entitlements::table
+        .filter(payment_entitlements::listener_id.eq(listener.to_string()))
+        .filter(
+            payment_entitlements::item_kind
+                .eq("release")
+                .and(payment_entitlements::item_id.eq(&release_id))
+                .or(payment_entitlements::item_kind
+                    .eq("track")
+                    .and(payment_entitlements::item_id.eq_any(&track_ids))),
+        )
+        .select((
+            payment_entitlements::item_kind,
+            payment_entitlements::item_id,
+        ))
+        .load(connection)?;
+    let redeemed: Vec<String> = payment_credit_entitlements::table
+        .filter(payment_credit_entitlements::listener_id.eq(listener.to_string()))
+        .filter(payment_credit_entitlements::track_id.eq_any(&track_ids))
+        .select(payment_credit_entitlements::track_id)
+        .load(connection)?;
+    let release_owned = bought.iter().any(|(kind, _)| kind == "release");
+    let owned_ids: HashSet<&str> = bought
+        .iter()
+        .filter(|(kind, _)| kind == "track")
+        .map(|(_, id)| id.as_str())
+        .chain(redeemed.iter().map(String::as_str))
+        .collect();
+    Ok(ReleaseOwnership {
+        release: release_owned,
+        tracks: tracks
+            .iter()
+            .copied()
+            .filter(|track| release_owned || owned_ids.contains(track.to_string().as_str()))
+            .collect(),
+    })
 }
 
 fn has_entitlement(

@@ -28,7 +28,8 @@ mod webhooks;
 use megabox_database::{DbConnection, DbPool};
 
 pub use entitlements::{
-    Entitlement, EntitlementSource, entitlements_of, grant_for_credit, owns_item, owns_track,
+    Entitlement, EntitlementSource, ReleaseOwnership, entitlements_of, grant_for_credit,
+    ownership_of_release, owns_item, owns_track,
 };
 pub use gateway::{
     ChargeState, CheckoutLine, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture,

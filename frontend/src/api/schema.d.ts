@@ -412,7 +412,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A published release with its tracks. */
+        /**
+         * A published release with its tracks. With a bearer token, the release and each track say
+         *     whether the caller owns them (`owned`); an invalid or expired token is a 401.
+         */
         get: operations["public_release"];
         put?: never;
         post?: never;
@@ -1421,6 +1424,11 @@ export interface components {
             /** Format: uuid */
             id: string;
             kind: components["schemas"]["ReleaseKindView"];
+            /**
+             * @description On the public release page for a signed-in caller: whether they bought the whole release.
+             *     Absent elsewhere.
+             */
+            owned?: boolean | null;
             price?: components["schemas"]["PriceView"] | null;
             /** Format: date-time */
             published_at?: string | null;
@@ -1469,6 +1477,11 @@ export interface components {
             /** @description The sale, refund, period or payout the line comes from. */
             source_id: string;
             source_ref: string;
+            /**
+             * @description The title of the release or track a sale or refund is for (`source_ref` names it by id);
+             *     absent for other lines, and for an item whose title is gone.
+             */
+            title?: string | null;
         };
         StatementView: {
             /**
@@ -1518,6 +1531,11 @@ export interface components {
             /** Format: uuid */
             id: string;
             isrc?: string | null;
+            /**
+             * @description On the public release page for a signed-in caller: whether they own the track (bought
+             *     alone or with its release, or redeemed with a credit). Absent elsewhere.
+             */
+            owned?: boolean | null;
             /** Format: int32 */
             position: number;
             price?: components["schemas"]["PriceView"] | null;
@@ -2483,6 +2501,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReleaseDetailView"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             404: {

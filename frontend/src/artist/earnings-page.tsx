@@ -10,6 +10,7 @@ import { useLoad } from "../lib/use-load";
 import { formatMinute } from "../lib/time";
 import { session } from "../state";
 import { messageOf } from "../lib/errors";
+import { lineKind, lineReference } from "./statement-lines";
 
 /** Colours with at least 3:1 contrast against the page, told apart by more than hue in the legend. */
 const SALES_COLOR = "#5b21b6";
@@ -45,13 +46,13 @@ function Statement({ period }: { period: string }) {
     <LoadedView loaded={statement}>
       {(loaded) => (
         <div class="table-scroll">
-        <table class="figures">
+        <table class="figures stacked">
           <caption>Statement for {loaded.period}</caption>
           <thead>
             <tr>
               <th scope="col">Booked</th>
               <th scope="col">Kind</th>
-              <th scope="col">Reference</th>
+              <th scope="col">For</th>
               <th scope="col" class="amount">
                 Amount
               </th>
@@ -64,10 +65,10 @@ function Statement({ period }: { period: string }) {
             </tr>
             {loaded.lines.map((line) => (
               <tr key={`${line.source_id}-${line.kind}-${line.booked_at}`}>
-                <td>{formatMinute(line.booked_at)}</td>
-                <td>{line.kind.replaceAll("_", " ")}</td>
-                <td>{line.source_ref}</td>
-                <td class="amount">{formatCents(line.amount_cents)}</td>
+                <td data-label="Booked">{formatMinute(line.booked_at)}</td>
+                <td data-label="Kind">{lineKind(line)}</td>
+                <td data-label="For">{lineReference(line)}</td>
+                <td class="amount" data-label="Amount">{formatCents(line.amount_cents)}</td>
               </tr>
             ))}
             <tr>
@@ -110,7 +111,7 @@ function Earnings({ periods }: { periods: Schemas["PeriodEarningsView"][] }) {
       />
       <BarChart title="Plays per month" categories={categories} series={[{ label: "Plays", color: PLAYS_COLOR, values: periods.map((period) => period.plays) }]} formatValue={formatCount} />
       <div class="table-scroll">
-      <table class="figures">
+      <table class="figures stacked">
         <caption>Per month</caption>
         <thead>
           <tr>
@@ -137,11 +138,11 @@ function Earnings({ periods }: { periods: Schemas["PeriodEarningsView"][] }) {
           {periods.map((period) => (
             <tr key={period.period}>
               <th scope="row">{period.period}</th>
-              <td class="amount">{formatCents(period.sales_cents)}</td>
-              <td class="amount">{formatCents(period.refunds_cents)}</td>
-              <td class="amount">{formatCents(period.ad_shares_cents)}</td>
-              <td class="amount">{formatCents(period.payouts_cents)}</td>
-              <td class="amount">{formatCount(period.plays)}</td>
+              <td class="amount" data-label="Sales">{formatCents(period.sales_cents)}</td>
+              <td class="amount" data-label="Refunds">{formatCents(period.refunds_cents)}</td>
+              <td class="amount" data-label="Ad shares">{formatCents(period.ad_shares_cents)}</td>
+              <td class="amount" data-label="Paid out">{formatCents(period.payouts_cents)}</td>
+              <td class="amount" data-label="Plays">{formatCount(period.plays)}</td>
               <td class="row-actions">
                 <button type="button" class="button-secondary" onClick={() => setShownPeriod(period.period)}>
                   Show<span class="visually-hidden"> the {period.period} statement</span>

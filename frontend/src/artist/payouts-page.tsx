@@ -65,7 +65,7 @@ export function PayoutsPage() {
               <p>No payouts yet.</p>
             ) : (
               <div class="table-scroll">
-                <table class="figures">
+                <table class="figures stacked">
                   <caption>Payout history</caption>
                   <thead>
                     <tr>
@@ -81,11 +81,11 @@ export function PayoutsPage() {
                   <tbody>
                     {list.map((payout) => (
                       <tr key={payout.id}>
-                        <td>{formatMinute(payout.created_at)}</td>
-                        <td class="amount">{formatCents(payout.amount_cents)}</td>
-                        <td>{payout.status}</td>
-                        <td>{payout.attempts}</td>
-                        <td>{payout.last_error ?? ""}</td>
+                        <td data-label="Created">{formatMinute(payout.created_at)}</td>
+                        <td class="amount" data-label="Amount">{formatCents(payout.amount_cents)}</td>
+                        <td data-label="State">{payout.status}</td>
+                        <td data-label="Attempts">{payout.attempts}</td>
+                        <td data-label="Last error">{payout.last_error ?? ""}</td>
                       </tr>
                     ))}
                   </tbody>

@@ -5,9 +5,10 @@ import { dataOf, type Schemas } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { formatMinute } from "../lib/time";
 import { useLoad } from "../lib/use-load";
-import { credits, session, useCredits } from "../state";
-import { freeTierExplanation } from "./free-tier";
+import { credits, freeTier, session, useCredits } from "../state";
+import { freeTierExplanation, pairingCommand } from "./free-tier";
 import { RedeemCredits } from "./redeem";
+import { CopyCommand } from "../components/copy-command";
 import { messageOf } from "../lib/errors";
 
 /**
@@ -22,6 +23,7 @@ function Status() {
   const [status] = useLoad(async () => {
     const loaded = await dataOf(session.api.GET("/api/v1/installer/status"));
     credits.set(loaded.credits_available);
+    freeTier.set(loaded.free_tier.active);
     return loaded;
   }, []);
   // Redeeming below changes the count; the shared store has the server's latest figure.
@@ -51,6 +53,9 @@ function Status() {
     </LoadedView>
   );
 }
+
+/** Builds the agent from the workspace (no prebuilt download is served yet). */
+const AGENT_INSTALL_COMMAND = "cargo install --locked --path ad-swap-agent";
 
 /** How often the page asks for the device list while a pairing code waits for its agent. */
 const PAIRING_POLL_INTERVAL_MS = 3_000;
@@ -83,7 +88,10 @@ function Pairing({ deviceCount, onPaired }: { deviceCount: number | null; onPair
   return (
     <div>
       <ol>
-        <li>Install the Megabox agent on your computer.</li>
+        <li>
+          Install the Megabox agent, <code>megabox-agent</code>, on your computer. From a Megabox source checkout:
+          <CopyCommand command={AGENT_INSTALL_COMMAND} label="the install command" />
+        </li>
         <li>Get a pairing code here, then run the command it shows on that computer.</li>
         <li>Your device appears below as soon as the agent has used the code.</li>
       </ol>
@@ -108,8 +116,9 @@ function Pairing({ deviceCount, onPaired }: { deviceCount: number | null; onPair
                 Your code: <strong data-testid="pairing-code">{code.code}</strong>
               </p>
               <p>
-                Run <code>megabox-agent pair {code.code}</code> before {formatMinute(code.expires_at)} UTC. This page is waiting for it.
+                On that computer, before {formatMinute(code.expires_at)} UTC, run the command below. This page is waiting for it.
               </p>
+              <CopyCommand command={pairingCommand(code.code, window.location.origin)} label="the pairing command" />
             </>
           )}
         </div>
@@ -133,7 +142,7 @@ function Devices({ devices, onChanged }: { devices: Schemas["DeviceView"][]; onC
   return (
     <>
       <div class="table-scroll">
-        <table class="figures">
+        <table class="figures stacked">
           <caption>Your devices</caption>
           <thead>
             <tr>
@@ -146,12 +155,12 @@ function Devices({ devices, onChanged }: { devices: Schemas["DeviceView"][]; onC
           <tbody>
             {devices.map((device) => (
               <tr key={device.id}>
-                <td>
+                <td data-label="Device">
                   <code>{deviceLabel(device.id)}</code>
                 </td>
-                <td>{formatMinute(device.paired_at)}</td>
-                <td>{formatMinute(device.last_batch_at)}</td>
-                <td>
+                <td data-label="Paired">{formatMinute(device.paired_at)}</td>
+                <td data-label="Last report">{formatMinute(device.last_batch_at)}</td>
+                <td data-label="State">
                   {device.revoked_at == null ? (
                     <button type="button" class="button-secondary" onClick={() => revoke(device.id)}>
                       Revoke<span class="visually-hidden"> device {deviceLabel(device.id)}</span>

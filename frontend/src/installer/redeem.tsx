@@ -7,17 +7,21 @@ import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
 import { formatMinute } from "../lib/time";
 import { useLoad } from "../lib/use-load";
-import { credits, session, useCredits, useSession } from "../state";
+import { credits, freeTier, session, useCredits, useSession } from "../state";
 import type { RedeemOutcome } from "./credits";
 
-/** Loads the signed-in caller's credit count into the shared store when a page that offers credits opens. */
+/** Loads the signed-in caller's credit count and free tier into the shared stores when a page that offers credits or plays opens. */
 export function useCreditRefresh() {
   const signedIn = useSession().status === "signed_in";
   useEffect(() => {
     if (!signedIn) return;
     let current = true;
     dataOf(session.api.GET("/api/v1/installer/status")).then(
-      (status) => current && credits.set(status.credits_available),
+      (status) => {
+        if (!current) return;
+        credits.set(status.credits_available);
+        freeTier.set(status.free_tier.active);
+      },
       // Without a count the buttons stay hidden; the page itself still works.
       () => undefined,
     );

@@ -15,6 +15,12 @@ export interface QueueEntry {
   title: string;
   artist_name: string;
   duration_ms: number;
+  /**
+   * False when the page knows the listener may hear only the preview (not owned, not their own,
+   * free tier off): the player then asks for no full play, which the server would refuse with a
+   * 403. Unknown (absent) or true: it asks.
+   */
+  full?: boolean;
 }
 
 export interface PlayerState {
@@ -43,8 +49,8 @@ interface Playback {
 }
 
 /** Decides how a track plays: in full when the server starts a play for this listener, else the preview. */
-async function startPlayback(track_id: string): Promise<Playback> {
-  if (session.me !== null) {
+async function startPlayback({ track_id, full }: QueueEntry): Promise<Playback> {
+  if (session.me !== null && full !== false) {
     const { data, response } = await session.api.POST("/api/v1/plays", { body: { track_id } });
     if (data !== undefined) return { source: "full", url: data.stream_url, play: { play_id: data.play_id, last_reported_ms: 0, qualified: false } };
     if (response.status !== 403) throw new Error(`This track cannot be played right now (${response.status}).`);
@@ -147,7 +153,7 @@ class PlayerController {
     this.update({ position_ms: 0, media_duration_ms: null, source: null, peaks: [], error: null });
     let playback: Playback;
     try {
-      playback = await startPlayback(entry.track_id);
+      playback = await startPlayback(entry);
     } catch (failure) {
       if (generation === this.loadGeneration) this.update({ error: messageOf(failure) });
       return;

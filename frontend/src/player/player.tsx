@@ -50,7 +50,7 @@ export function Player() {
         )}
         <span>{formatDuration(duration_ms)}</span>
       </div>
-      <button type="button" class="button-secondary" aria-expanded={queueOpen} aria-controls="player-queue" onClick={() => setQueueOpen(!queueOpen)}>
+      <button type="button" class="button-secondary player-queue-toggle" aria-expanded={queueOpen} aria-controls="player-queue" onClick={() => setQueueOpen(!queueOpen)}>
         Queue ({state.queue.length})
       </button>
       {state.error === null ? null : (

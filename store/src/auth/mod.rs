@@ -52,6 +52,25 @@ impl FromRequest for AuthenticatedUser {
     }
 }
 
+/// The caller when the request carries a bearer token, `None` for a visitor without one. Unlike
+/// `Option<AuthenticatedUser>`, an invalid or expired token is a 401 rather than a visitor, so a
+/// signed-in client refreshes its token instead of being shown the visitor's page.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionalUser(pub Option<AuthenticatedUser>);
+
+impl FromRequest for OptionalUser {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        if request.headers().contains_key(AUTHORIZATION) {
+            ready(authenticate(request).map(|user| OptionalUser(Some(user))))
+        } else {
+            ready(Ok(OptionalUser(None)))
+        }
+    }
+}
+
 fn authenticate(request: &HttpRequest) -> Result<AuthenticatedUser, ApiError> {
     let state = request
         .app_data::<web::Data<AppState>>()

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::views::{ArtistView, ReleaseDetailView, ReleaseSummaryView, parse_id};
+use crate::auth::OptionalUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -58,18 +59,30 @@ pub async fn list_releases(
     }))
 }
 
-/// A published release with its tracks.
-#[utoipa::path(tag = "catalog", params(("id" = String, Path)), responses((status = 200, body = ReleaseDetailView), (status = 404, body = crate::error::ErrorBody)))]
+/// A published release with its tracks. With a bearer token, the release and each track say
+/// whether the caller owns them (`owned`); an invalid or expired token is a 401.
+#[utoipa::path(tag = "catalog", params(("id" = String, Path)), security((), ("bearer" = [])),
+    responses((status = 200, body = ReleaseDetailView), (status = 401, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/catalog/releases/{id}")]
 pub async fn public_release(
     state: web::Data<AppState>,
+    OptionalUser(user): OptionalUser,
     path: web::Path<String>,
 ) -> Result<web::Json<ReleaseDetailView>, ApiError> {
     let release: ReleaseId = parse_id(&path, "release")?;
-    let detail = state
-        .database(move |connection| Ok(releases::public_release(connection, release)?))
+    let view = state
+        .database(move |connection| {
+            let detail = releases::public_release(connection, release)?;
+            let Some(user) = user else {
+                return Ok(ReleaseDetailView::from(detail));
+            };
+            let tracks: Vec<_> = detail.tracks.iter().map(|track| track.id).collect();
+            let ownership =
+                megabox_payments::ownership_of_release(connection, user.user_id, release, &tracks)?;
+            Ok(ReleaseDetailView::from(detail).with_ownership(&ownership))
+        })
         .await?;
-    Ok(web::Json(detail.into()))
+    Ok(web::Json(view))
 }
 
 #[derive(Serialize, ToSchema)]

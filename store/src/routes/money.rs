@@ -2,7 +2,10 @@
 //! add up to the balance, payout history, and the operator's period close and ledger check.
 //! Every artist call reads only the caller's own records.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use megabox_domain::{ArtistId, ReleaseId, TrackId};
 use royalties::{Period, PeriodEarnings, Statement};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -68,6 +71,9 @@ pub struct StatementLineView {
     /// The sale, refund, period or payout the line comes from.
     pub source_id: String,
     pub source_ref: String,
+    /// The title of the release or track a sale or refund is for (`source_ref` names it by id);
+    /// absent for other lines, and for an item whose title is gone.
+    pub title: Option<String>,
     pub amount_cents: i64,
 }
 
@@ -80,8 +86,9 @@ pub struct StatementView {
     pub closing_balance_cents: i64,
 }
 
-impl From<Statement> for StatementView {
-    fn from(statement: Statement) -> Self {
+impl StatementView {
+    /// The statement with each sale's and refund's item named by `titles` (id → title).
+    fn new(statement: Statement, titles: &HashMap<String, String>) -> Self {
         StatementView {
             period: statement.period.to_string(),
             opening_balance_cents: statement.opening_balance.0,
@@ -91,6 +98,8 @@ impl From<Statement> for StatementView {
                 .map(|line| StatementLineView {
                     booked_at: line.booked_at,
                     kind: super::views::wire_name(line.kind),
+                    title: item_of_ref(&line.source_ref)
+                        .and_then(|(_, id)| titles.get(id).cloned()),
                     source_id: line.source_id,
                     source_ref: line.source_ref,
                     amount_cents: line.amount.0,
@@ -99,6 +108,37 @@ impl From<Statement> for StatementView {
             closing_balance_cents: statement.closing_balance.0,
         }
     }
+}
+
+/// The item of a sale's or refund's `source_ref` (`release:{id}` or `track:{id}`, as payments
+/// writes it), split into its kind and id; `None` for refs of other lines.
+fn item_of_ref(source_ref: &str) -> Option<(&str, &str)> {
+    let (kind, id) = source_ref.split_once(':')?;
+    matches!(kind, "release" | "track").then_some((kind, id))
+}
+
+/// The titles of the statement's items, from the artist's own catalog.
+fn statement_titles(
+    connection: &mut megabox_database::DbConnection,
+    artist: ArtistId,
+    statement: &Statement,
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut releases = Vec::new();
+    let mut tracks = Vec::new();
+    for line in &statement.lines {
+        match item_of_ref(&line.source_ref) {
+            Some(("release", id)) => releases.extend(id.parse::<ReleaseId>().ok()),
+            Some((_, id)) => tracks.extend(id.parse::<TrackId>().ok()),
+            None => {}
+        }
+    }
+    releases.sort_unstable();
+    releases.dedup();
+    tracks.sort_unstable();
+    tracks.dedup();
+    Ok(catalog::releases::titles_for_owner(
+        connection, artist, &releases, &tracks,
+    )?)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -139,8 +179,12 @@ pub async fn artist_statement(
             .and_then(|value| value.to_str().ok())
             .is_some_and(|accept| accept.contains("text/csv")),
     };
-    let statement = state
-        .database(move |connection| Ok(royalties::statement(connection, artist, period)?))
+    let (statement, titles) = state
+        .database(move |connection| {
+            let statement = royalties::statement(connection, artist, period)?;
+            let titles = statement_titles(connection, artist, &statement)?;
+            Ok((statement, titles))
+        })
         .await?;
     if wants_csv {
         let mut csv = Vec::new();
@@ -153,7 +197,7 @@ pub async fn artist_statement(
             ))
             .body(csv));
     }
-    Ok(HttpResponse::Ok().json(StatementView::from(statement)))
+    Ok(HttpResponse::Ok().json(StatementView::new(statement, &titles)))
 }
 
 #[derive(Serialize, ToSchema)]

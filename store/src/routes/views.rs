@@ -61,6 +61,10 @@ pub struct TrackView {
     pub isrc: Option<String>,
     pub price: Option<PriceView>,
     pub duration_ms: u64,
+    /// On the public release page for a signed-in caller: whether they own the track (bought
+    /// alone or with its release, or redeemed with a credit). Absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owned: Option<bool>,
 }
 
 impl From<Track> for TrackView {
@@ -74,6 +78,7 @@ impl From<Track> for TrackView {
             isrc: track.isrc.map(|isrc| isrc.as_str().to_owned()),
             price: track.price.map(PriceView::from),
             duration_ms: track.duration_ms,
+            owned: None,
         }
     }
 }
@@ -126,6 +131,10 @@ pub struct ReleaseView {
     pub price: Option<PriceView>,
     pub published_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// On the public release page for a signed-in caller: whether they bought the whole release.
+    /// Absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owned: Option<bool>,
 }
 
 pub fn artwork_url(
@@ -149,6 +158,7 @@ impl From<Release> for ReleaseView {
             price: release.price.map(PriceView::from),
             published_at: release.published_at,
             created_at: release.created_at,
+            owned: None,
         }
     }
 }
@@ -158,6 +168,17 @@ pub struct ReleaseDetailView {
     pub release: ReleaseView,
     pub artist_name: String,
     pub tracks: Vec<TrackView>,
+}
+
+impl ReleaseDetailView {
+    /// Marks what the signed-in caller owns.
+    pub fn with_ownership(mut self, ownership: &megabox_payments::ReleaseOwnership) -> Self {
+        self.release.owned = Some(ownership.release);
+        for track in &mut self.tracks {
+            track.owned = Some(ownership.tracks.contains(&track.id));
+        }
+        self
+    }
 }
 
 impl From<ReleaseDetail> for ReleaseDetailView {

@@ -18,6 +18,7 @@ mod hardening;
 mod listening;
 mod money;
 mod operations;
+mod ownership;
 mod payout_crash;
 mod process;
 mod publishing;
