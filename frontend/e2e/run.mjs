@@ -391,6 +391,37 @@ async function main() {
       });
     }
 
+    if (publishingExists) {
+      await step("the player answers the keyboard, marks what plays, and has volume, shuffle and repeat", async () => {
+        await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Browse" }).click();
+        await page.getByRole("link", { name: RELEASE_TITLE }).first().click();
+        await page.getByRole("button", { name: "Play 02 High Water" }).click();
+        const player = page.getByRole("region", { name: "Player" });
+        await expectVisible(player.getByRole("button", { name: "Pause" }));
+        const nowPlaying = page.locator(".tracklist li[aria-current=true]");
+        await expectVisible(nowPlaying.filter({ hasText: "02 High Water" }).getByText("Now playing"));
+        // Keys work from anywhere but a form field: focus the page itself first.
+        await page.getByRole("heading", { name: RELEASE_TITLE }).click();
+        await page.keyboard.press("Space");
+        await expectVisible(player.getByRole("button", { name: "Play", exact: true }));
+        await page.keyboard.press("Space");
+        await expectVisible(player.getByRole("button", { name: "Pause" }));
+        await page.keyboard.press("Shift+ArrowRight");
+        await expectVisible(player.locator(".player-now").getByText("01 Low Tide"));
+        await expectVisible(nowPlaying.filter({ hasText: "01 Low Tide" }));
+        const sessionTitle = await page.evaluate(() => navigator.mediaSession?.metadata?.title ?? null);
+        if (sessionTitle !== "01 Low Tide") throw new Error(`the Media Session says ${JSON.stringify(sessionTitle)}`);
+        const volume = player.getByRole("slider", { name: "Volume" });
+        await volume.fill("40");
+        if ((await volume.getAttribute("aria-valuetext")) !== "40%") throw new Error("the volume slider did not move");
+        await player.getByRole("button", { name: "Shuffle" }).click();
+        await expectVisible(player.getByRole("button", { name: "Shuffle", pressed: true }));
+        await player.getByRole("button", { name: "Repeat: off" }).click();
+        await expectVisible(player.getByRole("button", { name: "Repeat: all", pressed: true }));
+        await expectAccessible();
+      });
+    }
+
     await step("artist signs out", async () => {
       await signOut();
       if ((await page.getByRole("region", { name: "Player" }).count()) !== 0) throw new Error("the player still holds the artist's queue");

@@ -96,6 +96,8 @@ pub struct ChargeState {
     pub fee: Cents,
     pub amount_refunded: Cents,
     pub disputed: bool,
+    /// When the charge was made: the sale's time in the royalty ledger.
+    pub paid_at: chrono::NaiveDateTime,
 }
 
 /// Talks to a payment processor. Every creating call is idempotent: calling it again with the same

@@ -165,11 +165,25 @@ impl Payments {
         session_id: &str,
         action: TestCheckoutAction,
     ) -> Result<WebhookOutcome, PaymentsError> {
+        self.complete_test_checkout_at(session_id, action, crate::now())
+            .await
+    }
+
+    /// [`Payments::complete_test_checkout`] as if the buyer acted at `acted_at`, the time the
+    /// sale is booked at: how the demo makes its past months of sales.
+    pub async fn complete_test_checkout_at(
+        &self,
+        session_id: &str,
+        action: TestCheckoutAction,
+        acted_at: chrono::NaiveDateTime,
+    ) -> Result<WebhookOutcome, PaymentsError> {
         let test_mode = self
             .test_mode
             .as_ref()
             .ok_or(PaymentsError::TestSessionNotFound)?;
-        let webhook = test_mode.complete_checkout(session_id, action).await?;
+        let webhook = test_mode
+            .complete_checkout_at(session_id, action, acted_at)
+            .await?;
         self.handle_webhook(webhook.payload.as_bytes(), Some(&webhook.signature_header))
             .await
     }

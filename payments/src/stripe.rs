@@ -135,6 +135,14 @@ fn session_state(session: stripe_shared::CheckoutSession) -> Result<SessionState
                 fee: Cents(balance_transaction.fee),
                 amount_refunded: Cents(charge.amount_refunded),
                 disputed: charge.disputed,
+                paid_at: chrono::DateTime::from_timestamp(charge.created, 0)
+                    .ok_or_else(|| {
+                        GatewayError::Unavailable(format!(
+                            "charge {} has no valid creation time",
+                            charge.id.as_str()
+                        ))
+                    })?
+                    .naive_utc(),
             })
         }
         (Some(CheckoutSessionStatus::Expired), _) => SessionPayment::Expired,

@@ -94,6 +94,9 @@ struct TestSessionRow {
     charge_id: Option<String>,
     fee_cents: Option<i64>,
     expires_at: NaiveDateTime,
+    /// When the session last changed: for a paid session, when it was paid (it never changes
+    /// after that).
+    updated_at: NaiveDateTime,
 }
 
 type TestSessionColumns = (
@@ -104,6 +107,7 @@ type TestSessionColumns = (
     payment_test_sessions::charge_id,
     payment_test_sessions::fee_cents,
     payment_test_sessions::expires_at,
+    payment_test_sessions::updated_at,
 );
 
 const TEST_SESSION_COLUMNS: TestSessionColumns = (
@@ -114,6 +118,7 @@ const TEST_SESSION_COLUMNS: TestSessionColumns = (
     payment_test_sessions::charge_id,
     payment_test_sessions::fee_cents,
     payment_test_sessions::expires_at,
+    payment_test_sessions::updated_at,
 );
 
 const OPEN: &str = "open";
@@ -157,10 +162,21 @@ impl TestModeGateway {
         session_id: &str,
         action: TestCheckoutAction,
     ) -> Result<SignedWebhook, PaymentsError> {
+        self.complete_checkout_at(session_id, action, now()).await
+    }
+
+    /// [`TestModeGateway::complete_checkout`] as if the buyer acted at `acted_at`, which becomes
+    /// the charge's time (the demo's history is made of sales in past months this way).
+    pub async fn complete_checkout_at(
+        &self,
+        session_id: &str,
+        action: TestCheckoutAction,
+        acted_at: NaiveDateTime,
+    ) -> Result<SignedWebhook, PaymentsError> {
         let session_id = session_id.to_owned();
         let payload = with_connection(&self.pool, move |connection| {
             write_transaction(connection, |connection| {
-                complete_in_transaction(connection, &session_id, action)
+                complete_in_transaction(connection, &session_id, action, acted_at)
             })
         })
         .await?;
@@ -202,6 +218,7 @@ fn complete_in_transaction(
     connection: &mut DbConnection,
     session_id: &str,
     action: TestCheckoutAction,
+    current: NaiveDateTime,
 ) -> Result<String, PaymentsError> {
     let session =
         load_session(connection, session_id)?.ok_or(PaymentsError::TestSessionNotFound)?;
@@ -224,7 +241,6 @@ fn complete_in_transaction(
             Err(PaymentsError::TestSessionClosed)
         };
     }
-    let current = now();
     if session.status != OPEN
         || (action == TestCheckoutAction::Pay && session.expires_at <= current)
     {
@@ -353,6 +369,7 @@ impl PaymentGateway for TestModeGateway {
                     fee: Cents(fee_cents),
                     amount_refunded: Cents::ZERO,
                     disputed: false,
+                    paid_at: session.updated_at,
                 }),
                 (OPEN, _, _) if session.expires_at > now() => SessionPayment::Unpaid,
                 (OPEN | CANCELED, _, _) => SessionPayment::Expired,

@@ -270,9 +270,9 @@ async fn apply_session(
             )));
         }
         let (order_id, fee, settings) = (order.id.clone(), charge.fee, config.royalty_settings);
-        let reversed = target.stage() > OrderStatus::Paid.stage();
+        let (reversed, paid_at) = (target.stage() > OrderStatus::Paid.stage(), charge.paid_at);
         with_connection(pool, move |connection| {
-            book_in_ledger(connection, &order_id, fee, reversed, &settings)
+            book_in_ledger(connection, &order_id, fee, paid_at, reversed, &settings)
         })
         .await?;
     }
@@ -342,6 +342,7 @@ fn book_in_ledger(
     connection: &mut DbConnection,
     order_id: &str,
     fee: Cents,
+    paid_at: chrono::NaiveDateTime,
     reversed: bool,
     settings: &RoyaltySettings,
 ) -> Result<(), PaymentsError> {
@@ -349,7 +350,7 @@ fn book_in_ledger(
     // concurrent `record_refund`s of one refund can both pass its duplicate check: deliveries of
     // one order's events book one after the other.
     with_lock(connection, &format!("order:{order_id}"), |connection| {
-        book_sale_and_reversal(connection, order_id, fee, reversed, settings)
+        book_sale_and_reversal(connection, order_id, fee, paid_at, reversed, settings)
     })
 }
 
@@ -357,6 +358,7 @@ fn book_sale_and_reversal(
     connection: &mut DbConnection,
     order_id: &str,
     fee: Cents,
+    paid_at: chrono::NaiveDateTime,
     reversed: bool,
     settings: &RoyaltySettings,
 ) -> Result<(), PaymentsError> {
@@ -374,7 +376,8 @@ fn book_sale_and_reversal(
             })
             .collect(),
         processor_fee: fee,
-        occurred_at: now(),
+        // When the buyer paid, not when the webhook arrived (a retry can come hours later).
+        occurred_at: paid_at,
     };
     retry_on_conflict(|| royalties::record_sale(connection, &sale, settings))?;
     if reversed {

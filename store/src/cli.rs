@@ -275,6 +275,19 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
             report.tracks_added,
             report.creatives_added
         );
+        match &report.history {
+            Some(history) => eprintln!(
+                "history: {} sales, {} plays, {} ad impressions, {} periods closed, {} payouts",
+                history.sales,
+                history.plays,
+                history.impressions,
+                history.periods_closed,
+                history.payouts
+            ),
+            None => eprintln!(
+                "no history: the demo's past sales need the test-mode payment gateway (MEGABOX_PAYMENTS=test)"
+            ),
+        }
     } else {
         eprintln!(
             "the demo is seeded already ({:.1} s to check)",

@@ -7,6 +7,7 @@ import { LoadedView } from "../components/loading";
 import { RedeemButton, useCreditRefresh } from "../installer/redeem";
 import { formatDuration } from "../lib/duration";
 import { Link } from "../lib/router";
+import { useObservable } from "../lib/store";
 import { useLoad } from "../lib/use-load";
 import { Icon } from "../player/icons";
 import { player, type QueueEntry } from "../player/player-store";
@@ -24,6 +25,8 @@ function queueEntries(detail: Schemas["ReleaseDetailView"], canPlayFull: (track:
     artist_name: detail.artist_name,
     duration_ms: track.duration_ms,
     full: canPlayFull(track),
+    album: detail.release.title ?? undefined,
+    artwork_url: detail.release.artwork_url,
   }));
 }
 
@@ -58,6 +61,8 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
   const title = release.title ?? "Untitled";
   const sessionState = useSession();
   const currentFreeTier = useFreeTier();
+  const playerState = useObservable(player.state);
+  const nowPlaying = playerState.queue[playerState.index]?.track_id ?? null;
   const signedIn = sessionState.status === "signed_in";
   // Only a listener's rights are fully known here (an artist may be playing their own music).
   const knownListener = signedIn && sessionState.me.role === "listener";
@@ -94,11 +99,14 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
       )}
       <ol class="tracklist">
         {tracks.map((track, index) => (
-          <li key={track.id}>
+          <li key={track.id} class={track.id === nowPlaying ? "now-playing" : undefined} aria-current={track.id === nowPlaying ? "true" : undefined}>
             <button type="button" class="button-secondary play-button" aria-label={`Play ${track.title}`} onClick={() => player.playNow(entries, index)}>
               <Icon name="play" />
             </button>
-            <span class="track-title">{track.title}</span>
+            <span class="track-title">
+              {track.title}
+              {track.id === nowPlaying ? <span class="now-playing-marker"> · Now playing</span> : null}
+            </span>
             <span class="muted">{formatDuration(track.duration_ms)}</span>
             <button type="button" class="button-secondary" aria-label={`Add ${track.title} to the queue`} onClick={() => player.enqueue(entries[index]!)}>
               Queue

@@ -7,6 +7,7 @@ import { Observable } from "../lib/store";
 import { session } from "../state";
 import { shouldReport, type ReportState } from "./play-reporting";
 import { messageOf } from "../lib/errors";
+import { nextIndex, nextRepeatMode, type RepeatMode } from "./queue-order";
 
 export type PlaybackSource = "preview" | "full";
 
@@ -21,6 +22,9 @@ export interface QueueEntry {
    * 403. Unknown (absent) or true: it asks.
    */
   full?: boolean;
+  /** For the lock screen and hardware keys (Media Session). */
+  album?: string;
+  artwork_url?: string | null;
 }
 
 export interface PlayerState {
@@ -35,6 +39,10 @@ export interface PlayerState {
   /** Waveform bins (0..=255) of the current track, for full plays. */
   peaks: readonly number[];
   error: string | null;
+  /** 0..=1. */
+  volume: number;
+  shuffle: boolean;
+  repeat: RepeatMode;
 }
 
 /** Seeking with the keyboard moves this far per arrow press. */
@@ -68,6 +76,9 @@ class PlayerController {
     source: null,
     peaks: [],
     error: null,
+    volume: 1,
+    shuffle: false,
+    repeat: "off",
   });
   private audioElement: HTMLAudioElement | null = null;
   private play: Playback["play"] = null;
@@ -108,8 +119,48 @@ class PlayerController {
     void this.load(true);
   }
 
+  /** The next track by the queue's rules (shuffle, repeat all); a Next press never replays the same track. */
   next() {
-    this.jumpTo(this.state.value.index + 1);
+    this.advance(false);
+  }
+
+  private advance(ended: boolean) {
+    const { index, queue, shuffle, repeat } = this.state.value;
+    const following = nextIndex({ index, length: queue.length, shuffle, repeat, ended });
+    if (following === null) return;
+    if (following === index) {
+      this.seek(0);
+      void this.audio().play().catch((error: unknown) => this.update({ error: String(error) }));
+    } else {
+      this.jumpTo(following);
+    }
+  }
+
+  /** True when Next has somewhere to go. */
+  hasNext(): boolean {
+    const { index, queue, shuffle, repeat } = this.state.value;
+    return nextIndex({ index, length: queue.length, shuffle, repeat, ended: false }) !== null;
+  }
+
+  setVolume(volume: number) {
+    const clamped = Math.min(1, Math.max(0, volume));
+    this.audio().volume = clamped;
+    this.update({ volume: clamped });
+  }
+
+  toggleShuffle() {
+    this.update({ shuffle: !this.state.value.shuffle });
+  }
+
+  cycleRepeat() {
+    this.update({ repeat: nextRepeatMode(this.state.value.repeat) });
+  }
+
+  /** Moves the play position by `delta_ms`, within the track. */
+  seekBy(delta_ms: number) {
+    const { position_ms, media_duration_ms } = this.state.value;
+    const end_ms = media_duration_ms ?? this.current?.duration_ms ?? 0;
+    this.seek(Math.min(Math.max(0, position_ms + delta_ms), Math.max(0, end_ms - 1)));
   }
 
   previous() {
@@ -162,6 +213,7 @@ class PlayerController {
     this.play = playback.play;
     audio.src = playback.url;
     this.update({ source: playback.source });
+    updateMediaSession(entry);
     if (autoplay) void audio.play().catch((error: unknown) => this.update({ error: String(error) }));
     if (playback.source === "full") {
       const waveform = await dataOf(session.api.GET("/api/v1/tracks/{id}/waveform", { params: { path: { id: entry.track_id } } })).catch(() => null);
@@ -201,7 +253,7 @@ class PlayerController {
     });
     audio.addEventListener("ended", () => {
       this.reportProgress(true);
-      if (this.state.value.index + 1 < this.state.value.queue.length) this.next();
+      this.advance(true);
     });
     audio.addEventListener("error", () => {
       if (audio.getAttribute("src") !== null) this.update({ playing: false, error: "This track could not be played." });
@@ -216,6 +268,36 @@ class PlayerController {
 }
 
 export const player = new PlayerController();
+
+/** Tells the operating system what plays, for the lock screen, notifications and media keys. */
+function updateMediaSession(entry: QueueEntry) {
+  if (typeof navigator === "undefined" || !("mediaSession" in navigator)) return;
+  navigator.mediaSession.metadata = new MediaMetadata({
+    title: entry.title,
+    artist: entry.artist_name,
+    album: entry.album ?? "",
+    artwork: entry.artwork_url == null ? [] : [{ src: entry.artwork_url }],
+  });
+}
+
+if (typeof navigator !== "undefined" && "mediaSession" in navigator) {
+  const handlers: [MediaSessionAction, MediaSessionActionHandler][] = [
+    ["play", () => player.state.value.playing || player.togglePlay()],
+    ["pause", () => player.state.value.playing && player.togglePlay()],
+    ["previoustrack", () => player.previous()],
+    ["nexttrack", () => player.next()],
+    ["seekbackward", (details) => player.seekBy(-(details.seekOffset ?? SEEK_STEP_MS / 1000) * 1000)],
+    ["seekforward", (details) => player.seekBy((details.seekOffset ?? SEEK_STEP_MS / 1000) * 1000)],
+    ["seekto", (details) => details.seekTime !== undefined && player.seek(details.seekTime * 1000)],
+  ];
+  for (const [action, handler] of handlers) {
+    try {
+      navigator.mediaSession.setActionHandler(action, handler);
+    } catch {
+      // A browser that does not know this action simply does not offer it.
+    }
+  }
+}
 
 // Full plays belong to the signed-in account: signing out empties the player.
 session.subscribe((state) => {

@@ -1,15 +1,43 @@
 //! The persistent player bar: current track, transport controls, the waveform (full plays) or a
-//! position slider (previews), and the queue.
-import { useState } from "preact/hooks";
+//! position slider (previews), volume, shuffle and repeat, and the queue. Keys anywhere on the page
+//! (outside form fields): Space plays and pauses, ←/→ seek, Shift+←/→ change track.
+import { useEffect, useState } from "preact/hooks";
 import { formatDuration } from "../lib/duration";
 import { useObservable } from "../lib/store";
-import { player } from "./player-store";
+import { player, SEEK_STEP_MS } from "./player-store";
 import { Icon } from "./icons";
 import { WaveformCanvas } from "./waveform-canvas";
+
+/** True when a key press belongs to the element that has focus (typing, a button's own Space, a slider's arrows). */
+function keyBelongsToFocus(target: EventTarget | null, key: string): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return true;
+  if (key === " " && (target.tagName === "BUTTON" || target.tagName === "A" || target.getAttribute("role") === "button")) return true;
+  return key.startsWith("Arrow") && target.getAttribute("role") === "slider";
+}
+
+function usePlayerKeys(active: boolean) {
+  useEffect(() => {
+    if (!active) return;
+    const onKey = (event: KeyboardEvent) => {
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey || keyBelongsToFocus(event.target, event.key)) return;
+      if (event.key === " ") player.togglePlay();
+      else if (event.key === "ArrowLeft") event.shiftKey ? player.previous() : player.seekBy(-SEEK_STEP_MS);
+      else if (event.key === "ArrowRight") event.shiftKey ? player.next() : player.seekBy(SEEK_STEP_MS);
+      else return;
+      event.preventDefault();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [active]);
+}
+
+const REPEAT_TEXT = { off: "Repeat: off", all: "Repeat: all", one: "Repeat: this track" } as const;
 
 export function Player() {
   const state = useObservable(player.state);
   const [queueOpen, setQueueOpen] = useState(false);
+  usePlayerKeys(state.queue.length > 0);
   const entry = state.queue[state.index];
   if (entry === undefined) return null;
   const duration_ms = state.media_duration_ms ?? entry.duration_ms;
@@ -29,9 +57,29 @@ export function Player() {
         <button type="button" onClick={() => player.togglePlay()} aria-label={state.playing ? "Pause" : "Play"}>
           <Icon name={state.playing ? "pause" : "play"} />
         </button>
-        <button type="button" onClick={() => player.next()} aria-label="Next track" disabled={state.index + 1 >= state.queue.length}>
+        <button type="button" onClick={() => player.next()} aria-label="Next track" disabled={!player.hasNext()}>
           <Icon name="next" />
         </button>
+      </div>
+      <div class="player-options">
+        <button type="button" class="button-secondary" aria-pressed={state.shuffle} onClick={() => player.toggleShuffle()}>
+          Shuffle
+        </button>
+        <button type="button" class="button-secondary" aria-pressed={state.repeat !== "off"} onClick={() => player.cycleRepeat()}>
+          {REPEAT_TEXT[state.repeat]}
+        </button>
+        <label class="player-volume">
+          <span class="visually-hidden">Volume</span>
+          <input
+            type="range"
+            min={0}
+            max={100}
+            step={5}
+            value={Math.round(state.volume * 100)}
+            aria-valuetext={`${Math.round(state.volume * 100)}%`}
+            onInput={(event) => player.setVolume(Number((event.currentTarget as HTMLInputElement).value) / 100)}
+          />
+        </label>
       </div>
       <div class="player-position">
         <span>{formatDuration(state.position_ms)}</span>

@@ -79,6 +79,21 @@ pub const ARTISTS: [DemoArtist; 6] = [
     },
 ];
 
+/// Listeners who make the demo's history: they buy, play and run the agent. Not printed: the
+/// demo listener is the one to sign in as.
+pub const FANS: [(&str, &str); 10] = [
+    ("avery@fans.demo.megabox.test", "Avery"),
+    ("blake@fans.demo.megabox.test", "Blake"),
+    ("casey@fans.demo.megabox.test", "Casey"),
+    ("devon@fans.demo.megabox.test", "Devon"),
+    ("emery@fans.demo.megabox.test", "Emery"),
+    ("finley@fans.demo.megabox.test", "Finley"),
+    ("harper@fans.demo.megabox.test", "Harper"),
+    ("jordan@fans.demo.megabox.test", "Jordan"),
+    ("morgan@fans.demo.megabox.test", "Morgan"),
+    ("quinn@fans.demo.megabox.test", "Quinn"),
+];
+
 pub const RELEASES: [DemoRelease; 12] = [
     DemoRelease {
         artist: 0,

@@ -7,6 +7,7 @@
 
 mod ads;
 mod content;
+mod history;
 
 pub use megabox_demo_media::{art, audio};
 
@@ -30,7 +31,8 @@ use crate::accounts::{self, DisplayName, Email, Password, Role};
 use crate::auth::passwords;
 use crate::configuration::Settings;
 pub use ads::CAMPAIGN_NAME;
-pub use content::{ARTISTS, DemoPrice, RELEASES};
+pub use content::{ARTISTS, DemoPrice, FANS, RELEASES};
+pub use history::HistoryReport;
 
 /// Every demo account's password. Demo data only: printed at start, never for real accounts.
 pub const DEMO_PASSWORD: &str = "megabox-demo-password";
@@ -43,8 +45,6 @@ const TRACK_SECONDS_MAX: u32 = 40;
 /// Tracks are generated and analysed on this many threads at most (each analysis is a child
 /// process, so they really run in parallel).
 const SEED_WORKERS_MAX: usize = 4;
-/// How far back the demo's history goes: the campaign has run this long before seeding.
-const HISTORY_DAYS: i64 = 92;
 
 /// An account a person can sign in with after seeding, and what to try with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,12 +89,21 @@ pub struct SeedReport {
     pub releases_published: usize,
     pub tracks_added: usize,
     pub creatives_added: usize,
+    /// `None` when the history was not made: it needs the test-mode payment gateway.
+    pub history: Option<HistoryReport>,
     pub elapsed: Duration,
 }
 
 impl SeedReport {
     pub fn added_anything(&self) -> bool {
-        self.accounts_created + self.releases_published + self.tracks_added + self.creatives_added
+        let history = self.history.as_ref().map_or(0, |history| {
+            history.sales + history.plays + history.impressions + history.periods_closed
+        });
+        self.accounts_created
+            + self.releases_published
+            + self.tracks_added
+            + self.creatives_added
+            + history
             > 0
     }
 }
@@ -183,18 +192,52 @@ pub fn seed(
         releases::publish(&mut connection, *artist, *release)?;
     }
     let covers: Vec<(art::Design, u64)> = (0..RELEASES.len()).map(cover_of).collect();
-    let (_campaign, creatives_added) = ads::seed_campaign(
+    let (campaign, creatives_added) = ads::seed_campaign(
         settings,
         &mut connection,
-        now - chrono::Duration::days(HISTORY_DAYS),
+        history::history_start(now),
         now,
         &covers,
     )?;
+    let mut published = Vec::with_capacity(RELEASES.len());
+    for demo in &RELEASES {
+        let artist = artists[demo.artist];
+        let release = releases::releases_of_artist(&mut connection, artist)?
+            .into_iter()
+            .find(|release| release.title.as_deref() == Some(demo.title))
+            .context("a demo release vanished")?;
+        let detail = releases::release_for_owner(&mut connection, artist, release.id)?;
+        published.push((
+            release.id,
+            detail
+                .tracks
+                .iter()
+                .map(|track| track.id)
+                .collect::<Vec<_>>(),
+        ));
+    }
+    drop(connection);
+    let fans: Vec<UserId> = FANS
+        .iter()
+        .map(|(email, _)| users.get(email).copied().context("a demo fan is missing"))
+        .collect::<anyhow::Result<_>>()?;
+    let history = if settings.payments_mode()? == crate::configuration::PaymentsMode::Test {
+        let seeded = history::SeededDemo {
+            fans: &fans,
+            artists: &artists,
+            releases: &published,
+            campaign,
+        };
+        Some(history::seed_history(settings, pool, &seeded, now)?)
+    } else {
+        None
+    };
     Ok(SeedReport {
         accounts_created,
         releases_published: drafts.len(),
         tracks_added,
         creatives_added,
+        history,
         elapsed: started.elapsed(),
     })
 }
@@ -206,7 +249,13 @@ fn ensure_accounts(
     let mut users = HashMap::new();
     let mut created = 0;
     let mut hash = None;
-    for account in accounts() {
+    let fans = FANS.iter().map(|(email, name)| DemoAccount {
+        email,
+        role: Role::Listener,
+        display_name: name,
+        try_this: "",
+    });
+    for account in accounts().into_iter().chain(fans) {
         let email = Email::parse(account.email)?;
         if let Some((existing, _)) = accounts::find_by_email(connection, &email)? {
             users.insert(account.email, existing.id);
@@ -226,7 +275,7 @@ fn ensure_accounts(
             &DisplayName::parse(account.display_name)?,
             account.role,
         )?;
-        if account.role == Role::Listener {
+        if account.email == LISTENER_EMAIL {
             // The demo listener is on the free tier, so full tracks play without buying.
             accounts::set_agent_active(connection, new.id, true)?;
         }

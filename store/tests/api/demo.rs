@@ -9,18 +9,39 @@ use megabox_database::Backend;
 use serde_json::Value;
 
 use crate::on_every_backend;
-use crate::support::{TestApp, spawn_app};
+use crate::support::{Session, TestApp, session_of, spawn_app};
 
 on_every_backend!(demo_seeding_is_idempotent_and_fills_the_catalog);
 
-fn megabox_demo(app: &TestApp) -> std::process::Output {
+fn megabox(app: &TestApp, arguments: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_megabox"))
-        .arg("demo")
+        .args(arguments)
         .env("DATABASE_URL", &app._database.url)
         .env("MEGABOX_DATA_DIR", app._data_dir.path())
         .env_remove("REDIS_URL")
         .output()
         .unwrap()
+}
+
+fn megabox_demo(app: &TestApp) -> std::process::Output {
+    megabox(app, &["demo"])
+}
+
+async fn sign_in(app: &TestApp, email: &str) -> Session {
+    let response = app
+        .post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"email": email, "password": "megabox-demo-password"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{email} signs in");
+    session_of(response).await
+}
+
+async fn get(app: &TestApp, path: &str, session: &Session) -> Value {
+    let response = app.get_authorized(path, &session.access_token).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
 }
 
 async fn published_releases(app: &TestApp) -> Vec<Value> {
@@ -145,10 +166,59 @@ async fn demo_seeding_is_idempotent_and_fills_the_catalog(backend: Backend) {
         assert_eq!(format!("{}x{}", image.width(), image.height()), size);
     }
 
+    // Three months of history through the real calls: the ledger holds.
+    let history = report
+        .lines()
+        .find(|line| line.starts_with("history:"))
+        .unwrap_or_else(|| panic!("the history is reported: {report}"));
+    eprintln!("{backend:?}: {history}");
+    let verify = megabox(&app, &["ledger", "verify"]);
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let artist = sign_in(&app, "nova@demo.megabox.test").await;
+    let earnings = get(&app, "/api/v1/artist/earnings", &artist).await;
+    let periods = earnings.as_array().unwrap();
+    let with = |field: &str| {
+        periods
+            .iter()
+            .filter(|period| period[field].as_i64().unwrap() != 0)
+            .count()
+    };
+    assert!(
+        with("sales_cents") >= 3,
+        "sales in the past months: {earnings}"
+    );
+    assert!(with("plays") >= 3, "plays in the past months: {earnings}");
+    assert!(with("ad_shares_cents") >= 1, "an ad share: {earnings}");
+    assert_eq!(with("payouts_cents"), 1, "one payout: {earnings}");
+    let payouts = get(&app, "/api/v1/artist/payouts", &artist).await;
+    assert_eq!(payouts.as_array().unwrap().len(), 1, "{payouts}");
+    let first_period = periods
+        .iter()
+        .map(|period| period["period"].as_str().unwrap())
+        .min()
+        .unwrap();
+    let statement = get(
+        &app,
+        &format!("/api/v1/artist/statements/{first_period}"),
+        &artist,
+    )
+    .await;
+    assert!(
+        !statement["lines"].as_array().unwrap().is_empty(),
+        "{statement}"
+    );
+
     let again = megabox_demo(&app);
     let report = String::from_utf8_lossy(&again.stderr);
     assert!(again.status.success(), "{report}");
     assert!(report.contains("seeded already"), "{report}");
     let after = published_releases(&app).await;
     assert_eq!(after.len(), releases.len(), "nothing duplicated");
+    let earnings_after = get(&app, "/api/v1/artist/earnings", &artist).await;
+    assert_eq!(earnings_after, earnings, "no second history");
 }
