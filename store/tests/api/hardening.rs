@@ -15,6 +15,7 @@ use crate::support::{TestApp, error_code, spawn_app_with};
 on_every_backend!(
     forwarding_headers_choose_the_rate_limit_key_only_from_trusted_proxies,
     uploads_in_flight_count_against_the_quota_and_the_concurrency_bound,
+    the_web_app_gets_a_strict_csp_and_hsts_only_over_https,
 );
 
 /// How long `megabox serve` may take to refuse a configuration or to start listening.
@@ -188,17 +189,16 @@ async fn forwarding_headers_choose_the_rate_limit_key_only_from_trusted_proxies(
                 .json(&json!({"email": email, "password": "wrong password here"}));
             async move { request.send().await.unwrap().status().as_u16() }
         };
-        for index in 0..ATTEMPTS_PER_MINUTE {
-            assert_eq!(
-                attempt("203.0.113.1", format!("a{index}@example.com")).await,
-                401
-            );
+        // Redis counts in fixed one-minute windows, so a window may turn mid-test: spend the
+        // budget until refused, then ask for the other client right away.
+        let mut refused = false;
+        for index in 0..ATTEMPTS_PER_MINUTE * 3 {
+            if attempt("203.0.113.1", format!("a{index}@example.com")).await == 429 {
+                refused = true;
+                break;
+            }
         }
-        assert_eq!(
-            attempt("203.0.113.1", "a-last@example.com".to_owned()).await,
-            429,
-            "the address's budget is spent"
-        );
+        assert!(refused, "the address's budget is spent");
         let other_client = attempt("198.51.100.2", "b@example.com".to_owned()).await;
         if trusted {
             assert_eq!(
@@ -352,4 +352,37 @@ async fn uploads_in_flight_count_against_the_quota_and_the_concurrency_bound(bac
         "quota_exceeded",
         "stored bytes count once the upload is recorded"
     );
+}
+
+/// Every page gets a CSP without inline scripts or styles; HSTS only when users reach the server
+/// over https (over plain http it would mean nothing, and on localhost it would stick).
+async fn the_web_app_gets_a_strict_csp_and_hsts_only_over_https(backend: Backend) {
+    for (public_url, hsts) in [
+        (None, None),
+        (Some("https://music.example.com"), Some("max-age=31536000")),
+    ] {
+        let app = spawn_app_with(backend, |settings| {
+            settings.public_url = public_url.map(str::to_owned);
+            settings.payments = Some(megabox_store::configuration::PaymentsMode::Test);
+        })
+        .await;
+        for path in ["/", "/releases/anything", "/api/v1/catalog"] {
+            let response = app.client.get(app.url(path)).send().await.unwrap();
+            let headers = response.headers();
+            assert_eq!(
+                headers["content-security-policy"],
+                megabox_store::startup::CONTENT_SECURITY_POLICY,
+                "{path}"
+            );
+            let policy = megabox_store::startup::CONTENT_SECURITY_POLICY;
+            assert!(policy.contains("script-src 'self';") && !policy.contains("unsafe"));
+            assert_eq!(
+                headers
+                    .get("strict-transport-security")
+                    .map(|value| value.to_str().unwrap()),
+                hsts,
+                "{public_url:?} {path}"
+            );
+        }
+    }
 }
