@@ -94,6 +94,9 @@ pub struct Settings {
     pub storage_quota_bytes: u64,
     /// Uploads allowed per artist per hour (`MEGABOX_UPLOADS_PER_HOUR`).
     pub uploads_per_hour: u32,
+    /// Uploads one artist may have in flight at once, per server
+    /// (`MEGABOX_CONCURRENT_UPLOADS_PER_ARTIST_MAX`).
+    pub concurrent_uploads_per_artist_max: u32,
     /// Address-space limit of the analysis child process (`MEGABOX_ANALYSIS_MEMORY_BYTES_MAX`).
     pub analysis_memory_bytes_max: u64,
     /// CPU-time limit of one file's analysis (`MEGABOX_ANALYSIS_CPU_SECONDS_MAX`).
@@ -171,6 +174,7 @@ impl Default for Settings {
             upload_bytes_max: 1024 * 1024 * 1024,
             storage_quota_bytes: 20 * 1024 * 1024 * 1024,
             uploads_per_hour: 600,
+            concurrent_uploads_per_artist_max: 4,
             analysis_memory_bytes_max: catalog::sandbox::ADDRESS_SPACE_BYTES_DEFAULT,
             analysis_cpu_seconds_max: catalog::sandbox::CPU_SECONDS_DEFAULT,
             analysis_wall_seconds_max: catalog::sandbox::WALL_CLOCK_SECONDS_DEFAULT,
@@ -250,6 +254,7 @@ impl Settings {
         if self.login_attempts_per_minute == 0
             || self.registrations_per_hour == 0
             || self.uploads_per_hour == 0
+            || self.concurrent_uploads_per_artist_max == 0
             || self.checkouts_per_hour == 0
             || self.impression_batches_per_minute == 0
         {

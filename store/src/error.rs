@@ -76,6 +76,14 @@ impl ApiError {
         }
     }
 
+    /// The same error, telling the client when to try again (`Retry-After`).
+    pub fn with_retry_after(self, seconds: u64) -> ApiError {
+        ApiError {
+            retry_after_seconds: Some(seconds.max(1)),
+            ..self
+        }
+    }
+
     pub fn unavailable(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub ads_settings: megabox_ads::AdsSettings,
     /// Fast duplicate check in front of the database's unique constraint (Redis, when configured).
     pub impression_deduper: Option<std::sync::Arc<megabox_ads::RedisDeduper>>,
+    /// Uploads being received, per artist (quota and concurrency while bytes arrive).
+    pub uploads_in_flight: std::sync::Arc<crate::uploads::UploadsInFlight>,
     /// Recent full-stream grants, so a player's Range requests skip the database.
     pub stream_grants: crate::storefront::entitlements::StreamGrants,
 }

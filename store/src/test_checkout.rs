@@ -2,12 +2,19 @@
 //! order, clearly marked as test mode, and its form completes the order through the same signed
 //! webhook path as Stripe would — no code path skips the webhook.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 use megabox_payments::TestCheckoutAction;
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The page's style sheet, inline so the page stands alone; its CSP names its hash.
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#111}.banner{background:#ffd400;color:#111;padding:.75rem 1rem;font-weight:700;border-radius:.5rem}table{width:100%;border-collapse:collapse;margin:1rem 0}td{padding:.4rem 0;border-bottom:1px solid #ddd}.amount{text-align:right}button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#1a56db;color:#fff;cursor:pointer}button.secondary{background:#555}button:focus{outline:3px solid #111;outline-offset:2px}";
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -55,16 +62,21 @@ pub async fn show(
     };
     let page = format!(
         "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
-         <title>Megabox test checkout</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#111}}\
-         .banner{{background:#ffd400;color:#111;padding:.75rem 1rem;font-weight:700;border-radius:.5rem}}table{{width:100%;border-collapse:collapse;margin:1rem 0}}\
-         td{{padding:.4rem 0;border-bottom:1px solid #ddd}}.amount{{text-align:right}}button{{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#1a56db;color:#fff;cursor:pointer}}\
-         button.secondary{{background:#555}}button:focus{{outline:3px solid #111;outline-offset:2px}}</style>\
+         <title>Megabox test checkout</title><style>{STYLE}</style>\
          <p class=banner role=alert>TEST MODE — no real payment is made.</p><h1>Checkout</h1>\
          <table><tbody>{lines}<tr><td><strong>Total</strong></td><td class=amount><strong>{total}</strong></td></tr></tbody></table>{actions}</html>",
         total = view.amount
     );
+    // The page's one inline style is allowed by its hash; nothing else inline runs.
+    let style_hash = BASE64_STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            format!(
+                "default-src 'none'; style-src 'sha256-{style_hash}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            ),
+        ))
         .body(page))
 }
 

@@ -3425,6 +3425,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description file too large, or it does not fit the storage quota with the uploads in flight */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3442,6 +3443,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description too many uploads per hour, or too many at once */
             429: {
                 headers: {
                     [name: string]: unknown;

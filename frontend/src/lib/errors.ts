@@ -21,6 +21,7 @@ export const ERROR_TEXT: Readonly<Record<string, string>> = {
   not_found: "This is not here: it may have been taken down, or the link is wrong.",
   invalid_transition: "This cannot change that way any more. Reload the page to see where it stands.",
   quota_exceeded: "Your storage is full. Remove a draft or a track before uploading more.",
+  too_many_uploads: "Several uploads are still in progress. Wait for one to finish, then try again.",
   file_too_large: "This file is too large to upload.",
   empty_file: "This file is empty.",
   missing_file: "Choose a file to upload.",

@@ -201,9 +201,9 @@ pub struct UploadedTrack {
         (status = 201, body = UploadedTrack),
         (status = 404, body = crate::error::ErrorBody),
         (status = 409, description = "duplicate audio or quota exceeded", body = crate::error::ErrorBody),
-        (status = 413, body = crate::error::ErrorBody),
+        (status = 413, description = "file too large, or it does not fit the storage quota with the uploads in flight", body = crate::error::ErrorBody),
         (status = 422, description = "unsupported format or invalid audio", body = crate::error::ErrorBody),
-        (status = 429, body = crate::error::ErrorBody),
+        (status = 429, description = "too many uploads per hour, or too many at once", body = crate::error::ErrorBody),
     ))]
 #[post("/releases/{id}/tracks")]
 pub async fn upload_track(
@@ -217,16 +217,27 @@ pub async fn upload_track(
     state
         .rate_limit(&state.limits.upload, &artist.to_string())
         .await?;
-    // Refuse early, before receiving a large body, if the release is not the caller's.
-    state
+    // Refuse early, before receiving a large body, if the release is not the caller's; what
+    // the artist stores already bounds the bytes this upload may bring.
+    let used_bytes = state
         .database(move |connection| {
-            Ok(releases::release_for_owner(connection, artist, release).map(|_| ())?)
+            releases::release_for_owner(connection, artist, release)?;
+            Ok(media::used_storage_bytes(connection, artist)?)
         })
         .await?;
-    let received = uploads::receive_file(
+    let mut reservation = state.uploads_in_flight.begin(
+        artist,
+        uploads::UploadBudget {
+            concurrent_uploads_max: state.settings.concurrent_uploads_per_artist_max,
+            used_bytes,
+            quota_bytes: state.settings.storage_quota_bytes,
+        },
+    )?;
+    let received = uploads::receive_reserved_file(
         payload,
         &state.settings.upload_dir(),
         state.settings.upload_bytes_max,
+        &mut reservation,
     )
     .await?;
     let sandbox = state.analysis_sandbox.clone();
@@ -258,6 +269,8 @@ pub async fn upload_track(
     })
     .await
     .map_err(ApiError::internal)??;
+    // The bytes are recorded now: they leave the in-flight count.
+    drop(reservation);
     tracing::info!(track.id = %ingested.track.id, release.id = %release, "track uploaded");
     Ok(HttpResponse::Created().json(UploadedTrack {
         track: ingested.track.into(),

@@ -67,15 +67,16 @@ async fn a_listener_buys_a_two_artist_cart_in_test_mode(backend: Backend) {
     let started: Value = started.json().await.unwrap();
     assert_eq!(started["test_mode"], true);
     let checkout_url = started["checkout_url"].as_str().unwrap();
-    let page = app
-        .client
-        .get(checkout_url)
-        .send()
-        .await
+    let page = app.client.get(checkout_url).send().await.unwrap();
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
         .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .to_owned();
+    assert!(
+        policy.starts_with("default-src 'none'; style-src 'sha256-"),
+        "only the page's own style runs: {policy}"
+    );
+    let page = page.text().await.unwrap();
     assert!(page.contains("TEST MODE"), "the page says it is test mode");
     assert!(
         page.contains("2.00"),
