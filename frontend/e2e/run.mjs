@@ -140,9 +140,9 @@ async function main() {
     if (!(root.headers.get("content-type") ?? "").startsWith("text/html")) throw new Error("megabox serve does not serve the web app at / (MEGABOX_FRONTEND_DIR)");
 
     browser = await chromium.launch({ executablePath: chromiumBinary, args: CHROMIUM_ARGS });
-    // bypassCSP: axe-core is injected as an inline script, which the server's strict CSP refuses;
-    // the policy itself is tested in store/tests/api/hardening.rs.
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
+    // The app runs under the server's real CSP (so an inline script or style in it fails here);
+    // axe-core goes in through the debugger protocol, which the CSP does not govern.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     context.setDefaultTimeout(STEP_TIMEOUT_MS);
     const page = await context.newPage();
     const pageErrors = [];
