@@ -1090,11 +1090,8 @@ export interface components {
             revoked_at?: string | null;
         };
         DownloadLink: {
-            /**
-             * Format: int64
-             * @description Unix seconds.
-             */
-            expires_at: number;
+            /** Format: date-time */
+            expires_at: string;
             /** @description Signed; works without a token until it expires. */
             url: string;
         };
@@ -1212,10 +1209,16 @@ export interface components {
             budget_cents: number;
             /** Format: int64 */
             cpm_cents: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 with an offset.
+             */
             ends_at: string;
             name: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description RFC 3339 with an offset.
+             */
             starts_at: string;
         };
         /**
@@ -1461,11 +1464,8 @@ export interface components {
             qualifying_ms: number;
             /** @description Signed link to the full track for this listener, usable as an `<audio src>`. */
             stream_url: string;
-            /**
-             * Format: int64
-             * @description Unix seconds.
-             */
-            stream_url_expires_at: number;
+            /** Format: date-time */
+            stream_url_expires_at: string;
         };
         StatementLineView: {
             /** Format: int64 */
