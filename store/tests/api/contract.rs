@@ -10,7 +10,8 @@ use crate::support::{Session, TestApp, error_code, spawn_app};
 
 on_every_backend!(
     every_time_in_a_response_is_rfc3339_utc,
-    request_times_need_an_offset
+    request_times_need_an_offset,
+    the_document_lists_what_each_operation_answers
 );
 
 /// Every string in `value` that starts like a date-time, with where it was found.
@@ -208,4 +209,60 @@ async fn request_times_need_an_offset(backend: Backend) {
     // A request with no body shape at all is still a plain shape error, not a time error.
     let malformed = post(json!({"starts_at": 5})).await.unwrap();
     assert_eq!(error_code(malformed, 422).await, "invalid_body");
+}
+
+/// What the extractors answer before a handler runs is in the document of every operation:
+/// each operation that takes a token answers 401 without one, and each JSON body refuses another
+/// Content-Type with 415; both are listed.
+async fn the_document_lists_what_each_operation_answers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let document: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let listed = |status: u16| operation["responses"].get(status.to_string()).is_some();
+            assert!(listed(500), "{method} {path} lists 500");
+            let security = operation["security"].as_array();
+            let needs_token = security.is_some_and(|alternatives| {
+                alternatives
+                    .iter()
+                    .all(|alternative| alternative.get("bearer").is_some())
+            });
+            let json_body = operation["requestBody"]["content"]
+                .get("application/json")
+                .is_some();
+            let url = app.url(&path.replace(['{', '}'], ""));
+            let request = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), url);
+            if needs_token {
+                let status = request.send().await.unwrap().status().as_u16();
+                assert_eq!(status, 401, "{method} {path} without a token");
+                assert!(listed(401), "{method} {path} lists 401");
+                checked += 1;
+            } else if json_body {
+                let response = request
+                    .header("content-type", "text/plain")
+                    .body("{}")
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                assert!(
+                    listed(status),
+                    "{method} {path} answered {status}, not listed"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 40, "{checked} operations checked");
 }
