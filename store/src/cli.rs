@@ -131,6 +131,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     settings.payments = Some(PaymentsMode::Test);
                 }
                 seed_demo(&settings)?;
+                settings.demo = true;
             }
             serve(settings)
         }

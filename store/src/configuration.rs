@@ -147,6 +147,10 @@ pub struct Settings {
     pub stripe_webhook_secret: Option<SecretString>,
     /// Base URL of the Stripe API, for the fake server in tests (`MEGABOX_STRIPE_API_BASE`).
     pub stripe_api_base: Option<String>,
+    /// Whether the server runs the demo: set by `megabox serve --demo` alone, never by a file or
+    /// the environment; `GET /api/v1/demo` then lists the demo accounts.
+    #[serde(skip)]
+    pub demo: bool,
 }
 
 impl Default for Settings {
@@ -199,6 +203,7 @@ impl Default for Settings {
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_base: None,
+            demo: false,
         }
     }
 }

@@ -5,7 +5,7 @@ use catalog::pricing::Price;
 use catalog::releases::ReleaseKind;
 use megabox_domain::Cents;
 
-use super::audio::{Groove, Style, Timbre};
+use megabox_demo_media::audio::{Groove, Style, Timbre};
 
 pub struct DemoArtist {
     pub email: &'static str,

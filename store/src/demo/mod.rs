@@ -8,6 +8,7 @@
 mod ads;
 mod content;
 mod history;
+pub mod roster;
 
 pub use megabox_demo_media::{art, audio};
 
@@ -33,11 +34,8 @@ use crate::configuration::Settings;
 pub use ads::CAMPAIGN_NAME;
 pub use content::{ARTISTS, DemoPrice, FANS, RELEASES};
 pub use history::HistoryReport;
+pub use roster::{ADMIN_EMAIL, DEMO_PASSWORD, DemoAccount, LISTENER_EMAIL, describe};
 
-/// Every demo account's password. Demo data only: printed at start, never for real accounts.
-pub const DEMO_PASSWORD: &str = "megabox-demo-password";
-pub const LISTENER_EMAIL: &str = "listener@demo.megabox.test";
-pub const ADMIN_EMAIL: &str = "admin@demo.megabox.test";
 /// Generated tracks last between these (seconds): longer than the 30 s a play needs to qualify,
 /// short enough to seed the whole catalog in well under a minute.
 const TRACK_SECONDS_MIN: u32 = 32;
@@ -45,42 +43,6 @@ const TRACK_SECONDS_MAX: u32 = 40;
 /// Tracks are generated and analysed on this many threads at most (each analysis is a child
 /// process, so they really run in parallel).
 const SEED_WORKERS_MAX: usize = 4;
-
-/// An account a person can sign in with after seeding, and what to try with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoAccount {
-    pub email: &'static str,
-    pub role: Role,
-    pub display_name: &'static str,
-    pub try_this: &'static str,
-}
-
-/// The demo accounts: the listener, the artists, the operator.
-pub fn accounts() -> Vec<DemoAccount> {
-    let mut accounts = vec![DemoAccount {
-        email: LISTENER_EMAIL,
-        role: Role::Listener,
-        display_name: "Demo listener",
-        try_this: "play full tracks (the free tier is on), buy through the test checkout, download from your library",
-    }];
-    accounts.extend(ARTISTS.iter().enumerate().map(|(index, artist)| DemoAccount {
-        email: artist.email,
-        role: Role::Artist,
-        display_name: artist.name,
-        try_this: if index == 0 {
-            "see sales, plays and statements on the dashboard; start a draft and upload a track"
-        } else {
-            "another artist with releases on sale"
-        },
-    }));
-    accounts.push(DemoAccount {
-        email: ADMIN_EMAIL,
-        role: Role::Admin,
-        display_name: "Demo operator",
-        try_this: "the operator console: periods, payouts, ledger verification, ad campaigns",
-    });
-    accounts
-}
 
 /// What one seeding did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,7 +217,7 @@ fn ensure_accounts(
         display_name: name,
         try_this: "",
     });
-    for account in accounts().into_iter().chain(fans) {
+    for account in roster::accounts().into_iter().chain(fans) {
         let email = Email::parse(account.email)?;
         if let Some((existing, _)) = accounts::find_by_email(connection, &email)? {
             users.insert(account.email, existing.id);
@@ -433,22 +395,6 @@ fn seed_of(parts: &[&str]) -> u64 {
         }
     }
     hash
-}
-
-/// What to print so a person can try the demo.
-pub fn describe(address: &str) -> String {
-    let mut text = format!(
-        "\nMegabox demo on {address} — TEST MODE: no real payments.\nSign in with password `{DEMO_PASSWORD}` as:\n"
-    );
-    for account in accounts() {
-        text.push_str(&format!(
-            "  {:<28} {:<8} {}\n",
-            account.email,
-            account.role.as_str(),
-            account.try_this
-        ));
-    }
-    text
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod ads;
 pub mod catalog;
 pub mod commerce;
+pub mod demo;
 pub mod downloads;
 pub mod listening;
 pub mod money;
@@ -23,6 +24,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(accounts::refresh)
         .service(accounts::logout)
         .service(accounts::me)
+        .service(demo::demo_accounts)
         .service(releases::create_release)
         .service(releases::my_releases)
         .service(releases::my_release)

@@ -9,9 +9,10 @@ use megabox_database::Backend;
 use serde_json::Value;
 
 use crate::on_every_backend;
-use crate::support::{Session, TestApp, spawn_app};
+use crate::support::{Session, TestApp, spawn_app, spawn_app_with};
 
 on_every_backend!(demo_seeding_is_idempotent_and_fills_the_catalog);
+on_every_backend!(the_demo_accounts_are_listed_only_in_demo_mode);
 
 fn megabox_demo(app: &TestApp) -> std::process::Output {
     app.megabox(&["demo"])
@@ -200,4 +201,58 @@ async fn demo_seeding_is_idempotent_and_fills_the_catalog(backend: Backend) {
     assert_eq!(after.len(), releases.len(), "nothing duplicated");
     let earnings_after = get(&app, "/api/v1/artist/earnings", &artist).await;
     assert_eq!(earnings_after, earnings, "no second history");
+}
+
+async fn the_demo_accounts_are_listed_only_in_demo_mode(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        404,
+        "a real store never lists demo accounts"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+
+    let app = spawn_app_with(backend, |settings| settings.demo = true).await;
+    let response = app
+        .client
+        .get(app.url("/api/v1/demo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let accounts = body["accounts"].as_array().unwrap();
+    let roles: HashSet<&str> = accounts
+        .iter()
+        .map(|account| account["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, HashSet::from(["listener", "artist", "admin"]));
+    for account in accounts {
+        assert_eq!(account["password"], "megabox-demo-password", "{account}");
+        for field in ["email", "display_name", "try_this"] {
+            assert!(
+                !account[field].as_str().unwrap().is_empty(),
+                "{field} of {account}"
+            );
+        }
+    }
+    // The list is the one `serve --demo` prints.
+    let printed = megabox_store::demo::describe("http://demo");
+    for account in accounts {
+        assert!(
+            printed.contains(account["email"].as_str().unwrap()),
+            "{printed}"
+        );
+        assert!(
+            printed.contains(account["try_this"].as_str().unwrap()),
+            "{printed}"
+        );
+    }
 }
