@@ -476,6 +476,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/demo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The demo accounts and what to try with each; 404 when the server is not running the demo. */
+        get: operations["demo_accounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/devices": {
         parameters: {
             query?: never;
@@ -1079,6 +1096,18 @@ export interface components {
             image_content_type: string;
             link_url: string;
             size: string;
+        };
+        DemoAccountView: {
+            display_name: string;
+            email: string;
+            /** @description Demo data only: every demo account has this password. */
+            password: string;
+            role: components["schemas"]["Role"];
+            /** @description A short sentence on what to try when signed in as this account. */
+            try_this: string;
+        };
+        DemoView: {
+            accounts: components["schemas"]["DemoAccountView"][];
         };
         DeviceView: {
             id: string;
@@ -3566,6 +3595,42 @@ export interface operations {
                 };
             };
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unexpected error (logged on the server with its cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    demo_accounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DemoView"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

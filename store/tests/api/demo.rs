@@ -11,8 +11,10 @@ use serde_json::Value;
 use crate::on_every_backend;
 use crate::support::{Session, TestApp, spawn_app, spawn_app_with};
 
-on_every_backend!(demo_seeding_is_idempotent_and_fills_the_catalog);
-on_every_backend!(the_demo_accounts_are_listed_only_in_demo_mode);
+on_every_backend!(
+    demo_seeding_is_idempotent_and_fills_the_catalog,
+    the_demo_accounts_are_listed_only_in_demo_mode
+);
 
 fn megabox_demo(app: &TestApp) -> std::process::Output {
     app.megabox(&["demo"])
