@@ -473,10 +473,9 @@ async function main() {
     const operator = (await server.call("POST", "/auth/login", { json: { email: "operator@example.com", password: PASSWORD } })).access_token;
     const advertiser = await server.call("POST", "/admin/advertisers", { token: operator, json: { name: "Harbour Records" } });
     const now = Date.now();
-    const isoWithoutZone = (milliseconds) => new Date(milliseconds).toISOString().replace("Z", "");
     const campaign = await server.call("POST", "/admin/campaigns", {
       token: operator,
-      json: { advertiser_id: advertiser.id, name: "Spring release", cpm_cents: CAMPAIGN_CPM_CENTS, budget_cents: 1_000_000, starts_at: isoWithoutZone(now - 3_600_000), ends_at: isoWithoutZone(now + 30 * 86_400_000) },
+      json: { advertiser_id: advertiser.id, name: "Spring release", cpm_cents: CAMPAIGN_CPM_CENTS, budget_cents: 1_000_000, starts_at: new Date(now - 3_600_000).toISOString(), ends_at: new Date(now + 30 * 86_400_000).toISOString() },
     });
     const creatives = new Map();
     for (const [width, height] of SLOT_SIZES) {

@@ -109,11 +109,12 @@ fn routes(config: &mut ServiceConfig) {
 
 /// The OpenAPI document of everything [`routes`] serves.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    let (_, document) = App::new()
+    let (_, mut document) = App::new()
         .into_utoipa_app()
         .openapi(openapi::ApiDocument::openapi())
         .configure(routes)
         .split_for_parts();
+    openapi::add_common_statuses(&mut document);
     document
 }
 

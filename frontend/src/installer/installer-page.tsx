@@ -68,7 +68,7 @@ function Pairing({ deviceCount, onPaired }: { deviceCount: number | null; onPair
   const paired = code !== null && deviceCount !== null && deviceCount > devicesBefore;
   useEffect(() => {
     if (code === null || paired) return;
-    const expires_ms = Date.parse(`${code.expires_at}Z`);
+    const expires_ms = Date.parse(code.expires_at);
     const timer = setInterval(() => {
       if (Date.now() > expires_ms) clearInterval(timer);
       else onPaired();

@@ -50,6 +50,7 @@ export const ERROR_TEXT: Readonly<Record<string, string>> = {
   invalid_size: "Choose an ad size such as 300x250.",
   invalid_status: "A campaign can be active, paused or ended.",
   invalid_action: "Choose Pay or Cancel.",
+  invalid_timestamp: "Enter a complete date and time.",
   // Requests the web app itself got wrong: nothing the person typed can fix these.
   invalid_body: "The app sent something the server did not understand. Reload the page and try again.",
   malformed_json: "The app sent something the server did not understand. Reload the page and try again.",

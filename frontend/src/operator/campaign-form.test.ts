@@ -20,14 +20,14 @@ describe("campaignFromForm", () => {
         name: "Spring sale",
         cpm_cents: 250,
         budget_cents: 100_000,
-        starts_at: "2026-03-01T00:00:00",
-        ends_at: "2026-03-31T23:59:59",
+        starts_at: "2026-03-01T00:00:00Z",
+        ends_at: "2026-03-31T23:59:59Z",
       },
     });
   });
 
   it("allows a one-day campaign", () => {
-    expect(campaignFromForm(typed({ ends_on: "2026-03-01" }))).toHaveProperty("request.ends_at", "2026-03-01T23:59:59");
+    expect(campaignFromForm(typed({ ends_on: "2026-03-01" }))).toHaveProperty("request.ends_at", "2026-03-01T23:59:59Z");
   });
 
   it.each<[Partial<TypedCampaign>, keyof TypedCampaign]>([

@@ -42,9 +42,9 @@ export function campaignFromForm(typed: TypedCampaign): CampaignFormResult {
       name,
       cpm_cents,
       budget_cents,
-      // The API takes UTC date-times without a zone; the last day is included up to its last second.
-      starts_at: `${typed.starts_on}T00:00:00`,
-      ends_at: `${typed.ends_on}T23:59:59`,
+      // The API takes RFC 3339 date-times; the days are UTC days, and the last day is included up to its last second.
+      starts_at: `${typed.starts_on}T00:00:00Z`,
+      ends_at: `${typed.ends_on}T23:59:59Z`,
     },
   };
 }

@@ -58,7 +58,7 @@ pub struct Me {
     pub role: Role,
     /// On the free streaming tier because an agent of this account is active.
     pub agent_active: bool,
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl From<Account> for Me {
@@ -69,7 +69,7 @@ impl From<Account> for Me {
             display_name: account.display_name,
             role: account.role,
             agent_active: account.agent_active,
-            created_at: account.created_at,
+            created_at: super::time::utc(account.created_at),
         }
     }
 }

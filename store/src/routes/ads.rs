@@ -29,7 +29,7 @@ fn client_ip(request: &HttpRequest) -> std::net::IpAddr {
 pub struct PairingCodeView {
     /// Type this into `megabox-agent pair CODE`.
     pub code: String,
-    pub expires_at: chrono::NaiveDateTime,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// A short-lived, one-time code that pairs an agent with the caller's account.
@@ -52,7 +52,7 @@ pub async fn create_pairing_code(
         .await?;
     Ok(HttpResponse::Created().json(PairingCodeView {
         code: issued.code,
-        expires_at: issued.expires_at,
+        expires_at: super::time::utc(issued.expires_at),
     }))
 }
 
@@ -90,18 +90,18 @@ pub async fn pair_device(
 #[derive(Serialize, ToSchema)]
 pub struct DeviceView {
     pub id: String,
-    pub paired_at: chrono::NaiveDateTime,
-    pub revoked_at: Option<chrono::NaiveDateTime>,
-    pub last_batch_at: Option<chrono::NaiveDateTime>,
+    pub paired_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_batch_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<megabox_ads::Device> for DeviceView {
     fn from(device: megabox_ads::Device) -> Self {
         DeviceView {
             id: device.id.0.to_string(),
-            paired_at: device.paired_at,
-            revoked_at: device.revoked_at,
-            last_batch_at: device.last_batch_at,
+            paired_at: super::time::utc(device.paired_at),
+            revoked_at: device.revoked_at.map(super::time::utc),
+            last_batch_at: device.last_batch_at.map(super::time::utc),
         }
     }
 }
@@ -426,7 +426,7 @@ pub async fn redeem_credit(
 pub struct RedemptionRecordView {
     pub redemption_id: String,
     pub track_id: String,
-    pub redeemed_at: chrono::NaiveDateTime,
+    pub redeemed_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The caller's spent credits, newest first.
@@ -445,7 +445,7 @@ pub async fn list_redemptions(
             .map(|record| RedemptionRecordView {
                 redemption_id: record.redemption_id,
                 track_id: record.track.to_string(),
-                redeemed_at: record.redeemed_at,
+                redeemed_at: super::time::utc(record.redeemed_at),
             })
             .collect(),
     ))
@@ -511,8 +511,12 @@ pub struct NewCampaignRequest {
     pub name: String,
     pub cpm_cents: i64,
     pub budget_cents: i64,
-    pub starts_at: chrono::NaiveDateTime,
-    pub ends_at: chrono::NaiveDateTime,
+    /// RFC 3339 with an offset.
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: String,
+    /// RFC 3339 with an offset.
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -524,8 +528,8 @@ pub struct CampaignView {
     pub budget_cents: i64,
     /// Charged so far, in millionths of a cent.
     pub spent_micro_cents: i64,
-    pub starts_at: chrono::NaiveDateTime,
-    pub ends_at: chrono::NaiveDateTime,
+    pub starts_at: chrono::DateTime<chrono::Utc>,
+    pub ends_at: chrono::DateTime<chrono::Utc>,
     /// `active`, `paused` or `ended`.
     pub status: String,
 }
@@ -539,8 +543,8 @@ impl From<megabox_ads::Campaign> for CampaignView {
             cpm_cents: campaign.cpm.0,
             budget_cents: campaign.budget.0,
             spent_micro_cents: campaign.spent.0,
-            starts_at: campaign.starts_at,
-            ends_at: campaign.ends_at,
+            starts_at: super::time::utc(campaign.starts_at),
+            ends_at: super::time::utc(campaign.ends_at),
             status: campaign.status.to_string(),
         }
     }
@@ -563,8 +567,8 @@ pub async fn create_campaign(
         name: request.name,
         cpm: Cents(request.cpm_cents),
         budget: Cents(request.budget_cents),
-        starts_at: request.starts_at,
-        ends_at: request.ends_at,
+        starts_at: super::time::parse("starts_at", &request.starts_at)?,
+        ends_at: super::time::parse("ends_at", &request.ends_at)?,
     };
     let created = state
         .write(move |connection| Ok(megabox_ads::create_campaign(connection, &campaign, now())?))
@@ -644,7 +648,7 @@ pub struct FlagView {
     pub kind: String,
     pub subject_id: String,
     pub reason: String,
-    pub flagged_at: chrono::NaiveDateTime,
+    pub flagged_at: chrono::DateTime<chrono::Utc>,
     /// Ad revenue of the flagged party clawed back so far, in millionths of a cent.
     pub clawed_back_micro_cents: i64,
 }
@@ -655,7 +659,7 @@ impl From<megabox_ads::Flag> for FlagView {
             kind: super::views::wire_name(flag.kind),
             subject_id: flag.subject_id,
             reason: flag.reason,
-            flagged_at: flag.flagged_at,
+            flagged_at: super::time::utc(flag.flagged_at),
             clawed_back_micro_cents: flag.clawed_back.0,
         }
     }

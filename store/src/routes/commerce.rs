@@ -134,7 +134,7 @@ pub struct OrderView {
     pub status: String,
     pub total_cents: i64,
     pub lines: Vec<OrderLineView>,
-    pub created_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl From<OrderSummary> for OrderView {
@@ -144,7 +144,7 @@ impl From<OrderSummary> for OrderView {
             status: super::views::wire_name(order.status),
             total_cents: order.total.0,
             lines: order.lines.into_iter().map(OrderLineView::from).collect(),
-            created_at: order.created_at,
+            created_at: super::time::utc(order.created_at),
         }
     }
 }
@@ -211,7 +211,7 @@ pub struct LibraryItemView {
     pub order_id: Option<String>,
     /// …the download credit it was redeemed with (`POST /installer/redemptions`).
     pub redemption_id: Option<String>,
-    pub granted_at: chrono::NaiveDateTime,
+    pub granted_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The title and artist of a bought item, as the catalog shows it now.
@@ -268,7 +268,7 @@ pub async fn show_library(
                         artist_name,
                         order_id,
                         redemption_id,
-                        granted_at: entitlement.granted_at,
+                        granted_at: super::time::utc(entitlement.granted_at),
                     })
                 })
                 .collect::<Result<Vec<_>, ApiError>>()

@@ -33,8 +33,7 @@ pub struct DownloadRequest {
 pub struct DownloadLink {
     /// Signed; works without a token until it expires.
     pub url: String,
-    /// Unix seconds.
-    pub expires_at: u64,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 fn download_path(item: &str, format: Format) -> String {
@@ -86,7 +85,10 @@ pub async fn request_download(
         &user.user_id.to_string(),
         DOWNLOAD_LINK_TTL_SECONDS,
     );
-    Ok(web::Json(DownloadLink { url, expires_at }))
+    Ok(web::Json(DownloadLink {
+        url,
+        expires_at: super::time::from_unix(expires_at),
+    }))
 }
 
 fn local_path(

@@ -35,8 +35,7 @@ pub struct StartedPlayView {
     /// Signed link to the full track for this play, usable as an `<audio src>`; only audio
     /// fetched through it counts towards the play.
     pub stream_url: String,
-    /// Unix seconds.
-    pub stream_url_expires_at: u64,
+    pub stream_url_expires_at: chrono::DateTime<chrono::Utc>,
     /// Report progress with `POST /api/v1/plays/{play_id}/progress`; a play counts after this long.
     pub qualifying_ms: u64,
 }
@@ -80,7 +79,7 @@ pub async fn start_play(
     Ok(HttpResponse::Created().json(StartedPlayView {
         play_id: started.id,
         stream_url,
-        stream_url_expires_at: expires,
+        stream_url_expires_at: super::time::from_unix(expires),
         qualifying_ms: state.settings.play_qualifying_seconds * 1000,
     }))
 }

@@ -9,6 +9,7 @@ pub mod downloads;
 pub mod listening;
 pub mod money;
 pub mod releases;
+pub mod time;
 pub mod views;
 
 use utoipa_actix_web::service_config::ServiceConfig;

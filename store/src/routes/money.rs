@@ -65,7 +65,7 @@ pub async fn artist_earnings(
 
 #[derive(Serialize, ToSchema)]
 pub struct StatementLineView {
-    pub booked_at: chrono::NaiveDateTime,
+    pub booked_at: chrono::DateTime<chrono::Utc>,
     /// What kind of entry: sale, refund, ad share, payout…
     pub kind: String,
     /// The sale, refund, period or payout the line comes from.
@@ -96,7 +96,7 @@ impl StatementView {
                 .lines
                 .into_iter()
                 .map(|line| StatementLineView {
-                    booked_at: line.booked_at,
+                    booked_at: super::time::utc(line.booked_at),
                     kind: super::views::wire_name(line.kind),
                     title: item_of_ref(&line.source_ref)
                         .and_then(|(_, id)| titles.get(id).cloned()),
@@ -209,8 +209,8 @@ pub struct PayoutView {
     pub attempts: i64,
     /// Why the last attempt failed, if it did.
     pub last_error: Option<String>,
-    pub created_at: chrono::NaiveDateTime,
-    pub updated_at: chrono::NaiveDateTime,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl From<royalties::PayoutRecord> for PayoutView {
@@ -221,8 +221,8 @@ impl From<royalties::PayoutRecord> for PayoutView {
             status: super::views::wire_name(payout.status),
             attempts: payout.attempts,
             last_error: payout.last_error,
-            created_at: payout.created_at,
-            updated_at: payout.updated_at,
+            created_at: super::time::utc(payout.created_at),
+            updated_at: super::time::utc(payout.updated_at),
         }
     }
 }

@@ -4,7 +4,9 @@
 use catalog::pricing::Price;
 use catalog::releases::{Release, ReleaseDetail, ReleaseSummary};
 use catalog::tracks::Track;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
+
+use super::time::utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -129,8 +131,8 @@ pub struct ReleaseView {
     /// Path of the cover image, when the release has one.
     pub artwork_url: Option<String>,
     pub price: Option<PriceView>,
-    pub published_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
+    pub published_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
     /// On the public release page for a signed-in caller: whether they bought the whole release.
     /// Absent elsewhere.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,8 +158,8 @@ impl From<Release> for ReleaseView {
             release_date: release.release_date,
             credits: release.credits,
             price: release.price.map(PriceView::from),
-            published_at: release.published_at,
-            created_at: release.created_at,
+            published_at: release.published_at.map(utc),
+            created_at: utc(release.created_at),
             owned: None,
         }
     }
@@ -203,7 +205,7 @@ pub struct ReleaseSummaryView {
     pub release_date: Option<NaiveDate>,
     pub artwork_url: Option<String>,
     pub price: PriceView,
-    pub published_at: NaiveDateTime,
+    pub published_at: chrono::DateTime<chrono::Utc>,
 }
 
 impl From<ReleaseSummary> for ReleaseSummaryView {
@@ -217,7 +219,7 @@ impl From<ReleaseSummary> for ReleaseSummaryView {
             kind: summary.kind.into(),
             release_date: summary.release_date,
             price: summary.price.into(),
-            published_at: summary.published_at,
+            published_at: utc(summary.published_at),
         }
     }
 }

@@ -68,7 +68,7 @@ async fn campaign_with_creative(app: &TestApp, admin: &Session) -> String {
         .json()
         .await
         .unwrap();
-    let now = chrono::Utc::now().naive_utc();
+    let now = chrono::Utc::now();
     let campaign: Value = app
         .client
         .post(app.url("/api/v1/admin/campaigns"))

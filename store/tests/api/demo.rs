@@ -9,33 +9,12 @@ use megabox_database::Backend;
 use serde_json::Value;
 
 use crate::on_every_backend;
-use crate::support::{Session, TestApp, session_of, spawn_app};
+use crate::support::{Session, TestApp, spawn_app};
 
 on_every_backend!(demo_seeding_is_idempotent_and_fills_the_catalog);
 
-fn megabox(app: &TestApp, arguments: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_megabox"))
-        .args(arguments)
-        .env("DATABASE_URL", &app._database.url)
-        .env("MEGABOX_DATA_DIR", app._data_dir.path())
-        .env_remove("REDIS_URL")
-        .output()
-        .unwrap()
-}
-
 fn megabox_demo(app: &TestApp) -> std::process::Output {
-    megabox(app, &["demo"])
-}
-
-async fn sign_in(app: &TestApp, email: &str) -> Session {
-    let response = app
-        .post_json(
-            "/api/v1/auth/login",
-            &serde_json::json!({"email": email, "password": "megabox-demo-password"}),
-        )
-        .await;
-    assert_eq!(response.status(), 200, "{email} signs in");
-    session_of(response).await
+    app.megabox(&["demo"])
 }
 
 async fn get(app: &TestApp, path: &str, session: &Session) -> Value {
@@ -172,14 +151,14 @@ async fn demo_seeding_is_idempotent_and_fills_the_catalog(backend: Backend) {
         .find(|line| line.starts_with("history:"))
         .unwrap_or_else(|| panic!("the history is reported: {report}"));
     eprintln!("{backend:?}: {history}");
-    let verify = megabox(&app, &["ledger", "verify"]);
+    let verify = app.megabox(&["ledger", "verify"]);
     assert!(
         verify.status.success(),
         "{}{}",
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
     );
-    let artist = sign_in(&app, "nova@demo.megabox.test").await;
+    let artist = app.sign_in_demo("nova@demo.megabox.test").await;
     let earnings = get(&app, "/api/v1/artist/earnings", &artist).await;
     let periods = earnings.as_array().unwrap();
     let with = |field: &str| {

@@ -13,6 +13,7 @@ mod accounts;
 mod agents;
 mod buying;
 mod cli;
+mod contract;
 mod demo;
 mod hardening;
 mod listening;

@@ -120,6 +120,29 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Runs the real `megabox` binary against this app's database and data directory.
+    pub fn megabox(&self, arguments: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_megabox"))
+            .args(arguments)
+            .env("DATABASE_URL", &self._database.url)
+            .env("MEGABOX_DATA_DIR", self._data_dir.path())
+            .env_remove("REDIS_URL")
+            .output()
+            .expect("megabox runs")
+    }
+
+    /// Signs in an account of `megabox demo` (they all share the demo password).
+    pub async fn sign_in_demo(&self, email: &str) -> Session {
+        let response = self
+            .post_json(
+                "/api/v1/auth/login",
+                &json!({"email": email, "password": "megabox-demo-password"}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{email} signs in");
+        session_of(response).await
+    }
+
     pub async fn get_authorized(&self, path: &str, access_token: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
