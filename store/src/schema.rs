@@ -26,7 +26,12 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, play_sessions, play_deliveries);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    play_sessions,
+    play_deliveries
+);
 
 diesel::table! {
     play_sessions (id) {

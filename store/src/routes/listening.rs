@@ -196,12 +196,14 @@ fn served_bytes(request: &HttpRequest, response: &HttpResponse) -> Option<(u64, 
     let first_byte = match response.status() {
         actix_web::http::StatusCode::OK => 0,
         // `bytes FIRST-LAST/SIZE`
-        actix_web::http::StatusCode::PARTIAL_CONTENT => header(actix_web::http::header::CONTENT_RANGE)?
-            .strip_prefix("bytes ")?
-            .split_once('-')?
-            .0
-            .parse()
-            .ok()?,
+        actix_web::http::StatusCode::PARTIAL_CONTENT => {
+            header(actix_web::http::header::CONTENT_RANGE)?
+                .strip_prefix("bytes ")?
+                .split_once('-')?
+                .0
+                .parse()
+                .ok()?
+        }
         _ => return None,
     };
     Some((first_byte, first_byte.checked_add(length)?))
@@ -245,7 +247,13 @@ async fn serve_full_track(
         }
     };
     let mime = catalog::transcode::Format::Original.mime_type(&media.container);
-    serve_blob(state.blobs.as_ref(), &media.storage_key, request, Some(mime)).await
+    serve_blob(
+        state.blobs.as_ref(),
+        &media.storage_key,
+        request,
+        Some(mime),
+    )
+    .await
 }
 
 /// A 30-second clip of a published track (or of the caller's own), for anyone: MP3, made once

@@ -328,7 +328,7 @@ async fn plays_qualify_only_under_the_rules(backend: Backend) {
 }
 
 /// Fetches the whole file through a started play's stream link, as a player does.
-async fn fetch(app: &TestApp, play: &Value) -> usize {
+pub async fn fetch(app: &TestApp, play: &Value) -> usize {
     let response = app
         .client
         .get(app.url(play["stream_url"].as_str().unwrap()))
