@@ -552,7 +552,7 @@ impl From<megabox_ads::Campaign> for CampaignView {
 
 /// Operator: start a campaign (CPM and budget in cents, a flight from start to end).
 #[utoipa::path(tag = "operations", security(("bearer" = [])), request_body = NewCampaignRequest,
-    responses((status = 201, body = CampaignView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = CampaignView), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "no such advertiser", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/admin/campaigns")]
 pub async fn create_campaign(
     state: web::Data<AppState>,
