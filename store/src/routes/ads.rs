@@ -697,16 +697,16 @@ pub async fn create_flag(
         }
         (None, Some(account)) => {
             let account: UserId = parse_id(&account, "user")?;
-            state
-                .database(move |connection| {
-                    Ok(megabox_ads::flag_account(
-                        connection,
-                        account,
-                        &reason,
-                        now(),
-                    )?)
+            // The operator's free-tier switch ends with the flag, in its transaction.
+            let flag = state
+                .write(move |connection| {
+                    let flag = megabox_ads::flag_account(connection, account, &reason, now())?;
+                    crate::accounts::set_agent_active(connection, account, false)?;
+                    Ok(flag)
                 })
-                .await?
+                .await?;
+            state.stream_grants.forget_all();
+            flag
         }
         _ => {
             return Err(ApiError::invalid(
