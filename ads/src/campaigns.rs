@@ -32,6 +32,11 @@ pub const CREATIVE_IMAGE_BYTES_MAX: usize = 150 * 1024;
 /// Memory the image decoder may allocate while checking a creative (a 970x250 RGBA frame is ~1 MB).
 const IMAGE_DECODE_ALLOCATION_BYTES_MAX: u64 = 16 * 1024 * 1024;
 const NAME_CHARACTERS_MAX: usize = 200;
+/// Ceilings on what an operator can set, far above any real campaign: $1,000 per thousand
+/// impressions, a budget of $10 million, a flight of ten years.
+const CPM_CENTS_MAX: i64 = 100_000;
+const BUDGET_CENTS_MAX: i64 = 1_000_000_000;
+const FLIGHT_DAYS_MAX: i64 = 3_660;
 const HEADLINE_CHARACTERS_MAX: usize = 90;
 const BODY_CHARACTERS_MAX: usize = 200;
 const LINK_URL_BYTES_MAX: usize = 2048;
@@ -291,6 +296,11 @@ pub fn create_campaign(
             "CPM and budget must be positive".to_owned(),
         ));
     }
+    if campaign.cpm.0 > CPM_CENTS_MAX || campaign.budget.0 > BUDGET_CENTS_MAX {
+        return Err(AdsError::InvalidInput(format!(
+            "the CPM can be at most {CPM_CENTS_MAX} cents and the budget at most {BUDGET_CENTS_MAX} cents"
+        )));
+    }
     // The budget in micro-cents must fit, so every spent amount does.
     campaign
         .budget
@@ -305,6 +315,11 @@ pub fn create_campaign(
         return Err(AdsError::InvalidInput(
             "a campaign must start before it ends".to_owned(),
         ));
+    }
+    if campaign.ends_at - campaign.starts_at > chrono::TimeDelta::days(FLIGHT_DAYS_MAX) {
+        return Err(AdsError::InvalidInput(format!(
+            "a campaign can run for at most {FLIGHT_DAYS_MAX} days"
+        )));
     }
     let created = Campaign {
         id: CampaignId::generate(),

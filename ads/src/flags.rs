@@ -1,6 +1,9 @@
 //! Invalid traffic: an operator flags a device or a whole account. Its further batches are
 //! refused, and the ad revenue it generated is taken back through royalties — a clawback while
-//! its period is open, an adjustment in the next period once it has closed (DESIGN.md §4).
+//! its period is open, an adjustment in the next period once it has closed (DESIGN.md §4) — and
+//! what its impressions spent goes back to their campaigns' budgets, in the transaction of the
+//! flag. A flagged account also loses what its agent earned: its free tier and its unspent
+//! download credits (see `rewards`).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -11,7 +14,7 @@ use megabox_protocol::DeviceId;
 
 use crate::AdsError;
 use crate::devices::find_device;
-use crate::schema::{ads_devices, ads_flags, ads_revenue};
+use crate::schema::{ads_campaigns, ads_devices, ads_flags, ads_revenue};
 use crate::settle::{self, RevenueScope};
 
 const REASON_CHARACTERS_MAX: usize = 500;
@@ -95,13 +98,14 @@ pub fn flag_device(
             &device.0.to_string(),
             &reason,
             now,
-        )
-    })?;
-    claw_back(connection, RevenueScope::Device(device), now)?;
-    find_flag(connection, FlagKind::Device, &device.0.to_string())
+        )?;
+        claw_back(connection, RevenueScope::Device(device), now)?;
+        find_flag(connection, FlagKind::Device, &device.0.to_string())
+    })
 }
 
-/// Flags an account: all its devices are refused and all their revenue is clawed back.
+/// Flags an account: all its devices are refused, all their revenue is clawed back, and the
+/// account's free tier by its agent and its unspent download credits are gone.
 pub fn flag_account(
     connection: &mut DbConnection,
     user: UserId,
@@ -119,10 +123,10 @@ pub fn flag_account(
             &user.to_string(),
             &reason,
             now,
-        )
-    })?;
-    claw_back(connection, RevenueScope::Account(user), now)?;
-    find_flag(connection, FlagKind::Account, &user.to_string())
+        )?;
+        claw_back(connection, RevenueScope::Account(user), now)?;
+        find_flag(connection, FlagKind::Account, &user.to_string())
+    })
 }
 
 fn insert_flag(
@@ -144,7 +148,21 @@ fn insert_flag(
     Ok(())
 }
 
-/// Hands any revenue of the scope still waiting to royalties, then claws all of it back.
+/// True when the account is flagged as a whole.
+pub(crate) fn is_account_flagged(
+    connection: &mut DbConnection,
+    user: UserId,
+) -> Result<bool, diesel::result::Error> {
+    let count: i64 = ads_flags::table
+        .filter(ads_flags::kind.eq(FlagKind::Account.as_str()))
+        .filter(ads_flags::subject_id.eq(user.to_string()))
+        .count()
+        .get_result(connection)?;
+    Ok(count > 0)
+}
+
+/// Hands any revenue of the scope still waiting to royalties, then claws all of it back and
+/// returns what it spent to its campaigns' budgets; call inside a write transaction.
 fn claw_back(
     connection: &mut DbConnection,
     scope: RevenueScope,
@@ -154,7 +172,11 @@ fn claw_back(
     let mut query = ads_revenue::table
         .filter(ads_revenue::recorded_at.is_not_null())
         .filter(ads_revenue::clawed_back_at.is_null())
-        .select(ads_revenue::source_id)
+        .select((
+            ads_revenue::source_id,
+            ads_revenue::campaign_id,
+            ads_revenue::amount_micro_cents,
+        ))
         .into_boxed();
     query = match scope {
         RevenueScope::Device(device) => {
@@ -163,11 +185,18 @@ fn claw_back(
         RevenueScope::Account(user) => query.filter(ads_revenue::user_id.eq(user.to_string())),
         RevenueScope::All => query,
     };
-    let source_ids: Vec<String> = query.load(connection)?;
-    for source_id in source_ids {
+    let rows: Vec<(String, String, i64)> = query.load(connection)?;
+    for (source_id, campaign_id, amount_micro_cents) in rows {
         royalties::clawback_ad_revenue(connection, &source_id, now)?;
         diesel::update(ads_revenue::table.find(&source_id))
             .set(ads_revenue::clawed_back_at.eq(now))
+            .execute(connection)?;
+        // The revenue row is the campaign's spend on those impressions, so it goes back whole.
+        diesel::update(ads_campaigns::table.find(&campaign_id))
+            .set(
+                ads_campaigns::spent_micro_cents
+                    .eq(ads_campaigns::spent_micro_cents - amount_micro_cents),
+            )
             .execute(connection)?;
     }
     Ok(())

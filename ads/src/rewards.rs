@@ -1,6 +1,7 @@
 //! What an installer earns (DESIGN.md §3.3): free streaming while the agent is active — enough
 //! accepted impressions on the account's devices over the last 7 days — and one download credit
-//! per `impressions_per_credit` accepted impressions, spent through [`redeem_credit`].
+//! per `impressions_per_credit` accepted impressions, spent through [`redeem_credit`]. A flagged
+//! account earns neither: its agent is not active and it has no credits left to spend.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,6 +10,7 @@ use megabox_database::{DbConnection, write_transaction};
 use megabox_domain::{ArtistId, TrackId, UserId};
 use royalties::RoyaltySettings;
 
+use crate::flags::is_account_flagged;
 use crate::schema::{ads_daily_counts, ads_installer_credits, ads_redemptions};
 use crate::settle::record_pending_redemptions;
 use crate::{AdsError, AdsSettings, day_of};
@@ -106,13 +108,19 @@ pub fn installer_status(
         .optional()?;
     let (impressions_total, credits_redeemed) = credits.unwrap_or((0, 0));
     let credits_earned = impressions_total / per_credit;
-    let agent_active = accepted_impressions_7d >= settings.agent_active_impressions_7d_min;
+    let flagged = is_account_flagged(connection, user)?;
+    let agent_active =
+        !flagged && accepted_impressions_7d >= settings.agent_active_impressions_7d_min;
     Ok(InstallerStatus {
         free_tier: free_tier_rule(operator_granted, agent_active),
         agent_active,
         accepted_impressions_7d,
         impressions_today,
-        credits_available: (credits_earned - credits_redeemed).max(0),
+        credits_available: if flagged {
+            0
+        } else {
+            (credits_earned - credits_redeemed).max(0)
+        },
         credits_earned,
     })
 }
@@ -134,7 +142,8 @@ pub fn free_tier(
 
 /// Spends one download credit on `track` by `artist`, and records the redemption in royalties
 /// (weighted as `plays_per_redemption` plays) in the same transaction. The credit is taken by one
-/// conditional update, so concurrent redemptions can never spend more credits than were earned.
+/// conditional update, so concurrent redemptions can never spend more credits than were earned,
+/// nor any after the account was flagged.
 /// Run it inside the caller's write transaction that grants the download (it nests as a
 /// savepoint), so a crash leaves either all of it or none.
 pub fn redeem_credit(
@@ -151,7 +160,8 @@ pub fn redeem_credit(
     let credits_available = write_transaction(connection, |connection| {
         let taken = diesel::sql_query(
             "UPDATE ads_installer_credits SET credits_redeemed = credits_redeemed + 1 \
-             WHERE user_id = $1 AND impressions_total / $2 - credits_redeemed >= 1",
+             WHERE user_id = $1 AND impressions_total / $2 - credits_redeemed >= 1 \
+             AND NOT EXISTS (SELECT 1 FROM ads_flags WHERE kind = 'account' AND subject_id = $1)",
         )
         .bind::<Text, _>(user.to_string())
         .bind::<BigInt, _>(per_credit)

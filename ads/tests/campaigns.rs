@@ -110,10 +110,22 @@ fn campaigns_are_validated_and_ending_is_final() {
                 budget: Cents(i64::MAX),
                 ..valid.clone()
             },
+            NewCampaign {
+                cpm: Cents(123_526_519_637_381_072),
+                ..valid.clone()
+            },
+            NewCampaign {
+                starts_at: now() - hours(24 * 365 * 1267),
+                ..valid.clone()
+            },
         ];
+        // Refused as the operator's input (a 422), never as an internal overflow.
         for campaign in invalid {
             assert!(
-                create_campaign(connection, &campaign, now()).is_err(),
+                matches!(
+                    create_campaign(connection, &campaign, now()),
+                    Err(AdsError::InvalidInput(_))
+                ),
                 "{campaign:?}"
             );
         }

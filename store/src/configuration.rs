@@ -125,6 +125,9 @@ pub struct Settings {
     pub play_qualifying_seconds: u64,
     /// Qualifying plays per listener, track and UTC day (`MEGABOX_PLAYS_PER_LISTENER_TRACK_DAY_MAX`).
     pub plays_per_listener_track_day_max: u32,
+    /// Play sessions a listener may have open at once; starting one more ends the oldest
+    /// (`MEGABOX_OPEN_PLAYS_PER_LISTENER_MAX`).
+    pub open_plays_per_listener_max: u32,
     /// The artist's share of a sale's net revenue, in basis points (`MEGABOX_SALE_ARTIST_SHARE_BPS`).
     pub sale_artist_share_bps: i64,
     /// The artists' share of a period's ad revenue, in basis points (`MEGABOX_AD_ARTIST_SHARE_BPS`).
@@ -194,6 +197,7 @@ impl Default for Settings {
             ads_settle_interval_seconds: 60,
             play_qualifying_seconds: 30,
             plays_per_listener_track_day_max: 3,
+            open_plays_per_listener_max: 1,
             sale_artist_share_bps: 9000,
             ad_artist_share_bps: 9000,
             plays_per_redemption: 10,

@@ -195,6 +195,30 @@ pub fn query_error(
     .into()
 }
 
+pub fn form_error(
+    error: actix_web::error::UrlencodedError,
+    _request: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::UrlencodedError;
+    let api_error = match &error {
+        UrlencodedError::Overflow { limit, .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body exceeds {limit} bytes"),
+        ),
+        UrlencodedError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "expected Content-Type: application/x-www-form-urlencoded",
+        ),
+        other => ApiError::invalid(
+            "invalid_body",
+            format!("the form does not match the expected fields: {other}"),
+        ),
+    };
+    api_error.into()
+}
+
 pub fn path_error(
     error: actix_web::error::PathError,
     _request: &actix_web::HttpRequest,

@@ -26,7 +26,12 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens, play_sessions);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    play_sessions,
+    play_deliveries
+);
 
 diesel::table! {
     play_sessions (id) {
@@ -38,5 +43,20 @@ diesel::table! {
         started_at -> Timestamp,
         position_ms -> BigInt,
         qualified_at -> Nullable<Timestamp>,
+        file_bytes -> BigInt,
+        duration_ms -> BigInt,
+        ended_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    play_deliveries (id) {
+        id -> Text,
+        play_id -> Text,
+        first_byte -> BigInt,
+        end_byte -> BigInt,
+        delivered_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(play_deliveries -> play_sessions (play_id));

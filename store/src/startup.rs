@@ -286,6 +286,7 @@ impl Application {
                         .error_handler(error::json_error),
                 )
                 .app_data(web::QueryConfig::default().error_handler(error::query_error))
+                .app_data(web::FormConfig::default().error_handler(error::form_error))
                 .app_data(web::PathConfig::default().error_handler(error::path_error))
                 .configure(routes)
                 .split_for_parts();

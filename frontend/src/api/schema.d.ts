@@ -730,6 +730,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plays/{id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The full track of a play, with HTTP Range (206, 416, `Accept-Ranges`, `ETag`/`If-Range`) and
+         *     `HEAD`, authorised by the signed link from `POST /api/v1/plays`. The bytes each response
+         *     carries are recorded for the play: they bound what it is credited.
+         */
+        get: operations["stream_play"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/releases": {
         parameters: {
             query?: never;
@@ -883,8 +904,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The full track, with HTTP Range (206, 416, `Accept-Ranges`, `ETag`/`If-Range`) and `HEAD`.
-         *     Authorised by the signed link from `POST /api/v1/plays`, or by a bearer token.
+         * The full track, with HTTP Range and `HEAD`, for a signed-in caller who may hear it. Nothing
+         *     fetched this way counts towards a play: players stream through the play's link.
          */
         get: operations["stream"];
         put?: never;
@@ -1373,7 +1394,8 @@ export interface components {
         ProgressView: {
             /**
              * Format: int64
-             * @description What the server credits: the report, bounded by the time since the play started.
+             * @description What the server credits: the report, bounded by the time the play was open and by the
+             *     audio served through its stream link.
              */
             credited_position_ms: number;
             not_qualified?: components["schemas"]["NotQualified"] | null;
@@ -1491,7 +1513,10 @@ export interface components {
              * @description Report progress with `POST /api/v1/plays/{play_id}/progress`; a play counts after this long.
              */
             qualifying_ms: number;
-            /** @description Signed link to the full track for this listener, usable as an `<audio src>`. */
+            /**
+             * @description Signed link to the full track for this play, usable as an `<audio src>`; only audio
+             *     fetched through it counts towards the play.
+             */
             stream_url: string;
             /** Format: date-time */
             stream_url_expires_at: string;
@@ -1833,6 +1858,15 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no such advertiser */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4602,6 +4636,91 @@ export interface operations {
             };
         };
     };
+    stream_play: {
+        parameters: {
+            query: {
+                /** @description The account the link was issued to. */
+                sub: string;
+                /** @description Unix seconds after which the link is gone. */
+                expires: number;
+                /** @description Hex HMAC-SHA256 over purpose, path, subject and expiry. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/*": unknown;
+                };
+            };
+            /** @description a range of the file */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description expired link, or the play ended when another started */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unsatisfiable range */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a query parameter is malformed (`invalid_query`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unexpected error (logged on the server with its cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     my_releases: {
         parameters: {
             query?: never;
@@ -4921,6 +5040,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description already published (`invalid_transition`) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5367,12 +5495,6 @@ export interface operations {
             header?: never;
             path: {
                 id: string;
-                /** @description The account the link was issued to. */
-                sub: string;
-                /** @description Unix seconds after which the link is gone. */
-                expires: number;
-                /** @description Hex HMAC-SHA256 over purpose, path, subject and expiry. */
-                sig: string;
             };
             cookie?: never;
         };
@@ -5393,6 +5515,14 @@ export interface operations {
                 };
                 content?: never;
             };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5402,15 +5532,6 @@ export interface operations {
                 };
             };
             404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description expired link */
-            410: {
                 headers: {
                     [name: string]: unknown;
                 };

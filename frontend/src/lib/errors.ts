@@ -34,6 +34,7 @@ export const ERROR_TEXT: Readonly<Record<string, string>> = {
   // Listening, buying and downloading.
   not_entitled: "This is a preview. Buy the track, or turn on free streaming, to hear all of it.",
   link_expired: "This link has expired. Start the download or the track again.",
+  play_ended: "This track stopped because another one started playing on your account. Start it again to keep listening.",
   already_owned: "You already own this: it is in your library.",
   checkout_closed: "This checkout is already finished. Start a new one from your cart.",
   gateway_unavailable: "The payment provider did not answer. Nothing was charged; try again in a moment.",

@@ -203,7 +203,8 @@ async fn sell(
     Ok(sold)
 }
 
-/// Fans' qualifying plays: each a play session started at a past time and reported 31 s later.
+/// Fans' qualifying plays: each a play session started at a past time, its whole file delivered,
+/// and reported 31 s later.
 fn play(
     settings: &Settings,
     connection: &mut DbConnection,
@@ -237,8 +238,17 @@ fn play(
             let (_, tracks) = &demo.releases[available[plan.below(available.len())]];
             let track = tracks[plan.below(tracks.len())];
             let media = catalog::tracks::track_media(connection, track, None)?;
-            let session = plays::start(connection, fan, &media, false, started_at)
-                .map_err(|error| anyhow::anyhow!("starting a demo play: {error}"))?;
+            let session = plays::start(
+                connection,
+                fan,
+                &media,
+                false,
+                settings.open_plays_per_listener_max,
+                started_at,
+            )
+            .map_err(|error| anyhow::anyhow!("starting a demo play: {error}"))?;
+            // The player fetched the whole file through the play's link as it started.
+            plays::record_delivery(connection, &session.id, 0, media.size_bytes, started_at)?;
             let reported_at = started_at + TimeDelta::milliseconds(31_500);
             let progress = write_transaction(connection, |connection| {
                 plays::report(

@@ -552,7 +552,7 @@ impl From<megabox_ads::Campaign> for CampaignView {
 
 /// Operator: start a campaign (CPM and budget in cents, a flight from start to end).
 #[utoipa::path(tag = "operations", security(("bearer" = [])), request_body = NewCampaignRequest,
-    responses((status = 201, body = CampaignView), (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = CampaignView), (status = 403, body = crate::error::ErrorBody), (status = 404, description = "no such advertiser", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/admin/campaigns")]
 pub async fn create_campaign(
     state: web::Data<AppState>,
@@ -697,16 +697,16 @@ pub async fn create_flag(
         }
         (None, Some(account)) => {
             let account: UserId = parse_id(&account, "user")?;
-            state
-                .database(move |connection| {
-                    Ok(megabox_ads::flag_account(
-                        connection,
-                        account,
-                        &reason,
-                        now(),
-                    )?)
+            // The operator's free-tier switch ends with the flag, in its transaction.
+            let flag = state
+                .write(move |connection| {
+                    let flag = megabox_ads::flag_account(connection, account, &reason, now())?;
+                    crate::accounts::set_agent_active(connection, account, false)?;
+                    Ok(flag)
                 })
-                .await?
+                .await?;
+            state.stream_grants.forget_all();
+            flag
         }
         _ => {
             return Err(ApiError::invalid(

@@ -210,7 +210,9 @@ pub async fn release_artwork(
     let file = NamedFile::open_async(&file)
         .await
         .map_err(ApiError::internal)?;
+    // Renditions are always JPEG, whatever the cached file's name.
     Ok(file
+        .set_content_type(actix_web::mime::IMAGE_JPEG)
         .use_etag(true)
         .use_last_modified(true)
         .into_response(&request))

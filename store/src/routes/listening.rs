@@ -1,5 +1,6 @@
-//! Listening: start a play (which hands out a signed stream link the `<audio>` element can use),
-//! report progress, stream with HTTP Range, and the waveform the player draws.
+//! Listening: start a play (which hands out the session's signed stream link, which the
+//! `<audio>` element can use and through which the audio it credits must be fetched), report
+//! progress, stream with HTTP Range, and the waveform the player draws.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, put, route, web};
 use catalog::tracks;
@@ -31,15 +32,16 @@ pub struct StartPlayRequest {
 #[derive(Serialize, ToSchema)]
 pub struct StartedPlayView {
     pub play_id: String,
-    /// Signed link to the full track for this listener, usable as an `<audio src>`.
+    /// Signed link to the full track for this play, usable as an `<audio src>`; only audio
+    /// fetched through it counts towards the play.
     pub stream_url: String,
     pub stream_url_expires_at: chrono::DateTime<chrono::Utc>,
     /// Report progress with `POST /api/v1/plays/{play_id}/progress`; a play counts after this long.
     pub qualifying_ms: u64,
 }
 
-fn stream_path(track: TrackId) -> String {
-    format!("/api/v1/tracks/{track}/stream")
+fn play_stream_path(play_id: &str) -> String {
+    format!("/api/v1/plays/{play_id}/stream")
 }
 
 /// Start listening to a full track: for its artist, its buyers, and listeners on the free tier.
@@ -53,6 +55,7 @@ pub async fn start_play(
 ) -> Result<HttpResponse, ApiError> {
     let track: TrackId = parse_id(&body.track_id, "track")?;
     let ads_settings = state.ads_settings.clone();
+    let open_plays_max = state.settings.open_plays_per_listener_max;
     let started = state
         .write(move |connection| {
             let (media, access) =
@@ -62,13 +65,14 @@ pub async fn start_play(
                 user.user_id,
                 &media,
                 access == FullStreamAccess::OwnTrack,
+                open_plays_max,
                 chrono::Utc::now().naive_utc(),
             )
         })
         .await?;
     let (stream_url, expires) = state.link_signer.sign(
         STREAM_PURPOSE,
-        &stream_path(track),
+        &play_stream_path(&started.id),
         &user.user_id.to_string(),
         STREAM_LINK_TTL_SECONDS,
     );
@@ -89,7 +93,8 @@ pub struct ProgressRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct ProgressView {
-    /// What the server credits: the report, bounded by the time since the play started.
+    /// What the server credits: the report, bounded by the time the play was open and by the
+    /// audio served through its stream link.
     pub credited_position_ms: u64,
     pub qualified: bool,
     pub not_qualified: Option<NotQualified>,
@@ -130,37 +135,102 @@ pub async fn report_progress(
     }))
 }
 
-/// The full track, with HTTP Range (206, 416, `Accept-Ranges`, `ETag`/`If-Range`) and `HEAD`.
-/// Authorised by the signed link from `POST /api/v1/plays`, or by a bearer token.
-#[utoipa::path(get, path = "/tracks/{id}/stream", tag = "listening", params(("id" = String, Path), LinkSignature),
+/// The full track of a play, with HTTP Range (206, 416, `Accept-Ranges`, `ETag`/`If-Range`) and
+/// `HEAD`, authorised by the signed link from `POST /api/v1/plays`. The bytes each response
+/// carries are recorded for the play: they bound what it is credited.
+#[utoipa::path(get, path = "/plays/{id}/stream", tag = "listening", params(("id" = String, Path), LinkSignature),
     responses((status = 200, content_type = "audio/*"), (status = 206, description = "a range of the file"), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 410, description = "expired link", body = crate::error::ErrorBody), (status = 416, description = "unsatisfiable range")))]
+        (status = 404, body = crate::error::ErrorBody), (status = 410, description = "expired link, or the play ended when another started", body = crate::error::ErrorBody), (status = 416, description = "unsatisfiable range")))]
+#[route("/plays/{id}/stream", method = "GET", method = "HEAD")]
+pub async fn stream_play(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    link: web::Query<LinkSignature>,
+) -> Result<HttpResponse, ApiError> {
+    let play_id = parse_id::<uuid::Uuid>(&path, "play")?.to_string();
+    let subject = state
+        .link_signer
+        .verify(STREAM_PURPOSE, &play_stream_path(&play_id), &link)?;
+    let listener: UserId = subject
+        .parse()
+        .map_err(|_| ApiError::forbidden("this link is not valid"))?;
+    let session_id = play_id.clone();
+    let play = state
+        .database(move |connection| plays::streamable(connection, listener, &session_id))
+        .await?;
+    let track: TrackId = play
+        .track_id
+        .parse()
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("corrupt play session {play_id}")))?;
+    let response = serve_full_track(&state, &request, listener, track).await?;
+    if let Some((first_byte, end_byte)) = served_bytes(&request, &response) {
+        state
+            .write(move |connection| {
+                let now = chrono::Utc::now().naive_utc();
+                Ok(plays::record_delivery(
+                    connection, &play_id, first_byte, end_byte, now,
+                )?)
+            })
+            .await?;
+    }
+    Ok(response)
+}
+
+/// The bytes `[first, end)` of the file that a successful `GET` response carries.
+fn served_bytes(request: &HttpRequest, response: &HttpResponse) -> Option<(u64, u64)> {
+    if request.method() != actix_web::http::Method::GET {
+        return None;
+    }
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let actix_web::body::BodySize::Sized(length) =
+        actix_web::body::MessageBody::size(response.body())
+    else {
+        return None;
+    };
+    let first_byte = match response.status() {
+        actix_web::http::StatusCode::OK => 0,
+        // `bytes FIRST-LAST/SIZE`
+        actix_web::http::StatusCode::PARTIAL_CONTENT => {
+            header(actix_web::http::header::CONTENT_RANGE)?
+                .strip_prefix("bytes ")?
+                .split_once('-')?
+                .0
+                .parse()
+                .ok()?
+        }
+        _ => return None,
+    };
+    Some((first_byte, first_byte.checked_add(length)?))
+}
+
+/// The full track, with HTTP Range and `HEAD`, for a signed-in caller who may hear it. Nothing
+/// fetched this way counts towards a play: players stream through the play's link.
+#[utoipa::path(get, path = "/tracks/{id}/stream", tag = "listening", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, content_type = "audio/*"), (status = 206, description = "a range of the file"), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 416, description = "unsatisfiable range")))]
 #[route("/tracks/{id}/stream", method = "GET", method = "HEAD")]
 pub async fn stream(
     state: web::Data<AppState>,
     request: HttpRequest,
     path: web::Path<String>,
-    bearer: Option<AuthenticatedUser>,
-    link: Option<web::Query<LinkSignature>>,
+    user: AuthenticatedUser,
 ) -> Result<HttpResponse, ApiError> {
     let track: TrackId = parse_id(&path, "track")?;
-    let user: UserId = match (link, bearer) {
-        (Some(link), _) => {
-            let subject = state
-                .link_signer
-                .verify(STREAM_PURPOSE, &stream_path(track), &link)?;
-            subject
-                .parse()
-                .map_err(|_| ApiError::forbidden("this link is not valid"))?
-        }
-        (None, Some(user)) => user.user_id,
-        (None, None) => {
-            return Err(ApiError::unauthorized(
-                "unauthorized",
-                "sign in, or use the link from POST /api/v1/plays",
-            ));
-        }
-    };
+    serve_full_track(&state, &request, user.user_id, track).await
+}
+
+async fn serve_full_track(
+    state: &web::Data<AppState>,
+    request: &HttpRequest,
+    user: UserId,
+    track: TrackId,
+) -> Result<HttpResponse, ApiError> {
     // Every request is authorised (see `entitlements` for how long a grant is trusted).
     let media = match state.stream_grants.granted(user, track) {
         Some(media) => media,
@@ -180,7 +250,7 @@ pub async fn stream(
     serve_blob(
         state.blobs.as_ref(),
         &media.storage_key,
-        &request,
+        request,
         Some(mime),
     )
     .await

@@ -44,6 +44,7 @@ pub fn api(config: &mut ServiceConfig) {
         .service(listening::start_play)
         .service(listening::report_progress)
         .service(listening::stream)
+        .service(listening::stream_play)
         .service(listening::preview)
         .service(listening::waveform)
         .service(listening::set_agent_active)

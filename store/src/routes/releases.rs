@@ -153,7 +153,7 @@ pub async fn update_release(
 
 /// Make a release public. Refused with every reason at once when it is not ready.
 #[utoipa::path(tag = "publishing", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = ReleaseView), (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ReleaseView), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "already published (`invalid_transition`)", body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 #[post("/releases/{id}/publish")]
 pub async fn publish(
     state: web::Data<AppState>,

@@ -686,6 +686,24 @@ async fn the_free_tier_status_is_the_stream_checks_answer(backend: Backend) {
         )
     );
     assert_eq!(streams().await, 201);
+
+    // A flag ends the free tier, the agent's and the operator's switch alike.
+    set_free_tier(&app, &admin, &installer, true).await;
+    let installer_id = app.me(&installer).await["id"].as_str().unwrap().to_owned();
+    let flagged = app
+        .client
+        .post(app.url("/api/v1/admin/flags"))
+        .bearer_auth(&admin.access_token)
+        .json(&json!({"user_id": installer_id, "reason": "scripted agent"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flagged.status(), 201);
+    assert_eq!(
+        free_tier().await,
+        (json!({"active": false, "reason": null}), json!(false))
+    );
+    assert_eq!(streams().await, 403);
 }
 
 /// The settlement interval the test runs the server with, and how long it waits for a round.

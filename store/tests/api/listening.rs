@@ -12,7 +12,9 @@ use megabox_store::demo::audio::{SAMPLE_RATE_HZ, tagged_wav, tagged_wav_from_sam
 on_every_backend!(
     full_streams_need_an_entitlement_and_serve_exact_ranges,
     streams_decode_after_a_seek,
-    plays_qualify_only_under_the_rules
+    plays_qualify_only_under_the_rules,
+    a_play_is_credited_only_the_audio_it_fetched,
+    starting_a_play_ends_the_previous_one
 );
 
 /// An artist with one published track; returns the artist's session, the track id and its bytes.
@@ -195,11 +197,19 @@ async fn full_streams_need_an_entitlement_and_serve_exact_ranges(backend: Backen
         error_code(app.client.get(&stretched).send().await.unwrap(), 403).await,
         "forbidden"
     );
-    let other_track = stream_url.replace(&track_id, &uuid::Uuid::now_v7().to_string());
+    let play_id = started["play_id"].as_str().unwrap();
+    let other_play = stream_url.replace(play_id, &uuid::Uuid::now_v7().to_string());
     assert_eq!(
-        error_code(app.client.get(&other_track).send().await.unwrap(), 403).await,
+        error_code(app.client.get(&other_play).send().await.unwrap(), 403).await,
         "forbidden"
     );
+    let bearer_only = app
+        .client
+        .get(app.url(&format!("/api/v1/tracks/{track_id}/stream")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(bearer_only, 401).await, "unauthorized");
 
     // Leaving the free tier ends streaming, even with an unexpired link.
     set_free_tier(&app, &admin, &listener, false).await;
@@ -260,6 +270,7 @@ async fn plays_qualify_only_under_the_rules(backend: Backend) {
         .await
         .unwrap();
     let play_id = play["play_id"].as_str().unwrap().to_owned();
+    fetch(&app, &play).await;
     let early = report(&app, &listener, &play_id, 3_500).await;
     assert_eq!(
         early["qualified"], false,
@@ -300,6 +311,7 @@ async fn plays_qualify_only_under_the_rules(backend: Backend) {
         .json()
         .await
         .unwrap();
+    fetch(&app, &second).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let capped = report(&app, &listener, second["play_id"].as_str().unwrap(), 3_500).await;
     assert_eq!(capped["not_qualified"], "daily_cap_reached", "{capped}");
@@ -309,9 +321,174 @@ async fn plays_qualify_only_under_the_rules(backend: Backend) {
         .json()
         .await
         .unwrap();
+    fetch(&app, &own).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
     let own_progress = report(&app, &artist, own["play_id"].as_str().unwrap(), 3_500).await;
     assert_eq!(own_progress["not_qualified"], "own_track", "{own_progress}");
+}
+
+/// Fetches the whole file through a started play's stream link, as a player does.
+pub async fn fetch(app: &TestApp, play: &Value) -> usize {
+    let response = app
+        .client
+        .get(app.url(play["stream_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.bytes().await.unwrap().len()
+}
+
+/// Moves a play's start `seconds` into the past, as if the listener had started it then.
+fn backdate_play(app: &TestApp, play_id: &str, seconds: i64) {
+    use diesel::prelude::*;
+    use megabox_store::schema::play_sessions;
+    let pool = megabox_database::connect(&app._database.url, 1).unwrap();
+    let mut connection = pool.get().unwrap();
+    let started_at = chrono::Utc::now().naive_utc() - chrono::TimeDelta::seconds(seconds);
+    let updated = diesel::update(play_sessions::table.find(play_id))
+        .set(play_sessions::started_at.eq(started_at))
+        .execute(&mut *connection)
+        .unwrap();
+    assert_eq!(updated, 1);
+}
+
+async fn a_play_is_credited_only_the_audio_it_fetched(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| settings.play_qualifying_seconds = 3).await;
+    let (_artist, track_id, audio) = published_track(&app, "heard@example.com", 4).await;
+    let listener = app.register("farm@example.com", "listener").await;
+    let admin = app.admin("ops@example.com").await;
+    set_free_tier(&app, &admin, &listener, true).await;
+
+    // A minute after the start and not one byte fetched: nothing was heard.
+    let play: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let play_id = play["play_id"].as_str().unwrap();
+    backdate_play(&app, play_id, 60);
+    let unheard = report(&app, &listener, play_id, 60_000).await;
+    assert_eq!(unheard["qualified"], false, "{unheard}");
+    assert_eq!(unheard["not_qualified"], "too_short");
+    assert_eq!(unheard["credited_position_ms"], 0, "{unheard}");
+    let head = app
+        .client
+        .head(app.url(play["stream_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(
+        report(&app, &listener, play_id, 60_000).await["credited_position_ms"],
+        0,
+        "a HEAD carries no audio"
+    );
+
+    // The first quarter of the file, fetched ten times, is a quarter of the track.
+    let quarter = audio.len() / 4;
+    for _ in 0..10 {
+        let partial = app
+            .client
+            .get(app.url(play["stream_url"].as_str().unwrap()))
+            .header(RANGE, format!("bytes=0-{}", quarter - 1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(partial.status(), 206);
+        partial.bytes().await.unwrap();
+    }
+    let repeated = report(&app, &listener, play_id, 60_000).await;
+    assert_eq!(repeated["not_qualified"], "too_short", "{repeated}");
+    let credited = repeated["credited_position_ms"].as_u64().unwrap();
+    assert!((900..=1_000).contains(&credited), "{repeated}");
+
+    // The rest of the file: the whole track was delivered, and the play counts.
+    let rest = app
+        .client
+        .get(app.url(play["stream_url"].as_str().unwrap()))
+        .header(RANGE, format!("bytes={quarter}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rest.status(), 206);
+    rest.bytes().await.unwrap();
+    let heard = report(&app, &listener, play_id, 60_000).await;
+    assert_eq!(heard["qualified"], true, "{heard}");
+    assert_eq!(heard["credited_position_ms"], 4_000, "{heard}");
+
+    // Streaming without the play's link (with a bearer token) credits no play.
+    let other: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other_id = other["play_id"].as_str().unwrap();
+    backdate_play(&app, other_id, 60);
+    let direct = app
+        .get_authorized(
+            &format!("/api/v1/tracks/{track_id}/stream"),
+            &listener.access_token,
+        )
+        .await;
+    assert_eq!(direct.status(), 200);
+    direct.bytes().await.unwrap();
+    let unlinked = report(&app, &listener, other_id, 60_000).await;
+    assert_eq!(unlinked["credited_position_ms"], 0, "{unlinked}");
+}
+
+async fn starting_a_play_ends_the_previous_one(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| settings.play_qualifying_seconds = 3).await;
+    let (_artist, track_id, _) = published_track(&app, "parallel@example.com", 4).await;
+    let listener = app.register("tabs@example.com", "listener").await;
+    let admin = app.admin("ops@example.com").await;
+    set_free_tier(&app, &admin, &listener, true).await;
+
+    let first: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let first_id = first["play_id"].as_str().unwrap();
+    fetch(&app, &first).await;
+    let second: Value = start_play(&app, &listener, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second_id = second["play_id"].as_str().unwrap();
+
+    // The first play's link is gone, and its clock stopped when the second started.
+    let gone = app
+        .client
+        .get(app.url(first["stream_url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(gone, 410).await, "play_ended");
+    fetch(&app, &second).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3_000)).await;
+    let ended = report(&app, &listener, first_id, 4_000).await;
+    assert_eq!(ended["qualified"], false, "{ended}");
+    let credited = ended["credited_position_ms"].as_u64().unwrap();
+    assert!(
+        credited < 3_000,
+        "the first play was open for moments: {ended}"
+    );
+    let open = report(&app, &listener, second_id, 4_000).await;
+    assert_eq!(open["qualified"], true, "{open}");
+
+    // Another listener's play is not found through a link signed for someone else.
+    let stranger = app.register("lurker@example.com", "listener").await;
+    let foreign = app
+        .client
+        .post(app.url(&format!("/api/v1/plays/{second_id}/progress")))
+        .bearer_auth(&stranger.access_token)
+        .json(&json!({"position_ms": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(foreign, 404).await, "not_found");
 }
 
 /// The stepped test signal: a sine whose frequency says which stretch of the track it is, so a

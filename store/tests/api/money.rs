@@ -4,7 +4,7 @@
 use megabox_database::Backend;
 use serde_json::Value;
 
-use crate::listening::{published_track, report, set_free_tier, start_play};
+use crate::listening::{fetch, published_track, report, set_free_tier, start_play};
 use crate::on_every_backend;
 use crate::support::{error_code, spawn_app_with};
 
@@ -21,6 +21,7 @@ async fn plays_reach_earnings_and_operators_close_and_verify(backend: Backend) {
         .json()
         .await
         .unwrap();
+    fetch(&app, &play).await;
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     assert_eq!(
         report(&app, &listener, play["play_id"].as_str().unwrap(), 2_000).await["qualified"],
