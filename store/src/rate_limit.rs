@@ -207,7 +207,10 @@ mod tests {
         limiter.remember("a", Duration::from_secs(60)).await;
         limiter.remember("b", Duration::ZERO).await;
         assert!(limiter.remembers("a").await);
-        assert!(!limiter.remembers("b").await, "a zero TTL is forgotten at once");
+        assert!(
+            !limiter.remembers("b").await,
+            "a zero TTL is forgotten at once"
+        );
         assert!(!limiter.remembers("c").await);
     }
 }

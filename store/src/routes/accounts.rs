@@ -15,8 +15,7 @@ use crate::state::AppState;
 
 /// How long an address that signed in to an account stays known to it (spared the per-email
 /// login budget).
-const KNOWN_LOGIN_ADDRESS_TTL: std::time::Duration =
-    std::time::Duration::from_secs(90 * 24 * 3600);
+const KNOWN_LOGIN_ADDRESS_TTL: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 3600);
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -414,14 +414,26 @@ async fn login_guesses_from_elsewhere_cannot_lock_the_owner_out(backend: Backend
     // Redis counts in fixed windows that may turn mid-test: spend a budget until refused.
     let mut refused = false;
     for _ in 0..ATTEMPTS_PER_MINUTE * 3 {
-        if login("203.0.113.1".to_owned(), "owner@example.com", "wrong password!").await == 429 {
+        if login(
+            "203.0.113.1".to_owned(),
+            "owner@example.com",
+            "wrong password!",
+        )
+        .await
+            == 429
+        {
             refused = true;
             break;
         }
     }
     assert!(refused, "one address's guesses at one email are bounded");
     assert_eq!(
-        login("203.0.113.1".to_owned(), "someone@example.com", "wrong password!").await,
+        login(
+            "203.0.113.1".to_owned(),
+            "someone@example.com",
+            "wrong password!"
+        )
+        .await,
         401,
         "the same address may still try another email"
     );
@@ -434,7 +446,10 @@ async fn login_guesses_from_elsewhere_cannot_lock_the_owner_out(backend: Backend
             break;
         }
     }
-    assert!(refused, "guesses from many addresses run into the per-email budget");
+    assert!(
+        refused,
+        "guesses from many addresses run into the per-email budget"
+    );
     assert_eq!(
         login(home(), "owner@example.com", PASSWORD).await,
         200,
