@@ -84,7 +84,9 @@ pub struct Settings {
     pub access_token_ttl_seconds: u64,
     /// Lifetime of a refresh token in seconds (`MEGABOX_REFRESH_TOKEN_TTL_SECONDS`).
     pub refresh_token_ttl_seconds: u64,
-    /// Login attempts allowed per client address and per email per minute (`MEGABOX_LOGIN_ATTEMPTS_PER_MINUTE`).
+    /// Login attempts allowed per (email, client address) per minute
+    /// (`MEGABOX_LOGIN_ATTEMPTS_PER_MINUTE`); one address gets 5× that across emails, and one
+    /// email 5× that per hour from addresses that never signed in to it.
     pub login_attempts_per_minute: u32,
     /// Registrations allowed per client address per hour (`MEGABOX_REGISTRATIONS_PER_HOUR`).
     pub registrations_per_hour: u32,

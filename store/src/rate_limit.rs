@@ -5,10 +5,15 @@
 //! (`INCR` + `EXPIRE`). Without Redis — or while Redis is unreachable — each process enforces
 //! the same limits on its own with `governor`; that degrades a cluster's limit to N× per key,
 //! which is the documented behaviour (DESIGN.md §8): money paths never depend on Redis.
+//!
+//! The limiter also remembers facts for a while ([`RateLimiter::remember`]), such as the
+//! addresses an account signed in from, so a limit can spare them; in Redis when configured,
+//! else in this process.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -30,6 +35,8 @@ pub struct RetryAfter(pub u64);
 
 pub struct RateLimiter {
     in_process: HashMap<&'static str, DefaultKeyedRateLimiter<String>>,
+    /// Remembered keys and when they are forgotten, without Redis.
+    remembered: Mutex<HashMap<String, Instant>>,
     redis: Option<(redis::aio::ConnectionManager, String)>,
 }
 
@@ -51,7 +58,64 @@ impl RateLimiter {
                 (limit.name, DefaultKeyedRateLimiter::keyed(quota))
             })
             .collect();
-        RateLimiter { in_process, redis }
+        RateLimiter {
+            in_process,
+            remembered: Mutex::new(HashMap::new()),
+            redis,
+        }
+    }
+
+    /// Remembers `key` for `ttl`.
+    pub async fn remember(&self, key: &str, ttl: Duration) {
+        if let Some((connection, prefix)) = &self.redis {
+            let mut connection = connection.clone();
+            let stored: Result<(), redis::RedisError> = redis::cmd("SET")
+                .arg(format!("{prefix}:known:{key}"))
+                .arg(1)
+                .arg("EX")
+                .arg(ttl.as_secs().max(1))
+                .query_async(&mut connection)
+                .await;
+            match stored {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::warn!(error = %error, "Redis unreachable; remembering in-process")
+                }
+            }
+        }
+        let now = Instant::now();
+        let mut remembered = self
+            .remembered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if remembered.len() >= IN_PROCESS_KEYS_MAX {
+            remembered.retain(|_, forget_at| *forget_at > now);
+        }
+        if remembered.len() < IN_PROCESS_KEYS_MAX {
+            remembered.insert(key.to_owned(), now + ttl);
+        }
+    }
+
+    /// Whether `key` was remembered and not yet forgotten.
+    pub async fn remembers(&self, key: &str) -> bool {
+        if let Some((connection, prefix)) = &self.redis {
+            let mut connection = connection.clone();
+            let exists: Result<bool, redis::RedisError> = redis::cmd("EXISTS")
+                .arg(format!("{prefix}:known:{key}"))
+                .query_async(&mut connection)
+                .await;
+            match exists {
+                Ok(exists) => return exists,
+                Err(error) => {
+                    tracing::warn!(error = %error, "Redis unreachable; recalling in-process")
+                }
+            }
+        }
+        self.remembered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key)
+            .is_some_and(|forget_at| *forget_at > Instant::now())
     }
 
     /// Counts one request for `key` under `limit`.
@@ -134,5 +198,19 @@ mod tests {
             Ok(()),
             "another key has its own budget"
         );
+    }
+
+    #[tokio::test]
+    async fn in_process_memory_forgets_after_its_ttl() {
+        let limiter = RateLimiter::new(&[], None);
+        assert!(!limiter.remembers("a").await);
+        limiter.remember("a", Duration::from_secs(60)).await;
+        limiter.remember("b", Duration::ZERO).await;
+        assert!(limiter.remembers("a").await);
+        assert!(
+            !limiter.remembers("b").await,
+            "a zero TTL is forgotten at once"
+        );
+        assert!(!limiter.remembers("c").await);
     }
 }

@@ -28,6 +28,12 @@ const SHUTDOWN_GRACE_SECONDS: u64 = 30;
 const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pairing codes are short; this bounds guessing from one address.
 const PAIRING_ATTEMPTS_PER_HOUR_PER_ADDRESS: u32 = 30;
+/// One client address may try this many times the per-(email, address) login budget, across
+/// emails (a NAT or an office shares an address).
+const LOGIN_ADDRESS_BUDGET_FACTOR: u32 = 5;
+/// Per email, from addresses that never signed in to it: this many times the per-minute
+/// login budget per hour. Slow enough that guessing across many addresses gets nowhere.
+const LOGIN_EMAIL_BUDGET_PER_HOUR_FACTOR: u32 = 5;
 
 pub struct Application {
     port: u16,
@@ -147,10 +153,24 @@ impl Application {
             settings.access_token_ttl_seconds,
         )?;
         let limits = Limits {
-            login: Limit {
-                name: "login",
+            login_pair: Limit {
+                name: "login_pair",
                 requests: settings.login_attempts_per_minute,
                 window: Duration::from_secs(60),
+            },
+            login_address: Limit {
+                name: "login_address",
+                requests: settings
+                    .login_attempts_per_minute
+                    .saturating_mul(LOGIN_ADDRESS_BUDGET_FACTOR),
+                window: Duration::from_secs(60),
+            },
+            login_email: Limit {
+                name: "login_email",
+                requests: settings
+                    .login_attempts_per_minute
+                    .saturating_mul(LOGIN_EMAIL_BUDGET_PER_HOUR_FACTOR),
+                window: Duration::from_secs(3600),
             },
             register: Limit {
                 name: "register",
@@ -180,7 +200,9 @@ impl Application {
         };
         let rate_limiter = RateLimiter::new(
             &[
-                limits.login,
+                limits.login_pair,
+                limits.login_address,
+                limits.login_email,
                 limits.register,
                 limits.upload,
                 limits.checkout,

@@ -11,7 +11,12 @@ use crate::telemetry::Metrics;
 
 /// The named limits the handlers apply, derived from settings.
 pub struct Limits {
-    pub login: Limit,
+    /// Login attempts per (email, client address).
+    pub login_pair: Limit,
+    /// Login attempts per client address, across emails.
+    pub login_address: Limit,
+    /// Login attempts per email from addresses that never signed in to it.
+    pub login_email: Limit,
     pub register: Limit,
     pub upload: Limit,
     pub checkout: Limit,

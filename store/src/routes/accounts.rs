@@ -13,6 +13,10 @@ use crate::auth::{AuthenticatedUser, passwords};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// How long an address that signed in to an account stays known to it (spared the per-email
+/// login budget).
+const KNOWN_LOGIN_ADDRESS_TTL: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 3600);
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
@@ -185,17 +189,26 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<TokenPair>, ApiError> {
     let LoginRequest { email, password } = body.into_inner();
+    let address = client_address(&request);
     state
-        .rate_limit(
-            &state.limits.login,
-            &format!("address:{}", client_address(&request)),
-        )
+        .rate_limit(&state.limits.login_address, &address)
         .await?;
     let wrong = || ApiError::unauthorized("invalid_credentials", "wrong email or password");
     let email = Email::parse(&email).map_err(|_| wrong())?;
     state
-        .rate_limit(&state.limits.login, &format!("email:{}", email.as_str()))
+        .rate_limit(
+            &state.limits.login_pair,
+            &format!("{}|{address}", email.as_str()),
+        )
         .await?;
+    // An address that signed in to this account before is spared the per-email budget, so
+    // guesses from elsewhere cannot lock the account's owner out.
+    let known_address = format!("login:{}|{address}", email.as_str());
+    if !state.rate_limiter.remembers(&known_address).await {
+        state
+            .rate_limit(&state.limits.login_email, email.as_str())
+            .await?;
+    }
     let found = state
         .database(move |connection| Ok(accounts::find_by_email(connection, &email)?))
         .await?;
@@ -209,6 +222,10 @@ pub async fn login(
     .await
     .map_err(ApiError::internal)?;
     let account = account.filter(|_| matches).ok_or_else(wrong)?;
+    state
+        .rate_limiter
+        .remember(&known_address, KNOWN_LOGIN_ADDRESS_TTL)
+        .await;
     let ttl = state.settings.refresh_token_ttl_seconds;
     let user_id = account.id;
     let refresh_token = state

@@ -17,6 +17,7 @@ on_every_backend!(
     refresh_tokens_rotate_and_reuse_revokes_the_family,
     logout_ends_the_login,
     login_is_rate_limited,
+    login_guesses_from_elsewhere_cannot_lock_the_owner_out,
     registration_is_rate_limited,
 );
 
@@ -386,6 +387,79 @@ async fn login_is_rate_limited(backend: Backend) {
         .unwrap();
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
     assert_eq!(error_code(limited, 429).await, "rate_limited");
+}
+
+/// Guesses against one account: each (email, address) pair has its own small budget, one
+/// address a larger one across emails, and the email a slow hourly one that spares the
+/// addresses its owner signed in from, so guesses from elsewhere never lock the owner out.
+async fn login_guesses_from_elsewhere_cannot_lock_the_owner_out(backend: Backend) {
+    const ATTEMPTS_PER_MINUTE: u32 = 2;
+    let app = spawn_app_with(backend, |settings| {
+        settings.login_attempts_per_minute = ATTEMPTS_PER_MINUTE;
+        settings.trusted_proxies = Some("127.0.0.0/8".to_owned());
+    })
+    .await;
+    app.register("owner@example.com", "listener").await;
+    let login = |address: String, email: &'static str, password: &'static str| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", address)
+            .json(&json!({"email": email, "password": password}));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let home = || "198.51.100.7".to_owned();
+    assert_eq!(login(home(), "owner@example.com", PASSWORD).await, 200);
+
+    // Redis counts in fixed windows that may turn mid-test: spend a budget until refused.
+    let mut refused = false;
+    for _ in 0..ATTEMPTS_PER_MINUTE * 3 {
+        if login(
+            "203.0.113.1".to_owned(),
+            "owner@example.com",
+            "wrong password!",
+        )
+        .await
+            == 429
+        {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "one address's guesses at one email are bounded");
+    assert_eq!(
+        login(
+            "203.0.113.1".to_owned(),
+            "someone@example.com",
+            "wrong password!"
+        )
+        .await,
+        401,
+        "the same address may still try another email"
+    );
+
+    let mut refused = false;
+    for index in 0..60 {
+        let address = format!("203.0.113.{}", index + 10);
+        if login(address, "owner@example.com", "wrong password!").await == 429 {
+            refused = true;
+            break;
+        }
+    }
+    assert!(
+        refused,
+        "guesses from many addresses run into the per-email budget"
+    );
+    assert_eq!(
+        login(home(), "owner@example.com", PASSWORD).await,
+        200,
+        "the owner's known address is spared the per-email budget"
+    );
+    assert_eq!(
+        login("192.0.2.9".to_owned(), "owner@example.com", PASSWORD).await,
+        429,
+        "an address new to the account waits like the guesses"
+    );
 }
 
 async fn registration_is_rate_limited(backend: Backend) {
