@@ -57,17 +57,7 @@ async fn upload_creative(
 }
 
 async fn campaign_with_creative(app: &TestApp, admin: &Session) -> String {
-    let advertiser: Value = app
-        .client
-        .post(app.url("/api/v1/admin/advertisers"))
-        .bearer_auth(&admin.access_token)
-        .json(&json!({"name": "Acme"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let advertiser = app.create_advertiser(admin, "Acme").await;
     let now = chrono::Utc::now();
     let campaign: Value = app
         .client

@@ -56,9 +56,7 @@ fn assert_utc_times(path: &str, body: &Value) -> usize {
 }
 
 async fn get_checked(app: &TestApp, session: &Session, path: &str) -> (Value, usize) {
-    let response = app.get_authorized(path, &session.access_token).await;
-    assert_eq!(response.status(), 200, "{path}");
-    let body: Value = response.json().await.unwrap();
+    let body = app.get_json(path, session).await;
     let times = assert_utc_times(path, &body);
     (body, times)
 }
@@ -155,17 +153,7 @@ async fn every_time_in_a_response_is_rfc3339_utc(backend: Backend) {
 async fn request_times_need_an_offset(backend: Backend) {
     let app = spawn_app(backend).await;
     let operator = app.admin("operator@example.com").await;
-    let advertiser: Value = app
-        .client
-        .post(app.url("/api/v1/admin/advertisers"))
-        .bearer_auth(&operator.access_token)
-        .json(&json!({"name": "Harbour Records"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let advertiser = app.create_advertiser(&operator, "Harbour Records").await;
     let campaign = |starts_at: &str, ends_at: &str| {
         json!({
             "advertiser_id": advertiser["id"], "name": "Launch", "cpm_cents": 500,
@@ -216,15 +204,7 @@ async fn request_times_need_an_offset(backend: Backend) {
 /// Content-Type with 415; both are listed.
 async fn the_document_lists_what_each_operation_answers(backend: Backend) {
     let app = spawn_app(backend).await;
-    let document: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi_document().await;
     let mut checked = 0;
     for (path, item) in document["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {

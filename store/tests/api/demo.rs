@@ -9,7 +9,7 @@ use megabox_database::Backend;
 use serde_json::Value;
 
 use crate::on_every_backend;
-use crate::support::{Session, TestApp, spawn_app, spawn_app_with};
+use crate::support::{TestApp, spawn_app, spawn_app_with};
 
 on_every_backend!(
     demo_seeding_is_idempotent_and_fills_the_catalog,
@@ -18,12 +18,6 @@ on_every_backend!(
 
 fn megabox_demo(app: &TestApp) -> std::process::Output {
     app.megabox(&["demo"])
-}
-
-async fn get(app: &TestApp, path: &str, session: &Session) -> Value {
-    let response = app.get_authorized(path, &session.access_token).await;
-    assert_eq!(response.status(), 200, "{path}");
-    response.json().await.unwrap()
 }
 
 async fn published_releases(app: &TestApp) -> Vec<Value> {
@@ -162,7 +156,7 @@ async fn demo_seeding_is_idempotent_and_fills_the_catalog(backend: Backend) {
         String::from_utf8_lossy(&verify.stderr)
     );
     let artist = app.sign_in_demo("nova@demo.megabox.test").await;
-    let earnings = get(&app, "/api/v1/artist/earnings", &artist).await;
+    let earnings = app.get_json("/api/v1/artist/earnings", &artist).await;
     let periods = earnings.as_array().unwrap();
     let with = |field: &str| {
         periods
@@ -177,19 +171,19 @@ async fn demo_seeding_is_idempotent_and_fills_the_catalog(backend: Backend) {
     assert!(with("plays") >= 3, "plays in the past months: {earnings}");
     assert!(with("ad_shares_cents") >= 1, "an ad share: {earnings}");
     assert_eq!(with("payouts_cents"), 1, "one payout: {earnings}");
-    let payouts = get(&app, "/api/v1/artist/payouts", &artist).await;
+    let payouts = app.get_json("/api/v1/artist/payouts", &artist).await;
     assert_eq!(payouts.as_array().unwrap().len(), 1, "{payouts}");
     let first_period = periods
         .iter()
         .map(|period| period["period"].as_str().unwrap())
         .min()
         .unwrap();
-    let statement = get(
-        &app,
-        &format!("/api/v1/artist/statements/{first_period}"),
-        &artist,
-    )
-    .await;
+    let statement = app
+        .get_json(
+            &format!("/api/v1/artist/statements/{first_period}"),
+            &artist,
+        )
+        .await;
     assert!(
         !statement["lines"].as_array().unwrap().is_empty(),
         "{statement}"
@@ -201,7 +195,7 @@ async fn demo_seeding_is_idempotent_and_fills_the_catalog(backend: Backend) {
     assert!(report.contains("seeded already"), "{report}");
     let after = published_releases(&app).await;
     assert_eq!(after.len(), releases.len(), "nothing duplicated");
-    let earnings_after = get(&app, "/api/v1/artist/earnings", &artist).await;
+    let earnings_after = app.get_json("/api/v1/artist/earnings", &artist).await;
     assert_eq!(earnings_after, earnings, "no second history");
 }
 

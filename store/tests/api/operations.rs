@@ -235,15 +235,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 #[tokio::test]
 async fn every_route_is_in_the_openapi_document() {
     let app = spawn_app(Backend::Sqlite).await;
-    let document: Value = app
-        .client
-        .get(app.url("/api/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let document = app.openapi_document().await;
     let routes = routes_in_source();
     assert!(
         routes.len() >= 8,

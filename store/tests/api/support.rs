@@ -120,6 +120,39 @@ impl TestApp {
             .expect("request")
     }
 
+    /// GET `path` as `session`, which must answer 200 with JSON.
+    pub async fn get_json(&self, path: &str, session: &Session) -> Value {
+        let response = self.get_authorized(path, &session.access_token).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// The OpenAPI document the server serves.
+    pub async fn openapi_document(&self) -> Value {
+        self.client
+            .get(self.url("/api/v1/openapi.json"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("the document is JSON")
+    }
+
+    /// An advertiser made by the operator `admin`, as the API answers it.
+    pub async fn create_advertiser(&self, admin: &Session, name: &str) -> Value {
+        self.client
+            .post(self.url("/api/v1/admin/advertisers"))
+            .bearer_auth(&admin.access_token)
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("the advertiser is JSON")
+    }
+
     /// Runs the real `megabox` binary against this app's database and data directory.
     pub fn megabox(&self, arguments: &[&str]) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_megabox"))
