@@ -11,8 +11,8 @@ use adblock::Engine;
 use adblock::lists::{FilterSet, ParseOptions};
 use adblock::request::Request;
 use megabox_agent::filters::FilterEngine;
-use megabox_agent::install::InstallSecret;
 use megabox_agent::rewrite::{CreativeOrigin, PageRewrite, RewriteLimits, rewrite_page};
+use megabox_agent::slots::InstallSecret;
 use megabox_agent::slots::{SlotChoiceSettings, SlotChooser};
 use megabox_protocol::Nonce;
 

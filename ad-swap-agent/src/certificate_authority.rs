@@ -2,8 +2,9 @@
 //!
 //! Three guarantees live here:
 //! * the CA is generated on this machine, with X.509 name constraints that permit only the
-//!   allow-listed domains and exclude every IP address, so even a stolen CA key cannot be used to
-//!   impersonate any other site;
+//!   allow-listed domains and exclude every IP address, and an extended key usage of TLS server
+//!   authentication only, so even a stolen CA key cannot be used to impersonate any other site or
+//!   to sign code or mail;
 //! * [`AllowListedAuthority`] refuses to mint a certificate for a host outside the allow-list
 //!   (and records what it minted, which the tests check);
 //! * upstream connections verify certificates against real roots (webpki-roots), TLS 1.2+ only.
@@ -21,8 +22,9 @@ use hudsucker::hyper::Uri;
 use hudsucker::hyper::http::uri::Authority;
 use hudsucker::hyper_util::client::legacy::connect::HttpConnector;
 use hudsucker::rcgen::{
-    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, GeneralSubtree,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints,
 };
 use hudsucker::rustls::pki_types::CertificateDer;
 use hudsucker::rustls::pki_types::pem::PemObject as _;
@@ -76,6 +78,9 @@ pub fn generate(allow_list: &AllowList) -> Result<(String, String), hudsucker::r
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
+    // Only for TLS servers: verifiers that chain extended key usage (browsers, NSS) then refuse
+    // anything this CA could sign for code signing, S/MIME or client authentication.
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let year = current_year();
     params.not_before = hudsucker::rcgen::date_time_ymd(year - 1, 1, 1);
     params.not_after = hudsucker::rcgen::date_time_ymd(year + CA_VALIDITY_YEARS, 1, 1);
@@ -258,6 +263,20 @@ mod tests {
                 "{domain}"
             );
         }
+        // Extended key usage (OID 2.5.29.37) holding only id-kp-serverAuth (1.3.6.1.5.5.7.3.1):
+        // the extension's value is SEQUENCE { OID serverAuth } and nothing else.
+        let extended_key_usage_oid = [0x06, 0x03, 0x55, 0x1d, 0x25];
+        let server_auth_only = [
+            0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01,
+        ];
+        assert!(
+            der.windows(extended_key_usage_oid.len())
+                .any(|window| window == extended_key_usage_oid)
+        );
+        assert!(
+            der.windows(server_auth_only.len())
+                .any(|window| window == server_auth_only)
+        );
         assert!(AllowListedAuthority::load(&certificate_pem, &key_pem, allow_list).is_ok());
     }
 }

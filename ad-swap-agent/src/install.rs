@@ -67,10 +67,6 @@ pub struct AgentState {
     pub impressions_accepted: u64,
 }
 
-/// The 32-byte key for the HMAC that makes slot choice deterministic per install.
-#[derive(Clone)]
-pub struct InstallSecret(pub [u8; 32]);
-
 /// Handle on the agent directory.
 #[derive(Clone, Debug)]
 pub struct InstallDirectory {
@@ -155,8 +151,10 @@ impl InstallDirectory {
     }
 
     /// The install's slot-choice secret, created on first use.
-    pub fn install_secret(&self) -> Result<InstallSecret, InstallError> {
-        Ok(InstallSecret(self.read_or_create_32(INSTALL_SECRET_FILE)?))
+    pub fn install_secret(&self) -> Result<crate::slots::InstallSecret, InstallError> {
+        Ok(crate::slots::InstallSecret(
+            self.read_or_create_32(INSTALL_SECRET_FILE)?,
+        ))
     }
 
     fn read_json<T: for<'de> Deserialize<'de>>(

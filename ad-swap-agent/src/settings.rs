@@ -149,10 +149,17 @@ impl Settings {
                 .ok_or(SettingsError::NoConfigDirectory)?
                 .join("megabox-agent"),
         };
-        let bind = lookup("MEGABOX_AGENT_BIND")
+        let bind: SocketAddr = lookup("MEGABOX_AGENT_BIND")
             .unwrap_or_else(|| DEFAULT_BIND.to_owned())
             .parse()
             .map_err(|_| invalid("MEGABOX_AGENT_BIND")("expected ip:port".to_owned()))?;
+        // The proxy decrypts allow-listed sites and forwards anything else: on any other
+        // address it would be an open proxy for the whole network.
+        if !bind.ip().is_loopback() {
+            return Err(invalid("MEGABOX_AGENT_BIND")(format!(
+                "{bind} is not a loopback address; use 127.0.0.1 or [::1] (the proxy must not be reachable from the network)"
+            )));
+        }
         let allow_list = AllowList::parse(
             &lookup("MEGABOX_AGENT_INTERCEPT").unwrap_or_else(|| DEFAULT_PUBLISHERS.join(",")),
         )
@@ -269,5 +276,28 @@ mod tests {
         assert!(
             Settings::from_lookup(|name| bad.get(name).map(|value| (*value).to_owned())).is_err()
         );
+    }
+
+    #[test]
+    fn the_proxy_binds_only_to_loopback() {
+        let bind_at = |address: &str| {
+            let environment: HashMap<&str, &str> = HashMap::from([
+                ("MEGABOX_AGENT_DIR", "/tmp/agent"),
+                ("MEGABOX_AGENT_BIND", address),
+            ]);
+            Settings::from_lookup(|name| environment.get(name).map(|value| (*value).to_owned()))
+                .map(|settings| settings.bind)
+        };
+        assert!(bind_at("127.0.0.1:9000").is_ok());
+        assert!(bind_at("[::1]:9000").is_ok());
+        for open in [
+            "0.0.0.0:8899",
+            "[::]:8899",
+            "192.168.1.20:8899",
+            "10.0.0.1:8899",
+        ] {
+            let refused = bind_at(open).expect_err(open).to_string();
+            assert!(refused.contains("loopback"), "{open}: {refused}");
+        }
     }
 }

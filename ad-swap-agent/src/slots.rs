@@ -9,7 +9,10 @@
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
-use crate::install::InstallSecret;
+/// The 32-byte key for the HMAC that makes slot choice deterministic per install (kept in the
+/// agent directory by [`crate::install`]).
+#[derive(Clone)]
+pub struct InstallSecret(pub [u8; 32]);
 
 /// How many and which slots may be swapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,6 @@
 
 use std::str::FromStr;
 
-use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::Connection;
 use diesel::connection::TransactionManager;
 use megabox_database::DbConnection;
@@ -27,11 +26,7 @@ pub(crate) fn atomically<T>(
     }
 }
 
-/// The current time in UTC, truncated to the microseconds both backends store, so a value
-/// read back compares equal to the value written.
-pub(crate) fn now() -> NaiveDateTime {
-    Utc::now().naive_utc().trunc_subsecs(6)
-}
+pub(crate) use megabox_database::now;
 
 /// Parses an id read from the database; a malformed one means the row is corrupt.
 pub(crate) fn stored_id<Id: FromStr>(text: &str) -> Result<Id, CatalogError> {

@@ -72,12 +72,13 @@ fn bounded(field: &'static str, value: &str, chars_max: usize) -> Result<String,
 pub struct Isrc(String);
 
 impl Isrc {
-    /// Accepts the compact or the hyphenated form in any case.
+    /// Accepts the compact form, or one with hyphens or spaces between the parts, in any case:
+    /// CC-XXX-YY-NNNNN is country (2 letters), registrant (3 alphanumerics), year (2 digits),
+    /// designation (5 digits).
     pub fn parse(text: &str) -> Result<Isrc, CatalogError> {
         let compact: String = text
-            .trim()
             .chars()
-            .filter(|character| *character != '-')
+            .filter(|character| *character != '-' && *character != ' ')
             .collect::<String>()
             .to_ascii_uppercase();
         let bytes = compact.as_bytes();
@@ -94,6 +95,10 @@ impl Isrc {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -113,6 +118,8 @@ mod tests {
             ("USRC17607839", Some("USRC17607839")),
             ("us-rc1-76-07839", Some("USRC17607839")),
             (" GBAYE0000351 ", Some("GBAYE0000351")),
+            (" GB AYE 69 00531 ", Some("GBAYE6900531")),
+            ("USRC17607839X", None),
             ("", None),
             ("USRC1760783", None),
             ("USRC176078390", None),

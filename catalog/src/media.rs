@@ -418,7 +418,7 @@ fn record(
             .isrc
             .as_deref()
             .and_then(|isrc| Isrc::parse(isrc).ok())
-            .map(|isrc| isrc.as_str().to_owned()),
+            .map(Isrc::into_string),
         price_kind: None,
         price_cents: None,
         minimum_price_cents: None,

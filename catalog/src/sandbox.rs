@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::analysis::{Analysis, AnalysisError, analyze_file};
+pub use crate::child_process::SandboxLimits;
 use crate::child_process::{self, ADDRESS_SPACE_ARGUMENT, CPU_SECONDS_ARGUMENT, NoAnswer};
 
 /// Address space of the child: decoding needs tens of MiB; artwork up to a few hundred.
@@ -24,14 +25,7 @@ pub const WALL_CLOCK_SECONDS_DEFAULT: u64 = 120;
 /// The most the child may write to stdout: the analysis with the largest artwork in base64 and its renditions.
 const OUTPUT_BYTES_MAX: u64 = 64 * 1024 * 1024;
 
-/// Limits of one analysis child process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SandboxLimits {
-    pub address_space_bytes: u64,
-    pub cpu_seconds: u64,
-    pub wall_clock: Duration,
-}
-
+/// The analysis's limits.
 impl Default for SandboxLimits {
     fn default() -> Self {
         Self {
@@ -112,11 +106,16 @@ where
         }
         Err(message) => return usage(&message),
     };
-    if let Err(error) = parsed.apply_limits() {
+    // The analysis writes no file: its answer goes to stdout.
+    if let Err(error) = parsed.apply_limits(0) {
         eprintln!("could not apply the sandbox limits: {error}");
         return ExitCode::FAILURE;
     }
     let path = PathBuf::from(&parsed.operands[0]);
+    if let Err(message) = child_process::confine(&[&path], &[]) {
+        eprintln!("{message}");
+        return ExitCode::FAILURE;
+    }
     child_process::write_result(&analyze_file(&path))
 }
 

@@ -23,8 +23,6 @@ pub const OBJECTS_MAX: u64 = 100_000;
 pub const IDEMPOTENCY_KEYS_MAX: usize = 100_000;
 /// How many events one fake records.
 pub const EVENTS_MAX: usize = 20_000;
-/// How many webhook delivery attempts are kept for inspection; older ones are dropped first.
-pub const DELIVERY_RECORDS_MAX: usize = 20_000;
 /// The most objects one operation creates (a completed checkout: payment intent, charge,
 /// balance transaction, event), with room to spare.
 const OBJECTS_PER_OPERATION_MAX: u64 = 8;

@@ -10,8 +10,9 @@ use std::time::Duration;
 use crate::Shared;
 use crate::error::ApiError;
 use crate::signature::sign_webhook;
-use crate::state::DELIVERY_RECORDS_MAX;
 
+/// How many webhook delivery attempts are kept for inspection; older ones are dropped first.
+pub const DELIVERY_RECORDS_MAX: usize = 20_000;
 /// How many copies of one event a single delivery may send.
 pub const WEBHOOK_COPIES_MAX: u32 = 100;
 /// The longest delay a delivery may wait before sending.

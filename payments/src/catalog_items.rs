@@ -5,7 +5,7 @@ use megabox_database::DbConnection;
 use megabox_domain::{ArtistId, Cents, ReleaseId, TrackId};
 
 use crate::PaymentsError;
-use crate::orders::Item;
+use crate::item::Item;
 
 /// A cart item as the catalog prices it for this listener's offer.
 #[derive(Debug, Clone)]

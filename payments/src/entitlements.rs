@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use megabox_domain::{ReleaseId, TrackId, UserId};
 
 use crate::catalog_items::release_of_track;
-use crate::orders::Item;
+use crate::item::Item;
 use crate::schema::{payment_credit_entitlements, payment_entitlements, payment_order_lines};
 use crate::{PaymentsError, now};
 

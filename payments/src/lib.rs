@@ -15,6 +15,7 @@
 mod catalog_items;
 mod entitlements;
 mod gateway;
+mod item;
 mod locks;
 mod orders;
 mod payout_accounts;
@@ -25,6 +26,7 @@ mod stripe;
 mod test_mode;
 mod webhooks;
 
+pub(crate) use megabox_database::now;
 use megabox_database::{DbConnection, DbPool};
 
 pub use entitlements::{
@@ -35,9 +37,10 @@ pub use gateway::{
     ChargeState, CheckoutLine, CheckoutRequest, CreatedSession, GatewayError, GatewayFuture,
     GatewayKind, PaymentGateway, SessionPayment, SessionState,
 };
+pub use item::Item;
 pub use orders::{
-    CART_ITEMS_MAX, CHARGE_CENTS_MIN, CHECKOUT_LIFETIME, CartItem, CheckoutStarted, Item,
-    OrderLine, OrderStatus, OrderSummary, checkout, order,
+    CART_ITEMS_MAX, CHARGE_CENTS_MIN, CHECKOUT_LIFETIME, CartItem, CheckoutStarted, OrderLine,
+    OrderStatus, OrderSummary, checkout, order,
 };
 pub use payout_accounts::{payout_account_status, start_payout_onboarding};
 pub use setup::{PaymentSettings, Payments, SettingsError};
@@ -124,8 +127,4 @@ where
     })
     .await
     .map_err(|error| PaymentsError::Task(error.to_string()))?
-}
-
-pub(crate) fn now() -> chrono::NaiveDateTime {
-    chrono::Utc::now().naive_utc()
 }

@@ -3,18 +3,18 @@
 //! items, same amounts) returns the same order and session while it can still be paid.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use megabox_database::{DbConnection, DbPool, write_transaction};
-use megabox_domain::{ArtistId, Cents, ReleaseId, TrackId, UserId};
+use megabox_domain::{ArtistId, Cents, UserId};
 use sha2::{Digest, Sha256};
 
 use crate::catalog_items::{PricedItem, price_item};
 use crate::entitlements::owns_item;
 use crate::gateway::{CheckoutLine, CheckoutRequest, PaymentGateway};
+use crate::item::Item;
 use crate::locks::lock_for_transaction;
 use crate::schema::{payment_order_lines, payment_orders};
 use crate::{PaymentsError, now, with_connection};
@@ -28,52 +28,6 @@ pub const CHECKOUT_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// A retried checkout reuses the pending order only while this much of its lifetime is left, so
 /// the listener is never sent to a session about to expire.
 const CHECKOUT_REUSE_MARGIN: Duration = Duration::from_secs(10 * 60);
-
-/// Something a listener can buy.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
-pub enum Item {
-    Release(ReleaseId),
-    Track(TrackId),
-}
-
-impl Item {
-    pub(crate) fn kind(self) -> &'static str {
-        match self {
-            Item::Release(_) => "release",
-            Item::Track(_) => "track",
-        }
-    }
-
-    pub(crate) fn id_text(self) -> String {
-        match self {
-            Item::Release(release) => release.to_string(),
-            Item::Track(track) => track.to_string(),
-        }
-    }
-
-    /// The item's reference in the ledger and in order lines: `release:{id}` or `track:{id}`.
-    pub(crate) fn reference(self) -> String {
-        format!("{}:{}", self.kind(), self.id_text())
-    }
-
-    pub(crate) fn parse(kind: &str, id: &str) -> Result<Item, PaymentsError> {
-        let corrupt = || PaymentsError::Corrupt(format!("item {kind}:{id}"));
-        match kind {
-            "release" => id.parse().map(Item::Release).map_err(|_| corrupt()),
-            "track" => id.parse().map(Item::Track).map_err(|_| corrupt()),
-            _ => Err(corrupt()),
-        }
-    }
-}
-
-impl fmt::Display for Item {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{} {}", self.kind(), self.id_text())
-    }
-}
 
 /// One item of a cart. `offer` is what the listener chose to pay for a pay-what-you-want item;
 /// for a fixed price it is ignored.

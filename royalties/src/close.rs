@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use megabox_database::{DbConnection, write_transaction};
@@ -151,7 +151,7 @@ fn allocate(
     model: AllocationModel,
     artist_share_bps: i64,
 ) -> Result<(), RoyaltyError> {
-    let booked_at: NaiveDateTime = Utc::now().naive_utc();
+    let booked_at: NaiveDateTime = megabox_database::now();
     let ad_revenue: TotalRow = diesel::sql_query(
         "SELECT CAST(COALESCE(SUM(amount_micro_cents), 0) AS BIGINT) AS total FROM royalty_ad_revenue WHERE period = $1",
     )

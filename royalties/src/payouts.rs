@@ -7,10 +7,10 @@
 //! failure); an unknown outcome leaves it pending, and the next run asks again with the same
 //! key, which the gateway answers with the transfer it already made, if any.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use megabox_database::{DbConnection, write_transaction};
+use megabox_database::{DbConnection, now, write_transaction};
 use megabox_domain::{ArtistId, Cents, MicroCents};
 
 use crate::ledger::{self, Account, Posting, PostingLine, TransactionKind, micro};
@@ -213,10 +213,6 @@ struct CandidateRow {
 struct DebtorRow {
     #[diesel(sql_type = Text)]
     artist_id: String,
-}
-
-fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
 }
 
 /// Resumes the pending payouts, then pays every artist with a ready payout account whose

@@ -4,10 +4,10 @@
 //! idempotent by its source id and books into the period of `occurred_at`, or the next open
 //! period if that one is closing or closed.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-use megabox_database::{DbConnection, write_transaction};
+use megabox_database::{DbConnection, now, write_transaction};
 use megabox_domain::{ArtistId, Cents, MicroCents, TrackId, UserId};
 
 use crate::counters;
@@ -103,10 +103,6 @@ struct SaleItemRow {
     artist_share_bps: i64,
     period: String,
     refund_id: Option<String>,
-}
-
-fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
 }
 
 fn parse_period(text: &str) -> Result<Period, RoyaltyError> {

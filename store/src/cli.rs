@@ -112,12 +112,6 @@ pub enum AdminCommand {
     },
 }
 
-/// The hidden subcommand that runs one file's analysis in a sandboxed child process:
-/// `megabox __analyze …`. It must not need settings, a database or logging.
-pub const ANALYZE_SUBCOMMAND: &str = "__analyze";
-/// The hidden subcommand that transcodes one file in a sandboxed child process.
-pub const TRANSCODE_SUBCOMMAND: &str = "__transcode";
-
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     telemetry::init_logging(settings.log_format);
@@ -261,7 +255,7 @@ fn sweep_storage(settings: &Settings, min_age: std::time::Duration) -> anyhow::R
 fn seed_demo(settings: &Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)?;
     let pool = megabox_database::connect(&settings.effective_database_url(), 2)?;
-    let sandbox = crate::startup::analysis_sandbox(settings)?;
+    let sandbox = crate::children::analysis_sandbox(settings)?;
     let report = crate::demo::seed(settings, &pool, &sandbox, chrono::Utc::now().naive_utc())?;
     let address = settings
         .public_url

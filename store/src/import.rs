@@ -35,7 +35,7 @@ pub fn run(
     let artist =
         catalog::artists::create_or_get(&mut connection, account.id, &account.display_name)?.id;
     let files = catalog::import::plan(directory)?;
-    let sandbox = crate::startup::analysis_sandbox(settings)?;
+    let sandbox = crate::children::analysis_sandbox(settings)?;
     let blobs = LocalBlobStore::open(settings.media_dir())?;
     let quota = StorageQuota {
         bytes_max: settings.storage_quota_bytes,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod children;
 pub mod cli;
 pub mod client_address;
 pub mod configuration;

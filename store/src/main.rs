@@ -8,10 +8,10 @@ fn main() -> ExitCode {
     // The sandboxed children of analysis and transcoding: no settings, database or logging.
     let mut arguments = std::env::args_os().skip(1);
     match arguments.next() {
-        Some(first) if first == megabox_store::cli::ANALYZE_SUBCOMMAND => {
+        Some(first) if first == megabox_store::children::ANALYZE_SUBCOMMAND => {
             return catalog::sandbox::child_main(arguments);
         }
-        Some(first) if first == megabox_store::cli::TRANSCODE_SUBCOMMAND => {
+        Some(first) if first == megabox_store::children::TRANSCODE_SUBCOMMAND => {
             return catalog::transcode::child_main(arguments);
         }
         _ => {}

@@ -228,8 +228,8 @@ impl Application {
             catalog::storage::LocalBlobStore::open(settings.media_dir())
                 .context("cannot open the media directory")?,
         );
-        let analysis_sandbox = analysis_sandbox(&settings)?;
-        let transcode_sandbox = transcode_sandbox(&settings)?;
+        let analysis_sandbox = crate::children::analysis_sandbox(&settings)?;
+        let transcode_sandbox = crate::children::transcode_sandbox(&settings)?;
         let link_signer = crate::signing::LinkSigner::load(&settings.data_dir)
             .context("cannot create the link signing key")?;
         let payments = payments(&settings, &pool, &format!("http://127.0.0.1:{port}"))?;
@@ -423,20 +423,6 @@ fn metrics_server(address: &str, state: web::Data<AppState>) -> anyhow::Result<(
     Ok((server, port))
 }
 
-/// The sandbox that analyses uploads: `megabox __analyze` (or the configured program) in a child
-/// process with the configured limits.
-pub fn analysis_sandbox(settings: &Settings) -> anyhow::Result<catalog::sandbox::AnalysisSandbox> {
-    Ok(catalog::sandbox::AnalysisSandbox::new(
-        child_program(settings)?,
-        [crate::cli::ANALYZE_SUBCOMMAND],
-        catalog::sandbox::SandboxLimits {
-            address_space_bytes: settings.analysis_memory_bytes_max,
-            cpu_seconds: settings.analysis_cpu_seconds_max,
-            wall_clock: Duration::from_secs(settings.analysis_wall_seconds_max),
-        },
-    ))
-}
-
 /// The payment gateway the settings choose ([`Settings::payments_mode`]).
 pub fn payments(
     settings: &Settings,
@@ -460,26 +446,6 @@ pub fn payments(
             royalty_settings: settings.royalty_settings()?,
         },
     )?)
-}
-
-/// The program that hosts the sandboxed children (`__analyze`, `__transcode`).
-fn child_program(settings: &Settings) -> anyhow::Result<std::path::PathBuf> {
-    match &settings.analyzer_program {
-        Some(program) => Ok(program.clone()),
-        None => std::env::current_exe()
-            .context("cannot find this program to run its sandboxed children"),
-    }
-}
-
-/// The sandbox that transcodes previews and downloads.
-pub fn transcode_sandbox(
-    settings: &Settings,
-) -> anyhow::Result<catalog::transcode::TranscodeSandbox> {
-    Ok(catalog::transcode::TranscodeSandbox::new(
-        child_program(settings)?,
-        [crate::cli::TRANSCODE_SUBCOMMAND],
-        catalog::transcode::default_transcode_limits(),
-    ))
 }
 
 async fn serve_openapi(document: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::filters::tests::small_engine;
-use crate::install::InstallSecret;
+use crate::slots::InstallSecret;
 use crate::slots::{SlotChoiceSettings, SlotChooser};
 
 const ORIGIN: &str = "http://127.0.0.1:8899";

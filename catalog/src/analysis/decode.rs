@@ -3,19 +3,15 @@
 //! and content hash from the same samples.
 
 use sha2::{Digest, Sha256};
-use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoderOptions, well_known as codecs};
+use symphonia::core::codecs::audio::{AudioCodecId, well_known as codecs};
 use symphonia::core::common::Limit;
-use symphonia::core::errors::Error as SymphoniaError;
-use symphonia::core::formats::probe::Hint;
-use symphonia::core::formats::{FormatOptions, FormatReader, TrackType, well_known as formats};
-use symphonia::core::io::{MediaSource, MediaSourceStream};
+use symphonia::core::formats::{FormatInfo, well_known as formats};
+use symphonia::core::io::MediaSource;
 use symphonia::core::meta::MetadataOptions;
 
+use super::open::{OpenFailure, codec_name, frames_to_ms, is_plain_pcm, open_audio};
 use super::waveform::WaveformBuilder;
-use super::{
-    AnalysisError, AnalysisLimits, CHANNELS_MAX, Codec, Container, DECODE_ERRORS_MAX, Loudness,
-    SAMPLE_RATE_HZ_MAX, Waveform, sniff,
-};
+use super::{AnalysisError, AnalysisLimits, Codec, Container, Loudness, Waveform, sniff};
 
 /// Tags are read by lofty; symphonia's own tag parsing only needs to get past them.
 const SYMPHONIA_TAG_BYTES_MAX: usize = 1024 * 1024;
@@ -54,129 +50,32 @@ pub(super) fn decode<'s>(
     head: &[u8],
     limits: &AnalysisLimits,
 ) -> Result<DecodedAudio, AnalysisError> {
-    let mut hint = Hint::new();
-    if let Some(extension) = extension {
-        hint.with_extension(extension);
-    }
     let metadata_options = MetadataOptions::default()
         .limit_tag_bytes(Limit::Maximum(SYMPHONIA_TAG_BYTES_MAX))
         .limit_visual_bytes(Limit::Maximum(super::ARTWORK_BYTES_MAX));
-    let stream = MediaSourceStream::new(source, Default::default());
-    let mut reader = symphonia::default::get_probe()
-        .probe(&hint, stream, FormatOptions::default(), metadata_options)
-        .map_err(|_| AnalysisError::UnsupportedFormat {
-            found: sniff::describe(head),
-        })?;
-
-    let container = container_of(reader.as_ref())?;
-    let track = reader
-        .default_track(TrackType::Audio)
-        .ok_or(AnalysisError::NoAudioTrack)?;
-    let track_id = track.id;
-    let declared_frames = track.num_frames;
-    let parameters = track
-        .codec_params
-        .as_ref()
-        .and_then(|parameters| parameters.audio())
-        .ok_or(AnalysisError::NoAudioTrack)?
-        .clone();
-    let codec = codec_of(parameters.codec)?;
-    let sample_rate_hz = parameters
-        .sample_rate
-        .ok_or_else(|| malformed("the sample rate is missing"))?;
-    if sample_rate_hz == 0 {
-        return Err(malformed("the sample rate is zero"));
-    }
-    check_limit(
-        "sample rate in Hz",
-        u64::from(sample_rate_hz),
-        u64::from(SAMPLE_RATE_HZ_MAX),
-    )?;
-    let channels = parameters
-        .channels
-        .as_ref()
-        .map(|channels| channels.count())
-        .unwrap_or(0);
-    if channels == 0 {
-        return Err(malformed("the channel count is missing"));
-    }
-    check_limit(
-        "channel count",
-        u64::try_from(channels).unwrap_or(u64::MAX),
-        u64::from(CHANNELS_MAX),
-    )?;
-    let channels =
-        u16::try_from(channels).map_err(|_| malformed("the channel count does not fit"))?;
-    // A tiny file may declare hours of audio: refuse it before decoding a single packet.
-    if let Some(declared_frames) = declared_frames {
-        check_frames(declared_frames, sample_rate_hz, limits)?;
-    }
-
-    let mut decoder = symphonia::default::get_codecs()
-        .make_audio_decoder(&parameters, &AudioDecoderOptions::default())
-        .map_err(|error| match error {
-            SymphoniaError::Unsupported(feature) => AnalysisError::UnsupportedCodec {
-                found: feature.to_owned(),
-            },
-            other => malformed(&other.to_string()),
-        })?;
-
-    // Some codecs (ALAC) only learn the bit depth from their own configuration, read by the decoder.
-    let bits_per_sample = decoder
-        .codec_params()
-        .bits_per_sample
-        .or(parameters.bits_per_sample);
+    let mut audio = open_audio(source, extension, metadata_options, *limits)
+        .map_err(|failure| analysis_error(failure, head))?;
+    let container = container_of(audio.format_info())?;
+    let codec = codec_of(audio.codec)?;
+    let (sample_rate_hz, channels) = (audio.sample_rate_hz, audio.channels);
     let mut measurements = Measurements::new(sample_rate_hz, channels)?;
     let mut samples: Vec<f32> = Vec::new();
-    let mut decode_errors = 0_u32;
-    let mut end_trimmed_frames = 0_u64;
-    let mut warnings = Vec::new();
-    loop {
-        let packet = match reader.next_packet() {
-            Ok(Some(packet)) => packet,
-            Ok(None) => break,
-            Err(SymphoniaError::ResetRequired) => {
-                return Err(malformed("the stream changes format midway"));
-            }
-            Err(SymphoniaError::IoError(error))
-                if error.kind() == std::io::ErrorKind::UnexpectedEof =>
-            {
-                break;
-            }
-            Err(error) => return Err(malformed(&error.to_string())),
-        };
-        if packet.track_id != track_id {
-            continue;
-        }
-        end_trimmed_frames = end_trimmed_frames.saturating_add(packet.trim_end.get());
-        let buffer = match decoder.decode(&packet) {
-            Ok(buffer) => buffer,
-            Err(SymphoniaError::DecodeError(reason)) => {
-                decode_errors += 1;
-                if decode_errors > DECODE_ERRORS_MAX {
-                    return Err(malformed(reason));
-                }
-                warnings.push(format!("skipped an undecodable packet: {reason}"));
-                continue;
-            }
-            Err(error) => return Err(malformed(&error.to_string())),
-        };
-        if buffer.frames() == 0 {
-            continue;
-        }
-        if buffer.spec().rate() != sample_rate_hz
-            || buffer.spec().channels().count() != usize::from(channels)
-        {
-            return Err(malformed("the sample rate or channel count changes midway"));
-        }
-        buffer.copy_to_vec_interleaved(&mut samples);
+    while audio
+        .next_block(&mut samples)
+        .map_err(|failure| analysis_error(failure, head))?
+    {
         measurements.add(&samples)?;
-        check_frames(measurements.frame_count, sample_rate_hz, limits)?;
     }
+    let warnings = audio
+        .skipped_packets
+        .iter()
+        .map(|reason| format!("skipped an undecodable packet: {reason}"))
+        .collect();
 
-    if end_trimmed_frames > END_TRIM_FRAMES_MAX {
+    if audio.end_trimmed_frames > END_TRIM_FRAMES_MAX {
         return Err(malformed(&format!(
-            "the header understates the length: {end_trimmed_frames} frames at the end would be dropped (a variable-bitrate MP3 without a Xing header?)"
+            "the header understates the length: {} frames at the end would be dropped (a variable-bitrate MP3 without a Xing header?)",
+            audio.end_trimmed_frames
         )));
     }
     let frame_count = measurements.frame_count;
@@ -185,7 +84,7 @@ pub(super) fn decode<'s>(
     }
     // Every accepted codec decodes exactly the frames its header declares (after gapless
     // trimming), so any frame missing means the file was cut short.
-    if let Some(declared_frames) = declared_frames
+    if let Some(declared_frames) = audio.declared_frames
         && frame_count < declared_frames
     {
         return Err(AnalysisError::Truncated {
@@ -200,7 +99,7 @@ pub(super) fn decode<'s>(
         sample_rate_hz,
         channels,
         bits_per_sample: if is_lossless(codec) {
-            bits_per_sample
+            audio.bits_per_sample
         } else {
             None
         },
@@ -213,8 +112,7 @@ pub(super) fn decode<'s>(
     })
 }
 
-fn container_of(reader: &dyn FormatReader) -> Result<Container, AnalysisError> {
-    let info = reader.format_info();
+fn container_of(info: &FormatInfo) -> Result<Container, AnalysisError> {
     match info.format {
         formats::FORMAT_ID_FLAC => Ok(Container::Flac),
         formats::FORMAT_ID_MP3 => Ok(Container::Mp3),
@@ -242,80 +140,31 @@ fn codec_of(id: AudioCodecId) -> Result<Codec, AnalysisError> {
     }
 }
 
-/// Integer and floating-point PCM in any byte order; not A-law or µ-law telephony audio.
-fn is_plain_pcm(id: AudioCodecId) -> bool {
-    (codecs::CODEC_ID_PCM_S32LE..=codecs::CODEC_ID_PCM_F64BE_PLANAR).contains(&id)
-}
-
-fn codec_name(id: AudioCodecId) -> String {
-    let well_known_names = [
-        (codecs::CODEC_ID_OPUS, "opus"),
-        (codecs::CODEC_ID_SPEEX, "speex"),
-        (codecs::CODEC_ID_MUSEPACK, "musepack"),
-        (codecs::CODEC_ID_MP1, "mp1"),
-        (codecs::CODEC_ID_MP2, "mp2"),
-        (codecs::CODEC_ID_PCM_ALAW, "pcm a-law"),
-        (codecs::CODEC_ID_PCM_MULAW, "pcm µ-law"),
-    ];
-    if let Some((_, name)) = well_known_names.iter().find(|(known, _)| *known == id) {
-        return (*name).to_owned();
-    }
-    match symphonia::default::get_codecs().get_audio_decoder(id) {
-        Some(registered) => registered.codec.info.short_name.to_owned(),
-        None => format!("codec id {id}"),
-    }
-}
-
 fn is_lossless(codec: Codec) -> bool {
     matches!(codec, Codec::Flac | Codec::Pcm | Codec::Alac)
+}
+
+/// The analysis's words for why the file could not be opened or decoded.
+fn analysis_error(failure: OpenFailure, head: &[u8]) -> AnalysisError {
+    match failure {
+        OpenFailure::NotAudio => AnalysisError::UnsupportedFormat {
+            found: sniff::describe(head),
+        },
+        OpenFailure::NoAudioTrack => AnalysisError::NoAudioTrack,
+        OpenFailure::UnsupportedCodec(found) => AnalysisError::UnsupportedCodec { found },
+        OpenFailure::Malformed(reason) => AnalysisError::Malformed { reason },
+        OpenFailure::LimitExceeded {
+            quantity,
+            value,
+            max,
+        } => AnalysisError::limit_exceeded(quantity, value, max),
+    }
 }
 
 fn malformed(reason: &str) -> AnalysisError {
     AnalysisError::Malformed {
         reason: reason.to_owned(),
     }
-}
-
-fn check_limit(quantity: &str, value: u64, max: u64) -> Result<(), AnalysisError> {
-    if value > max {
-        Err(AnalysisError::limit_exceeded(quantity, value, max))
-    } else {
-        Ok(())
-    }
-}
-
-fn frames_max(sample_rate_hz: u32, limits: &AnalysisLimits) -> u64 {
-    limits
-        .duration_ms_max
-        .saturating_mul(u64::from(sample_rate_hz))
-        / 1000
-}
-
-/// Checks a frame count (declared or decoded so far) against both the duration and frame limits.
-fn check_frames(
-    frame_count: u64,
-    sample_rate_hz: u32,
-    limits: &AnalysisLimits,
-) -> Result<(), AnalysisError> {
-    check_limit(
-        "decoded frame count",
-        frame_count,
-        limits.decoded_frames_max,
-    )?;
-    if frame_count > frames_max(sample_rate_hz, limits) {
-        return Err(AnalysisError::limit_exceeded(
-            "duration in ms",
-            frames_to_ms(frame_count, sample_rate_hz),
-            limits.duration_ms_max,
-        ));
-    }
-    Ok(())
-}
-
-pub(super) fn frames_to_ms(frame_count: u64, sample_rate_hz: u32) -> u64 {
-    let rate = u128::from(sample_rate_hz);
-    let milliseconds = (u128::from(frame_count) * 1000 + rate / 2) / rate;
-    u64::try_from(milliseconds).unwrap_or(u64::MAX)
 }
 
 /// Loudness, waveform and content hash, fed from the same interleaved samples in one pass.

@@ -10,6 +10,7 @@
 pub(crate) mod artwork;
 mod completeness;
 mod decode;
+pub(crate) mod open;
 mod serde_base64;
 mod sniff;
 mod tags;

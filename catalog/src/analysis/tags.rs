@@ -16,6 +16,7 @@ use lofty::tag::Tag;
 use serde::{Deserialize, Serialize};
 
 use super::{AnalysisError, Artwork, Container, Tags, artwork};
+use crate::fields::Isrc;
 
 /// The most characters kept of one tag text; longer values are cut at this length.
 pub const TAG_TEXT_CHARS_MAX: usize = 1024;
@@ -178,7 +179,7 @@ fn cover_picture(tagged_file: &TaggedFile) -> Option<&Picture> {
 
 fn tags_of(tag: &Tag, warnings: &mut Vec<String>) -> Tags {
     let isrc = tag.get_string(ItemKey::Isrc).and_then(|raw| {
-        let normalised = normalise_isrc(raw);
+        let normalised = Isrc::parse(raw).ok().map(Isrc::into_string);
         if normalised.is_none() {
             warnings.push(format!(
                 "ISRC ignored: {:?} is not a valid ISRC",
@@ -215,42 +216,9 @@ fn bounded_text(raw: &str) -> String {
     kept.trim().to_owned()
 }
 
-/// An ISRC is CC-XXX-YY-NNNNN: country (2 letters), registrant (3 alphanumerics), year (2 digits),
-/// designation (5 digits); hyphens and spaces are optional.
-fn normalise_isrc(raw: &str) -> Option<String> {
-    let compact: String = raw
-        .chars()
-        .filter(|character| *character != '-' && *character != ' ')
-        .collect::<String>()
-        .to_ascii_uppercase();
-    let bytes = compact.as_bytes();
-    let valid = bytes.len() == 12
-        && bytes[..2].iter().all(u8::is_ascii_uppercase)
-        && bytes[2..5].iter().all(u8::is_ascii_alphanumeric)
-        && bytes[5..].iter().all(u8::is_ascii_digit);
-    valid.then_some(compact)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn isrc_normalisation() {
-        let cases = [
-            ("USRC17607839", Some("USRC17607839")),
-            ("us-rc1-76-07839", Some("USRC17607839")),
-            (" GB AYE 69 00531 ", Some("GBAYE6900531")),
-            ("USRC1760783", None),
-            ("1SRC17607839", None),
-            ("USRC17607839X", None),
-            ("USRC1760783A", None),
-            ("", None),
-        ];
-        for (raw, expected) in cases {
-            assert_eq!(normalise_isrc(raw).as_deref(), expected, "raw {raw:?}");
-        }
-    }
 
     #[test]
     fn text_is_trimmed_stripped_of_control_characters_and_bounded() {

@@ -21,6 +21,9 @@ use crate::sandbox::{ADDRESS_SPACE_BYTES_DEFAULT, SandboxLimits};
 pub const TRANSCODE_CPU_SECONDS_DEFAULT: u64 = 600;
 /// Wall-clock time before the child is killed, for a child that sleeps or blocks.
 pub const TRANSCODE_WALL_CLOCK_SECONDS_DEFAULT: u64 = 900;
+/// The largest file a transcoding child may write: an encode of the largest accepted input
+/// (lossless to FLAC stays below its source; the margin covers headers and odd sources).
+const OUTPUT_FILE_BYTES_MAX: u64 = 2 * crate::analysis::INPUT_BYTES_MAX;
 /// The most the child may write to stdout: the JSON of one error.
 const OUTPUT_BYTES_MAX: u64 = 64 * 1024;
 
@@ -128,11 +131,21 @@ where
         Some(Ok(format)) => format,
         _ => return usage(&format!("unknown format {format:?}")),
     };
-    if let Err(error) = parsed.apply_limits() {
+    if let Err(error) = parsed.apply_limits(OUTPUT_FILE_BYTES_MAX) {
         eprintln!("could not apply the sandbox limits: {error}");
         return ExitCode::FAILURE;
     }
-    child_process::write_result(&transcode_file(Path::new(input), Path::new(output), format))
+    let (input, output) = (Path::new(input), Path::new(output));
+    // The output is written beside its final name and renamed into place: its directory.
+    let output_directory = match output.parent() {
+        Some(directory) if !directory.as_os_str().is_empty() => directory,
+        _ => Path::new("."),
+    };
+    if let Err(message) = child_process::confine(&[input], &[output_directory]) {
+        eprintln!("{message}");
+        return ExitCode::FAILURE;
+    }
+    child_process::write_result(&transcode_file(input, output, format))
 }
 
 fn usage(message: &str) -> ExitCode {
