@@ -68,9 +68,9 @@ impl LinkSigner {
     }
 
     fn signing_key(&self) -> (&str, &[u8]) {
-        self.keys
-            .first()
-            .map_or(("", &[][..]), |(kid, secret)| (kid.as_str(), secret.as_slice()))
+        self.keys.first().map_or(("", &[][..]), |(kid, secret)| {
+            (kid.as_str(), secret.as_slice())
+        })
     }
 
     fn mac(key: &[u8], purpose: &str, path: &str, subject: &str, expires: u64) -> Hmac<Sha256> {
@@ -271,7 +271,10 @@ mod tests {
         let old = configured(OLD);
         let (old_link, _) = old.sign("download", "/p", "u", 60);
         let rotated = configured(&format!("{NEW},{OLD}"));
-        assert_eq!(rotated.verify("download", "/p", &parse(&old_link)).unwrap(), "u");
+        assert_eq!(
+            rotated.verify("download", "/p", &parse(&old_link)).unwrap(),
+            "u"
+        );
         let (new_link, _) = rotated.sign("download", "/p", "u", 60);
         assert_eq!(parse(&new_link).kid.as_deref(), Some("new"));
         let another_server = configured(&format!("{NEW},{OLD}"));
