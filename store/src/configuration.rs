@@ -80,6 +80,14 @@ pub struct Settings {
     /// servers must share keys through this setting).
     #[serde(skip_serializing)]
     pub jwt_keys: Option<SecretString>,
+    /// Keys of signed stream and download links as `kid=secret,kid=secret`
+    /// (`MEGABOX_URL_SIGNING_KEYS`; key ids of letters, digits, `-`, `_`, `.`; secrets of at
+    /// least 32 bytes); the first signs, all verify, and a link names its key's id, so any server
+    /// verifies any server's links and a key can be rotated in without breaking links in use.
+    /// When absent, a random key is generated once and kept in `data_dir` (fine for one machine;
+    /// several servers must share keys through this setting).
+    #[serde(skip_serializing)]
+    pub url_signing_keys: Option<SecretString>,
     /// Lifetime of an access token in seconds (`MEGABOX_ACCESS_TOKEN_TTL_SECONDS`).
     pub access_token_ttl_seconds: u64,
     /// Lifetime of a refresh token in seconds (`MEGABOX_REFRESH_TOKEN_TTL_SECONDS`).
@@ -176,6 +184,7 @@ impl Default for Settings {
             jwt_issuer: "megabox".to_owned(),
             jwt_audience: "megabox-api".to_owned(),
             jwt_keys: None,
+            url_signing_keys: None,
             access_token_ttl_seconds: 15 * 60,
             refresh_token_ttl_seconds: 30 * 24 * 60 * 60,
             login_attempts_per_minute: 10,
@@ -288,6 +297,10 @@ impl Settings {
         }
         self.royalty_settings()?;
         self.trusted_proxies()?;
+        if let Some(keys) = &self.url_signing_keys {
+            crate::signing::parse_keys(keys.expose_secret())
+                .map_err(|error| ConfigurationError(error.to_string()))?;
+        }
         if self
             .metrics_token
             .as_ref()

@@ -230,8 +230,11 @@ impl Application {
         );
         let analysis_sandbox = crate::children::analysis_sandbox(&settings)?;
         let transcode_sandbox = crate::children::transcode_sandbox(&settings)?;
-        let link_signer = crate::signing::LinkSigner::load(&settings.data_dir)
-            .context("cannot create the link signing key")?;
+        let link_signer = crate::signing::LinkSigner::load(
+            settings.url_signing_keys.as_ref(),
+            &settings.data_dir,
+        )
+        .context("cannot create the link signing key")?;
         let payments = payments(&settings, &pool, &format!("http://127.0.0.1:{port}"))?;
         let ads_settings = settings.ads_settings();
         let impression_deduper = match &settings.redis_url {

@@ -3919,6 +3919,11 @@ export interface operations {
                 sub: string;
                 /** @description Unix seconds after which the link is gone. */
                 expires: number;
+                /**
+                 * @description The id of the key that signed the link; links from before key ids name none and are
+                 *     checked against the data directory's generated key.
+                 */
+                kid?: string | null;
                 /** @description Hex HMAC-SHA256 over purpose, path, subject and expiry. */
                 sig: string;
             };
@@ -4643,6 +4648,11 @@ export interface operations {
                 sub: string;
                 /** @description Unix seconds after which the link is gone. */
                 expires: number;
+                /**
+                 * @description The id of the key that signed the link; links from before key ids name none and are
+                 *     checked against the data directory's generated key.
+                 */
+                kid?: string | null;
                 /** @description Hex HMAC-SHA256 over purpose, path, subject and expiry. */
                 sig: string;
             };

@@ -14,7 +14,8 @@ on_every_backend!(
     streams_decode_after_a_seek,
     plays_qualify_only_under_the_rules,
     a_play_is_credited_only_the_audio_it_fetched,
-    starting_a_play_ends_the_previous_one
+    starting_a_play_ends_the_previous_one,
+    every_server_with_the_same_keys_verifies_a_link
 );
 
 /// An artist with one published track; returns the artist's session, the track id and its bytes.
@@ -78,6 +79,49 @@ pub async fn published_file(
         .unwrap();
     assert_eq!(published.status(), 200);
     (artist, track_id, audio)
+}
+
+const URL_KEY_OLD: &str = "old=0123456789abcdef0123456789abcdef";
+const URL_KEY_NEW: &str = "new=fedcba9876543210fedcba9876543210";
+
+/// `MEGABOX_URL_SIGNING_KEYS`: a link signed on one server passes the signature check on any
+/// server with the same keys (there the play is unknown: 404), also after the new key is put
+/// first, and on none with other keys (403).
+async fn every_server_with_the_same_keys_verifies_a_link(backend: Backend) {
+    let keyed = |keys: &'static str| {
+        move |settings: &mut megabox_store::configuration::Settings| {
+            settings.url_signing_keys = Some(keys.into());
+        }
+    };
+    let signer = spawn_app_with(backend, keyed(URL_KEY_OLD)).await;
+    let (artist, track_id, _) = published_track(&signer, "keys@example.com", 1).await;
+    let started: Value = start_play(&signer, &artist, &track_id)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let stream_path = started["stream_url"].as_str().unwrap();
+    assert!(stream_path.contains("&kid=old&"), "{stream_path}");
+    let on = |app: &TestApp| app.client.get(app.url(stream_path)).send();
+    assert_eq!(on(&signer).await.unwrap().status(), 200);
+    let rotated = spawn_app_with(backend, |settings| {
+        settings.url_signing_keys = Some(format!("{URL_KEY_NEW},{URL_KEY_OLD}").into());
+    })
+    .await;
+    assert_eq!(
+        error_code(on(&rotated).await.unwrap(), 404).await,
+        "not_found",
+        "signature accepted; the play lives in the other server's database"
+    );
+    for stranger in [
+        spawn_app_with(backend, keyed(URL_KEY_NEW)).await,
+        spawn_app_with(backend, |_| {}).await,
+    ] {
+        assert_eq!(
+            error_code(on(&stranger).await.unwrap(), 403).await,
+            "forbidden"
+        );
+    }
 }
 
 pub async fn start_play(app: &TestApp, session: &Session, track_id: &str) -> reqwest::Response {
@@ -195,6 +239,13 @@ async fn full_streams_need_an_entitlement_and_serve_exact_ranges(backend: Backen
     let stretched = stream_url.replace("expires=", "expires=9");
     assert_eq!(
         error_code(app.client.get(&stretched).send().await.unwrap(), 403).await,
+        "forbidden"
+    );
+    // Without MEGABOX_URL_SIGNING_KEYS the data directory's generated key signs, under its id.
+    assert!(stream_url.contains("&kid=generated-1&"), "{stream_url}");
+    let other_key = stream_url.replace("kid=generated-1", "kid=other");
+    assert_eq!(
+        error_code(app.client.get(&other_key).send().await.unwrap(), 403).await,
         "forbidden"
     );
     let play_id = started["play_id"].as_str().unwrap();
