@@ -28,6 +28,7 @@ mod schema;
 pub mod search;
 pub mod storage;
 pub mod sweep;
+pub mod tags;
 pub mod tracks;
 pub mod transcode;
 

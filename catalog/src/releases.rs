@@ -18,6 +18,7 @@ use crate::fields::{CREDITS_CHARS_MAX, TITLE_CHARS_MAX, free_text, required_line
 use crate::pricing::Price;
 use crate::schema::{artists as artists_table, releases, tracks as tracks_table};
 use crate::search;
+use crate::tags::{self, Tags};
 use crate::tracks::{self, Track};
 
 /// The most releases one page of the public catalog holds.
@@ -91,6 +92,8 @@ pub struct ReleaseDetail {
     pub release: Release,
     pub artist_name: String,
     pub tracks: Vec<Track>,
+    /// In alphabetical order.
+    pub tags: Vec<String>,
 }
 
 /// A published release as listed in the public catalog.
@@ -129,6 +132,8 @@ pub struct ReleaseUpdate {
     pub release_date: Option<Option<NaiveDate>>,
     pub credits: Option<String>,
     pub price: Option<Option<Price>>,
+    /// Replaces all of the release's tags.
+    pub tags: Option<Tags>,
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -337,6 +342,9 @@ pub fn update_release(
         }
         current.updated_at = now();
         save(connection, &current)?;
+        if let Some(tags) = &update.tags {
+            tags::replace_tags(connection, current.id, tags)?;
+        }
         after_public_change(connection, &current)?;
         Ok(current)
     })
@@ -505,7 +513,7 @@ fn summary_of((row, artist_name): (ReleaseRow, String)) -> Result<ReleaseSummary
     })
 }
 
-fn cursor_of(summary: &ReleaseSummary) -> String {
+pub(crate) fn cursor_of(summary: &ReleaseSummary) -> String {
     format!(
         "{}_{}",
         summary.published_at.and_utc().timestamp_micros(),
@@ -513,7 +521,7 @@ fn cursor_of(summary: &ReleaseSummary) -> String {
     )
 }
 
-fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, ReleaseId), CatalogError> {
+pub(crate) fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, ReleaseId), CatalogError> {
     let invalid = || CatalogError::invalid("cursor", "not a cursor from a previous page");
     let (micros, id) = cursor.split_once('_').ok_or_else(invalid)?;
     let micros: i64 = micros.parse().map_err(|_| invalid())?;
@@ -603,9 +611,11 @@ fn publish_problems(release: &Release, tracks: &[Track]) -> Vec<PublishProblem> 
 fn detail(connection: &mut DbConnection, release: Release) -> Result<ReleaseDetail, CatalogError> {
     let artist_name = artists::artist(connection, release.artist_id)?.name;
     let tracks = tracks::tracks_of_release(connection, release.id)?;
+    let tags = tags::tags_of_release(connection, release.id)?;
     Ok(ReleaseDetail {
         release,
         artist_name,
         tracks,
+        tags,
     })
 }

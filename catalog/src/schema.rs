@@ -85,3 +85,14 @@ diesel::joinable!(media_files -> artists (artist_id));
 diesel::joinable!(tracks -> releases (release_id));
 diesel::joinable!(tracks -> media_files (media_file_id));
 diesel::allow_tables_to_appear_in_same_query!(artists, releases, media_files, tracks);
+
+// migrations/*/2026-12-04-180000_release_tags
+diesel::table! {
+    release_tags (release_id, tag) {
+        release_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::joinable!(release_tags -> releases (release_id));
+diesel::allow_tables_to_appear_in_same_query!(release_tags, releases);

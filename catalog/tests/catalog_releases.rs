@@ -333,6 +333,7 @@ fn edits_are_validated_and_stored() -> TestResult {
             release_date: Some(date),
             credits: Some("Mixed by Someone\nMastered by Else".into()),
             price: None,
+            tags: None,
         };
         let updated = releases::update_release(connection, artist.id, release.id, &update)?;
         let stored = releases::release_for_owner(connection, artist.id, release.id)?;

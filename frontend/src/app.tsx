@@ -23,6 +23,7 @@ import { EarningsPage } from "./artist/earnings-page";
 import { PayoutsPage } from "./artist/payouts-page";
 import { InstallerPage } from "./installer/installer-page";
 import { OperatorPage } from "./operator/operator-page";
+import { TagPage } from "./tags/tag-page";
 
 interface Route {
   pattern: string;
@@ -39,6 +40,7 @@ const routes: readonly Route[] = [
   { pattern: "/search", title: "Search", render: (_, query) => <SearchPage query={query.get("q") ?? ""} /> },
   { pattern: "/releases/:id", title: "Release", render: (parameters) => <ReleasePage releaseId={parameters.id!} /> },
   { pattern: "/artists/:id", title: "Artist", render: (parameters) => <ArtistPage artistId={parameters.id!} /> },
+  { pattern: "/tags/:tag", title: "Tag", render: (parameters) => <TagPage tag={parameters.tag!} /> },
   { pattern: "/cart", title: "Cart", render: () => <CartPage /> },
   { pattern: "/signin", title: "Sign in", render: () => <SignInPage /> },
   { pattern: "/signup", title: "Sign up", render: () => <SignUpPage /> },

@@ -459,6 +459,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/catalog/tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tags most published releases carry, most used first. */
+        get: operations["most_used_tags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/tags/{tag}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Published releases carrying a tag (matched trimmed and in lower case), newest first. */
+        get: operations["releases_with_tag"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/checkout": {
         parameters: {
             query?: never;
@@ -1440,6 +1474,8 @@ export interface components {
         ReleaseDetailView: {
             artist_name: string;
             release: components["schemas"]["ReleaseView"];
+            /** @description The release's tags (trimmed, lower case), in alphabetical order. */
+            tags: string[];
             tracks: components["schemas"]["TrackView"][];
         };
         /**
@@ -1548,6 +1584,17 @@ export interface components {
             opening_balance_cents: number;
             period: string;
         };
+        TagCountView: {
+            /**
+             * Format: int64
+             * @description How many published releases carry it.
+             */
+            release_count: number;
+            tag: string;
+        };
+        TagListView: {
+            tags: components["schemas"]["TagCountView"][];
+        };
         TestCheckoutForm: {
             /** @description `pay` or `cancel`. */
             action: string;
@@ -1610,6 +1657,8 @@ export interface components {
              * @description `null` clears it.
              */
             release_date?: string | null;
+            /** @description Replaces all tags: at most 10, each trimmed and lower-cased, 1 to 40 characters. */
+            tags?: string[] | null;
             title?: string | null;
         };
         UpdateTrackRequest: {
@@ -3526,6 +3575,98 @@ export interface operations {
                     "application/json": components["schemas"]["SearchResultsView"];
                 };
             };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unexpected error (logged on the server with its cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    most_used_tags: {
+        parameters: {
+            query?: {
+                /** @description 1 to 100; default 50. */
+                limit?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TagListView"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an unexpected error (logged on the server with its cause) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    releases_with_tag: {
+        parameters: {
+            query?: {
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string | null;
+                /** @description 1 to 100; default 24. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                tag: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReleasePageView"];
+                };
+            };
+            /** @description no such resource, or it is not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an invalid tag, cursor or limit */
             422: {
                 headers: {
                     [name: string]: unknown;

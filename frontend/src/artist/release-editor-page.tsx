@@ -89,8 +89,8 @@ function UploadList({ queue }: { queue: UploadQueue }) {
 const KIND_LABELS: Record<ReleaseKind, string> = { album: "Album", ep: "EP", single: "Single" };
 
 /** The release's own fields; every input is controlled, so it shows the stored value until edited. */
-function ReleaseFields({ release, draft, onChange, showErrors }: { release: Schemas["ReleaseView"]; draft: ReleaseDraft; onChange: (update: ReleaseDraft) => void; showErrors: boolean }) {
-  const text = (field: "title" | "release_date" | "credits") => (event: Event) => onChange({ [field]: (event.currentTarget as HTMLInputElement).value });
+function ReleaseFields({ release, tags, draft, onChange, showErrors }: { release: Schemas["ReleaseView"]; tags: readonly string[]; draft: ReleaseDraft; onChange: (update: ReleaseDraft) => void; showErrors: boolean }) {
+  const text = (field: "title" | "release_date" | "credits" | "tags") => (event: Event) => onChange({ [field]: (event.currentTarget as HTMLInputElement).value });
   return (
     <div class="release-form">
       <div class="field">
@@ -114,6 +114,11 @@ function ReleaseFields({ release, draft, onChange, showErrors }: { release: Sche
       <div class="field">
         <label for="credits">Credits</label>
         <textarea id="credits" name="credits" rows={3} value={draft.credits ?? release.credits} onInput={text("credits")} maxLength={CREDITS_CHARACTERS_MAX} />
+      </div>
+      <div class="field">
+        <label for="tags">Tags</label>
+        <input id="tags" name="tags" value={draft.tags ?? tags.join(", ")} onInput={text("tags")} aria-describedby="tags-hint" />
+        <p id="tags-hint" class="muted">Up to 10, separated by commas: genres, moods, places.</p>
       </div>
       <PriceEditor id="release-price" legend="Price of the whole release" initial={release.price} onChange={(price) => onChange({ price })} showErrors={showErrors} />
     </div>
@@ -304,7 +309,7 @@ function Editor({ detail, reload }: { detail: Schemas["ReleaseDetailView"]; relo
           </ol>
         )}
         <h2>Details and price</h2>
-        <ReleaseFields release={release} draft={releaseDraft} onChange={editRelease} showErrors={showErrors} />
+        <ReleaseFields release={release} tags={detail.tags} draft={releaseDraft} onChange={editRelease} showErrors={showErrors} />
         <div class="save-bar">
           <button type="submit" disabled={saving}>
             Save changes

@@ -10,6 +10,7 @@ const detail: Schemas["ReleaseDetailView"] = {
     { id: "t1", release_id: "r1", position: 0, title: "Low Tide", credits: "", duration_ms: 3000, price: null },
     { id: "t2", release_id: "r1", position: 1, title: "High Water", credits: "", duration_ms: 4000, price: { kind: "fixed", price_cents: 129 } },
   ],
+  tags: ["ambient", "folk"],
 };
 
 describe("planSave", () => {
@@ -17,6 +18,13 @@ describe("planSave", () => {
     const plan = planSave(detail, {}, {});
     expect(plan).toEqual({ release: null, tracks: [] });
     expect(isEmptyPlan(plan)).toBe(true);
+  });
+
+  it("sends tags only when the set changed, normalised, and refuses too many", () => {
+    expect(planSave(detail, { tags: "Folk, ambient" }, {})).toEqual({ release: null, tracks: [] });
+    expect(planSave(detail, { tags: "Folk, drone " }, {})).toEqual({ release: { tags: ["folk", "drone"] }, tracks: [] });
+    expect(planSave(detail, { tags: "" }, {})).toEqual({ release: { tags: [] }, tracks: [] });
+    expect(planSave(detail, { tags: Array.from({ length: 11 }, (_, index) => `t${index}`).join(",") }, {})).toEqual({ error: "Tags: A release has at most 10 tags." });
   });
 
   it("keeps the stored kind unless it was changed", () => {

@@ -3,6 +3,7 @@
 import type { Schemas } from "../api/client";
 import type { Price } from "../catalog/price";
 import type { PriceFormResult } from "./price-form";
+import { parseTagsInput } from "../tags/tags";
 
 export type ReleaseKind = Schemas["ReleaseKindView"];
 
@@ -12,6 +13,8 @@ export interface ReleaseDraft {
   kind?: ReleaseKind;
   release_date?: string;
   credits?: string;
+  /** Comma-separated, as typed. */
+  tags?: string;
   price?: PriceFormResult;
 }
 
@@ -64,6 +67,12 @@ export function planSave(detail: Schemas["ReleaseDetailView"], releaseDraft: Rel
     release.release_date = releaseDraft.release_date === "" ? null : releaseDraft.release_date;
   }
   if (releaseDraft.credits !== undefined && releaseDraft.credits !== stored.credits) release.credits = releaseDraft.credits;
+  if (releaseDraft.tags !== undefined) {
+    const parsed = parseTagsInput(releaseDraft.tags);
+    if ("error" in parsed) return { error: `Tags: ${parsed.error}` };
+    // The server keeps tags in alphabetical order, so only a different set is a change.
+    if ([...parsed.tags].sort().join(",") !== [...detail.tags].sort().join(",")) release.tags = parsed.tags;
+  }
   if (releaseDraft.price !== undefined) {
     if ("error" in releaseDraft.price) return { error: `Price of the whole release: ${releaseDraft.price.error}` };
     if (!samePrice(releaseDraft.price.price, stored.price)) release.price = releaseDraft.price.price;

@@ -1,6 +1,7 @@
 //! A release: artwork, the tracklist to play or queue, adding the release or single tracks to the
 //! cart, and getting a track with a download credit. What the signed-in listener owns (`owned`)
 //! says "In your library" and offers the download instead of a purchase.
+import { TagLinks } from "../tags/tag-links";
 import { dataOf, type Schemas } from "../api/client";
 import { addItem } from "../cart/cart";
 import { LoadedView } from "../components/loading";
@@ -82,6 +83,7 @@ function Release({ detail }: { detail: Schemas["ReleaseDetailView"] }) {
             {release.release_date == null ? null : <span class="muted"> · {release.release_date}</span>}
           </p>
           {release.credits === "" ? null : <p class="muted">{release.credits}</p>}
+          <TagLinks tags={detail.tags} />
           <p class="release-actions">
             {release.owned === true ? <InLibrary title={title} /> : release.price == null ? null : <AddToCart id={release.id} kind="release" title={title} artistName={artistName} price={release.price} />}
             <button type="button" class="button-secondary" disabled={entries.length === 0} onClick={() => player.playNow(entries)}>

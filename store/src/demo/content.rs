@@ -44,6 +44,8 @@ pub struct DemoRelease {
     pub released_days_ago: u32,
     pub credits: &'static str,
     pub tracks: &'static [&'static str],
+    /// Genres and moods, as an artist would tag them (browsable at `/tags/{tag}`).
+    pub tags: &'static [&'static str],
 }
 
 pub const ARTISTS: [DemoArtist; 6] = [
@@ -114,6 +116,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 80,
         credits: "Written and produced by Nova Static.",
         tracks: &["Low Tide", "Signal Fires", "Night Ferry", "Breakwater"],
+        tags: &["synth-pop", "electronic", "night"],
     },
     DemoRelease {
         artist: 0,
@@ -131,6 +134,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 12,
         credits: "Nova Static.",
         tracks: &["Neon Rain"],
+        tags: &["synth-pop", "electronic"],
     },
     DemoRelease {
         artist: 1,
@@ -148,6 +152,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 70,
         credits: "The Long Weekends.",
         tracks: &["Sunday Drive"],
+        tags: &["indie", "rock", "summer"],
     },
     DemoRelease {
         artist: 1,
@@ -169,6 +174,7 @@ pub const RELEASES: [DemoRelease; 12] = [
             "Seaside Ice Cream",
             "Return Address",
         ],
+        tags: &["indie", "rock"],
     },
     DemoRelease {
         artist: 2,
@@ -186,6 +192,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 95,
         credits: "Banjo, guitar and kettle: Marrow & Moss.",
         tracks: &["Hedgerow", "The Kettle Song", "Fox at the Gate", "Low Mist"],
+        tags: &["ambient", "folk", "acoustic"],
     },
     DemoRelease {
         artist: 2,
@@ -209,6 +216,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 20,
         credits: "Free to download; pay what you like.",
         tracks: &["Lantern Walk"],
+        tags: &["ambient", "folk"],
     },
     DemoRelease {
         artist: 3,
@@ -229,6 +237,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 60,
         credits: "Kilowatt Choir.",
         tracks: &["High Voltage Hymn", "Substation", "Grid Frequency"],
+        tags: &["electronic", "techno"],
     },
     DemoRelease {
         artist: 3,
@@ -246,6 +255,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 5,
         credits: "Kilowatt Choir.",
         tracks: &["Brownout"],
+        tags: &["electronic", "techno", "night"],
     },
     DemoRelease {
         artist: 4,
@@ -266,6 +276,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 88,
         credits: "Vocals and synths: Juniper Vale.",
         tracks: &["Perigee", "Weightless", "Parallax", "Apogee"],
+        tags: &["ambient", "space"],
     },
     DemoRelease {
         artist: 4,
@@ -283,6 +294,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 40,
         credits: "Juniper Vale.",
         tracks: &["Paper Moon", "Slow Fireworks", "Blue Hour"],
+        tags: &["ambient", "electronic"],
     },
     DemoRelease {
         artist: 5,
@@ -303,6 +315,7 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 50,
         credits: "Beats and samples: Dusk Radio.",
         tracks: &["Rewind", "Cassette Summer", "Static Between Stations"],
+        tags: &["lo-fi", "hip-hop", "chill"],
     },
     DemoRelease {
         artist: 5,
@@ -320,5 +333,6 @@ pub const RELEASES: [DemoRelease; 12] = [
         released_days_ago: 2,
         credits: "Dusk Radio.",
         tracks: &["Rooftop"],
+        tags: &["lo-fi", "chill", "summer"],
     },
 ];

@@ -23,6 +23,7 @@ use catalog::media::{self, StorageQuota, Upload};
 use catalog::releases::{self, NewRelease, ReleaseState, ReleaseUpdate};
 use catalog::sandbox::AnalysisSandbox;
 use catalog::storage::LocalBlobStore;
+use catalog::tags::Tags;
 use catalog::tracks::{self, TrackUpdate};
 use chrono::NaiveDateTime;
 use megabox_database::{DbConnection, DbPool};
@@ -148,6 +149,13 @@ pub fn seed(
                 (now - chrono::Duration::days(i64::from(demo.released_days_ago))).date(),
             )),
             credits: Some(demo.credits.to_owned()),
+            tags: Some(Tags::parse(
+                &demo
+                    .tags
+                    .iter()
+                    .map(|tag| (*tag).to_owned())
+                    .collect::<Vec<_>>(),
+            )?),
             ..ReleaseUpdate::default()
         };
         releases::update_release(&mut connection, *artist, *release, &update)?;

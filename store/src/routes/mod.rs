@@ -10,6 +10,7 @@ pub mod downloads;
 pub mod listening;
 pub mod money;
 pub mod releases;
+pub mod tags;
 pub mod time;
 pub mod views;
 
@@ -41,6 +42,8 @@ pub fn api(config: &mut ServiceConfig) {
         .service(catalog::public_artist)
         .service(catalog::search_catalog)
         .service(catalog::release_artwork)
+        .service(tags::most_used_tags)
+        .service(tags::releases_with_tag)
         .service(listening::start_play)
         .service(listening::report_progress)
         .service(listening::stream)

@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, get, patch, post, put, web};
 use catalog::artists::{self, ArtistProfileUpdate};
 use catalog::media::{self, StorageQuota, Upload};
 use catalog::releases::{self, NewRelease, ReleaseUpdate};
+use catalog::tags::Tags;
 use catalog::tracks::{self, TrackUpdate};
 use chrono::NaiveDate;
 use megabox_domain::{ArtistId, ReleaseId, TrackId};
@@ -116,6 +117,8 @@ pub struct UpdateReleaseRequest {
     /// `null` clears it.
     #[serde(default, deserialize_with = "present_or_null")]
     pub price: Option<Option<PriceView>>,
+    /// Replaces all tags: at most 10, each trimmed and lower-cased, 1 to 40 characters.
+    pub tags: Option<Vec<String>>,
 }
 
 /// Edit a release; absent fields stay as they are.
@@ -140,6 +143,7 @@ pub async fn update_release(
             .price
             .map(|price| price.map(PriceView::parse).transpose())
             .transpose()?,
+        tags: request.tags.as_deref().map(Tags::parse).transpose()?,
     };
     let updated = state
         .write(move |connection| {

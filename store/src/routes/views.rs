@@ -170,6 +170,8 @@ pub struct ReleaseDetailView {
     pub release: ReleaseView,
     pub artist_name: String,
     pub tracks: Vec<TrackView>,
+    /// The release's tags (trimmed, lower case), in alphabetical order.
+    pub tags: Vec<String>,
 }
 
 impl ReleaseDetailView {
@@ -189,6 +191,7 @@ impl From<ReleaseDetail> for ReleaseDetailView {
             release: detail.release.into(),
             artist_name: detail.artist_name,
             tracks: detail.tracks.into_iter().map(TrackView::from).collect(),
+            tags: detail.tags,
         }
     }
 }

@@ -85,6 +85,38 @@ async fn demo_seeding_is_idempotent_and_fills_the_catalog(backend: Backend) {
             release["title"]
         );
     }
+    // Every release carries tags, and the tag pages list them.
+    for release in &releases {
+        let id = release["id"].as_str().unwrap();
+        let detail: Value = app
+            .client
+            .get(app.url(&format!("/api/v1/catalog/releases/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            !detail["tags"].as_array().unwrap().is_empty(),
+            "{} has tags",
+            release["title"]
+        );
+    }
+    let tags: Value = app
+        .client
+        .get(app.url("/api/v1/catalog/tags"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags["tags"][0]["tag"], "electronic",
+        "the most used demo tag"
+    );
+    assert_eq!(tags["tags"][0]["release_count"], 5);
     // Tracks were analysed: each has its real length, and the release's tracks are in order.
     let album = releases
         .iter()

@@ -23,3 +23,4 @@ mod ownership;
 mod payout_crash;
 mod process;
 mod publishing;
+mod tags;
