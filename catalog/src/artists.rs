@@ -10,9 +10,9 @@ use megabox_domain::{ArtistId, UserId};
 use crate::db::{atomically, now, stored_id};
 use crate::error::CatalogError;
 use crate::fields::{BIO_CHARS_MAX, NAME_CHARS_MAX, free_text, required_line};
-use crate::releases::{self, PublicSelection, ReleaseSummary};
+use crate::listing::{PublicSelection, ReleaseSummary, load_public_summaries};
 use crate::schema::artists;
-use crate::search;
+use crate::search_index;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Artist {
@@ -152,7 +152,7 @@ pub fn update_profile(
                 artists::updated_at.eq(now()),
             ))
             .execute(connection)?;
-        search::refresh_artist(connection, acting)?;
+        search_index::refresh_artist(connection, acting)?;
         Ok(current)
     })
 }
@@ -163,8 +163,7 @@ pub fn public_profile(
     artist_id: ArtistId,
 ) -> Result<ArtistProfile, CatalogError> {
     let artist = artist(connection, artist_id)?;
-    let releases =
-        releases::load_public_summaries(connection, PublicSelection::OfArtist(artist_id))?;
+    let releases = load_public_summaries(connection, PublicSelection::OfArtist(artist_id))?;
     Ok(ArtistProfile { artist, releases })
 }
 

@@ -4,7 +4,7 @@
 
 use megabox_domain::{ReleaseId, TrackId};
 
-use crate::releases::ReleaseState;
+use crate::release_state::ReleaseState;
 use crate::storage::StorageError;
 
 #[derive(Debug, thiserror::Error)]

@@ -23,10 +23,11 @@ use crate::artists;
 use crate::db::{ensure_outside_transaction, now, stored_id};
 use crate::error::CatalogError;
 use crate::fields::{Isrc, TITLE_CHARS_MAX, required_line};
-use crate::releases::{self, Release, ReleaseState};
+use crate::records::{Release, Track, TrackRow, owned_release, save, tracks_of_release};
+use crate::release_state::ReleaseState;
 use crate::schema::{media_files, releases as releases_table, tracks as tracks_table};
 use crate::storage::{BlobKey, BlobKind, BlobStore};
-use crate::tracks::{self, TRACKS_PER_RELEASE_MAX, Track, TrackRow};
+use crate::tracks::TRACKS_PER_RELEASE_MAX;
 
 /// Longest original file name kept for display, in characters.
 pub const FILE_NAME_CHARS_MAX: usize = 255;
@@ -165,8 +166,8 @@ pub fn remove_track(
             .first::<(String, String)>(connection)
             .optional()?
             .ok_or_else(not_found)?;
-        let mut release = releases::owned_release(connection, acting, stored_id(&release_id)?)
-            .map_err(|_| not_found())?;
+        let mut release =
+            owned_release(connection, acting, stored_id(&release_id)?).map_err(|_| not_found())?;
         if release.state == ReleaseState::Published {
             return Err(CatalogError::invalid(
                 "release",
@@ -181,7 +182,7 @@ pub fn remove_track(
         let transcode_keys =
             crate::transcode::take_transcodes_of_media(connection, &media_file_id)?;
         diesel::delete(media_files::table.find(&media_file_id)).execute(connection)?;
-        let remaining = tracks::tracks_of_release(connection, release.id)?;
+        let remaining = tracks_of_release(connection, release.id)?;
         for (position, remaining_track) in (1_i32..).zip(&remaining) {
             diesel::update(tracks_table::table.find(remaining_track.id.to_string()))
                 .set(tracks_table::position.eq(position))
@@ -190,7 +191,7 @@ pub fn remove_track(
         if artwork_key.is_some() && release.artwork_key == artwork_key {
             release.artwork_key = None;
             release.updated_at = now();
-            releases::save(connection, &release)?;
+            save(connection, &release)?;
         }
         let parse = |key: &str| {
             BlobKey::parse(key).map_err(|_| {
@@ -250,7 +251,7 @@ fn admit(
     incoming_bytes: u64,
     quota: StorageQuota,
 ) -> Result<Release, CatalogError> {
-    let current = releases::owned_release(connection, acting, release)?;
+    let current = owned_release(connection, acting, release)?;
     if current.state == ReleaseState::Published {
         return Err(CatalogError::invalid(
             "release",
@@ -455,7 +456,7 @@ fn record(
             ))
             .execute(connection)?;
     }
-    let track = tracks::tracks_of_release(connection, release.id)?
+    let track = tracks_of_release(connection, release.id)?
         .into_iter()
         .find(|track| track.id == track_id)
         .ok_or_else(|| {

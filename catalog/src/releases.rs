@@ -1,90 +1,30 @@
 //! Releases (album, EP, single) and their life cycle: draft → published → unpublished → published.
 //! Every function that changes a release or shows a draft takes the acting artist and answers
 //! `NotFound` for anyone else's release, so a stranger cannot even learn that it exists.
-//! The public sees published releases only.
+//! The public sees published releases only ([`crate::listing`] lists them).
 
 use std::collections::HashMap;
-use std::fmt;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use megabox_database::DbConnection;
 use megabox_domain::{ArtistId, ReleaseId, TrackId};
 
 use crate::artists;
-use crate::db::{atomically, now, stored_id};
-use crate::error::{CatalogError, PublishProblem};
+use crate::db::{atomically, now};
+use crate::error::CatalogError;
 use crate::fields::{CREDITS_CHARS_MAX, TITLE_CHARS_MAX, free_text, required_line};
+pub use crate::listing::{PAGE_SIZE_MAX, ReleasePage, ReleaseSummary, published_releases};
 use crate::pricing::Price;
-use crate::schema::{artists as artists_table, releases, tracks as tracks_table};
-use crate::search;
+use crate::publishing::after_public_change;
+pub use crate::records::Release;
+use crate::records::{
+    ReleaseRow, Track, owned_release, published_release, save, tracks_of_release,
+};
+pub use crate::release_state::{ReleaseKind, ReleaseState};
+use crate::schema::{releases, tracks as tracks_table};
+use crate::search_index;
 use crate::tags::{self, Tags};
-use crate::tracks::{self, Track};
-
-/// The most releases one page of the public catalog holds.
-pub const PAGE_SIZE_MAX: u32 = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseKind {
-    Album,
-    Ep,
-    Single,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseState {
-    Draft,
-    Published,
-    Unpublished,
-}
-
-/// Enums stored as text: one table of names serves both directions.
-macro_rules! stored_enum {
-    ($type:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $type {
-            pub fn as_str(self) -> &'static str {
-                match self { $($type::$variant => $name),+ }
-            }
-
-            /// Parses the stored or requested name.
-            pub fn parse(text: &str) -> Result<$type, CatalogError> {
-                match text {
-                    $($name => Ok($type::$variant),)+
-                    _ => Err(CatalogError::invalid(stringify!($type), format!("unknown value {:?}", text.chars().take(40).collect::<String>()))),
-                }
-            }
-        }
-
-        impl fmt::Display for $type {
-            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                formatter.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-stored_enum!(ReleaseKind { Album => "album", Ep => "ep", Single => "single" });
-stored_enum!(ReleaseState { Draft => "draft", Published => "published", Unpublished => "unpublished" });
-
-/// A release as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Release {
-    pub id: ReleaseId,
-    pub artist_id: ArtistId,
-    /// `None` until the artist or the first file's album tag names it.
-    pub title: Option<String>,
-    pub kind: ReleaseKind,
-    pub state: ReleaseState,
-    pub release_date: Option<NaiveDate>,
-    pub credits: String,
-    pub artwork_key: Option<String>,
-    pub price: Option<Price>,
-    pub published_at: Option<NaiveDateTime>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
 
 /// A release with its artist's name and its tracks in order.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -95,28 +35,6 @@ pub struct ReleaseDetail {
     /// In alphabetical order.
     pub tags: Vec<String>,
 }
-
-/// A published release as listed in the public catalog.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ReleaseSummary {
-    pub id: ReleaseId,
-    pub artist_id: ArtistId,
-    pub artist_name: String,
-    pub title: String,
-    pub kind: ReleaseKind,
-    pub release_date: Option<NaiveDate>,
-    pub artwork_key: Option<String>,
-    pub price: Price,
-    pub published_at: NaiveDateTime,
-}
-
-/// One page of the public catalog; pass `next_cursor` back to get the following page.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ReleasePage {
-    pub releases: Vec<ReleaseSummary>,
-    pub next_cursor: Option<String>,
-}
-
 /// A new draft; both fields may be left for the first uploaded file's tags to fill.
 #[derive(Debug, Clone)]
 pub struct NewRelease {
@@ -135,71 +53,6 @@ pub struct ReleaseUpdate {
     /// Replaces all of the release's tags.
     pub tags: Option<Tags>,
 }
-
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = releases, treat_none_as_null = true)]
-pub(crate) struct ReleaseRow {
-    pub(crate) id: String,
-    pub(crate) artist_id: String,
-    pub(crate) title: Option<String>,
-    pub(crate) kind: String,
-    pub(crate) state: String,
-    pub(crate) release_date: Option<NaiveDate>,
-    pub(crate) credits: String,
-    pub(crate) artwork_key: Option<String>,
-    pub(crate) price_kind: Option<String>,
-    pub(crate) price_cents: Option<i64>,
-    pub(crate) minimum_price_cents: Option<i64>,
-    pub(crate) published_at: Option<NaiveDateTime>,
-    pub(crate) created_at: NaiveDateTime,
-    pub(crate) updated_at: NaiveDateTime,
-}
-
-impl ReleaseRow {
-    fn from_release(release: &Release) -> ReleaseRow {
-        let (price_kind, price_cents, minimum_price_cents) = Price::to_columns(release.price);
-        ReleaseRow {
-            id: release.id.to_string(),
-            artist_id: release.artist_id.to_string(),
-            title: release.title.clone(),
-            kind: release.kind.as_str().to_owned(),
-            state: release.state.as_str().to_owned(),
-            release_date: release.release_date,
-            credits: release.credits.clone(),
-            artwork_key: release.artwork_key.clone(),
-            price_kind,
-            price_cents,
-            minimum_price_cents,
-            published_at: release.published_at,
-            created_at: release.created_at,
-            updated_at: release.updated_at,
-        }
-    }
-
-    fn into_release(self) -> Result<Release, CatalogError> {
-        let corrupt =
-            |error: CatalogError| CatalogError::Corrupt(format!("release {}: {error}", self.id));
-        Ok(Release {
-            id: stored_id(&self.id)?,
-            artist_id: stored_id(&self.artist_id)?,
-            kind: ReleaseKind::parse(&self.kind).map_err(corrupt)?,
-            state: ReleaseState::parse(&self.state).map_err(corrupt)?,
-            price: Price::from_columns(
-                self.price_kind.as_deref(),
-                self.price_cents,
-                self.minimum_price_cents,
-            )?,
-            title: self.title,
-            release_date: self.release_date,
-            credits: self.credits,
-            artwork_key: self.artwork_key,
-            published_at: self.published_at,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        })
-    }
-}
-
 /// Starts a draft release owned by the acting artist.
 pub fn create_draft(
     connection: &mut DbConnection,
@@ -392,7 +245,7 @@ pub fn unpublish(
         current.state = ReleaseState::Unpublished;
         current.updated_at = now();
         save(connection, &current)?;
-        search::refresh_artist(connection, acting)?;
+        search_index::refresh_artist(connection, acting)?;
         Ok(current)
     })
 }
@@ -407,210 +260,9 @@ pub fn price_of_release(
         CatalogError::Corrupt(format!("published release {} has no price", release.id))
     })
 }
-
-/// The public catalog, newest publication first. `cursor` is the previous page's `next_cursor`.
-pub fn published_releases(
-    connection: &mut DbConnection,
-    cursor: Option<&str>,
-    limit: u32,
-) -> Result<ReleasePage, CatalogError> {
-    if !(1..=PAGE_SIZE_MAX).contains(&limit) {
-        return Err(CatalogError::invalid(
-            "limit",
-            format!("must be between 1 and {PAGE_SIZE_MAX}"),
-        ));
-    }
-    let after = cursor.map(parse_cursor).transpose()?;
-    // One extra row tells whether another page follows.
-    let mut releases = load_public_summaries(
-        connection,
-        PublicSelection::Page {
-            after,
-            rows_max: i64::from(limit) + 1,
-        },
-    )?;
-    let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = releases.len() > page_size;
-    releases.truncate(page_size);
-    let next_cursor = if more {
-        releases.last().map(cursor_of)
-    } else {
-        None
-    };
-    Ok(ReleasePage {
-        releases,
-        next_cursor,
-    })
-}
-
-/// Which published releases to list.
-pub(crate) enum PublicSelection<'a> {
-    /// A page of the catalog after the cursor's position.
-    Page {
-        after: Option<(NaiveDateTime, ReleaseId)>,
-        rows_max: i64,
-    },
-    /// One artist's releases (the public profile).
-    OfArtist(ArtistId),
-    /// The releases among these ids (search results).
-    WithIds(&'a [String]),
-}
-
-/// Published releases with their artist's name, newest publication first.
-pub(crate) fn load_public_summaries(
-    connection: &mut DbConnection,
-    selection: PublicSelection<'_>,
-) -> Result<Vec<ReleaseSummary>, CatalogError> {
-    let mut query = releases::table
-        .inner_join(artists_table::table)
-        .select((ReleaseRow::as_select(), artists_table::name))
-        .filter(releases::state.eq(ReleaseState::Published.as_str()))
-        .order((releases::published_at.desc(), releases::id.desc()))
-        .into_boxed();
-    match selection {
-        PublicSelection::Page { after, rows_max } => {
-            if let Some((published_at, id)) = after {
-                query = query.filter(
-                    releases::published_at
-                        .lt(published_at)
-                        .or(releases::published_at
-                            .eq(published_at)
-                            .and(releases::id.lt(id.to_string()))),
-                );
-            }
-            query = query.limit(rows_max);
-        }
-        PublicSelection::OfArtist(artist) => {
-            query = query.filter(releases::artist_id.eq(artist.to_string()))
-        }
-        PublicSelection::WithIds(ids) => query = query.filter(releases::id.eq_any(ids)),
-    }
-    query
-        .load::<(ReleaseRow, String)>(connection)?
-        .into_iter()
-        .map(summary_of)
-        .collect()
-}
-
-fn summary_of((row, artist_name): (ReleaseRow, String)) -> Result<ReleaseSummary, CatalogError> {
-    let release = row.into_release()?;
-    let incomplete = || {
-        CatalogError::Corrupt(format!(
-            "published release {} lacks a title, price or date",
-            release.id
-        ))
-    };
-    Ok(ReleaseSummary {
-        id: release.id,
-        artist_id: release.artist_id,
-        artist_name,
-        title: release.title.clone().ok_or_else(incomplete)?,
-        kind: release.kind,
-        release_date: release.release_date,
-        artwork_key: release.artwork_key.clone(),
-        price: release.price.ok_or_else(incomplete)?,
-        published_at: release.published_at.ok_or_else(incomplete)?,
-    })
-}
-
-pub(crate) fn cursor_of(summary: &ReleaseSummary) -> String {
-    format!(
-        "{}_{}",
-        summary.published_at.and_utc().timestamp_micros(),
-        summary.id
-    )
-}
-
-pub(crate) fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, ReleaseId), CatalogError> {
-    let invalid = || CatalogError::invalid("cursor", "not a cursor from a previous page");
-    let (micros, id) = cursor.split_once('_').ok_or_else(invalid)?;
-    let micros: i64 = micros.parse().map_err(|_| invalid())?;
-    let published_at = DateTime::from_timestamp_micros(micros)
-        .ok_or_else(invalid)?
-        .naive_utc();
-    let id = id.parse().map_err(|_| invalid())?;
-    Ok((published_at, id))
-}
-
-/// The release if the acting artist owns it; `NotFound` otherwise, exactly as if it did not exist.
-pub(crate) fn owned_release(
-    connection: &mut DbConnection,
-    acting: ArtistId,
-    release: ReleaseId,
-) -> Result<Release, CatalogError> {
-    releases::table
-        .find(release.to_string())
-        .filter(releases::artist_id.eq(acting.to_string()))
-        .select(ReleaseRow::as_select())
-        .first(connection)
-        .optional()?
-        .ok_or(CatalogError::NotFound { what: "release" })?
-        .into_release()
-}
-
-pub(crate) fn published_release(
-    connection: &mut DbConnection,
-    release: ReleaseId,
-) -> Result<Release, CatalogError> {
-    releases::table
-        .find(release.to_string())
-        .filter(releases::state.eq(ReleaseState::Published.as_str()))
-        .select(ReleaseRow::as_select())
-        .first(connection)
-        .optional()?
-        .ok_or(CatalogError::NotFound { what: "release" })?
-        .into_release()
-}
-
-pub(crate) fn save(connection: &mut DbConnection, release: &Release) -> Result<(), CatalogError> {
-    diesel::update(releases::table.find(release.id.to_string()))
-        .set(ReleaseRow::from_release(release))
-        .execute(connection)?;
-    Ok(())
-}
-
-/// After any change a listener could see: a published release must still be complete, and the
-/// search index must show the new text.
-pub(crate) fn after_public_change(
-    connection: &mut DbConnection,
-    release: &Release,
-) -> Result<(), CatalogError> {
-    if release.state != ReleaseState::Published {
-        return Ok(());
-    }
-    let tracks = tracks::tracks_of_release(connection, release.id)?;
-    let problems = publish_problems(release, &tracks);
-    if !problems.is_empty() {
-        return Err(CatalogError::NotPublishable { problems });
-    }
-    search::refresh_artist(connection, release.artist_id)
-}
-
-/// Everything that keeps a release from being published. Every track has an analysis by
-/// construction (tracks are created only by ingesting an analysed file).
-fn publish_problems(release: &Release, tracks: &[Track]) -> Vec<PublishProblem> {
-    let mut problems = Vec::new();
-    if release.title.is_none() {
-        problems.push(PublishProblem::MissingTitle);
-    }
-    if tracks.is_empty() {
-        problems.push(PublishProblem::NoTracks);
-    }
-    if release.price.is_none() {
-        problems.push(PublishProblem::ReleaseUnpriced);
-    }
-    problems.extend(
-        tracks
-            .iter()
-            .filter(|track| track.price.is_none())
-            .map(|track| PublishProblem::TrackUnpriced(track.id)),
-    );
-    problems
-}
-
 fn detail(connection: &mut DbConnection, release: Release) -> Result<ReleaseDetail, CatalogError> {
     let artist_name = artists::artist(connection, release.artist_id)?.name;
-    let tracks = tracks::tracks_of_release(connection, release.id)?;
+    let tracks = tracks_of_release(connection, release.id)?;
     let tags = tags::tags_of_release(connection, release.id)?;
     Ok(ReleaseDetail {
         release,

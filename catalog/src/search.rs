@@ -17,8 +17,10 @@ use megabox_domain::{ArtistId, ReleaseId, TrackId};
 use crate::artists::{self, Artist};
 use crate::db::stored_id;
 use crate::error::CatalogError;
-use crate::releases::{PublicSelection, ReleaseState, ReleaseSummary, load_public_summaries};
-use crate::schema::{artists as artists_table, releases, search_documents, tracks};
+use crate::listing::{PublicSelection, ReleaseSummary, load_public_summaries};
+use crate::release_state::ReleaseState;
+use crate::schema::{artists as artists_table, releases, tracks};
+use crate::search_index::{KIND_ARTIST, KIND_RELEASE, KIND_TRACK};
 
 /// The longest query accepted, in characters.
 pub const QUERY_CHARS_MAX: usize = 200;
@@ -44,10 +46,6 @@ pub struct TrackHit {
     pub artist_id: ArtistId,
     pub artist_name: String,
 }
-
-const KIND_ARTIST: &str = "artist";
-const KIND_RELEASE: &str = "release";
-const KIND_TRACK: &str = "track";
 
 /// Searches the public catalog; each list is in order of relevance. A query without any word
 /// finds nothing.
@@ -91,57 +89,6 @@ pub fn search(connection: &mut DbConnection, query: &str) -> Result<SearchResult
         releases: found_releases,
         tracks: found_tracks,
     })
-}
-
-/// Rewrites the artist's documents from their current published releases.
-pub(crate) fn refresh_artist(
-    connection: &mut DbConnection,
-    artist: ArtistId,
-) -> Result<(), CatalogError> {
-    let artist_id = artist.to_string();
-    diesel::delete(search_documents::table.filter(search_documents::artist_id.eq(&artist_id)))
-        .execute(connection)?;
-    let published = releases::table
-        .filter(releases::artist_id.eq(&artist_id))
-        .filter(releases::state.eq(ReleaseState::Published.as_str()))
-        .select((releases::id, releases::title))
-        .load::<(String, Option<String>)>(connection)?;
-    if published.is_empty() {
-        return Ok(());
-    }
-    let release_ids: Vec<&String> = published.iter().map(|(id, _)| id).collect();
-    let published_tracks = tracks::table
-        .filter(tracks::release_id.eq_any(&release_ids))
-        .select((tracks::id, tracks::title))
-        .load::<(String, String)>(connection)?;
-    let name = artists::artist(connection, artist)?.name;
-    let document = |kind: &'static str, id: String, body: String| {
-        (
-            search_documents::kind.eq(kind),
-            search_documents::document_id.eq(id),
-            search_documents::artist_id.eq(artist_id.clone()),
-            search_documents::body.eq(body),
-        )
-    };
-    let mut documents = vec![document(KIND_ARTIST, artist_id.clone(), name)];
-    documents.extend(
-        published
-            .into_iter()
-            .filter_map(|(id, title)| title.map(|title| document(KIND_RELEASE, id, title))),
-    );
-    documents.extend(
-        published_tracks
-            .into_iter()
-            .map(|(id, title)| document(KIND_TRACK, id, title)),
-    );
-    // One row per statement: diesel's batch insert is not available on every backend of a
-    // MultiConnection, and an artist's catalog is small.
-    for row in documents {
-        diesel::insert_into(search_documents::table)
-            .values(row)
-            .execute(connection)?;
-    }
-    Ok(())
 }
 
 /// The words of a query: runs of letters and digits, lower-cased. Everything else separates

@@ -8,9 +8,8 @@ use megabox_database::DbConnection;
 use megabox_domain::ReleaseId;
 
 use crate::error::CatalogError;
-use crate::releases::{
-    self, PAGE_SIZE_MAX, PublicSelection, ReleasePage, ReleaseState, load_public_summaries,
-};
+use crate::listing::{self, PAGE_SIZE_MAX, PublicSelection, ReleasePage, load_public_summaries};
+use crate::release_state::ReleaseState;
 use crate::schema::{release_tags, releases as releases_table};
 
 /// The most tags one release carries.
@@ -155,7 +154,7 @@ pub fn releases_with_tag(
         ));
     }
     let tag = Tags::parse_one(tag)?;
-    let after = cursor.map(releases::parse_cursor).transpose()?;
+    let after = cursor.map(listing::parse_cursor).transpose()?;
     let mut query = release_tags::table
         .inner_join(releases_table::table)
         .filter(release_tags::tag.eq(&tag))
@@ -182,7 +181,7 @@ pub fn releases_with_tag(
     let more = releases.len() > page_size;
     releases.truncate(page_size);
     let next_cursor = if more {
-        releases.last().map(releases::cursor_of)
+        releases.last().map(listing::cursor_of)
     } else {
         None
     };

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use megabox_database::DbConnection;
 use megabox_domain::{ArtistId, ReleaseId, TrackId};
@@ -13,25 +12,15 @@ use crate::db::{atomically, now, stored_id};
 use crate::error::CatalogError;
 use crate::fields::{CREDITS_CHARS_MAX, Isrc, TITLE_CHARS_MAX, free_text, required_line};
 use crate::pricing::Price;
-use crate::releases::{self, ReleaseState};
+use crate::publishing::after_public_change;
+pub use crate::records::Track;
+use crate::records::{TrackRow, owned_release, published_release, tracks_of_release};
+use crate::release_state::ReleaseState;
 use crate::schema::{media_files, releases as releases_table, tracks};
 use crate::storage::BlobKey;
 
 /// The most tracks one release may hold.
 pub const TRACKS_PER_RELEASE_MAX: usize = 100;
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Track {
-    pub id: TrackId,
-    pub release_id: ReleaseId,
-    /// 1-based place in the release.
-    pub position: u32,
-    pub title: String,
-    pub credits: String,
-    pub isrc: Option<Isrc>,
-    pub price: Option<Price>,
-    pub duration_ms: u64,
-}
 
 /// A change to a track; `None` leaves the field as it is, `Some(None)` clears an optional one.
 #[derive(Debug, Clone, Default)]
@@ -54,64 +43,6 @@ pub struct TrackMedia {
     pub container: String,
     pub codec: String,
     pub duration_ms: u64,
-}
-
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = tracks, treat_none_as_null = true)]
-pub(crate) struct TrackRow {
-    pub(crate) id: String,
-    pub(crate) release_id: String,
-    pub(crate) media_file_id: String,
-    pub(crate) position: i32,
-    pub(crate) title: String,
-    pub(crate) credits: String,
-    pub(crate) isrc: Option<String>,
-    pub(crate) price_kind: Option<String>,
-    pub(crate) price_cents: Option<i64>,
-    pub(crate) minimum_price_cents: Option<i64>,
-    pub(crate) created_at: NaiveDateTime,
-    pub(crate) updated_at: NaiveDateTime,
-}
-
-impl TrackRow {
-    fn into_track(self, duration_ms: i64) -> Result<Track, CatalogError> {
-        let corrupt = |what: &str| CatalogError::Corrupt(format!("track {}: {what}", self.id));
-        Ok(Track {
-            id: stored_id(&self.id)?,
-            release_id: stored_id(&self.release_id)?,
-            position: u32::try_from(self.position).map_err(|_| corrupt("negative position"))?,
-            isrc: self
-                .isrc
-                .as_deref()
-                .map(Isrc::parse)
-                .transpose()
-                .map_err(|_| corrupt("malformed ISRC"))?,
-            price: Price::from_columns(
-                self.price_kind.as_deref(),
-                self.price_cents,
-                self.minimum_price_cents,
-            )?,
-            duration_ms: u64::try_from(duration_ms).map_err(|_| corrupt("negative duration"))?,
-            title: self.title,
-            credits: self.credits,
-        })
-    }
-}
-
-/// The tracks of a release in order, whoever may see it; callers check visibility first.
-pub(crate) fn tracks_of_release(
-    connection: &mut DbConnection,
-    release: ReleaseId,
-) -> Result<Vec<Track>, CatalogError> {
-    tracks::table
-        .inner_join(media_files::table)
-        .filter(tracks::release_id.eq(release.to_string()))
-        .order((tracks::position.asc(), tracks::id.asc()))
-        .select((TrackRow::as_select(), media_files::duration_ms))
-        .load::<(TrackRow, i64)>(connection)?
-        .into_iter()
-        .map(|(row, duration_ms)| row.into_track(duration_ms))
-        .collect()
 }
 
 /// Changes a track of the acting artist's release.
@@ -138,7 +69,7 @@ pub fn update_track(
         .transpose()?;
     atomically(connection, |connection| {
         let release_id = release_of_track(connection, track)?;
-        let release = releases::owned_release(connection, acting, release_id)
+        let release = owned_release(connection, acting, release_id)
             .map_err(|_| CatalogError::NotFound { what: "track" })?;
         let mut row = tracks::table
             .find(track.to_string())
@@ -160,7 +91,7 @@ pub fn update_track(
         diesel::update(tracks::table.find(track.to_string()))
             .set(&row)
             .execute(connection)?;
-        releases::after_public_change(connection, &release)?;
+        after_public_change(connection, &release)?;
         tracks_of_release(connection, release_id)?
             .into_iter()
             .find(|candidate| candidate.id == track)
@@ -176,7 +107,7 @@ pub fn reorder_tracks(
     order: &[TrackId],
 ) -> Result<Vec<Track>, CatalogError> {
     atomically(connection, |connection| {
-        let current = releases::owned_release(connection, acting, release)?;
+        let current = owned_release(connection, acting, release)?;
         let existing: HashSet<TrackId> = tracks_of_release(connection, release)?
             .iter()
             .map(|track| track.id)
@@ -195,7 +126,7 @@ pub fn reorder_tracks(
                 .set((tracks::position.eq(position), tracks::updated_at.eq(now())))
                 .execute(connection)?;
         }
-        releases::after_public_change(connection, &current)?;
+        after_public_change(connection, &current)?;
         tracks_of_release(connection, release)
     })
 }
@@ -206,8 +137,7 @@ pub fn price_of_track(
     track: TrackId,
 ) -> Result<Price, CatalogError> {
     let release = release_of_track(connection, track)?;
-    releases::published_release(connection, release)
-        .map_err(|_| CatalogError::NotFound { what: "track" })?;
+    published_release(connection, release).map_err(|_| CatalogError::NotFound { what: "track" })?;
     let row = tracks::table
         .find(track.to_string())
         .select(TrackRow::as_select())

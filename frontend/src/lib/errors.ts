@@ -48,7 +48,6 @@ export const ERROR_TEXT: Readonly<Record<string, string>> = {
   public_key_taken: "This device is already paired.",
   // Operator.
   invalid_size: "Choose an ad size such as 300x250.",
-  invalid_status: "A campaign can be active, paused or ended.",
   invalid_action: "Choose Pay or Cancel.",
   invalid_timestamp: "Enter a complete date and time.",
   // Requests the web app itself got wrong: nothing the person typed can fix these.

@@ -4,7 +4,9 @@
 //! `megabox-protocol`'s, shared with `megabox-agent`.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use megabox_ads::{AdvertiserId, CampaignId, CampaignStatus, NewCampaign};
+use megabox_ads::{
+    AdvertiserId, CampaignId, CampaignStatus, FlagKind, FreeTierReason, NewCampaign,
+};
 use megabox_domain::{Cents, TrackId, UserId};
 use megabox_protocol::{
     CreativeId, DeviceId, DeviceRegistered, DeviceRegistration, ImpressionBatch, SlotSize,
@@ -267,10 +269,25 @@ pub async fn receive_impressions(
 pub struct FreeTierView {
     /// Full streams are free for this account now.
     pub active: bool,
-    /// Why: `operator` (an operator switched it on) or `agent_active` (the account's agents
-    /// reported enough this week); absent when not active.
-    pub reason: Option<String>,
+    /// Why: an operator switched it on, or the account's agents reported enough this week;
+    /// absent when not active.
+    pub reason: Option<FreeTierReasonView>,
 }
+
+wire_enum!(
+    /// Why an account streams for free.
+    FreeTierReasonView mirrors FreeTierReason { Operator, AgentActive }
+);
+
+wire_enum!(
+    /// Where a campaign is in its life; `ended` is final.
+    CampaignStatusView mirrors CampaignStatus { Active, Paused, Ended }
+);
+
+wire_enum!(
+    /// What was flagged: one agent device, or a whole account.
+    FlagKindView mirrors FlagKind { Device, Account }
+);
 
 #[derive(Serialize, ToSchema)]
 pub struct InstallerStatusView {
@@ -310,7 +327,7 @@ pub async fn installer_status(
     Ok(web::Json(InstallerStatusView {
         free_tier: FreeTierView {
             active: status.free_tier.is_some(),
-            reason: status.free_tier.map(super::views::wire_name),
+            reason: status.free_tier.map(FreeTierReasonView::from),
         },
         agent_active: status.agent_active,
         accepted_impressions_7d: status.accepted_impressions_7d,
@@ -530,8 +547,7 @@ pub struct CampaignView {
     pub spent_micro_cents: i64,
     pub starts_at: chrono::DateTime<chrono::Utc>,
     pub ends_at: chrono::DateTime<chrono::Utc>,
-    /// `active`, `paused` or `ended`.
-    pub status: String,
+    pub status: CampaignStatusView,
 }
 
 impl From<megabox_ads::Campaign> for CampaignView {
@@ -545,7 +561,7 @@ impl From<megabox_ads::Campaign> for CampaignView {
             spent_micro_cents: campaign.spent.0,
             starts_at: super::time::utc(campaign.starts_at),
             ends_at: super::time::utc(campaign.ends_at),
-            status: campaign.status.to_string(),
+            status: campaign.status.into(),
         }
     }
 }
@@ -595,8 +611,7 @@ pub async fn list_campaigns(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignStatusRequest {
-    /// `active`, `paused` or `ended`.
-    pub status: String,
+    pub status: CampaignStatusView,
 }
 
 /// Operator: pause, resume or end a campaign.
@@ -611,17 +626,7 @@ pub async fn set_campaign_status(
 ) -> Result<web::Json<CampaignView>, ApiError> {
     user.require_admin()?;
     let campaign: CampaignId = parse_id(&path, "campaign")?;
-    let status: CampaignStatus = match body.status.as_str() {
-        "active" => CampaignStatus::Active,
-        "paused" => CampaignStatus::Paused,
-        "ended" => CampaignStatus::Ended,
-        _ => {
-            return Err(ApiError::invalid(
-                "invalid_status",
-                "status must be active, paused or ended",
-            ));
-        }
-    };
+    let status = CampaignStatus::from(body.status);
     let updated = state
         .write(move |connection| {
             Ok(megabox_ads::update_campaign_status(
@@ -644,8 +649,7 @@ pub struct FlagRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct FlagView {
-    /// `device` or `account`.
-    pub kind: String,
+    pub kind: FlagKindView,
     pub subject_id: String,
     pub reason: String,
     pub flagged_at: chrono::DateTime<chrono::Utc>,
@@ -656,7 +660,7 @@ pub struct FlagView {
 impl From<megabox_ads::Flag> for FlagView {
     fn from(flag: megabox_ads::Flag) -> Self {
         FlagView {
-            kind: super::views::wire_name(flag.kind),
+            kind: flag.kind.into(),
             subject_id: flag.subject_id,
             reason: flag.reason,
             flagged_at: super::time::utc(flag.flagged_at),

@@ -5,8 +5,9 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use megabox_domain::Cents;
 use megabox_payments::{
-    CartItem, EntitlementSource, Item, OrderLine, OrderSummary, WebhookOutcome,
+    CartItem, EntitlementSource, Item, OrderLine, OrderStatus, OrderSummary, WebhookOutcome,
 };
+use royalties::PayoutAccountStatus;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -88,10 +89,17 @@ pub async fn start_checkout(
     }))
 }
 
+/// What was bought: a whole release, or one track.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKindView {
+    Release,
+    Track,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ItemView {
-    /// `release` or `track`.
-    pub kind: String,
+    pub kind: ItemKindView,
     pub id: String,
 }
 
@@ -99,11 +107,11 @@ impl From<Item> for ItemView {
     fn from(item: Item) -> Self {
         match item {
             Item::Release(id) => ItemView {
-                kind: "release".to_owned(),
+                kind: ItemKindView::Release,
                 id: id.to_string(),
             },
             Item::Track(id) => ItemView {
-                kind: "track".to_owned(),
+                kind: ItemKindView::Track,
                 id: id.to_string(),
             },
         }
@@ -130,8 +138,7 @@ impl From<OrderLine> for OrderLineView {
 #[derive(Serialize, ToSchema)]
 pub struct OrderView {
     pub id: String,
-    /// `pending`, `paid`, `failed`, `canceled`, `refunded` or `disputed`.
-    pub status: String,
+    pub status: OrderStatusView,
     pub total_cents: i64,
     pub lines: Vec<OrderLineView>,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -141,7 +148,7 @@ impl From<OrderSummary> for OrderView {
     fn from(order: OrderSummary) -> Self {
         OrderView {
             id: order.id,
-            status: super::views::wire_name(order.status),
+            status: order.status.into(),
             total_cents: order.total.0,
             lines: order.lines.into_iter().map(OrderLineView::from).collect(),
             created_at: super::time::utc(order.created_at),
@@ -277,10 +284,35 @@ pub async fn show_library(
     Ok(web::Json(library))
 }
 
+wire_enum!(
+    /// Where an order stands.
+    OrderStatusView mirrors OrderStatus { Pending, Paid, Failed, Canceled, Refunded, Disputed }
+);
+
+/// Where an artist's payout account stands: `none` until onboarding starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutAccountStatusView {
+    None,
+    Pending,
+    Ready,
+    Disabled,
+}
+
+impl From<Option<PayoutAccountStatus>> for PayoutAccountStatusView {
+    fn from(status: Option<PayoutAccountStatus>) -> Self {
+        match status {
+            None => PayoutAccountStatusView::None,
+            Some(PayoutAccountStatus::Pending) => PayoutAccountStatusView::Pending,
+            Some(PayoutAccountStatus::Ready) => PayoutAccountStatusView::Ready,
+            Some(PayoutAccountStatus::Disabled) => PayoutAccountStatusView::Disabled,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct PayoutAccountView {
-    /// `none` (not started), `pending`, `ready` or `disabled`.
-    pub status: String,
+    pub status: PayoutAccountStatusView,
 }
 
 /// The caller's payout account status.
@@ -296,8 +328,9 @@ pub async fn show_payout_account(
             Ok(megabox_payments::payout_account_status(connection, artist)?)
         })
         .await?;
-    let status = status.map_or_else(|| "none".to_owned(), super::views::wire_name);
-    Ok(web::Json(PayoutAccountView { status }))
+    Ok(web::Json(PayoutAccountView {
+        status: status.into(),
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -1,6 +1,36 @@
 //! The REST API under `/api/v1`. Handlers are thin: extract → parse into domain types → one
 //! call into a domain crate (in a transaction) → map to a response.
 
+/// A domain enum as it appears on the wire: the same variants, in snake_case, and an enum in the
+/// OpenAPI document (so the generated TypeScript is a union, not `string`). Domain crates know
+/// nothing of the document; this mirror is the one place that does.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $view:ident mirrors $domain:ident { $($variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $view {
+            $($variant),+
+        }
+
+        impl From<$domain> for $view {
+            fn from(value: $domain) -> Self {
+                match value {
+                    $($domain::$variant => $view::$variant),+
+                }
+            }
+        }
+
+        impl From<$view> for $domain {
+            fn from(value: $view) -> Self {
+                match value {
+                    $($view::$variant => $domain::$variant),+
+                }
+            }
+        }
+    };
+}
+
 pub mod accounts;
 pub mod ads;
 pub mod catalog;

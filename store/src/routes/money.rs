@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use megabox_domain::{ArtistId, ReleaseId, TrackId};
-use royalties::{Period, PeriodEarnings, Statement};
+use royalties::{
+    AllocationModel, PayoutStatus, Period, PeriodEarnings, Statement, TransactionKind,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -63,11 +65,36 @@ pub async fn artist_earnings(
     ))
 }
 
+wire_enum!(
+    /// What kind of ledger entry a statement line is.
+    TransactionKindView mirrors TransactionKind {
+        Sale,
+        Refund,
+        AdRevenue,
+        AdClawback,
+        PeriodPool,
+        AdAllocation,
+        Payout,
+        PayoutPosted,
+        PayoutVoided,
+        DebtRecovery,
+    }
+);
+
+wire_enum!(
+    /// Where a payout stands; `posted` and `voided` are final.
+    PayoutStatusView mirrors PayoutStatus { Pending, Posted, Voided }
+);
+
+wire_enum!(
+    /// How a period's ad pool was weighted among artists.
+    AllocationModelView mirrors AllocationModel { UserCentric, ProRata }
+);
+
 #[derive(Serialize, ToSchema)]
 pub struct StatementLineView {
     pub booked_at: chrono::DateTime<chrono::Utc>,
-    /// What kind of entry: sale, refund, ad share, payout…
-    pub kind: String,
+    pub kind: TransactionKindView,
     /// The sale, refund, period or payout the line comes from.
     pub source_id: String,
     pub source_ref: String,
@@ -97,7 +124,7 @@ impl StatementView {
                 .into_iter()
                 .map(|line| StatementLineView {
                     booked_at: super::time::utc(line.booked_at),
-                    kind: super::views::wire_name(line.kind),
+                    kind: line.kind.into(),
                     title: item_of_ref(&line.source_ref)
                         .and_then(|(_, id)| titles.get(id).cloned()),
                     source_id: line.source_id,
@@ -204,8 +231,7 @@ pub async fn artist_statement(
 pub struct PayoutView {
     pub id: String,
     pub amount_cents: i64,
-    /// `pending`, `posted` or `voided`.
-    pub status: String,
+    pub status: PayoutStatusView,
     pub attempts: i64,
     /// Why the last attempt failed, if it did.
     pub last_error: Option<String>,
@@ -218,7 +244,7 @@ impl From<royalties::PayoutRecord> for PayoutView {
         PayoutView {
             id: payout.id,
             amount_cents: payout.amount.0,
-            status: super::views::wire_name(payout.status),
+            status: payout.status.into(),
             attempts: payout.attempts,
             last_error: payout.last_error,
             created_at: super::time::utc(payout.created_at),
@@ -244,8 +270,7 @@ pub async fn artist_payouts(
 #[derive(Serialize, ToSchema)]
 pub struct PeriodCloseView {
     pub period: String,
-    /// `user_centric` or `pro_rata`.
-    pub model: String,
+    pub model: AllocationModelView,
     pub ad_revenue_micro_cents: i64,
     pub pool_cents: i64,
     pub artists_total_cents: i64,
@@ -261,7 +286,7 @@ impl From<royalties::PeriodClose> for PeriodCloseView {
     fn from(close: royalties::PeriodClose) -> Self {
         PeriodCloseView {
             period: close.period.to_string(),
-            model: super::views::wire_name(close.model),
+            model: close.model.into(),
             ad_revenue_micro_cents: close.ad_revenue.0,
             pool_cents: close.pool.0,
             artists_total_cents: close.artists_total.0,

@@ -2,7 +2,7 @@
 //! that the API document describes exactly what is sent.
 
 use catalog::pricing::Price;
-use catalog::releases::{Release, ReleaseDetail, ReleaseSummary};
+use catalog::releases::{Release, ReleaseDetail, ReleaseKind, ReleaseState, ReleaseSummary};
 use catalog::tracks::Track;
 use chrono::NaiveDate;
 
@@ -85,36 +85,15 @@ impl From<Track> for TrackView {
     }
 }
 
-/// `album`, `ep` or `single`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseKindView {
-    Album,
-    Ep,
-    Single,
-}
+wire_enum!(
+    /// What kind of release it is.
+    ReleaseKindView mirrors ReleaseKind { Album, Ep, Single }
+);
 
-impl From<catalog::releases::ReleaseKind> for ReleaseKindView {
-    fn from(kind: catalog::releases::ReleaseKind) -> Self {
-        use catalog::releases::ReleaseKind;
-        match kind {
-            ReleaseKind::Album => ReleaseKindView::Album,
-            ReleaseKind::Ep => ReleaseKindView::Ep,
-            ReleaseKind::Single => ReleaseKindView::Single,
-        }
-    }
-}
-
-impl From<ReleaseKindView> for catalog::releases::ReleaseKind {
-    fn from(kind: ReleaseKindView) -> Self {
-        use catalog::releases::ReleaseKind;
-        match kind {
-            ReleaseKindView::Album => ReleaseKind::Album,
-            ReleaseKindView::Ep => ReleaseKind::Ep,
-            ReleaseKindView::Single => ReleaseKind::Single,
-        }
-    }
-}
+wire_enum!(
+    /// Where a release stands: drafts and unpublished releases are seen only by their artist.
+    ReleaseStateView mirrors ReleaseState { Draft, Published, Unpublished }
+);
 
 #[derive(Serialize, ToSchema)]
 pub struct ReleaseView {
@@ -124,8 +103,7 @@ pub struct ReleaseView {
     pub artist_id: megabox_domain::ArtistId,
     pub title: Option<String>,
     pub kind: ReleaseKindView,
-    /// `draft`, `published` or `unpublished`.
-    pub state: String,
+    pub state: ReleaseStateView,
     pub release_date: Option<NaiveDate>,
     pub credits: String,
     /// Path of the cover image, when the release has one.
@@ -154,7 +132,7 @@ impl From<Release> for ReleaseView {
             artist_id: release.artist_id,
             title: release.title,
             kind: release.kind.into(),
-            state: release.state.as_str().to_owned(),
+            state: release.state.into(),
             release_date: release.release_date,
             credits: release.credits,
             price: release.price.map(PriceView::from),
@@ -252,15 +230,6 @@ where
     D: serde::Deserializer<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
-}
-
-/// The name a domain enum has on the wire (its serde name, e.g. `user_centric`), for views that
-/// carry it as a plain string.
-pub fn wire_name(value: impl Serialize) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Parses an id from a path segment; anything malformed is simply not found.
