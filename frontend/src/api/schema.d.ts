@@ -1074,6 +1074,11 @@ export interface components {
         AgentActiveRequest: {
             active: boolean;
         };
+        /**
+         * @description How a period's ad pool was weighted among artists.
+         * @enum {string}
+         */
+        AllocationModelView: "user_centric" | "pro_rata";
         ArtistProfileView: {
             artist: components["schemas"]["ArtistView"];
             releases: components["schemas"]["ReleaseSummaryView"][];
@@ -1085,9 +1090,13 @@ export interface components {
             name: string;
         };
         CampaignStatusRequest: {
-            /** @description `active`, `paused` or `ended`. */
-            status: string;
+            status: components["schemas"]["CampaignStatusView"];
         };
+        /**
+         * @description Where a campaign is in its life; `ended` is final.
+         * @enum {string}
+         */
+        CampaignStatusView: "active" | "paused" | "ended";
         CampaignView: {
             advertiser_id: string;
             /** Format: int64 */
@@ -1105,8 +1114,7 @@ export interface components {
             spent_micro_cents: number;
             /** Format: date-time */
             starts_at: string;
-            /** @description `active`, `paused` or `ended`. */
-            status: string;
+            status: components["schemas"]["CampaignStatusView"];
         };
         CartItemRequest: {
             /**
@@ -1192,6 +1200,11 @@ export interface components {
             /** @description For people; may change. */
             message: string;
         };
+        /**
+         * @description What was flagged: one agent device, or a whole account.
+         * @enum {string}
+         */
+        FlagKindView: "device" | "account";
         FlagRequest: {
             /** @description A device id, or… */
             device_id?: string | null;
@@ -1207,19 +1220,19 @@ export interface components {
             clawed_back_micro_cents: number;
             /** Format: date-time */
             flagged_at: string;
-            /** @description `device` or `account`. */
-            kind: string;
+            kind: components["schemas"]["FlagKindView"];
             reason: string;
             subject_id: string;
         };
+        /**
+         * @description Why an account streams for free.
+         * @enum {string}
+         */
+        FreeTierReasonView: "operator" | "agent_active";
         FreeTierView: {
             /** @description Full streams are free for this account now. */
             active: boolean;
-            /**
-             * @description Why: `operator` (an operator switched it on) or `agent_active` (the account's agents
-             *     reported enough this week); absent when not active.
-             */
-            reason?: string | null;
+            reason?: components["schemas"]["FreeTierReasonView"] | null;
         };
         Health: {
             status: string;
@@ -1238,10 +1251,14 @@ export interface components {
             /** Format: int64 */
             impressions_today: number;
         };
+        /**
+         * @description What was bought: a whole release, or one track.
+         * @enum {string}
+         */
+        ItemKindView: "release" | "track";
         ItemView: {
             id: string;
-            /** @description `release` or `track`. */
-            kind: string;
+            kind: components["schemas"]["ItemKindView"];
         };
         LedgerVerificationView: {
             /** Format: int64 */
@@ -1320,13 +1337,17 @@ export interface components {
             item: components["schemas"]["ItemView"];
             title: string;
         };
+        /**
+         * @description Where an order stands.
+         * @enum {string}
+         */
+        OrderStatusView: "pending" | "paid" | "failed" | "canceled" | "refunded" | "disputed";
         OrderView: {
             /** Format: date-time */
             created_at: string;
             id: string;
             lines: components["schemas"]["OrderLineView"][];
-            /** @description `pending`, `paid`, `failed`, `canceled`, `refunded` or `disputed`. */
-            status: string;
+            status: components["schemas"]["OrderStatusView"];
             /** Format: int64 */
             total_cents: number;
         };
@@ -1336,9 +1357,13 @@ export interface components {
             /** Format: date-time */
             expires_at: string;
         };
+        /**
+         * @description Where an artist's payout account stands: `none` until onboarding starts.
+         * @enum {string}
+         */
+        PayoutAccountStatusView: "none" | "pending" | "ready" | "disabled";
         PayoutAccountView: {
-            /** @description `none` (not started), `pending`, `ready` or `disabled`. */
-            status: string;
+            status: components["schemas"]["PayoutAccountStatusView"];
         };
         PayoutRunView: {
             created: number;
@@ -1348,6 +1373,11 @@ export interface components {
             still_pending: number;
             voided: number;
         };
+        /**
+         * @description Where a payout stands; `posted` and `voided` are final.
+         * @enum {string}
+         */
+        PayoutStatusView: "pending" | "posted" | "voided";
         PayoutView: {
             /** Format: int64 */
             amount_cents: number;
@@ -1358,8 +1388,7 @@ export interface components {
             id: string;
             /** @description Why the last attempt failed, if it did. */
             last_error?: string | null;
-            /** @description `pending`, `posted` or `voided`. */
-            status: string;
+            status: components["schemas"]["PayoutStatusView"];
             /** Format: date-time */
             updated_at: string;
         };
@@ -1376,8 +1405,7 @@ export interface components {
              * @description Micro-cents below a cent, carried into the next period.
              */
             carried_micro_cents: number;
-            /** @description `user_centric` or `pro_rata`. */
-            model: string;
+            model: components["schemas"]["AllocationModelView"];
             period: string;
             /** Format: int64 */
             platform_cents: number;
@@ -1479,7 +1507,7 @@ export interface components {
             tracks: components["schemas"]["TrackView"][];
         };
         /**
-         * @description `album`, `ep` or `single`.
+         * @description What kind of release it is.
          * @enum {string}
          */
         ReleaseKindView: "album" | "ep" | "single";
@@ -1488,6 +1516,11 @@ export interface components {
             next_cursor?: string | null;
             releases: components["schemas"]["ReleaseSummaryView"][];
         };
+        /**
+         * @description Where a release stands: drafts and unpublished releases are seen only by their artist.
+         * @enum {string}
+         */
+        ReleaseStateView: "draft" | "published" | "unpublished";
         ReleaseSummaryView: {
             /** Format: uuid */
             artist_id: string;
@@ -1524,8 +1557,7 @@ export interface components {
             published_at?: string | null;
             /** Format: date */
             release_date?: string | null;
-            /** @description `draft`, `published` or `unpublished`. */
-            state: string;
+            state: components["schemas"]["ReleaseStateView"];
             title?: string | null;
         };
         /**
@@ -1562,8 +1594,7 @@ export interface components {
             amount_cents: number;
             /** Format: date-time */
             booked_at: string;
-            /** @description What kind of entry: sale, refund, ad share, payout… */
-            kind: string;
+            kind: components["schemas"]["TransactionKindView"];
             /** @description The sale, refund, period or payout the line comes from. */
             source_id: string;
             source_ref: string;
@@ -1644,6 +1675,11 @@ export interface components {
             release_id: string;
             title: string;
         };
+        /**
+         * @description What kind of ledger entry a statement line is.
+         * @enum {string}
+         */
+        TransactionKindView: "sale" | "refund" | "ad_revenue" | "ad_clawback" | "period_pool" | "ad_allocation" | "payout" | "payout_posted" | "payout_voided" | "debt_recovery";
         UpdateProfileRequest: {
             bio?: string | null;
             name?: string | null;

@@ -4,14 +4,14 @@ import { freeTierExplanation, pairingCommand, previewReason } from "./free-tier"
 
 describe("freeTierExplanation", () => {
   it.each([
-    [{ active: true, reason: "operator" }, /support switched it on/],
-    [{ active: true, reason: "agent_active" }, /agents showed enough/],
+    [{ active: true, reason: "operator" as const }, /support switched it on/],
+    [{ active: true, reason: "agent_active" as const }, /agents showed enough/],
     // A reason this build does not know yet still says the tier is on.
-    [{ active: true, reason: "promotion" }, /stream for free/],
+    [{ active: true, reason: "promotion" as never }, /stream for free/],
     [{ active: true }, /stream for free/],
     [{ active: false, reason: null }, /turns on while a paired agent/],
     // The reason of an inactive tier is meaningless: the tier is off.
-    [{ active: false, reason: "operator" }, /turns on while a paired agent/],
+    [{ active: false, reason: "operator" as const }, /turns on while a paired agent/],
   ])("%j", (freeTier, expected) => {
     expect(freeTierExplanation(freeTier)).toMatch(expected);
   });
