@@ -1,4 +1,4 @@
-//! The public catalog's lists of published releases: pages of the whole catalog, one artist's
+//! The public catalog's lists of published releases: pages of the whole catalog or of one tag, one
 //! discography, the releases a search found. Drafts and unpublished releases never appear.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
@@ -10,7 +10,7 @@ use crate::error::CatalogError;
 use crate::pricing::Price;
 use crate::records::ReleaseRow;
 use crate::release_state::{ReleaseKind, ReleaseState};
-use crate::schema::{artists as artists_table, releases};
+use crate::schema::{artists as artists_table, release_tags, releases};
 
 /// The most releases one page of the public catalog holds.
 pub const PAGE_SIZE_MAX: u32 = 100;
@@ -35,9 +35,20 @@ pub struct ReleasePage {
     pub releases: Vec<ReleaseSummary>,
     pub next_cursor: Option<String>,
 }
+
 /// The public catalog, newest publication first. `cursor` is the previous page's `next_cursor`.
 pub fn published_releases(
     connection: &mut DbConnection,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<ReleasePage, CatalogError> {
+    published_page(connection, None, cursor, limit)
+}
+
+/// A page of the public catalog, of every release or only of those carrying `tag` (stored form).
+pub(crate) fn published_page(
+    connection: &mut DbConnection,
+    tag: Option<&str>,
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<ReleasePage, CatalogError> {
@@ -54,6 +65,7 @@ pub fn published_releases(
         PublicSelection::Page {
             after,
             rows_max: i64::from(limit) + 1,
+            tag,
         },
     )?;
     let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -69,12 +81,14 @@ pub fn published_releases(
         next_cursor,
     })
 }
+
 /// Which published releases to list.
 pub(crate) enum PublicSelection<'a> {
-    /// A page of the catalog after the cursor's position.
+    /// A page of the catalog after the cursor's position, of the releases carrying `tag` if set.
     Page {
         after: Option<(NaiveDateTime, ReleaseId)>,
         rows_max: i64,
+        tag: Option<&'a str>,
     },
     /// One artist's releases (the public profile).
     OfArtist(ArtistId),
@@ -94,7 +108,20 @@ pub(crate) fn load_public_summaries(
         .order((releases::published_at.desc(), releases::id.desc()))
         .into_boxed();
     match selection {
-        PublicSelection::Page { after, rows_max } => {
+        PublicSelection::Page {
+            after,
+            rows_max,
+            tag,
+        } => {
+            if let Some(tag) = tag {
+                query = query.filter(
+                    releases::id.eq_any(
+                        release_tags::table
+                            .filter(release_tags::tag.eq(tag))
+                            .select(release_tags::release_id),
+                    ),
+                );
+            }
             if let Some((published_at, id)) = after {
                 query = query.filter(
                     releases::published_at
@@ -139,7 +166,7 @@ fn summary_of((row, artist_name): (ReleaseRow, String)) -> Result<ReleaseSummary
     })
 }
 
-pub(crate) fn cursor_of(summary: &ReleaseSummary) -> String {
+fn cursor_of(summary: &ReleaseSummary) -> String {
     format!(
         "{}_{}",
         summary.published_at.and_utc().timestamp_micros(),
@@ -147,7 +174,7 @@ pub(crate) fn cursor_of(summary: &ReleaseSummary) -> String {
     )
 }
 
-pub(crate) fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, ReleaseId), CatalogError> {
+fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, ReleaseId), CatalogError> {
     let invalid = || CatalogError::invalid("cursor", "not a cursor from a previous page");
     let (micros, id) = cursor.split_once('_').ok_or_else(invalid)?;
     let micros: i64 = micros.parse().map_err(|_| invalid())?;

@@ -96,3 +96,4 @@ diesel::table! {
 
 diesel::joinable!(release_tags -> releases (release_id));
 diesel::allow_tables_to_appear_in_same_query!(release_tags, releases);
+diesel::allow_tables_to_appear_in_same_query!(release_tags, artists);

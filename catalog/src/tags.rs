@@ -8,7 +8,7 @@ use megabox_database::DbConnection;
 use megabox_domain::ReleaseId;
 
 use crate::error::CatalogError;
-use crate::listing::{self, PAGE_SIZE_MAX, PublicSelection, ReleasePage, load_public_summaries};
+use crate::listing::{self, ReleasePage};
 use crate::release_state::ReleaseState;
 use crate::schema::{release_tags, releases as releases_table};
 
@@ -26,7 +26,7 @@ pub struct Tags(Vec<String>);
 
 impl Tags {
     /// Normalises the artist's tags; duplicates (after normalising) are kept once.
-    pub fn parse(raw: &[String]) -> Result<Tags, CatalogError> {
+    pub fn parse<Tag: AsRef<str>>(raw: &[Tag]) -> Result<Tags, CatalogError> {
         if raw.len() > TAGS_PER_RELEASE_MAX {
             return Err(CatalogError::invalid(
                 "tags",
@@ -35,7 +35,7 @@ impl Tags {
         }
         let mut tags: Vec<String> = Vec::with_capacity(raw.len());
         for tag in raw {
-            let tag = Tags::parse_one(tag)?;
+            let tag = Tags::parse_one(tag.as_ref())?;
             if !tags.contains(&tag) {
                 tags.push(tag);
             }
@@ -147,48 +147,8 @@ pub fn releases_with_tag(
     cursor: Option<&str>,
     limit: u32,
 ) -> Result<ReleasePage, CatalogError> {
-    if !(1..=PAGE_SIZE_MAX).contains(&limit) {
-        return Err(CatalogError::invalid(
-            "limit",
-            format!("must be between 1 and {PAGE_SIZE_MAX}"),
-        ));
-    }
     let tag = Tags::parse_one(tag)?;
-    let after = cursor.map(listing::parse_cursor).transpose()?;
-    let mut query = release_tags::table
-        .inner_join(releases_table::table)
-        .filter(release_tags::tag.eq(&tag))
-        .filter(releases_table::state.eq(ReleaseState::Published.as_str()))
-        .order((
-            releases_table::published_at.desc(),
-            releases_table::id.desc(),
-        ))
-        .select(releases_table::id)
-        .into_boxed();
-    if let Some((published_at, id)) = after {
-        query = query.filter(
-            releases_table::published_at
-                .lt(published_at)
-                .or(releases_table::published_at
-                    .eq(published_at)
-                    .and(releases_table::id.lt(id.to_string()))),
-        );
-    }
-    // One extra row tells whether another page follows.
-    let ids: Vec<String> = query.limit(i64::from(limit) + 1).load(connection)?;
-    let mut releases = load_public_summaries(connection, PublicSelection::WithIds(&ids))?;
-    let page_size = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = releases.len() > page_size;
-    releases.truncate(page_size);
-    let next_cursor = if more {
-        releases.last().map(listing::cursor_of)
-    } else {
-        None
-    };
-    Ok(ReleasePage {
-        releases,
-        next_cursor,
-    })
+    listing::published_page(connection, Some(&tag), cursor, limit)
 }
 
 #[cfg(test)]
@@ -196,8 +156,7 @@ mod tests {
     use super::*;
 
     fn parse(raw: &[&str]) -> Result<Vec<String>, CatalogError> {
-        let raw: Vec<String> = raw.iter().map(|tag| (*tag).to_owned()).collect();
-        Tags::parse(&raw).map(|tags| tags.as_slice().to_vec())
+        Tags::parse(raw).map(|tags| tags.as_slice().to_vec())
     }
 
     #[test]

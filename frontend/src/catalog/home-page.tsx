@@ -1,48 +1,15 @@
 //! The front page: what Megabox is, and the newest releases (paged with the API's cursor).
-import { useState } from "preact/hooks";
-import { dataOf, type Schemas } from "../api/client";
+import { dataOf } from "../api/client";
 import { LoadedView } from "../components/loading";
 import { Link } from "../lib/router";
 import { useLoad } from "../lib/use-load";
 import { session, useSession } from "../state";
-import { ReleaseGrid } from "./release-card";
-import { messageOf } from "../lib/errors";
+import { PagedReleases } from "./paged-releases";
 
 const PAGE_SIZE = 24;
 
 function fetchPage(cursor: string | undefined) {
   return dataOf(session.api.GET("/api/v1/catalog/releases", { params: { query: { limit: PAGE_SIZE, cursor } } }));
-}
-
-function NewReleases({ first }: { first: Schemas["ReleasePageView"] }) {
-  const [releases, setReleases] = useState(first.releases);
-  const [nextCursor, setNextCursor] = useState(first.next_cursor ?? null);
-  const [error, setError] = useState<string | null>(null);
-  const loadMore = async () => {
-    if (nextCursor === null) return;
-    try {
-      const page = await fetchPage(nextCursor);
-      setReleases([...releases, ...page.releases]);
-      setNextCursor(page.next_cursor ?? null);
-    } catch (failure) {
-      setError(messageOf(failure));
-    }
-  };
-  return (
-    <>
-      <ReleaseGrid releases={releases} />
-      {error === null ? null : (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {nextCursor === null ? null : (
-        <button type="button" class="button-secondary" onClick={loadMore}>
-          More releases
-        </button>
-      )}
-    </>
-  );
 }
 
 export function HomePage() {
@@ -66,7 +33,7 @@ export function HomePage() {
       </section>
       <section aria-labelledby="new-releases">
         <h2 id="new-releases">New releases</h2>
-        <LoadedView loaded={firstPage}>{(page) => <NewReleases first={page} />}</LoadedView>
+        <LoadedView loaded={firstPage}>{(page) => <PagedReleases first={page} fetchPage={fetchPage} />}</LoadedView>
       </section>
     </>
   );

@@ -149,13 +149,7 @@ pub fn seed(
                 (now - chrono::Duration::days(i64::from(demo.released_days_ago))).date(),
             )),
             credits: Some(demo.credits.to_owned()),
-            tags: Some(Tags::parse(
-                &demo
-                    .tags
-                    .iter()
-                    .map(|tag| (*tag).to_owned())
-                    .collect::<Vec<_>>(),
-            )?),
+            tags: Some(Tags::parse(demo.tags)?),
             ..ReleaseUpdate::default()
         };
         releases::update_release(&mut connection, *artist, *release, &update)?;

@@ -14,7 +14,7 @@ use crate::auth::OptionalUser;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const PAGE_SIZE_DEFAULT: u32 = 24;
+pub(super) const PAGE_SIZE_DEFAULT: u32 = 24;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +30,19 @@ pub struct ReleasePageView {
     pub releases: Vec<ReleaseSummaryView>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+}
+
+impl From<releases::ReleasePage> for ReleasePageView {
+    fn from(page: releases::ReleasePage) -> Self {
+        ReleasePageView {
+            releases: page
+                .releases
+                .into_iter()
+                .map(ReleaseSummaryView::from)
+                .collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
 }
 
 /// Published releases, newest first.
@@ -49,14 +62,7 @@ pub async fn list_releases(
             )?)
         })
         .await?;
-    Ok(web::Json(ReleasePageView {
-        releases: page
-            .releases
-            .into_iter()
-            .map(ReleaseSummaryView::from)
-            .collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
 
 /// A published release with its tracks. With a bearer token, the release and each track say

@@ -6,13 +6,11 @@ use catalog::tags;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::catalog::{PageQuery, ReleasePageView};
-use super::views::ReleaseSummaryView;
+use super::catalog::{PAGE_SIZE_DEFAULT, PageQuery, ReleasePageView};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 const TAGS_LISTED_DEFAULT: u32 = 50;
-const PAGE_SIZE_DEFAULT: u32 = 24;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -77,12 +75,5 @@ pub async fn releases_with_tag(
             )?)
         })
         .await?;
-    Ok(web::Json(ReleasePageView {
-        releases: page
-            .releases
-            .into_iter()
-            .map(ReleaseSummaryView::from)
-            .collect(),
-        next_cursor: page.next_cursor,
-    }))
+    Ok(web::Json(page.into()))
 }
