@@ -1,5 +1,6 @@
-//! The public catalog's lists of published releases: pages of the whole catalog or of one tag, one
-//! discography, the releases a search found. Drafts and unpublished releases never appear.
+//! The public catalog's lists of published releases: pages of the whole catalog or of one tag,
+//! one artist's discography, the releases a search found. Drafts and unpublished releases never
+//! appear.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
